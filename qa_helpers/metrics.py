@@ -1,0 +1,28 @@
+"""Ranking metrics of a score against binary labels: AUC and KS (the paper's two metrics)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import roc_auc_score, roc_curve
+
+
+def _check(y, score) -> tuple[np.ndarray, np.ndarray]:
+    y, score = np.asarray(y), np.asarray(score, dtype=float)
+    if y.shape != score.shape or y.ndim != 1:
+        raise ValueError(f"labels and scores must be 1-D and of equal length, got {y.shape} and {score.shape}")
+    if len(np.unique(y)) != 2:
+        raise ValueError("AUC and KS need both classes among the labels")
+    return y, score
+
+
+def auc(y, score) -> float:
+    """Area under the ROC curve."""
+    y, score = _check(y, score)
+    return float(roc_auc_score(y, score))
+
+
+def ks(y, score) -> float:
+    """Kolmogorov-Smirnov statistic: max over thresholds of TPR - FPR."""
+    y, score = _check(y, score)
+    fpr, tpr, _ = roc_curve(y, score)
+    return float(np.max(tpr - fpr))

@@ -1,0 +1,37 @@
+import dataclasses
+
+import pytest
+
+from qa_helpers import config
+
+
+def test_profiles_exist_and_grow():
+    smoke, default, full = (config.load(p) for p in ("smoke", "default", "full"))
+    assert smoke.n_pretrain_users < default.n_pretrain_users < full.n_pretrain_users
+    assert smoke.n_downstream_users < default.n_downstream_users < full.n_downstream_users
+
+
+def test_overrides_apply_and_leave_presets_alone():
+    cfg = config.load("smoke", seed=7, n_pretrain_users=11)
+    assert (cfg.seed, cfg.n_pretrain_users, cfg.name) == (7, 11, "smoke")
+    assert config.load("smoke").seed == 0
+
+
+def test_unknown_profile_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown profile 'tiny'.*default"):
+        config.load("tiny")
+
+
+def test_unknown_setting_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"unknown profile setting\(s\) \['n_users'\].*n_pretrain_users"):
+        config.load("default", n_users=5)
+
+
+def test_profiles_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.load("default").seed = 3
+
+
+def test_output_folders():
+    assert config.load("default").figures_path() == config.REPO_ROOT / "figures"
+    assert config.load("smoke").figures_path() == config.REPO_ROOT / "artifacts" / "smoke" / "figures"

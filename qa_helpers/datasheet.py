@@ -81,7 +81,7 @@ def render_tasks(stats: dict[str, dict]) -> str:
         s = stats[t.name]
         rows.append([t.name, t.domain, ", ".join(t.evidence), t.mechanism, f"{t.slope:g}", f"{t.base_rate:.0%}",
                      f"{s['base_rate']:.3f}", f"{s['oracle_auc']:.3f}", f"{s['oracle_ks']:.3f}"])
-    return _table(["task", "domain", "evidence (strongest first)", "mechanism", "slope b", "design base rate",
+    return _table(["task", "domain", "evidence (by design)", "mechanism", "slope b", "design base rate",
                    "base rate", "oracle AUC", "oracle KS"], rows)
 
 

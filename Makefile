@@ -1,0 +1,39 @@
+# Two commands: `make reproduce` (every notebook, default profile, writes figures/) and `make test`.
+# Both create .venv with Python 3.11 if it is missing and install what they need first.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PYTHONUNBUFFERED := 1
+
+.PHONY: reproduce reproduce-full test install clean
+
+$(PY):
+	@echo "==> creating $(VENV) with $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+
+# torch goes first and alone so pip takes the CPU wheel; never `pip install -U` the requirement set.
+$(STAMP): pyproject.toml | $(PY)
+	@echo "==> installing torch (CPU) first, then the package with its notebook and test extras"
+	$(PY) -m pip install --progress-bar off torch==2.13.0
+	$(PY) -m pip install --progress-bar off -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+reproduce: $(STAMP)
+	@echo "==> running every notebook with the default profile (figures/ and its metrics JSON)"
+	$(PY) -m qa_helpers run --profile default
+
+reproduce-full: $(STAMP)
+	@echo "==> running every notebook with the full profile (one GPU; outputs in artifacts/full/)"
+	$(PY) -m qa_helpers run --profile full
+
+test: $(STAMP)
+	@echo "==> unit tests, then every notebook in the smoke profile"
+	$(PY) -m pytest
+
+clean:
+	rm -rf artifacts

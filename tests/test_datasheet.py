@@ -1,0 +1,43 @@
+"""The datasheet's generated tables must equal what the code computes from the committed sample."""
+
+import pytest
+
+from qa_helpers import datasheet, world
+from qa_helpers.schema import read_jsonl
+
+README = datasheet.SAMPLE_DIR / "README.md"
+
+
+@pytest.fixture(scope="module")
+def recomputed():
+    return datasheet.render_blocks()
+
+
+@pytest.mark.parametrize("block", ["traits", "modalities", "entries", "tasks", "sample", "userU"])
+def test_datasheet_block_matches_the_code(block, recomputed):
+    written = datasheet.read_blocks(README)
+    assert block in written, f"data_samples/README.md lacks the {block} block"
+    assert written[block] == recomputed[block].strip(), (
+        f"the {block} table is stale: run `python -m qa_helpers sample`")
+
+
+def test_sample_is_the_documented_world():
+    """The committed sample is exactly what the generator makes for the sample profile."""
+    w = world.generate(datasheet.SAMPLE_PROFILE)
+    assert read_jsonl(datasheet.SAMPLE_DIR / "users_downstream.jsonl") == w.downstream
+    assert read_jsonl(datasheet.SAMPLE_DIR / "users_pretrain.jsonl") == w.pretrain
+    loaded = world.load(datasheet.SAMPLE_DIR, datasheet.SAMPLE_PROFILE.n_tabular)
+    assert (loaded.labels == w.labels).all()
+
+
+def test_sample_userU_pairs_are_reproducible():
+    rows, _ = datasheet.build_sample_userU()
+    assert read_jsonl(datasheet.SAMPLE_DIR / "userU.jsonl") == rows
+
+
+def test_sample_has_every_modality_and_labels():
+    loaded = world.load(datasheet.SAMPLE_DIR, datasheet.SAMPLE_PROFILE.n_tabular)
+    present = {m for r in loaded.downstream + loaded.pretrain for m in r["events"]}
+    assert present == {"bill", "mini", "spm", "app", "search"}
+    assert any(r.get("tabular") for r in loaded.downstream)
+    assert loaded.labels.shape == (25, 10)

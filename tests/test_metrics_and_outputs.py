@@ -1,0 +1,54 @@
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from qa_helpers import config, figures, metrics, probe  # noqa: E402
+from qa_helpers.recorder import MetricsRecorder, load_metrics  # noqa: E402
+
+
+def test_auc_and_ks_hand_computed():
+    y = [0, 0, 1, 1]
+    assert metrics.auc(y, [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
+    assert metrics.ks(y, [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.5)
+    assert metrics.auc(y, [1, 2, 3, 4]) == 1.0 and metrics.ks(y, [1, 2, 3, 4]) == 1.0
+    assert metrics.auc(y, [5, 5, 5, 5]) == 0.5 and metrics.ks(y, [5, 5, 5, 5]) == 0.0
+
+
+def test_metrics_reject_bad_input():
+    with pytest.raises(ValueError, match="both classes"):
+        metrics.auc([1, 1], [0.2, 0.3])
+    with pytest.raises(ValueError, match="equal length"):
+        metrics.ks([0, 1], [0.2])
+
+
+def test_linear_probe_is_deterministic_and_finds_signal():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 5))
+    y = (X[:, 0] + 0.5 * rng.standard_normal(400) > 0).astype(int)
+    a, b = probe.linear_probe(X, y, seed=3), probe.linear_probe(X, y, seed=3)
+    assert a == b and a["auc"] > 0.85
+    with pytest.raises(ValueError, match="X must be"):
+        probe.linear_probe(X[:, 0], y)
+
+
+def test_recorder_and_save_figure_write_provenance(tmp_path):
+    cfg = config.load("smoke", figures_dir=str(tmp_path), seed=5)
+    rec = MetricsRecorder("99_test", cfg)
+    rec.log(auc=np.float32(0.75), per_task={"A": np.array([1, 2])})
+    rec.save()
+    saved = json.loads((tmp_path / "metrics_99_test.json").read_text())
+    assert saved["profile"] == "smoke" and saved["seed"] == 5 and saved["git_hash"]
+    assert load_metrics("99_test", cfg) == {"auc": 0.75, "per_task": {"A": [1, 2]}}
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    png = figures.save_figure(fig, "99_line", cfg, {"y": np.array([0.0, 1.0])})
+    sidecar = json.loads((tmp_path / "99_line.json").read_text())
+    assert png.exists() and png.stat().st_size > 1000
+    assert sidecar["data"] == {"y": [0.0, 1.0]} and sidecar["profile"] == "smoke" and sidecar["seed"] == 5
+    assert sidecar["git_hash"] == figures.git_hash()

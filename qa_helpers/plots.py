@@ -24,7 +24,8 @@ def events_per_modality(records: list[dict]):
         data[m] = {"mean": float(n.mean()), "median": float(np.median(n)), "p99": float(np.percentile(n, 99)),
                    "max": int(n.max()), "share_without": float((n == 0).mean())}
         ax.text(0.97, 0.95, f"mean {n.mean():.0f}\nmedian {np.median(n):.0f}\nnone {np.mean(n == 0):.0%}",
-                transform=ax.transAxes, ha="right", va="top", fontsize=9)
+                transform=ax.transAxes, ha="right", va="top", fontsize=9,
+                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
     axes[0].set_ylabel("users")
     fig.suptitle("Events per user and modality (log-log): a heavy tail, and some users without a modality")
     fig.tight_layout()
@@ -65,9 +66,9 @@ def task_rates(stats: dict[str, dict]):
     a2.bar(x - 0.2, [stats[t]["oracle_auc"] for t in names], 0.4, label="oracle AUC")
     a2.bar(x + 0.2, [stats[t]["oracle_ks"] for t in names], 0.4, label="oracle KS")
     a2.set_xticks(x, names)
-    a2.set(ylim=(0, 1), title="The ceiling: the oracle's AUC and KS")
+    a2.set(ylim=(0, 1.15), title="The ceiling: the oracle's AUC and KS")
     a2.axhline(0.5, color="grey", lw=0.8, ls="--")
-    a2.legend(loc="lower right")
+    a2.legend(loc="upper center", ncol=2)
     for ax in (a1, a2):
         ax.tick_params(axis="x", rotation=45)
     fig.tight_layout()

@@ -23,6 +23,7 @@ from . import world
 from .config import Profile
 from .schema import atomic_write_text, read_jsonl, write_jsonl
 
+USERU_VERSION = 1  # bump when how pairs are built changes: invalidates cached UserU pairs
 FUTURE_QUERY = "What are the user's most likely actions in the next period?"
 MAX_FUTURE_ACTIONS = 5
 ASPECTS = ("habits", "timing", "trend")
@@ -166,9 +167,11 @@ def topic_relevance(record: dict, window_days: int = 90) -> dict[str, float]:
         concentration = max(parts.values()) / n if n else 0.0
         first = sum(ev["day"] < window_days // 2 for _, ev in evs)
         change = abs(n - 2 * first) / n if n else 0.0
+        # salience: habits always 1; timing grows from 0 (spread over the 4 parts of day) to 2 (all in one);
+        # trend grows from 0 (even halves) to 2 (all events in one half)
         scores[f"{facet}/habits"] = base
-        scores[f"{facet}/timing"] = base * concentration if n >= 3 else 0.0
-        scores[f"{facet}/trend"] = base * change if n >= 4 else 0.0
+        scores[f"{facet}/timing"] = base * 2 * (concentration - 0.25) / 0.75 if n >= 3 else 0.0
+        scores[f"{facet}/trend"] = base * 2 * change if n >= 4 else 0.0
     return scores
 
 
@@ -320,7 +323,7 @@ def load_or_build(cfg: Profile, w: world.World) -> tuple[list[dict], dict]:
     """UserU pairs and stats for a profile's world `w`, cached beside the world (see world.cache_folder)."""
     folder = world.cache_folder(cfg)
     rows_path, stats_path = folder / "userU.jsonl", folder / "userU_stats.json"
-    key = {"seed": cfg.seed, "k": cfg.uqa_topics_per_user, "error_rate": cfg.draft_error_rate}
+    key = {"version": USERU_VERSION, "seed": cfg.seed, "k": cfg.uqa_topics_per_user, "error_rate": cfg.draft_error_rate}
     if stats_path.exists():
         saved = json.loads(stats_path.read_text())
         if saved.get("key") == key:

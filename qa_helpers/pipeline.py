@@ -1,0 +1,103 @@
+"""Assemble the pieces for a profile, each cached so any notebook can rebuild its inputs alone.
+
+    w, pairs = world_and_userU(cfg)
+    users = user_tensors(cfg, w.pretrain)               # frozen MiniLM vectors, each text encoded once
+    model, history = pretrained_model(cfg)              # trains once per profile, then loads from artifacts/
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+from . import backbones as B
+from . import tasks, text_encoder, userU, world
+from .config import REPO_ROOT, Profile
+from .model import QAnchor
+from .train import Pretrainer, split_pairs
+from .user_tensors import TextTable, UserTensors
+
+TEXT_CACHE_DIR = REPO_ROOT / "artifacts" / "text_cache"  # shared by all profiles: keyed by the encoder's hash
+
+
+def device(cfg: Profile) -> str:
+    if cfg.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return cfg.device
+
+
+def world_and_userU(cfg: Profile) -> tuple[world.World, list[dict]]:
+    w = world.load_or_generate(cfg)
+    pairs, _ = userU.load_or_build(cfg, w)
+    return w, pairs
+
+
+def text_table(w: world.World, encoder=None) -> TextTable:
+    """Every event text of the world (both splits), encoded with MiniLM through the on-disk cache."""
+    cache = text_encoder.EmbeddingCache(encoder or text_encoder.MiniLMEncoder(), TEXT_CACHE_DIR)
+    return TextTable.build(w.pretrain + w.downstream, cache)
+
+
+def user_tensors(cfg: Profile, records: list[dict], table: TextTable) -> UserTensors:
+    return UserTensors.build(records, table, tuple(cfg.event_caps), cfg.n_tabular, cfg.window_days)
+
+
+def tokenizer_corpus(pairs: list[dict]) -> list[str]:
+    """Text the tiny backbone's tokenizer is trained on: UserU queries and answers, and the task queries."""
+    return [p["query"] for p in pairs] + [p["answer"] for p in pairs] + [t.query for t in tasks.TASKS]
+
+
+def backbone(cfg: Profile, pairs: list[dict]) -> B.Backbone:
+    if cfg.backbone == "tiny":
+        tok = B.train_tokenizer(tokenizer_corpus(pairs), cfg.tokenizer_vocab)
+        return B.tiny_qwen2(tok, cfg.tiny_hidden, cfg.tiny_layers, cfg.tiny_heads, cfg.tiny_kv_heads,
+                            cfg.tiny_intermediate, seed=cfg.seed)
+    if cfg.backbone == "smollm2":
+        return B.smollm2(True, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
+    return B.from_folder(cfg.backbone, True, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
+
+
+def new_model(cfg: Profile, pairs: list[dict], users: UserTensors) -> QAnchor:
+    """A fresh Q-Anchor model for the profile, its tabular standardisation fitted on `users`."""
+    bb = backbone(cfg, pairs)
+    model = QAnchor.create(bb, users.table.dim, cfg.n_tabular, tuple(cfg.event_caps), cfg.emb_dim,
+                           cfg.tabular_tokens, seed=cfg.seed)
+    model.settings["max_answer_tokens"] = cfg.max_answer_tokens
+    model.encoder.fit_tabular(users.tabular, users.tabular_mask)
+    return model
+
+
+def pretrainer(cfg: Profile, out_dir: Path | None = None, resume: bool = True) -> Pretrainer:
+    """A Pretrainer on the profile's UserU pairs (resumed from the latest checkpoint in out_dir, if any)."""
+    w, pairs = world_and_userU(cfg)
+    users = user_tensors(cfg, w.pretrain, text_table(w))
+    train_pairs, eval_pairs = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
+    trainer = Pretrainer(new_model(cfg, train_pairs, users), users, train_pairs, eval_pairs, cfg, out_dir,
+                         device(cfg))
+    latest = trainer.latest_checkpoint() if resume else None
+    if latest is not None:
+        trainer.load_checkpoint(latest)
+    return trainer
+
+
+def pretrain_key(cfg: Profile) -> str:
+    """Hash of every setting the pretrained model depends on."""
+    fields = {k: v for k, v in cfg.to_dict().items() if k not in ("name", "figures_dir", "device")}
+    payload = json.dumps({"world": world.cache_key(cfg), "userU": userU.USERU_VERSION, **fields}, sort_keys=True,
+                         default=list)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def pretrained_model(cfg: Profile, progress: bool = True) -> tuple[QAnchor, list[dict]]:
+    """The profile's pretrained model and its training history, trained once and cached in artifacts/."""
+    folder = cfg.artifacts_path() / f"qanchor-{pretrain_key(cfg)}"
+    if (folder / "model" / "qanchor_config.json").exists() and (folder / "history.json").exists():
+        return QAnchor.from_pretrained(folder / "model"), json.loads((folder / "history.json").read_text())
+    trainer = pretrainer(cfg, out_dir=folder / "checkpoints")
+    history = trainer.run(progress=progress)
+    trainer.model.save_pretrained(folder / "model")
+    (folder / "history.json").write_text(json.dumps(history, indent=1))
+    return trainer.model.cpu(), history

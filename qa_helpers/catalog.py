@@ -296,6 +296,15 @@ def lookup(modality: str, text: str) -> Entry | None:
     return _text_index().get((modality, text))
 
 
+def facet_of_text(text: str) -> str:
+    """The facet of a generated event text (whatever its modality), or 'unknown'."""
+    for modality in EVENT_MODALITIES:
+        entry = lookup(modality, text)
+        if entry is not None:
+            return entry.facet
+    return "unknown"
+
+
 def all_texts() -> list[str]:
     """Every distinct event text the world can generate (what the text encoder will ever see from it)."""
     return sorted({text for (_, text) in _text_index()})

@@ -112,3 +112,84 @@ def reflection_stats(stats: dict, topic_counts: dict[str, int]):
     a2.set(title="Most often chosen D_uqa topics (top 15 of 72)", xlabel="users")
     fig.tight_layout()
     return fig, {"stats": stats, "topic_counts": topic_counts}
+
+
+def _segment_colors(names: list[str]) -> dict[str, tuple]:
+    palette = sns.color_palette("tab10", 10)
+    colors = {"USER": palette[3], "query": palette[7], "<USER_EMB>": palette[6], "soft prompt": palette[8]}
+    for i, m in enumerate(C.MODALITIES):
+        colors[f"MODALITY:{m}"] = palette[1]
+        colors[f"events:{m}"] = sns.color_palette("Set2", 6)[i]
+    return {n: colors.get(n, "grey") for n in names}
+
+
+def token_layout(segments: list[tuple[str, int, int]], n_query: int, masks: np.ndarray, user_ids: list[str]):
+    """The sequence as coloured blocks (top) and, below, which prefix positions each user attends (missing data)."""
+    blocks = list(segments) + [("query", segments[-1][2], segments[-1][2] + n_query),
+                               ("<USER_EMB>", segments[-1][2] + n_query, segments[-1][2] + n_query + 1)]
+    colors = _segment_colors([b[0] for b in blocks])
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(15, 2.2 + 0.22 * len(user_ids)), sharex=True,
+                                 gridspec_kw={"height_ratios": [1, max(2, 0.35 * len(user_ids))]})
+    for name, start, end in blocks:
+        a1.barh(0, end - start, left=start, color=colors[name], edgecolor="white")
+        label = name.replace("events:", "").replace("MODALITY:", "")
+        if end - start >= 4 or name in ("USER", "<USER_EMB>"):
+            a1.text((start + end) / 2, 0, label if not name.startswith("MODALITY") else "", ha="center",
+                    va="center", fontsize=8, rotation=0 if end - start >= 4 else 90)
+    mod_start = segments[1][1]
+    a1.text(mod_start + 3, 0.55, "6 modality tokens", ha="center", fontsize=8)
+    a1.set(yticks=[], title="Token layout: [USER] [6 x MODALITY] [events per modality] Query: ... <USER_EMB>")
+    a2.imshow(masks, aspect="auto", cmap="Greys", interpolation="nearest", extent=(0, masks.shape[1], len(user_ids),
+                                                                                    0))
+    a2.set_yticks(np.arange(len(user_ids)) + 0.5, user_ids, fontsize=7)
+    a2.set(xlabel="position", title="Attended prefix positions per user (black); blank = padding or a missing modality")
+    for _, start, _ in segments[7:]:
+        a2.axvline(start, color="C3", lw=0.6)
+    a2.set_xlim(0, blocks[-1][2])
+    fig.tight_layout()
+    return fig, {"segments": [list(s) for s in blocks], "attended_per_user": dict(zip(user_ids, masks.sum(1)))}
+
+
+def text_space(vectors: np.ndarray, facets: list[str]):
+    """PCA of event-text vectors coloured by facet: does the frozen encoder already group related events?"""
+    from sklearn.decomposition import PCA
+
+    xy = PCA(n_components=2, random_state=0).fit_transform(vectors)
+    fig, ax = plt.subplots(figsize=(10, 6.5))
+    names = sorted(set(facets))
+    palette = dict(zip(names, sns.color_palette("husl", len(names))))
+    for f in names:
+        sel = np.array([x == f for x in facets])
+        ax.scatter(xy[sel, 0], xy[sel, 1], s=16, color=palette[f], label=f)
+    ax.legend(ncol=2, fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left", title="facet", markerscale=1.5)
+    ax.set(xlabel="PC 1", ylabel="PC 2", title="Event texts in all-MiniLM-L6-v2 space (PCA), coloured by facet")
+    fig.tight_layout()
+    return fig, {"pca": xy.round(4), "facets": facets}
+
+
+def pretraining_curves(history: list[dict]):
+    """Both losses, retrieval recall against chance, and the margin mask's share of removed negatives."""
+    steps = np.array([h["step"] for h in history])
+    evals = [h for h in history if "recall@1" in h]
+    fig, axes = plt.subplots(1, 3, figsize=(16, 3.8))
+    for key, color in (("cl", "C0"), ("ntp", "C1")):
+        y = np.array([h[key] for h in history])
+        axes[0].plot(steps, y, color=color, alpha=0.25)
+        k = max(1, len(y) // 30)
+        axes[0].plot(steps[k - 1:], np.convolve(y, np.ones(k) / k, mode="valid"), color=color,
+                     label={"cl": "contrastive", "ntp": "next-token"}[key])
+    axes[0].set(xlabel="step", ylabel="loss", title="Pretraining losses (smoothed)")
+    axes[0].legend()
+    es = [h["step"] for h in evals]
+    for key, color in (("recall@1", "C2"), ("recall@5", "C4")):
+        axes[1].plot(es, [h[key] for h in evals], "o-", color=color, label=key)
+        chance = evals[0][key.replace("recall", "chance")] if evals else 0
+        axes[1].axhline(chance, color=color, ls="--", lw=0.8)
+    axes[1].set(xlabel="step", ylim=(0, 1), title="Held-out in-batch retrieval (dashed: chance)")
+    axes[1].legend()
+    axes[2].plot(steps, [h["masked_share"] for h in history], color="C3")
+    axes[2].set(xlabel="step", ylim=(0, 1), title="Share of negatives removed by the margin mask")
+    fig.tight_layout()
+    return fig, {"step": steps, "cl": [h["cl"] for h in history], "ntp": [h["ntp"] for h in history],
+                 "masked_share": [h["masked_share"] for h in history],
+                 "eval": [{k: h[k] for k in ("step", "recall@1", "recall@5")} for h in evals]}

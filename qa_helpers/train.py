@@ -142,25 +142,11 @@ class Pretrainer:
 
     # ------------------------------------------------------------------ eval
 
-    @torch.no_grad()
     def evaluate(self) -> dict:
-        """Recall@1/5 of the right answer among groups of `batch_size` held-out pairs (chance: 1/B, 5/B)."""
-        self.model.eval()
+        """In-batch retrieval on held-out pairs: groups of `batch_size` (chance 1/B and 5/B)."""
         b = self.cfg.batch_size
-        hits1, hits5, n = 0, 0, 0
-        for start in range(0, len(self.eval_pairs) - b + 1, b):
-            group = self.eval_pairs[start:start + b]
-            u = torch.nn.functional.normalize(self.model.anchor_embedding(self._users(group),
-                                                                          [p["query"] for p in group]), dim=-1)
-            v = torch.nn.functional.normalize(self.model.semantic_embedding([p["answer"] for p in group]), dim=-1)
-            top = (u @ v.T).topk(min(5, b), dim=1).indices.cpu()
-            for i, p in enumerate(group):
-                retrieved = [group[j]["answer"] for j in top[i].tolist()]
-                hits1 += retrieved[0] == p["answer"]
-                hits5 += p["answer"] in retrieved
-                n += 1
-        return {"recall@1": hits1 / max(n, 1), "recall@5": hits5 / max(n, 1), "eval_pairs": n,
-                "chance@1": 1 / b, "chance@5": min(5, b) / b}
+        groups = [self.eval_pairs[i:i + b] for i in range(0, len(self.eval_pairs) - b + 1, b)]
+        return retrieval_recall(self.model, self.users, groups, self.device)
 
     # ------------------------------------------------------------------ loop
 
@@ -219,6 +205,28 @@ class Pretrainer:
             return None
         done = sorted(p for p in self.out_dir.glob("ckpt-*") if (p / "trainer_state.pt").exists())
         return done[-1] if done else None
+
+
+@torch.no_grad()
+def retrieval_recall(model: QAnchor, users: UserTensors, groups: list[list[dict]], device: str = "cpu") -> dict:
+    """Recall@1/5 of each pair's answer among the answers of its group, and chance, averaged over pairs."""
+    model.eval()
+    row = {uid: i for i, uid in enumerate(users.user_ids)}
+    hits1 = hits5 = chance1 = chance5 = n = 0
+    for group in groups:
+        batch = _to(users.batch([row[p["user_id"]] for p in group]), device)
+        u = torch.nn.functional.normalize(model.anchor_embedding(batch, [p["query"] for p in group]), dim=-1)
+        v = torch.nn.functional.normalize(model.semantic_embedding([p["answer"] for p in group]), dim=-1)
+        top = (u @ v.T).topk(min(5, len(group)), dim=1).indices.cpu()
+        for i, p in enumerate(group):
+            retrieved = [group[j]["answer"] for j in top[i].tolist()]
+            hits1 += retrieved[0] == p["answer"]
+            hits5 += p["answer"] in retrieved
+        chance1 += 1.0
+        chance5 += min(5, len(group))
+        n += len(group)
+    return {"recall@1": hits1 / max(n, 1), "recall@5": hits5 / max(n, 1), "eval_pairs": n,
+            "chance@1": chance1 / max(n, 1), "chance@5": chance5 / max(n, 1)}
 
 
 def _to(batch, device):

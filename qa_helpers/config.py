@@ -72,6 +72,12 @@ class Profile:
     checkpoint_every: int = 200
     device: str = "auto"           # auto: cuda when available
 
+    # --- downstream evaluation (notebook 04) ---
+    probe_test_size: float = 0.5   # share of downstream users each task's probe is scored on (stratified split)
+    bootstrap: int = 200           # resamples for the 95% intervals
+    baseline_users: int = 250      # users for the costly general text / LLM rows on CPU (0: all)
+    seq_baseline_steps: int = 300  # training steps of the no-LLM sequence-contrastive baseline
+
     # --- where outputs go ---
     figures_dir: str = ""          # empty: figures/ for the default profile, artifacts/<name>/figures otherwise
 
@@ -95,14 +101,14 @@ PROFILES: dict[str, Profile] = {
     # Touches every code path in well under 5 minutes for the whole series on 2 CPU cores.
     "smoke": Profile(name="smoke", n_pretrain_users=200, n_downstream_users=300, tokenizer_vocab=1000,
                      event_caps=(12, 8, 8, 8, 4), pretrain_steps=12, batch_size=16, warmup_steps=2, eval_every=6,
-                     eval_pairs=64, checkpoint_every=6),
+                     eval_pairs=64, checkpoint_every=6, bootstrap=50, baseline_users=40, seq_baseline_steps=30),
     # The committed figures and numbers; the whole series in under 30 minutes on 2 CPU cores.
     "default": Profile(name="default"),
     # One GPU: a larger world with longer logs, closer to the paper's sequence lengths.
     "full": Profile(name="full", n_pretrain_users=40000, n_downstream_users=20000, activity_scale=2.0,
                     backbone="smollm2", event_caps=(64, 32, 48, 32, 10), emb_dim=128, pretrain_steps=1500,
                     batch_size=256, lr=2e-4, warmup_steps=100, eval_every=250, eval_pairs=2048,
-                    checkpoint_every=500),
+                    checkpoint_every=500, baseline_users=0),
 }
 
 _FIELDS = {f.name for f in dataclasses.fields(Profile)}

@@ -26,3 +26,22 @@ def ks(y, score) -> float:
     y, score = _check(y, score)
     fpr, tpr, _ = roc_curve(y, score)
     return float(np.max(tpr - fpr))
+
+
+def bootstrap(y, score, metric, n_boot: int = 200, seed: int = 0) -> np.ndarray:
+    """`metric` on `n_boot` stratified resamples of the users (positives and negatives resampled separately,
+    so every resample has both classes). Returns shape (n_boot,)."""
+    y, score = _check(y, score)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y != 1)
+    rng = np.random.default_rng(seed)
+    out = np.empty(n_boot)
+    for b in range(n_boot):
+        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+        out[b] = metric(y[idx], score[idx])
+    return out
+
+
+def interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of bootstrap samples."""
+    lo, hi = np.quantile(samples, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)

@@ -11,7 +11,9 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from . import backbones as B
 from . import tasks, text_encoder, userU, world
@@ -20,6 +22,12 @@ from .model import QAnchor
 from .train import Pretrainer, split_pairs
 from .user_tensors import TextTable, UserTensors
 
+# the settings a pretrained model depends on (besides the world's)
+PRETRAIN_FIELDS = ("seed", "uqa_topics_per_user", "draft_error_rate", "backbone", "tiny_hidden", "tiny_layers",
+                   "tiny_heads", "tiny_kv_heads", "tiny_intermediate", "tokenizer_vocab", "event_caps",
+                   "tabular_tokens", "emb_dim", "lora_r", "lora_alpha", "lora_dropout", "max_answer_tokens",
+                   "pretrain_steps", "batch_size", "lr", "warmup_steps", "weight_decay", "grad_clip", "tau", "margin",
+                   "contrastive_variant", "use_margin_mask", "cl_weight", "ntp_weight", "eval_every", "eval_pairs")
 TEXT_CACHE_DIR = REPO_ROOT / "artifacts" / "text_cache"  # shared by all profiles: keyed by the encoder's hash
 
 
@@ -85,7 +93,7 @@ def pretrainer(cfg: Profile, out_dir: Path | None = None, resume: bool = True) -
 
 def pretrain_key(cfg: Profile) -> str:
     """Hash of every setting the pretrained model depends on."""
-    fields = {k: v for k, v in cfg.to_dict().items() if k not in ("name", "figures_dir", "device")}
+    fields = {k: getattr(cfg, k) for k in PRETRAIN_FIELDS}
     payload = json.dumps({"world": world.cache_key(cfg), "userU": userU.USERU_VERSION, **fields}, sort_keys=True,
                          default=list)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
@@ -101,3 +109,16 @@ def pretrained_model(cfg: Profile, progress: bool = True) -> tuple[QAnchor, list
     trainer.model.save_pretrained(folder / "model")
     (folder / "history.json").write_text(json.dumps(history, indent=1))
     return trainer.model.cpu(), history
+
+
+@torch.no_grad()
+def embed_queries(model: QAnchor, users: UserTensors, queries: list[str], batch_size: int = 256,
+                  progress: bool = True) -> np.ndarray:
+    """Unit-norm embeddings of every user under every query: (n_queries, n_users, emb_dim)."""
+    out = np.zeros((len(queries), len(users), model.settings["emb_dim"]), dtype=np.float32)
+    for i in tqdm(range(0, len(users), batch_size), desc="embedding users", disable=not progress, mininterval=2.0):
+        idx = list(range(i, min(i + batch_size, len(users))))
+        batch = users.batch(idx)
+        for q, query in enumerate(queries):
+            out[q, idx] = model.embed(batch, [query] * len(idx)).numpy()
+    return out

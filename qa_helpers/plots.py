@@ -193,3 +193,45 @@ def pretraining_curves(history: list[dict]):
     return fig, {"step": steps, "cl": [h["cl"] for h in history], "ntp": [h["ntp"] for h in history],
                  "masked_share": [h["masked_share"] for h in history],
                  "eval": [{k: h[k] for k in ("step", "recall@1", "recall@5")} for h in evals]}
+
+
+def mean_scores(rows: list[dict], metric: str = "auc"):
+    """Mean over tasks of `metric` per method (linear probe, GBDT and the oracle) with 95% bootstrap intervals."""
+    avg = [r for r in rows if r["task"] == "Avg" and r["probe"] in ("linear", "gbdt", "none")]
+    avg = sorted(avg, key=lambda r: r[metric])
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(avg) + 1.2))
+    y = np.arange(len(avg))
+    vals = np.array([r[metric] for r in avg])
+    # a percentile interval need not contain the point estimate in small samples: clip the bars at 0
+    err = np.clip(np.array([[r[metric] - r[f"{metric}_lo"], r[f"{metric}_hi"] - r[metric]] for r in avg]).T, 0, None)
+    colors = ["C3" if r["method"] == "Oracle" else "C0" if r["method"].startswith("Q-Anchor") else "C7" for r in avg]
+    ax.barh(y, vals, xerr=err, color=colors, capsize=3)
+    ax.set_yticks(y, [r["method"] for r in avg])
+    for yi, v in zip(y, vals):
+        ax.text(v + 0.005, yi, f"{v:.3f}", va="center", fontsize=8)
+    ax.set(xlim=(0.5 if metric == "auc" else 0, 1 if metric == "auc" else max(vals) * 1.25),
+           xlabel=f"mean {metric.upper()} over the 10 tasks (95% bootstrap interval)",
+           title=f"Downstream {metric.upper()}: every method on the same users, split and probe")
+    fig.tight_layout()
+    return fig, {r["method"]: {k: r[k] for k in (metric, f"{metric}_lo", f"{metric}_hi")} for r in avg}
+
+
+def gap_to_oracle(auc_table, oracle: str = "Oracle"):
+    """Heatmap of the oracle's AUC minus each method's, per task (how much each leaves on the table)."""
+    gap = auc_table.loc[oracle] - auc_table.drop(index=oracle)
+    fig, ax = plt.subplots(figsize=(11, 0.5 * len(gap) + 1.5))
+    sns.heatmap(gap, ax=ax, cmap="rocket_r", vmin=0, annot=True, fmt=".2f", annot_kws={"size": 8})
+    ax.set(title="Gap to the oracle (oracle AUC - method AUC); 0 = as good as possible", xlabel="", ylabel="")
+    fig.tight_layout()
+    return fig, {"gap": gap.round(4).to_dict(orient="index")}
+
+
+def query_match_matrix(aucs: np.ndarray, names: list[str]):
+    """AUC of the embedding asked task a's query (rows) probed on task b's labels (columns)."""
+    fig, ax = plt.subplots(figsize=(8, 6.5))
+    sns.heatmap(aucs, ax=ax, cmap="mako", annot=True, fmt=".2f", annot_kws={"size": 7}, xticklabels=names,
+                yticklabels=names, vmin=0.5)
+    ax.set(xlabel="labels of task", ylabel="embedding asked the query of task",
+           title="Matched (diagonal) vs mismatched queries, Q-Anchor (Base)")
+    fig.tight_layout()
+    return fig, {"tasks": names, "auc": aucs.round(4)}

@@ -94,6 +94,8 @@ TASKS: tuple[Task, ...] = (
          query="Does this person go for the cheapest option with the best value?"),
 )
 TASK_NAMES: tuple[str, ...] = tuple(t.name for t in TASKS)
+# One fixed, task-agnostic query: asking it for every task turns Q-Anchor into a static (FOUND-like) embedding.
+GENERIC_QUERY = "Give an overall picture of this person's behaviour."
 BY_NAME = {t.name: t for t in TASKS}
 
 _REFERENCE_USERS = 200_000  # size of the fixed reference population used to calibrate every task

@@ -1,0 +1,129 @@
+"""Downstream protocol: metrics against scipy, the probe, splits, bootstrap intervals, tidy rows, baselines."""
+
+import numpy as np
+import pytest
+from scipy.stats import ks_2samp, mannwhitneyu
+
+from qa_helpers import baselines, evaluation, metrics
+from qa_helpers.tasks import TASK_NAMES
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    n = 600
+    X = rng.standard_normal((n, 6))
+    logits = np.stack([X[:, k % 6] * (1 + k / 5) for k in range(10)], 1)
+    labels = (rng.random((n, 10)) < 1 / (1 + np.exp(-(logits - 1.0)))).astype(int)
+    return X, labels
+
+
+def test_auc_and_ks_against_scipy():
+    rng = np.random.default_rng(1)
+    y = rng.random(300) < 0.3
+    s = rng.standard_normal(300) + y
+    u = mannwhitneyu(s[y], s[~y]).statistic
+    assert metrics.auc(y, s) == pytest.approx(u / (y.sum() * (~y).sum()))
+    assert metrics.ks(y, s) == pytest.approx(ks_2samp(s[y], s[~y]).statistic)
+
+
+def test_perfect_and_constant_scores():
+    y = np.array([0, 1, 0, 1, 1, 0])
+    assert metrics.auc(y, y * 2.0) == 1.0 and metrics.ks(y, y * 2.0) == 1.0
+    assert metrics.auc(y, np.ones(6)) == 0.5 and metrics.ks(y, np.ones(6)) == 0.0
+
+
+def test_bootstrap_is_seeded_and_brackets_the_estimate():
+    rng = np.random.default_rng(2)
+    y = rng.random(400) < 0.2
+    s = rng.standard_normal(400) + 1.5 * y
+    a = metrics.bootstrap(y, s, metrics.auc, 100, seed=3)
+    assert np.array_equal(a, metrics.bootstrap(y, s, metrics.auc, 100, seed=3))
+    lo, hi = metrics.interval(a)
+    assert lo < metrics.auc(y, s) < hi and hi - lo < 0.2
+
+
+def test_splits_are_stratified_fixed_and_cover_the_users(data):
+    _, labels = data
+    splits = evaluation.task_splits(labels, seed=4)
+    again = evaluation.task_splits(labels, seed=4)
+    for k, (train, test) in enumerate(splits):
+        assert np.array_equal(train, again[k][0]) and np.array_equal(test, again[k][1])
+        assert sorted(np.concatenate([train, test])) == list(range(len(labels)))
+        assert abs(labels[train, k].mean() - labels[test, k].mean()) < 0.01
+
+
+def test_probe_is_deterministic_for_both_probes(data):
+    X, labels = data
+    for probe in evaluation.PROBES:
+        a = evaluation.probe_scores(X[:300], labels[:300, 0], X[300:], probe, seed=1)
+        assert np.array_equal(a, evaluation.probe_scores(X[:300], labels[:300, 0], X[300:], probe, seed=1))
+    with pytest.raises(ValueError, match="unknown probe"):
+        evaluation.probe_scores(X, labels[:, 0], X, "svm")
+
+
+def test_evaluate_gives_a_tidy_row_per_task_and_an_average(data):
+    X, labels = data
+    splits = evaluation.task_splits(labels, seed=0)
+    rows = evaluation.evaluate("m", X, labels, splits, n_boot=20)
+    assert [r["task"] for r in rows] == list(TASK_NAMES) + ["Avg"]
+    assert rows[-1]["auc"] == pytest.approx(np.mean([r["auc"] for r in rows[:-1]]))
+    assert all(r["auc_lo"] <= r["auc_hi"] for r in rows) and all(r["auc"] > 0.6 for r in rows[:-1])
+    noise = evaluation.evaluate("noise", np.random.default_rng(9).standard_normal((len(X), 3)), labels, splits,
+                                n_boot=20)
+    assert abs(noise[-1]["auc"] - 0.5) < 0.05
+    oracle = evaluation.evaluate_oracle(labels.astype(float), labels, splits, n_boot=10)
+    assert oracle[-1]["auc"] == 1.0
+    tab = evaluation.table(rows + noise + oracle, "auc")
+    assert list(tab.index) == ["m", "noise", "Oracle"] and list(tab.columns) == list(TASK_NAMES) + ["Avg"]
+    with pytest.raises(ValueError, match="features for 5 users"):
+        evaluation.evaluate("bad", X[:5], labels, splits)
+
+
+def test_a_task_without_positives_in_a_subset_is_reported_not_dropped(data):
+    X, labels = data
+    labels = labels.copy()
+    labels[:, 3] = 0
+    labels[10, 3] = 1  # one positive: cannot be stratified or scored on both sides
+    rows = evaluation.evaluate("m", X, labels, evaluation.task_splits(labels, seed=0), n_boot=10)
+    assert np.isnan(rows[3]["auc"]) and not np.isnan(rows[-1]["auc"])
+    assert len(rows) == 11
+
+
+def test_handcrafted_features_and_serialisation(small_world, small_cfg):
+    X = baselines.handcrafted_features(small_world.downstream, small_cfg.n_tabular)
+    assert X.shape[0] == len(small_world.downstream) and np.isfinite(X).all()
+    text = baselines.serialize(small_world.downstream[0])
+    assert text and ("Payments:" in text or "Pages:" in text)
+    assert baselines.serialize({"user_id": "u", "tabular": [1.0] * 3}) == "Profile: 1.0, 1.0, 1.0."
+
+
+def test_llm_last_token_with_a_shared_prefix_cache_equals_full_forwards(tiny_setup):
+    import torch
+
+    from qa_helpers import pipeline
+
+    model = pipeline.new_model(tiny_setup["cfg"], tiny_setup["pairs"], tiny_setup["users"]).eval()
+    bb, recs = model.backbone, tiny_setup["world"].downstream[:2]
+    queries = ["Will this person log in soon?", "Fraud?"]
+    got = baselines.llm_last_token(recs, bb, queries, max_profile_tokens=40)
+    assert got.shape == (2, 2, bb.hidden_size)
+    tok = bb.tokenizer
+    for u, rec in enumerate(recs):
+        p = tok("User profile. " + baselines.serialize(rec), add_special_tokens=False)["input_ids"][:40]
+        for q, query in enumerate(queries):
+            ids = torch.tensor([p + tok(f" Question: {query} Answer:", add_special_tokens=False)["input_ids"]])
+            with torch.no_grad():
+                full = bb.decoder()(input_ids=ids).last_hidden_state[0, -1]
+            torch.testing.assert_close(torch.from_numpy(got[q, u]), full, atol=1e-4, rtol=1e-4)
+
+
+def test_sequence_contrastive_baseline_learns(tiny_setup):
+    from qa_helpers import backbones, pipeline
+
+    tok = backbones.train_tokenizer(pipeline.tokenizer_corpus(tiny_setup["pairs"]), 500)
+    model, history = baselines.train_sequence_contrastive(tiny_setup["users"], tiny_setup["pairs"], tok, emb_dim=8,
+                                                          steps=100, batch_size=32, seed=0)
+    assert np.mean(history[-10:]) < np.mean(history[:10]) - 0.3
+    feats = baselines.SequenceContrastive.user_features(tiny_setup["users"])
+    assert model.user(feats).shape == (len(tiny_setup["users"]), 8)

@@ -50,7 +50,7 @@ def handcrafted_features(records: list[dict], n_tabular: int) -> np.ndarray:
     return np.column_stack(cols + [amounts, tab, present])
 
 
-def serialize(record: dict, top: int = 3) -> str:
+def serialize(record: dict, top: int = 2) -> str:
     """A short description of a profile: per modality its count and most frequent items, then tabular values."""
     labels = {"bill": "Payments", "mini": "Mini programs", "spm": "Pages", "app": "Apps", "search": "Searches"}
     parts = []
@@ -70,9 +70,12 @@ def serialize(record: dict, top: int = 3) -> str:
 def text_embeddings(records: list[dict], encoder, query: str | None = None, batch_size: int = 64) -> np.ndarray:
     """(n_users, d) general text embeddings of the serialised profiles, with `query` prepended if given."""
     texts = [(f"{query} " if query else "") + serialize(r) for r in records]
-    out = [encoder.encode(texts[i:i + batch_size]) for i in tqdm(range(0, len(texts), batch_size),
-                                                                  desc="text embeddings", mininterval=2.0)]
-    return np.concatenate(out)
+    order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths per batch: less padding
+    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    for i in tqdm(range(0, len(texts), batch_size), desc="text embeddings", mininterval=2.0):
+        idx = order[i:i + batch_size]
+        out[idx] = encoder.encode([texts[j] for j in idx])
+    return out
 
 
 @torch.no_grad()

@@ -75,7 +75,7 @@ class Profile:
     # --- downstream evaluation (notebook 04) ---
     probe_test_size: float = 0.5   # share of downstream users each task's probe is scored on (stratified split)
     bootstrap: int = 200           # resamples for the 95% intervals
-    baseline_users: int = 250      # users for the costly general text / LLM rows on CPU (0: all)
+    baseline_users: int = 200      # users for the costly general text / LLM rows on CPU (0: all)
     seq_baseline_steps: int = 300  # training steps of the no-LLM sequence-contrastive baseline
 
     # --- where outputs go ---

@@ -48,8 +48,8 @@ def probe_scores(X_train, y_train, X_test, probe: str = "linear", seed: int = 0)
     if probe == "linear":
         clf = LogisticRegression(C=1.0, max_iter=3000)
     elif probe == "mlp":
-        clf = MLPClassifier(hidden_layer_sizes=(64,), alpha=1e-3, max_iter=300, early_stopping=True,
-                            random_state=seed)
+        clf = MLPClassifier(hidden_layer_sizes=(64,), alpha=1e-3, max_iter=100, early_stopping=True,
+                            n_iter_no_change=5, random_state=seed)
     else:
         raise ValueError(f"unknown probe {probe!r}; choose one of {PROBES}")
     model = make_pipeline(StandardScaler(), clf).fit(X_train, y_train)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score, roc_curve
+from scipy.stats import rankdata
 
 
 def _check(y, score) -> tuple[np.ndarray, np.ndarray]:
@@ -16,16 +16,23 @@ def _check(y, score) -> tuple[np.ndarray, np.ndarray]:
 
 
 def auc(y, score) -> float:
-    """Area under the ROC curve."""
+    """Area under the ROC curve: the Mann-Whitney statistic with tied scores given average ranks."""
     y, score = _check(y, score)
-    return float(roc_auc_score(y, score))
+    pos = y == 1
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    ranks = rankdata(score)
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def ks(y, score) -> float:
-    """Kolmogorov-Smirnov statistic: max over thresholds of TPR - FPR."""
+    """Kolmogorov-Smirnov statistic as used in credit scoring: max over thresholds of TPR - FPR (>= 0)."""
     y, score = _check(y, score)
-    fpr, tpr, _ = roc_curve(y, score)
-    return float(np.max(tpr - fpr))
+    order = np.argsort(score, kind="mergesort")
+    s, pos = score[order], (y[order] == 1)
+    last_of_tie = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]   # thresholds fall between distinct scores
+    below_pos = np.cumsum(pos)[last_of_tie] / pos.sum()           # F_pos(t): share of positives scored <= t
+    below_neg = np.cumsum(~pos)[last_of_tie] / (~pos).sum()       # F_neg(t)
+    return float(max(0.0, np.max(below_neg - below_pos)))         # TPR - FPR = F_neg(t) - F_pos(t)
 
 
 def bootstrap(y, score, metric, n_boot: int = 200, seed: int = 0) -> np.ndarray:

@@ -112,13 +112,36 @@ def pretrained_model(cfg: Profile, progress: bool = True) -> tuple[QAnchor, list
 
 
 @torch.no_grad()
+def representation_levels(model: QAnchor, users: UserTensors, queries: list[str], batch_size: int = 256,
+                          progress: bool = True) -> dict:
+    """Every user under every query, at three levels (to see where user information lives):
+
+    'prefix' (n_users, d_llm): mean of the encoder's attended prefix tokens, before the LLM (query-free);
+    'hidden' (n_queries, n_users, d_llm): the raw last hidden state at <USER_EMB>;
+    'embedding' (n_queries, n_users, emb_dim): its projection, not normalised.
+    """
+    from .layout import build_suffix
+
+    model.eval()
+    n, d, e = len(users), model.backbone.hidden_size, model.settings["emb_dim"]
+    out = {"prefix": np.zeros((n, d), np.float32), "hidden": np.zeros((len(queries), n, d), np.float32),
+           "embedding": np.zeros((len(queries), n, e), np.float32)}
+    for i in tqdm(range(0, n, batch_size), desc="embedding users", disable=not progress, mininterval=2.0):
+        idx = list(range(i, min(i + batch_size, n)))
+        batch = users.batch(idx)
+        pre, mask = model.prefix(batch)
+        out["prefix"][idx] = ((pre * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)).numpy()
+        for q, query in enumerate(queries):
+            suffix = build_suffix(model.tokenizer, [query] * len(idx))
+            hidden, lp = model.anchor_hidden(batch, suffix)
+            h = hidden[torch.arange(len(idx)), lp + suffix.anchor]
+            out["hidden"][q, idx] = h.numpy()
+            out["embedding"][q, idx] = model.project(h).numpy()
+    return out
+
+
 def embed_queries(model: QAnchor, users: UserTensors, queries: list[str], batch_size: int = 256,
                   progress: bool = True) -> np.ndarray:
     """Unit-norm embeddings of every user under every query: (n_queries, n_users, emb_dim)."""
-    out = np.zeros((len(queries), len(users), model.settings["emb_dim"]), dtype=np.float32)
-    for i in tqdm(range(0, len(users), batch_size), desc="embedding users", disable=not progress, mininterval=2.0):
-        idx = list(range(i, min(i + batch_size, len(users))))
-        batch = users.batch(idx)
-        for q, query in enumerate(queries):
-            out[q, idx] = model.embed(batch, [query] * len(idx)).numpy()
-    return out
+    emb = representation_levels(model, users, queries, batch_size, progress)["embedding"]
+    return emb / np.maximum(np.linalg.norm(emb, axis=-1, keepdims=True), 1e-12)

@@ -127,3 +127,15 @@ def test_sequence_contrastive_baseline_learns(tiny_setup):
     assert np.mean(history[-10:]) < np.mean(history[:10]) - 0.3
     feats = baselines.SequenceContrastive.user_features(tiny_setup["users"])
     assert model.user(feats).shape == (len(tiny_setup["users"]), 8)
+
+
+def test_auc_and_ks_equal_sklearns_roc_curve_with_ties():
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        y = rng.random(200) < rng.uniform(0.05, 0.6)
+        s = np.round(rng.standard_normal(200) + rng.uniform(-1, 2) * y, 1)  # rounding makes ties
+        fpr, tpr, _ = roc_curve(y, s)
+        assert metrics.auc(y, s) == pytest.approx(roc_auc_score(y, s))
+        assert metrics.ks(y, s) == pytest.approx(max(0.0, (tpr - fpr).max()))

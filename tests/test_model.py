@@ -123,3 +123,25 @@ def test_smollm2_from_the_wheel_with_lora(tiny_setup, tmp_path):
     m.save_pretrained(tmp_path)
     assert not (tmp_path / "backbone" / "model.safetensors").exists()  # the adapter only, not 135M weights
     assert torch.allclose(QAnchor.from_pretrained(tmp_path).embed(users.batch([0, 1]), q), before, atol=1e-5)
+
+
+def test_embed_queries_and_representation_levels_agree_with_embed(model, tiny_setup):
+    users = tiny_setup["users"]
+    q = ["Will this person log in soon?", "Fraud?"]
+    all_emb = pipeline.embed_queries(model, users, q, batch_size=7, progress=False)
+    assert all_emb.shape == (2, len(users), model.settings["emb_dim"])
+    torch.testing.assert_close(torch.from_numpy(all_emb[1, :3]), model.embed(users.batch([0, 1, 2]), [q[1]] * 3),
+                               atol=1e-5, rtol=1e-4)
+    levels = pipeline.representation_levels(model, users, q, batch_size=9, progress=False)
+    assert levels["prefix"].shape == (len(users), model.backbone.hidden_size)
+    assert levels["hidden"].shape == (2, len(users), model.backbone.hidden_size)
+    emb = torch.nn.functional.normalize(torch.from_numpy(levels["embedding"][0]), dim=-1)
+    torch.testing.assert_close(emb, torch.from_numpy(all_emb[0]), atol=1e-5, rtol=1e-4)
+
+
+def test_pretrain_key_ignores_evaluation_settings():
+    from qa_helpers import config
+
+    base = config.load("smoke")
+    assert pipeline.pretrain_key(base) == pipeline.pretrain_key(config.load("smoke", bootstrap=7, baseline_users=3))
+    assert pipeline.pretrain_key(base) != pipeline.pretrain_key(config.load("smoke", pretrain_steps=99))

@@ -38,7 +38,7 @@ import json
 
 import pandas as pd
 
-from qa_helpers import catalog, config, datasheet, plots, probe, tasks, userU, world
+from qa_helpers import catalog, config, datasheet, evaluation, plots, tasks, userU, world
 from qa_helpers.figures import save_figure, use_style
 from qa_helpers.recorder import MetricsRecorder
 
@@ -129,7 +129,7 @@ save_figure(fig, "01_trait_task_heatmap", cfg, data)
 # model that reads the events themselves can in principle do better.
 
 # %%
-aucs = probe.evidence_aucs(w.downstream, w.labels, cfg.n_tabular, seed=cfg.seed)
+aucs = evaluation.evidence_aucs(w.downstream, w.labels, cfg.n_tabular, seed=cfg.seed)
 designed = {t.name: t.evidence for t in tasks.TASKS}
 fig, data = plots.evidence_map(aucs, designed)
 save_figure(fig, "01_evidence_map", cfg, data)

@@ -264,10 +264,11 @@ pd.Series(claims, name="holds on our world").to_frame()
 # **Reading the committed default-profile run** (a 2-layer, 128-wide Qwen2 trained from scratch for 600 steps
 # of 32 pairs on 2 CPU cores, against the paper's pretrained 0.5B model, 50k steps of 2,048):
 #
-# - *Q-Anchor above general text embeddings, above the static embedding, pretraining matters*: nominally yes
-#   (mean AUC 0.658 for Base against 0.655 for MiniLM on the profile text, 0.657 for the same model with one
-#   generic query, 0.654 untrained), but every difference sits well inside the bootstrap intervals (about
-#   +-0.015). On our world these claims are **not reproduced** in any meaningful sense.
+# - *Q-Anchor above the static embedding, and pretraining matters*: nominally yes (mean AUC 0.658 for Base,
+#   0.657 for the same model with one generic query, 0.654 untrained), but the differences are far inside the
+#   bootstrap intervals (about +-0.015): **not reproduced** in any meaningful sense.
+# - *Q-Anchor above general text embeddings*: weakly. 0.658 against 0.639 for MiniLM on the profile text,
+#   a gap about the width of the intervals; on the 200-user subset, with the query prepended, 0.567 against 0.552.
 # - *Q-Anchor above user-sequence models*: **no**, the reverse. Handcrafted counts with gradient-boosted trees
 #   (0.737) and the no-LLM sequence-contrastive model (0.730) are far ahead. The events come from a fixed
 #   catalogue, so counting them already carries most of the evidence (notebook 01, section 6).

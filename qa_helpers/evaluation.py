@@ -22,7 +22,9 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from . import catalog as C
 from . import metrics
+from .features import modality_features
 from .tasks import TASK_NAMES
 
 PROBES = ("linear", "mlp")
@@ -125,3 +127,12 @@ def table(rows: list[dict], metric: str = "auc", probe: str | None = None, with_
         out[f"Avg {metric.upper()} 95% CI"] = [f"{avg.loc[m, metric + '_lo']:.3f}-{avg.loc[m, metric + '_hi']:.3f}"
                                                for m in out.index]
     return out
+
+
+def evidence_aucs(records: list[dict], labels: np.ndarray, n_tabular: int, seed: int = 0) -> np.ndarray:
+    """Linear-probe test AUC of each task (rows) from one modality's count features at a time (columns, in
+    catalog.MODALITIES order), on the per-task stratified splits. Returns (n_tasks, 6)."""
+    splits = task_splits(labels, seed)
+    feats = [modality_features(records, m, n_tabular) for m in C.MODALITIES]
+    return np.array([[metrics.auc(labels[test, k], probe_scores(X[train], labels[train, k], X[test], "linear", seed))
+                      for X in feats] for k, (train, test) in enumerate(splits)])

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from qa_helpers import config, figures, metrics, probe  # noqa: E402
+from qa_helpers import config, figures, metrics  # noqa: E402
 from qa_helpers.recorder import MetricsRecorder, load_metrics  # noqa: E402
 
 
@@ -26,14 +26,22 @@ def test_metrics_reject_bad_input():
         metrics.ks([0, 1], [0.2])
 
 
-def test_linear_probe_is_deterministic_and_finds_signal():
+def test_evidence_map_finds_the_modality_that_carries_a_signal():
+    from qa_helpers import evaluation
+
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((400, 5))
-    y = (X[:, 0] + 0.5 * rng.standard_normal(400) > 0).astype(int)
-    a, b = probe.linear_probe(X, y, seed=3), probe.linear_probe(X, y, seed=3)
-    assert a == b and a["auc"] > 0.85
-    with pytest.raises(ValueError, match="X must be"):
-        probe.linear_probe(X[:, 0], y)
+    records, labels = [], np.zeros((200, 10), dtype=int)
+    for u in range(200):
+        eco = u % 2
+        n = 8 if eco else 1
+        records.append({"user_id": f"u{u}", "events": {
+            "spm": [{"day": d, "hour": 9, "text": "home > ant forest > collect energy"} for d in range(n)],
+            "search": [{"day": 1, "hour": 9, "text": "weather tomorrow"}]}})
+        labels[u] = eco if rng.random() < 0.9 else 1 - eco
+    aucs = evaluation.evidence_aucs(records, labels, n_tabular=3)
+    assert aucs.shape == (10, 6)
+    spm, search = 2, 4
+    assert (aucs[:, spm] > 0.8).all() and (abs(aucs[:, search] - 0.5) < 1e-9).all()
 
 
 def test_recorder_and_save_figure_write_provenance(tmp_path):

@@ -35,6 +35,7 @@ SEED = None  # None: the profile's seed
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import display
 
 from qa_helpers import backbones, baselines, config, evaluation, metrics, pipeline, plots, tasks, text_encoder
 from qa_helpers.figures import save_figure, use_style

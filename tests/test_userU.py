@@ -3,7 +3,7 @@ import re
 import numpy as np
 import pytest
 
-from qa_helpers import catalog, tasks, userU
+from qa_helpers import tasks, userU
 from qa_helpers.userU import Claim, compute_fact, reflect
 
 RECORD = {

@@ -11,6 +11,7 @@ Nothing is downloaded: `HF_HUB_OFFLINE=1` is set before transformers loads.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,19 @@ class Backbone:
 
     def lm_head(self) -> nn.Module:
         return self.base_lm().get_output_embeddings()
+
+
+# ----------------------------------------------------------------------------- KV cache across transformers versions
+
+def cache_kwargs(decoder: nn.Module, cache) -> dict:
+    """The keyword that passes a KV cache: `cache=` in transformers >= 5.2x, `past_key_values=` before."""
+    return {"cache": cache} if "cache" in inspect.signature(decoder.forward).parameters else {"past_key_values": cache}
+
+
+def returned_cache(output):
+    """The KV cache a forward with use_cache=True returned (`.cache`, or `.past_key_values` in older versions)."""
+    cache = getattr(output, "cache", None)
+    return cache if cache is not None else output.past_key_values
 
 
 # ----------------------------------------------------------------------------- tokenizers

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from . import catalog as C
 from . import losses
+from .backbones import cache_kwargs, returned_cache
 from .features import entry_counts, tabular_matrix
 from .userU import daypart, item_name
 from .user_tensors import UserTensors
@@ -100,12 +101,12 @@ def llm_last_token(records: list[dict], backbone, queries: list[str], max_profil
     for u, rec in enumerate(tqdm(records, desc="LLM last token", mininterval=2.0)):
         p = tok("User profile. " + serialize(rec), add_special_tokens=False, return_tensors="pt")["input_ids"]
         p = p[:, :max_profile_tokens]
-        cache = decoder(input_ids=p, use_cache=True).past_key_values
+        cache = returned_cache(decoder(input_ids=p, use_cache=True))
         n = len(queries)
         shared = DynamicCache(ddp_cache_data=[(layer.keys.expand(n, -1, -1, -1), layer.values.expand(n, -1, -1, -1))
                                               for layer in cache.layers])
         mask = torch.cat([torch.ones(n, p.shape[1], dtype=torch.long), q_mask], 1)
-        hidden = decoder(input_ids=q, attention_mask=mask, past_key_values=shared).last_hidden_state
+        hidden = decoder(input_ids=q, attention_mask=mask, **cache_kwargs(decoder, shared)).last_hidden_state
         out[:, u] = hidden[torch.arange(n), last].numpy()
     return out
 

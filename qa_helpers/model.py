@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -23,6 +24,16 @@ from . import backbones as B
 from .encoder import HierarchicalEncoder
 from .layout import Suffix, build_suffix, positions, prefix_length
 from .user_tensors import UserBatch
+
+
+@dataclass
+class PrefixState:
+    """A batch of users' encoded prefixes: the KV cache (B rows), the prefix mask (B, Lp) and the number of
+    attended prefix tokens per user (B,), where the query's position ids continue."""
+
+    cache: object
+    mask: torch.Tensor
+    length: torch.Tensor
 
 
 class ProjectionHead(nn.Module):
@@ -114,6 +125,38 @@ class QAnchor(nn.Module):
         hidden = self.backbone.decoder()(input_ids=x, attention_mask=mask.long()).last_hidden_state
         last = mask.sum(1) - 1
         return self.project(hidden[torch.arange(len(ids)), last])
+
+    # ------------------------------------------------------------------ prefix KV cache (paper §3.2.4)
+
+    def encode_prefix(self, users: UserBatch) -> "PrefixState":
+        """Run the LLM over the user prefix once; its KV cache serves any number of queries (the query is last)."""
+        pre, mask = self.prefix(users)
+        out = self.backbone.decoder()(inputs_embeds=pre, attention_mask=mask.long(), position_ids=positions(mask),
+                                      use_cache=True)
+        return PrefixState(B.returned_cache(out), mask, mask.sum(1))
+
+    def anchor_states_cached(self, state: "PrefixState", queries: list[str],
+                             soft_prompt: torch.Tensor | None = None) -> torch.Tensor:
+        """Last hidden states at <USER_EMB> of every user under every query, (B, Q, d), from a cached prefix.
+
+        Each of the B users' caches is repeated for the Q queries (fresh tensors: the cache given is not
+        modified); queries of different lengths are right-padded; position ids continue after each user's
+        attended prefix, so the result equals the uncached pass (tested).
+        """
+        from transformers import DynamicCache
+
+        b, q = len(state.length), len(queries)
+        suffix = build_suffix(self.tokenizer, queries, n_soft=0 if soft_prompt is None else len(soft_prompt))
+        x = self.suffix_embeddings(suffix, soft_prompt)                       # (Q, Ls, d)
+        x = x.unsqueeze(0).expand(b, -1, -1, -1).reshape(b * q, *x.shape[1:])
+        cache = DynamicCache(ddp_cache_data=[(layer.keys.repeat_interleave(q, 0), layer.values.repeat_interleave(q, 0))
+                                             for layer in state.cache.layers])
+        mask = torch.cat([state.mask.repeat_interleave(q, 0), suffix.mask.repeat(b, 1)], 1)
+        pos = state.length.repeat_interleave(q).unsqueeze(1) + torch.arange(x.shape[1], device=x.device)
+        decoder = self.backbone.decoder()
+        hidden = decoder(inputs_embeds=x, attention_mask=mask.long(), position_ids=pos,
+                         **B.cache_kwargs(decoder, cache)).last_hidden_state
+        return hidden[torch.arange(b * q), suffix.anchor.repeat(b)].view(b, q, -1)
 
     @torch.no_grad()
     def embed(self, users: UserBatch, queries: list[str], soft_prompt: torch.Tensor | None = None) -> torch.Tensor:

@@ -112,7 +112,7 @@ def pretrained_model(cfg: Profile, progress: bool = True) -> tuple[QAnchor, list
 
 
 @torch.no_grad()
-def representation_levels(model: QAnchor, users: UserTensors, queries: list[str], batch_size: int = 256,
+def representation_levels(model: QAnchor, users: UserTensors, queries: list[str], batch_size: int = 64,
                           progress: bool = True) -> dict:
     """Every user under every query, at three levels (to see where user information lives):
 
@@ -120,8 +120,6 @@ def representation_levels(model: QAnchor, users: UserTensors, queries: list[str]
     'hidden' (n_queries, n_users, d_llm): the raw last hidden state at <USER_EMB>;
     'embedding' (n_queries, n_users, emb_dim): its projection, not normalised.
     """
-    from .layout import build_suffix
-
     model.eval()
     n, d, e = len(users), model.backbone.hidden_size, model.settings["emb_dim"]
     out = {"prefix": np.zeros((n, d), np.float32), "hidden": np.zeros((len(queries), n, d), np.float32),
@@ -131,16 +129,13 @@ def representation_levels(model: QAnchor, users: UserTensors, queries: list[str]
         batch = users.batch(idx)
         pre, mask = model.prefix(batch)
         out["prefix"][idx] = ((pre * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)).numpy()
-        for q, query in enumerate(queries):
-            suffix = build_suffix(model.tokenizer, [query] * len(idx))
-            hidden, lp = model.anchor_hidden(batch, suffix)
-            h = hidden[torch.arange(len(idx)), lp + suffix.anchor]
-            out["hidden"][q, idx] = h.numpy()
-            out["embedding"][q, idx] = model.project(h).numpy()
+        h = model.anchor_states_cached(model.encode_prefix(batch), queries)     # (B, Q, d): prefix run once
+        out["hidden"][:, idx] = h.transpose(0, 1).numpy()
+        out["embedding"][:, idx] = model.project(h).transpose(0, 1).numpy()
     return out
 
 
-def embed_queries(model: QAnchor, users: UserTensors, queries: list[str], batch_size: int = 256,
+def embed_queries(model: QAnchor, users: UserTensors, queries: list[str], batch_size: int = 64,
                   progress: bool = True) -> np.ndarray:
     """Unit-norm embeddings of every user under every query: (n_queries, n_users, emb_dim)."""
     emb = representation_levels(model, users, queries, batch_size, progress)["embedding"]

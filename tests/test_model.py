@@ -145,3 +145,18 @@ def test_pretrain_key_ignores_evaluation_settings():
     base = config.load("smoke")
     assert pipeline.pretrain_key(base) == pipeline.pretrain_key(config.load("smoke", bootstrap=7, baseline_users=3))
     assert pipeline.pretrain_key(base) != pipeline.pretrain_key(config.load("smoke", pretrain_steps=99))
+
+
+def test_cached_prefix_equals_the_uncached_pass_for_ragged_queries(model, tiny_setup):
+    users = tiny_setup["users"].batch([0, 4, 9])
+    queries = ["Fraud?", "Would this person click on a concert or live show recommendation?", "Log in soon?"]
+    state = model.encode_prefix(users)
+    with torch.no_grad():
+        cached = model.anchor_states_cached(state, queries)
+        again = model.anchor_states_cached(state, queries)      # the cache given is not modified
+        for j, q in enumerate(queries):
+            suffix = layout.build_suffix(model.tokenizer, [q] * 3)
+            hidden, lp = model.anchor_hidden(users, suffix)
+            full = hidden[torch.arange(3), lp + suffix.anchor]
+            torch.testing.assert_close(cached[:, j], full, atol=1e-5, rtol=1e-4)
+    assert torch.equal(cached, again)

@@ -196,7 +196,7 @@ class QAnchor(nn.Module):
 
     @classmethod
     def from_pretrained(cls, folder: str | Path) -> "QAnchor":
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerFast
 
         folder = Path(folder)
         settings = json.loads((folder / "qanchor_config.json").read_text())
@@ -210,7 +210,10 @@ class QAnchor(nn.Module):
             backbone = B.Backbone(lm, base.tokenizer, bb["kind"], bb["source"], lora=True)
         else:  # all weights were trained: load them whole
             lm = AutoModelForCausalLM.from_pretrained(folder / "backbone", attn_implementation="sdpa")
-            backbone = B.Backbone(lm, AutoTokenizer.from_pretrained(folder / "backbone"), bb["kind"], bb["source"])
+            # our own BPE tokenizer must come back as itself: AutoTokenizer would pick the architecture's
+            # tokenizer class (Qwen2Tokenizer), whose pre-tokenizer splits text differently
+            tok_class = PreTrainedTokenizerFast if bb["kind"] == "tiny" else AutoTokenizer
+            backbone = B.Backbone(lm, tok_class.from_pretrained(folder / "backbone"), bb["kind"], bb["source"])
         encoder = HierarchicalEncoder(settings["d_enc"], backbone.hidden_size, settings["n_tabular"],
                                       settings["tabular_tokens"])
         model = cls(encoder, backbone, settings["emb_dim"], settings)

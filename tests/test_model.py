@@ -73,9 +73,17 @@ def test_save_and_load_round_trip_gives_identical_embeddings(model, tiny_setup, 
     users = tiny_setup["users"].batch([0, 3, 5])
     q = ["Will this person log in soon?"] * 3
     before = model.embed(users, q)
+    answers = [p["answer"] for p in tiny_setup["pairs"][:6]]  # numbers, apostrophes, punctuation
+    with torch.no_grad():
+        semantic = model.semantic_embedding(answers)
     model.save_pretrained(tmp_path)
     again = QAnchor.from_pretrained(tmp_path)
+    assert type(again.tokenizer) is type(model.tokenizer)
+    texts = answers + [p["query"] for p in tiny_setup["pairs"][:6]] + ["this person's 12 events at 23:00"]
+    assert again.tokenizer(texts)["input_ids"] == model.tokenizer(texts)["input_ids"]
     assert torch.equal(again.embed(users, q), before)
+    with torch.no_grad():
+        assert torch.equal(again.semantic_embedding(answers), semantic)
     assert again.settings == model.settings
 
 

@@ -284,7 +284,7 @@ pd.Series(claims, name="holds on our world").to_frame()
 # Pretraining is what removes it: Forest falls from 0.80 (prefix) to 0.64 (hidden) to 0.54 (embedding), while the
 # untrained model keeps 0.77 at the hidden state. Our UserU answers are short template sentences about counts of
 # one topic's events, and in-batch negatives are mostly answers to other topics, so the contrastive task is solved
-# largely by recognising the query's topic (notebook 03: in-batch recall@1 0.92 but 0.39 within a topic; two
+# largely by recognising the query's topic (notebook 03: in-batch recall@1 0.92 but 0.49 within a topic; two
 # queries of one user are almost orthogonal, two users under one query have cosine 0.93). The anchor learns the
 # query far more than the user. What would change this (not tried here, so as not to tune the world to the claim):
 # answers that describe the user's behaviour qualitatively as the paper's do, a pretrained backbone (the full

@@ -45,8 +45,8 @@ def main(argv=None) -> dict:
     torch.manual_seed(cfg.seed)
 
     trainer = pipeline.pretrainer(cfg, resume=False)
-    pairs = trainer._local_pairs(0)
-    batch = trainer._users(pairs)
+    pairs = trainer.local_pairs(0)
+    batch = trainer.user_batch(pairs)
     _, prefix_mask = trainer.model.prefix(batch)
     suffix = build_suffix(trainer.model.tokenizer, [p["query"] for p in pairs], [p["answer"] for p in pairs],
                           max_answer_tokens=cfg.max_answer_tokens)

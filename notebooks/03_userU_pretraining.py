@@ -65,9 +65,9 @@ print(f"{len(pairs):,} UserU pairs: {len(train_pairs):,} to train on, {len(eval_
 # %%
 torch.manual_seed(cfg.seed)
 fresh = pipeline.pretrainer(cfg, resume=False)
-first = fresh._local_pairs(0)
+first = fresh.local_pairs(0)
 with torch.no_grad():
-    out = fresh.model.pretrain_forward(fresh._users(first), [p["query"] for p in first], [p["answer"] for p in first])
+    out = fresh.model.pretrain_forward(fresh.user_batch(first), [p["query"] for p in first], [p["answer"] for p in first])
 u, v = torch.nn.functional.normalize(out["u"], dim=-1), torch.nn.functional.normalize(out["v"], dim=-1)
 at_init = {}
 for variant in ("paper", "code"):

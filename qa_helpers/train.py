@@ -97,19 +97,21 @@ class Pretrainer:
 
     # ------------------------------------------------------------------ one step
 
-    def _local_pairs(self, step: int) -> list[dict]:
+    def local_pairs(self, step: int) -> list[dict]:
+        """This rank's share of the pairs of global batch `step`."""
         idx = batch_indices(step, self.cfg.batch_size, len(self.train_pairs), self.cfg.seed)
         b = self.cfg.batch_size // self.world
         return [self.train_pairs[i] for i in idx[self.rank * b:(self.rank + 1) * b]]
 
-    def _users(self, pairs: list[dict]):
+    def user_batch(self, pairs: list[dict]):
+        """The UserBatch of the pairs' users, on the trainer's device."""
         batch = self.users.batch([self.row[p["user_id"]] for p in pairs])
         return _to(batch, self.device)
 
-    def losses(self, pairs: list[dict]) -> tuple[torch.Tensor, dict]:
+    def batch_losses(self, pairs: list[dict]) -> tuple[torch.Tensor, dict]:
         """Total loss of this rank's share of a global batch, and its parts (averaged over ranks for logging)."""
         cfg = self.cfg
-        out = self.model.pretrain_forward(self._users(pairs), [p["query"] for p in pairs],
+        out = self.model.pretrain_forward(self.user_batch(pairs), [p["query"] for p in pairs],
                                           [p["answer"] for p in pairs])
         u, v = losses.gather(out["u"]), losses.gather(out["v"])
         cl, stats = losses.contrastive_loss(u, v, cfg.tau, cfg.margin, cfg.contrastive_variant, cfg.use_margin_mask,
@@ -128,7 +130,7 @@ class Pretrainer:
     def train_step(self) -> dict:
         self.model.train()
         start = time.perf_counter()
-        total, parts = self.losses(self._local_pairs(self.step))
+        total, parts = self.batch_losses(self.local_pairs(self.step))
         self.optimizer.zero_grad(set_to_none=False)
         total.backward()
         if self.world > 1:

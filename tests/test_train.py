@@ -73,7 +73,7 @@ def _worker(rank, world, port, setup, out):
     dist.init_process_group("gloo", rank=rank, world_size=world)
     torch.set_num_threads(1)
     trainer = make_trainer(setup)
-    total, parts = trainer.losses(trainer._local_pairs(0))
+    total, parts = trainer.batch_losses(trainer.local_pairs(0))
     total.backward()
     from qa_helpers.train import _flat_all_reduce_mean
     _flat_all_reduce_mean([p.grad for p in trainer.params], world)
@@ -85,7 +85,7 @@ def _worker(rank, world, port, setup, out):
 
 def test_two_processes_equal_one_process_on_the_same_global_batch(tiny_setup, tmp_path):
     single = make_trainer(tiny_setup)
-    total, parts = single.losses(single._local_pairs(0))
+    total, parts = single.batch_losses(single.local_pairs(0))
     total.backward()
     out = tmp_path / "rank0.pt"
     mp.spawn(_worker, args=(2, 29517, tiny_setup, str(out)), nprocs=2, join=True)

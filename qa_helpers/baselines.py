@@ -23,6 +23,7 @@ from . import catalog as C
 from . import losses
 from .backbones import cache_kwargs, returned_cache
 from .features import entry_counts, tabular_matrix
+from .layout import pad_right
 from .userU import daypart, item_name
 from .user_tensors import UserTensors
 
@@ -90,12 +91,8 @@ def llm_last_token(records: list[dict], backbone, queries: list[str], max_profil
 
     tok, decoder = backbone.tokenizer, backbone.decoder().eval()
     q_ids = tok([f" Question: {q} Answer:" for q in queries], add_special_tokens=False)["input_ids"]
-    width = max(len(q) for q in q_ids)
-    q = torch.full((len(queries), width), tok.pad_token_id, dtype=torch.long)
-    q_mask = torch.zeros(len(queries), width, dtype=torch.long)
-    for i, ids in enumerate(q_ids):
-        q[i, :len(ids)] = torch.tensor(ids)
-        q_mask[i, :len(ids)] = 1
+    q, q_mask = pad_right(q_ids, tok.pad_token_id)
+    q_mask = q_mask.long()
     last = q_mask.sum(1) - 1
     out = np.zeros((len(queries), len(records), backbone.hidden_size), dtype=np.float32)
     for u, rec in enumerate(tqdm(records, desc="LLM last token", mininterval=2.0)):

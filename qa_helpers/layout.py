@@ -62,6 +62,17 @@ class Suffix:
     labels: torch.Tensor
 
 
+def pad_right(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token-id lists -> right-padded ids (B, L) and mask (B, L) bool, True on real tokens."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros(len(rows), width, dtype=torch.bool)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = torch.tensor(r, dtype=torch.long)
+        mask[i, :len(r)] = True
+    return ids, mask
+
+
 def build_suffix(tokenizer, queries: list[str], answers: list[str] | None = None, n_soft: int = 0,
                  max_query_tokens: int = 48, max_answer_tokens: int = 96) -> Suffix:
     """`Query: q [soft x n_soft] <USER_EMB>` (+ `answer <eos>` when answers are given), per row."""

@@ -22,7 +22,7 @@ from torch import nn
 
 from . import backbones as B
 from .encoder import HierarchicalEncoder
-from .layout import Suffix, build_suffix, positions, prefix_length
+from .layout import Suffix, build_suffix, pad_right, positions, prefix_length
 from .user_tensors import UserBatch
 
 
@@ -116,12 +116,7 @@ class QAnchor(nn.Module):
         tok = self.tokenizer
         ids = tok(list(answers), add_special_tokens=False)["input_ids"]
         ids = [a[: self.settings.get("max_answer_tokens", 96)] + [tok.eos_token_id] for a in ids]
-        width = max(len(a) for a in ids)
-        x = torch.full((len(ids), width), tok.pad_token_id, dtype=torch.long)
-        mask = torch.zeros(len(ids), width, dtype=torch.bool)
-        for i, a in enumerate(ids):
-            x[i, :len(a)] = torch.tensor(a)
-            mask[i, :len(a)] = True
+        x, mask = pad_right(ids, tok.pad_token_id)
         hidden = self.backbone.decoder()(input_ids=x, attention_mask=mask.long()).last_hidden_state
         last = mask.sum(1) - 1
         return self.project(hidden[torch.arange(len(ids)), last])

@@ -86,14 +86,15 @@ save_figure(fig, "02_text_space", cfg, data)
 # %% [markdown]
 # ## 2 Records become tensors
 #
-# Per modality the K_m most recent events are kept (most recent first); each event carries its text id and
-# four numbers that travel beside the text: log amount, the hour on a clock circle (sin, cos) and recency.
+# Per modality the K_m most recent events are kept (most recent first); each event carries its text id,
+# three numbers that travel beside the text (log amount, the hour on a clock circle as sin and cos) and its age in
+# the window (0 today, 1 on the window's first day), which the encoder adds after the event adapter.
 
 # %%
 users = pipeline.user_tensors(cfg, w.downstream, table)
 batch = users.batch(list(range(8)))
 pd.DataFrame([{"modality": m, "events (B, K_m, d_enc)": tuple(batch.events[m].shape),
-               "numeric (B, K_m, 4)": tuple(batch.numeric[m].shape), "mask (B, K_m)": tuple(batch.mask[m].shape),
+               "numeric (B, K_m, 3)": tuple(batch.numeric[m].shape), "mask (B, K_m)": tuple(batch.mask[m].shape),
                "users truncated at the cap": f"{np.mean([len(r['events'].get(m, [])) > k for r in w.downstream]):.0%}"}
               for m, k in zip(catalog.EVENT_MODALITIES, cfg.event_caps)]
              + [{"modality": "tabular", "events (B, K_m, d_enc)": tuple(batch.tabular.shape),
@@ -113,10 +114,10 @@ pd.DataFrame([{"modality": m, "events (B, K_m, d_enc)": tuple(batch.events[m].sh
 torch.manual_seed(cfg.seed)
 model = pipeline.new_model(cfg, pairs, pipeline.user_tensors(cfg, w.pretrain, table))
 enc = model.encoder
-h = batch.events["bill"] + enc.numeric["bill"](batch.numeric["bill"])
+h = enc.event_vectors("bill", batch.events["bill"], batch.numeric["bill"])
 shapes = {
     "h_bill = text + numeric projection": tuple(h.shape),
-    "event tokens z_evt[bill]": tuple(enc.event_adapters["bill"](h).shape),
+    "event tokens z_evt[bill] (+ age x r_bill)": tuple(enc.event_tokens("bill", h).shape),
     "pooled h (masked mean)": tuple(masked_mean(h, batch.mask["bill"]).shape),
     "modality token z_mdl[bill]": tuple(enc.modal_adapter(masked_mean(h, batch.mask["bill"])).shape),
 }
@@ -170,7 +171,7 @@ pd.Series(missing_share, name="share of users without the modality").to_frame().
 # | | paper | ours |
 # |---|---|---|
 # | event encoder | gte-base per text modality (768-d), LoRA-tuned in the code | one frozen all-MiniLM-L6-v2 (384-d), hash-checked, cached per text |
-# | numeric fields | not described | log amount, hour (sin, cos), recency through a learned projection per modality |
+# | numeric fields | not described | log amount, hour (sin, cos) through a learned projection per modality; the event's age as a learned direction added after the adapter, so old events' tokens survive a daily update (notebook 06) |
 # | events kept K_m | 250 / 150 / 150 / 100 / 10, tabular 50 tokens | the profile's caps (default 32 / 16 / 24 / 16 / 8, tabular 2) |
 # | modality summary | mean of raw encoder outputs, shared adapter (code) | the same |
 # | user token | adapter over the mean of the six modality means (code) | the same, over the modalities the user has |

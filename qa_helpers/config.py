@@ -78,6 +78,16 @@ class Profile:
     baseline_users: int = 200      # users for the costly general text / LLM rows on CPU (0: all)
     seq_baseline_steps: int = 300  # training steps of the no-LLM sequence-contrastive baseline
 
+    # --- soft prompt tuning (notebook 05) ---
+    prompt_tokens: int = 6                           # the paper's default
+    prompt_token_grid: tuple = (1, 2, 4, 6, 8, 16)   # Table 9
+    prompt_steps: int = 500                          # the paper's budget
+    prompt_step_grid: tuple = (100, 200, 300, 400, 500)  # Table 10 (snapshots of the prompt_tokens run)
+    prompt_batch: int = 32                           # users per task and step, half of them positive
+    prompt_lr: float = 3e-3
+    prompt_tau: float = 0.1                          # temperature of the prototype softmax (paper: not given)
+    attention_users: int = 500                       # test users whose attention is averaged (Fig. 7)
+
     # --- where outputs go ---
     figures_dir: str = ""          # empty: figures/ for the default profile, artifacts/<name>/figures otherwise
 
@@ -101,7 +111,9 @@ PROFILES: dict[str, Profile] = {
     # Touches every code path in well under 5 minutes for the whole series on 2 CPU cores.
     "smoke": Profile(name="smoke", n_pretrain_users=200, n_downstream_users=300, tokenizer_vocab=1000,
                      event_caps=(12, 8, 8, 8, 4), pretrain_steps=12, batch_size=16, warmup_steps=2, eval_every=6,
-                     eval_pairs=64, checkpoint_every=6, bootstrap=50, baseline_users=40, seq_baseline_steps=30),
+                     eval_pairs=64, checkpoint_every=6, bootstrap=50, baseline_users=40, seq_baseline_steps=30,
+                     prompt_token_grid=(1, 6), prompt_steps=8, prompt_step_grid=(4, 8), prompt_batch=8,
+                     attention_users=40),
     # The committed figures and numbers; the whole series in under 30 minutes on 2 CPU cores.
     "default": Profile(name="default"),
     # One GPU: a larger world with longer logs, closer to the paper's sequence lengths.

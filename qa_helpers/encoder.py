@@ -1,14 +1,18 @@
 """The hierarchical coarse-to-fine user encoder (paper §3.2.1, Eq. 1-2; reference code's adapters).
 
-For every event modality m, with h_{m,t} = text vector + W_m * numeric fields (d_enc):
-  event tokens     z_evt[m, t] = EventAdapter_m(h_{m,t})                 (B, K_m, d_llm)
-  modality token   z_mdl[m]    = ModalAdapter(masked_mean_t h_{m,t})    (B, d_llm), adapter shared by modalities
+For every event modality m, with h_{m,t} = text vector + W_m * (log amount, sin hour, cos hour) (d_enc):
+  event tokens     z_evt[m, t] = EventAdapter_m(h_{m,t}) + age_{m,t} * r_m  (B, K_m, d_llm)
+  modality token   z_mdl[m]    = ModalAdapter(masked_mean_t h_{m,t})       (B, d_llm), adapter shared by modalities
 Tabular: event tokens = Linear(F -> d_llm)(x) repeated `tabular_tokens` times; summary = Linear(F -> d_enc)(x).
   user token       z_usr       = UserAdapter(mean over present modalities of the summaries)   (B, d_llm)
 
 Output order: [USER] [6 x MODALITY] [bill events] [mini] [spm] [app] [search] [tabular tokens]
 (see layout.prefix_segments). As in the reference code, summaries pool the raw vectors h, not the adapted
 tokens; the user token averages only the modalities a user has (the code averages all six, zeros included).
+
+An event's age (0 today, 1 at the window's start) enters after the adapter, as a learned per-modality
+direction r_m scaled by the age (like a time embedding), so the adapter's output for an event never changes as
+days pass: a daily update re-encodes only the new events (incremental.py, paper App. E).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class HierarchicalEncoder(nn.Module):
         self.tabular_summary = nn.Linear(n_tabular, d_enc)
         self.modal_adapter = Adapter(d_enc, d_llm)
         self.user_adapter = Adapter(d_enc, d_llm)
+        self.age_direction = nn.ParameterDict({m: nn.Parameter(0.1 * torch.randn(d_llm)) for m in C.EVENT_MODALITIES})
         # standardisation of the tabular row, fitted on training users (fit_tabular)
         self.register_buffer("tab_mean", torch.zeros(n_tabular))
         self.register_buffer("tab_std", torch.ones(n_tabular))
@@ -62,33 +67,47 @@ class HierarchicalEncoder(nn.Module):
         self.tab_mean.copy_(rows.mean(0))
         self.tab_std.copy_(rows.std(0).clamp(min=1e-6))
 
+    def event_vectors(self, m: str, text: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
+        """h = text vector + numeric projection: (..., d_enc) from text (..., d_enc) and numeric (..., 3)."""
+        return text + self.numeric[m](numeric)
+
+    def event_tokens(self, m: str, h: torch.Tensor) -> torch.Tensor:
+        """Time-free event tokens (..., d_llm): what a daily update keeps for old events."""
+        return self.event_adapters[m](h)
+
+    def tabular_parts(self, tabular: torch.Tensor, present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Standardised tabular row (B, F) -> its tokens (B, tabular_tokens, d_llm) and summary (B, d_enc)."""
+        x = (tabular - self.tab_mean) / self.tab_std
+        x = x * present.unsqueeze(-1).to(x.dtype)                              # missing row -> zeros
+        return self.tabular_event(x).unsqueeze(1).expand(-1, self.tabular_tokens, -1), self.tabular_summary(x)
+
+    def assemble(self, tokens: dict, age: dict, mask: dict, summaries: torch.Tensor, tabular_tokens: torch.Tensor,
+                 tabular_present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The prefix from per-modality parts: time-free event tokens (B, K_m, d_llm), age (B, K_m), mask (B, K_m),
+        summaries (B, 6, d_enc) in C.MODALITIES order, tabular tokens (B, T, d_llm) and tabular_present (B,)."""
+        event_tokens = [tokens[m] + age[m].unsqueeze(-1) * self.age_direction[m] for m in C.EVENT_MODALITIES]
+        event_masks = [mask[m] for m in C.EVENT_MODALITIES]
+        event_tokens.append(tabular_tokens)
+        event_masks.append(tabular_present.unsqueeze(1).expand(-1, self.tabular_tokens))
+        present = torch.stack([mask[m].any(1) for m in C.EVENT_MODALITIES] + [tabular_present], 1)   # (B, 6)
+        modality_tokens = self.modal_adapter(summaries)                        # (B, 6, d_llm)
+        user_token = self.user_adapter(masked_mean(summaries, present)).unsqueeze(1)
+        b = summaries.shape[0]
+        ones = torch.ones(b, 1, dtype=torch.bool, device=summaries.device)
+        prefix = torch.cat([user_token, modality_tokens] + event_tokens, 1)
+        prefix_mask = torch.cat([ones * self.use_user_token, ones.expand(-1, 6) & self.use_modality_tokens]
+                                + event_masks, 1)
+        if not self.use_user_token and not self.use_modality_tokens and not bool(prefix_mask.any(1).all()):
+            raise ValueError("a user has no events and no summary tokens are used: nothing to attend to")
+        return prefix, prefix_mask
+
     def forward(self, batch: UserBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """Prefix tokens (B, L_prefix, d_llm) and their attention mask (B, L_prefix), True = attend."""
-        event_tokens, event_masks, summaries, present = [], [], [], []
+        tokens, summaries = {}, []
         for m in C.EVENT_MODALITIES:
-            h = batch.events[m] + self.numeric[m](batch.numeric[m])          # (B, K_m, d_enc)
-            mask = batch.mask[m]
-            event_tokens.append(self.event_adapters[m](h))
-            event_masks.append(mask)
-            summaries.append(masked_mean(h, mask))                            # (B, d_enc)
-            present.append(mask.any(1))
-        tab_present = batch.tabular_mask
-        x = (batch.tabular - self.tab_mean) / self.tab_std
-        x = x * tab_present.unsqueeze(-1).to(x.dtype)                         # missing row -> zeros
-        tab_tok = self.tabular_event(x).unsqueeze(1).expand(-1, self.tabular_tokens, -1)
-        event_tokens.append(tab_tok)
-        event_masks.append(tab_present.unsqueeze(1).expand(-1, self.tabular_tokens))
-        summaries.append(self.tabular_summary(x))
-        present.append(tab_present)
-
-        summary = torch.stack(summaries, 1)                                    # (B, 6, d_enc)
-        present = torch.stack(present, 1)                                      # (B, 6)
-        modality_tokens = self.modal_adapter(summary)                          # (B, 6, d_llm)
-        user_token = self.user_adapter(masked_mean(summary, present)).unsqueeze(1)
-        b = summary.shape[0]
-        ones = torch.ones(b, 1, dtype=torch.bool, device=summary.device)
-        tokens = torch.cat([user_token, modality_tokens] + event_tokens, 1)
-        mask = torch.cat([ones * self.use_user_token, ones.expand(-1, 6) & self.use_modality_tokens] + event_masks, 1)
-        if not self.use_user_token and not self.use_modality_tokens and not bool(mask.any(1).all()):
-            raise ValueError("a user has no events and no summary tokens are used: nothing to attend to")
-        return tokens, mask
+            h = self.event_vectors(m, batch.events[m], batch.numeric[m])     # (B, K_m, d_enc)
+            tokens[m] = self.event_tokens(m, h)
+            summaries.append(masked_mean(h, batch.mask[m]))                   # (B, d_enc)
+        tab_tokens, tab_summary = self.tabular_parts(batch.tabular, batch.tabular_mask)
+        summaries.append(tab_summary)
+        return self.assemble(tokens, batch.age, batch.mask, torch.stack(summaries, 1), tab_tokens, batch.tabular_mask)

@@ -26,6 +26,9 @@ from .layout import Suffix, build_suffix, pad_right, positions, prefix_length
 from .user_tensors import UserBatch
 
 
+MODEL_VERSION = 2  # bump when the architecture changes, so cached pretrained models are rebuilt (2: age after adapter)
+
+
 @dataclass
 class PrefixState:
     """A batch of users' encoded prefixes: the KV cache (B rows), the prefix mask (B, Lp) and the number of
@@ -34,6 +37,23 @@ class PrefixState:
     cache: object
     mask: torch.Tensor
     length: torch.Tensor
+
+    def repeat_interleave(self, n: int) -> "PrefixState":
+        """Each user's row repeated n times in a row (B * n rows), as fresh tensors."""
+        from transformers import DynamicCache
+
+        if n == 1:
+            return self
+        cache = DynamicCache(ddp_cache_data=[(layer.keys.repeat_interleave(n, 0), layer.values.repeat_interleave(n, 0))
+                                             for layer in self.cache.layers])
+        return PrefixState(cache, self.mask.repeat_interleave(n, 0), self.length.repeat_interleave(n))
+
+    def select(self, rows: torch.Tensor) -> "PrefixState":
+        """The users at `rows` (any order, repeats allowed), as fresh tensors."""
+        from transformers import DynamicCache
+
+        cache = DynamicCache(ddp_cache_data=[(layer.keys[rows], layer.values[rows]) for layer in self.cache.layers])
+        return PrefixState(cache, self.mask[rows], self.length[rows])
 
 
 class ProjectionHead(nn.Module):
@@ -83,13 +103,17 @@ class QAnchor(nn.Module):
         return self.encoder(users)
 
     def suffix_embeddings(self, suffix: Suffix, soft_prompt: torch.Tensor | None = None) -> torch.Tensor:
-        """Token embeddings of the suffix (B, Ls, d), soft slots filled by `soft_prompt` (n_soft, d)."""
+        """Token embeddings of the suffix (B, Ls, d), soft slots filled by `soft_prompt`: one prompt (n_soft, d) for
+        every row, or one per row (B, n_soft, d)."""
         x = self.backbone.input_embeddings()(suffix.ids)
         if soft_prompt is not None:
             n_soft = int(suffix.soft[0].sum())
-            if soft_prompt.shape[0] != n_soft:
-                raise ValueError(f"soft prompt has {soft_prompt.shape[0]} vectors, the suffix {n_soft} slots")
-            x = x.masked_scatter(suffix.soft.unsqueeze(-1), soft_prompt.repeat(len(x), 1).to(x.dtype))
+            if soft_prompt.shape[-2] != n_soft:
+                raise ValueError(f"soft prompt has {soft_prompt.shape[-2]} vectors, the suffix {n_soft} slots")
+            if soft_prompt.dim() == 3 and len(soft_prompt) != len(x):
+                raise ValueError(f"{len(soft_prompt)} soft prompts for {len(x)} suffix rows")
+            rows = soft_prompt.reshape(-1, x.shape[-1]) if soft_prompt.dim() == 3 else soft_prompt.repeat(len(x), 1)
+            x = x.masked_scatter(suffix.soft.unsqueeze(-1), rows.to(x.dtype))
         return x
 
     def anchor_hidden(self, users: UserBatch, suffix: Suffix, soft_prompt: torch.Tensor | None = None):
@@ -130,28 +154,48 @@ class QAnchor(nn.Module):
                                       use_cache=True)
         return PrefixState(B.returned_cache(out), mask, mask.sum(1))
 
-    def anchor_states_cached(self, state: "PrefixState", queries: list[str],
-                             soft_prompt: torch.Tensor | None = None) -> torch.Tensor:
-        """Last hidden states at <USER_EMB> of every user under every query, (B, Q, d), from a cached prefix.
+    def suffix_states(self, state: "PrefixState", suffix: Suffix, x: torch.Tensor, output_attentions: bool = False):
+        """Run suffix embeddings x (B, Ls, d) against the cached prefixes of B rows; the last hidden state at each
+        row's <USER_EMB> (B, d). With `output_attentions`, also every layer's attention row of <USER_EMB> over the
+        whole sequence, (n_layers, B, heads, Lp + Ls) (needs the eager attention implementation).
 
-        Each of the B users' caches is repeated for the Q queries (fresh tensors: the cache given is not
-        modified); queries of different lengths are right-padded; position ids continue after each user's
-        attended prefix, so the result equals the uncached pass (tested).
-        """
+        The cache given is not modified: its tensors are wrapped in a new cache, which the pass appends to."""
         from transformers import DynamicCache
 
-        b, q = len(state.length), len(queries)
-        suffix = build_suffix(self.tokenizer, queries, n_soft=0 if soft_prompt is None else len(soft_prompt))
-        x = self.suffix_embeddings(suffix, soft_prompt)                       # (Q, Ls, d)
-        x = x.unsqueeze(0).expand(b, -1, -1, -1).reshape(b * q, *x.shape[1:])
-        cache = DynamicCache(ddp_cache_data=[(layer.keys.repeat_interleave(q, 0), layer.values.repeat_interleave(q, 0))
-                                             for layer in state.cache.layers])
-        mask = torch.cat([state.mask.repeat_interleave(q, 0), suffix.mask.repeat(b, 1)], 1)
-        pos = state.length.repeat_interleave(q).unsqueeze(1) + torch.arange(x.shape[1], device=x.device)
+        cache = DynamicCache(ddp_cache_data=[(layer.keys, layer.values) for layer in state.cache.layers])
+        mask = torch.cat([state.mask, suffix.mask], 1)
+        pos = state.length.unsqueeze(1) + torch.arange(x.shape[1], device=x.device)
         decoder = self.backbone.decoder()
-        hidden = decoder(inputs_embeds=x, attention_mask=mask.long(), position_ids=pos,
-                         **B.cache_kwargs(decoder, cache)).last_hidden_state
-        return hidden[torch.arange(b * q), suffix.anchor.repeat(b)].view(b, q, -1)
+        out = decoder(inputs_embeds=x, attention_mask=mask.long(), position_ids=pos, output_attentions=output_attentions,
+                      **B.cache_kwargs(decoder, cache))
+        rows = torch.arange(len(x))
+        hidden = out.last_hidden_state[rows, suffix.anchor]
+        if not output_attentions:
+            return hidden
+        return hidden, torch.stack([a[rows, :, suffix.anchor] for a in out.attentions])
+
+    def anchor_states_cached(self, state: "PrefixState", queries: list[str], soft_prompt: torch.Tensor | None = None,
+                             output_attentions: bool = False):
+        """Last hidden states at <USER_EMB> of every user under every query, (B, Q, d), from a cached prefix.
+
+        `soft_prompt`: one prompt (n, d) for every query, or one per query (Q, n, d). Each of the B users' caches is
+        repeated for the Q queries; queries of different lengths are right-padded; position ids continue after each
+        user's attended prefix, so the result equals the uncached pass (tested). With `output_attentions`, also the
+        attention rows of <USER_EMB>, (n_layers, B, Q, heads, Lp + Ls).
+        """
+        b, q = len(state.length), len(queries)
+        if soft_prompt is not None and soft_prompt.dim() == 3 and len(soft_prompt) != q:
+            raise ValueError(f"{len(soft_prompt)} soft prompts for {q} queries")
+        n_soft = 0 if soft_prompt is None else soft_prompt.shape[-2]
+        suffix = build_suffix(self.tokenizer, list(queries) * b, n_soft=n_soft)   # user-major rows
+        if soft_prompt is not None and soft_prompt.dim() == 3:
+            soft_prompt = soft_prompt.repeat(b, 1, 1)
+        x = self.suffix_embeddings(suffix, soft_prompt)
+        out = self.suffix_states(state.repeat_interleave(q), suffix, x, output_attentions)
+        if not output_attentions:
+            return out.view(b, q, -1)
+        hidden, attn = out
+        return hidden.view(b, q, -1), attn.view(attn.shape[0], b, q, *attn.shape[2:])
 
     @torch.no_grad()
     def embed(self, users: UserBatch, queries: list[str], soft_prompt: torch.Tensor | None = None) -> torch.Tensor:

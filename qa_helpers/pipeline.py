@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from . import backbones as B
 from . import tasks, text_encoder, userU, world
 from .config import REPO_ROOT, Profile
-from .model import QAnchor
+from .model import MODEL_VERSION, QAnchor
 from .train import Pretrainer, split_pairs
 from .user_tensors import TextTable, UserTensors
 
@@ -94,7 +94,8 @@ def pretrainer(cfg: Profile, out_dir: Path | None = None, resume: bool = True) -
 def pretrain_key(cfg: Profile) -> str:
     """Hash of every setting the pretrained model depends on."""
     fields = {k: getattr(cfg, k) for k in PRETRAIN_FIELDS}
-    payload = json.dumps({"world": world.cache_key(cfg), "userU": userU.USERU_VERSION, **fields}, sort_keys=True,
+    payload = json.dumps({"world": world.cache_key(cfg), "userU": userU.USERU_VERSION,
+                          "model": MODEL_VERSION, **fields}, sort_keys=True,
                          default=list)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 

@@ -235,3 +235,69 @@ def query_match_matrix(aucs: np.ndarray, names: list[str]):
            title="Matched (diagonal) vs mismatched queries, Q-Anchor (Base)")
     fig.tight_layout()
     return fig, {"tasks": names, "auc": aucs.round(4)}
+
+
+def prompt_losses(losses: np.ndarray, names: list[str], window: int = 20):
+    """Prototype loss per task against the step (moving average over `window` steps)."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    w = max(1, min(window, len(losses) // 5 or 1))
+    kernel = np.ones(w) / w
+    data = {}
+    for t, name in enumerate(names):
+        smooth = np.convolve(losses[:, t], kernel, mode="valid")
+        ax.plot(np.arange(w, len(losses) + 1), smooth, label=name)
+        data[name] = {"first": float(losses[:w, t].mean()), "last": float(losses[-w:, t].mean())}
+    ax.set(xlabel="step", ylabel=f"prototype loss (mean of {w} steps)", title="Soft prompt tuning: Eq. 7 per task")
+    ax.legend(ncol=2, fontsize=8)
+    fig.tight_layout()
+    return fig, data
+
+
+def prompt_sweeps(tokens: dict, steps: dict, base: dict, paper: dict):
+    """Gain in mean AUC and KS over Q-Anchor (Base) against the number of prompt tokens and of tuning steps.
+
+    tokens / steps: {x: {"auc": .., "ks": ..}} for our runs; base: {"auc": .., "ks": ..};
+    paper: {"tokens": {x: {auc, ks}}, "steps": {..}, "base": {auc, ks}} (Tables 9, 10, 2)."""
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
+    data = {}
+    for col, (axis_name, ours, theirs) in enumerate((("prompt tokens", tokens, paper["tokens"]),
+                                                       ("tuning steps", steps, paper["steps"]))):
+        for row, metric in enumerate(("auc", "ks")):
+            ax = axes[2 * col + row]
+            xs = sorted(ours)
+            gain = [ours[x][metric] - base[metric] for x in xs]
+            ax.plot(xs, gain, "o-", label="ours (mean over tasks)")
+            pxs = sorted(theirs)
+            ax.plot(pxs, [theirs[x][metric] - paper["base"][metric] for x in pxs], "s--", color="C7",
+                    label="paper")
+            ax.axhline(0, color="k", lw=0.8)
+            ax.set(xlabel=axis_name, ylabel=f"mean {metric.upper()} minus Base",
+                   title=f"{metric.upper()} vs {axis_name}")
+            if axis_name == "prompt tokens":
+                ax.set_xscale("log", base=2)
+                ax.set_xticks(xs, [str(x) for x in xs])
+            data[f"{metric}_vs_{axis_name.replace(' ', '_')}"] = dict(zip([str(x) for x in xs], np.round(gain, 4)))
+            ax.legend(fontsize=8)
+    fig.suptitle("Soft prompt tuning: gain over the untuned model (Tables 9 and 10)")
+    fig.tight_layout()
+    return fig, data
+
+
+def attention_shift(before: np.ndarray, after: np.ndarray, task_names: list[str], categories: list[str],
+                    evidence: dict[str, tuple[str, ...]]):
+    """Heatmap of the change (percentage points) in <USER_EMB>'s prefix-attention share per category, tasks x
+    categories, after tuning; the datasheet's evidence modalities of each task are boxed."""
+    shift = 100 * (after - before)
+    fig, ax = plt.subplots(figsize=(9, 6))
+    lim = max(np.abs(shift).max(), 1e-6)
+    sns.heatmap(shift, ax=ax, cmap="vlag", center=0, vmin=-lim, vmax=lim, annot=True, fmt=".1f",
+                annot_kws={"size": 8}, xticklabels=categories, yticklabels=task_names,
+                cbar_kws={"label": "attention share after - before (pp)"})
+    for r, name in enumerate(task_names):
+        for c, cat in enumerate(categories):
+            if cat in evidence[name]:
+                ax.add_patch(plt.Rectangle((c, r), 1, 1, fill=False, edgecolor="k", lw=1.5))
+    ax.set(title="Where <USER_EMB> looks after prompt tuning (boxed: the task's evidence modalities)", xlabel="",
+           ylabel="")
+    fig.tight_layout()
+    return fig, {"shift_pp": dict(zip(task_names, np.round(shift, 3).tolist())), "categories": list(categories)}

@@ -1,8 +1,10 @@
 """Records -> tensors for the hierarchical encoder.
 
-Each event becomes a text id (a row of a `TextTable` of unique texts and their frozen encoder vectors) and
-four numeric fields: log amount, hour on the clock circle (sin, cos), and recency. Per modality the K_m most
-recent events are kept, most recent first; padded slots have text id 0 and mask False.
+Each event becomes a text id (a row of a `TextTable` of unique texts and their frozen encoder vectors), three
+time-free numeric fields (log amount, hour on the clock circle as sin, cos) and its age in the window
+((today - day) / (window_days - 1): 0 today, 1 on the window's first day). Age is kept apart so that an event's
+encoding does not change as days pass (the encoder adds it after the event adapter; see incremental.py).
+Per modality the K_m most recent events are kept, most recent first; padded slots have text id 0 and mask False.
 
     table = TextTable.build(records, cache)             # each unique text encoded once
     users = UserTensors.build(records, table, caps=(32, 16, 24, 16, 8), n_tabular=24)
@@ -19,7 +21,7 @@ import torch
 
 from . import catalog as C
 
-N_NUMERIC = 4  # log1p(amount) / 10, sin(hour), cos(hour), recency (1 = today, 0 = start of the window)
+N_NUMERIC = 3  # log1p(amount) / 10, sin(hour), cos(hour)
 
 
 class TextTable:
@@ -54,22 +56,35 @@ class TextTable:
             self.vectors = torch.cat([self.vectors, torch.as_tensor(cache.encode(new), dtype=torch.float32)])
 
 
-def event_numeric(ev: dict, window_days: int) -> list[float]:
+def event_numeric(ev: dict) -> list[float]:
     angle = 2 * math.pi * ev["hour"] / 24
-    return [math.log1p(ev.get("amount", 0.0)) / 10, math.sin(angle), math.cos(angle),
-            1.0 - ev["day"] / max(window_days - 1, 1)]
+    return [math.log1p(ev.get("amount", 0.0)) / 10, math.sin(angle), math.cos(angle)]
+
+
+def event_age(day: int, today: int, window_days: int) -> float:
+    """(today - day) / (window_days - 1); a ValueError for a day outside the window [today - window + 1, today]."""
+    if not today - window_days < day <= today:
+        raise ValueError(f"event on day {day} is outside the {window_days}-day window ending on day {today}")
+    return (today - day) / max(window_days - 1, 1)
+
+
+def most_recent(events: list[dict], k: int) -> list[dict]:
+    """The k most recent events, most recent first (ties keep their order in the record)."""
+    return sorted(events, key=lambda e: (e["day"], e["hour"]), reverse=True)[:k]
 
 
 @dataclass
 class UserBatch:
     """What the encoder reads for B users. Modalities in catalog.EVENT_MODALITIES order.
 
-    events[m]: (B, K_m, d_enc) text vectors; numeric[m]: (B, K_m, 4); mask[m]: (B, K_m) bool, True = real event.
+    events[m]: (B, K_m, d_enc) text vectors; numeric[m]: (B, K_m, 3); age[m]: (B, K_m) in [0, 1];
+    mask[m]: (B, K_m) bool, True = real event.
     tabular: (B, F) raw values; tabular_mask: (B,) bool, True = the user has a tabular row.
     """
 
     events: dict[str, torch.Tensor]
     numeric: dict[str, torch.Tensor]
+    age: dict[str, torch.Tensor]
     mask: dict[str, torch.Tensor]
     tabular: torch.Tensor
     tabular_mask: torch.Tensor
@@ -81,18 +96,21 @@ class UserBatch:
 class UserTensors:
     """All users of a population as index tensors; `batch(idx)` materialises a UserBatch."""
 
-    def __init__(self, user_ids, text_ids, numeric, mask, tabular, tabular_mask, table: TextTable):
-        self.user_ids, self.text_ids, self.numeric, self.mask = user_ids, text_ids, numeric, mask
+    def __init__(self, user_ids, text_ids, numeric, age, mask, tabular, tabular_mask, table: TextTable):
+        self.user_ids, self.text_ids, self.numeric, self.age, self.mask = user_ids, text_ids, numeric, age, mask
         self.tabular, self.tabular_mask, self.table = tabular, tabular_mask, table
 
     @classmethod
     def build(cls, records: list[dict], table: TextTable, caps: tuple[int, ...], n_tabular: int,
-              window_days: int = 90) -> "UserTensors":
+              window_days: int = 90, today: int | None = None) -> "UserTensors":
+        """`today`: the window's last day (default window_days - 1, the world's convention: days 0..89)."""
+        today = window_days - 1 if today is None else today
         if len(caps) != len(C.EVENT_MODALITIES):
             raise ValueError(f"caps must give one K_m per event modality {C.EVENT_MODALITIES}, got {caps}")
         n = len(records)
         text_ids = {m: torch.zeros(n, k, dtype=torch.long) for m, k in zip(C.EVENT_MODALITIES, caps)}
         numeric = {m: torch.zeros(n, k, N_NUMERIC) for m, k in zip(C.EVENT_MODALITIES, caps)}
+        age = {m: torch.zeros(n, k) for m, k in zip(C.EVENT_MODALITIES, caps)}
         tabular = torch.zeros(n, n_tabular)
         tabular_mask = torch.zeros(n, dtype=torch.bool)
         for u, rec in enumerate(records):
@@ -101,13 +119,15 @@ class UserTensors:
             if unknown:
                 raise ValueError(f"user {rec.get('user_id')!r}: unknown modality {sorted(unknown)[0]!r}")
             for m, k in zip(C.EVENT_MODALITIES, caps):
-                recent = sorted(events.get(m, []), key=lambda e: (e["day"], e["hour"]), reverse=True)[:k]
-                for j, ev in enumerate(recent):
+                for ev in events.get(m, []):
+                    event_age(ev["day"], today, window_days)  # every event must lie in the window
+                for j, ev in enumerate(most_recent(events.get(m, []), k)):
                     if ev["text"] not in table.index:
                         raise KeyError(f"user {rec.get('user_id')!r}: text {ev['text']!r} is not in the text table; "
                                        "call table.extend(records, cache) first")
                     text_ids[m][u, j] = table.index[ev["text"]]
-                    numeric[m][u, j] = torch.tensor(event_numeric(ev, window_days))
+                    numeric[m][u, j] = torch.tensor(event_numeric(ev))
+                    age[m][u, j] = event_age(ev["day"], today, window_days)
             if rec.get("tabular") is not None:
                 if len(rec["tabular"]) != n_tabular:
                     raise ValueError(f"user {rec.get('user_id')!r}: tabular length {len(rec['tabular'])}, "
@@ -115,7 +135,7 @@ class UserTensors:
                 tabular[u] = torch.tensor(rec["tabular"])
                 tabular_mask[u] = True
         mask = {m: ids > 0 for m, ids in text_ids.items()}
-        return cls([r["user_id"] for r in records], text_ids, numeric, mask, tabular, tabular_mask, table)
+        return cls([r["user_id"] for r in records], text_ids, numeric, age, mask, tabular, tabular_mask, table)
 
     def __len__(self) -> int:
         return len(self.user_ids)
@@ -124,5 +144,6 @@ class UserTensors:
         idx = torch.as_tensor(idx, dtype=torch.long)
         return UserBatch(events={m: self.table.vectors[ids[idx]] for m, ids in self.text_ids.items()},
                          numeric={m: v[idx] for m, v in self.numeric.items()},
+                         age={m: v[idx] for m, v in self.age.items()},
                          mask={m: v[idx] for m, v in self.mask.items()},
                          tabular=self.tabular[idx], tabular_mask=self.tabular_mask[idx])

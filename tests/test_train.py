@@ -92,8 +92,10 @@ def test_two_processes_equal_one_process_on_the_same_global_batch(tiny_setup, tm
     two = torch.load(out, weights_only=False)
     for key in ("loss", "cl", "ntp"):
         assert two["parts"][key] == pytest.approx(parts[key], rel=1e-5), key
+    # fp32 sums in another order differ by about 1e-6 on gradients of size 1e-2; a wrong all-reduce (a missing
+    # average, a rank's negatives dropped) changes them by far more
     for name, grad in _grads(single).items():
-        torch.testing.assert_close(two["grads"][name], grad, atol=1e-6, rtol=1e-4, msg=name)
+        torch.testing.assert_close(two["grads"][name], grad, atol=5e-6, rtol=1e-4, msg=lambda m: f"{name}: {m}")
 
 
 @pytest.mark.notebooks

@@ -6,8 +6,11 @@ once and its KV cache answers any number of queries, with or without a tuned sof
     prefixes = encode_prefixes(model, users)                  # PrefixState of every user, kept in memory
     emb = embed_users(model, prefixes, queries)              # (Q, N, emb_dim), unit norm
     emb = embed_users(model, users, queries, prompts)        # or stream: prefixes encoded chunk by chunk
+    h = anchor_states_packed(model, *model.prefix(batch), queries)   # (B, Q, d): every query in ONE pass, no cache
 
-`prompts` is one soft prompt (n, d) for every query or one per query (Q, n, d).
+`prompts` is one soft prompt (n, d) for every query or one per query (Q, n, d). The cached path repeats each
+user's cache for the Q queries; the packed path lays the queries side by side after a single prefix with a
+block attention mask and position ids that restart after the prefix, so no cache is copied at all.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
+
+from .layout import build_suffix
 
 from .model import PrefixState, QAnchor
 from .user_tensors import UserTensors
@@ -64,3 +69,47 @@ def embed_users(model: QAnchor, source: UserTensors | PrefixState, queries: list
         u = F.normalize(model.project(model.anchor_states_cached(state, queries, prompts)), dim=-1)  # (B, Q, e)
         out[:, i:i + len(rows)] = u.transpose(0, 1).numpy()
     return out
+
+
+def packed_layout(prefix_mask: torch.Tensor, lengths: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mask and positions for `[prefix | q_1 | q_2 | ...]` in one pass, each query block seeing the prefix and itself.
+
+    prefix_mask (B, Lp) bool; lengths: tokens of each query block. Returns an additive float mask (B, 1, T, T)
+    (0 where attention is allowed, the dtype's minimum elsewhere: eager attention needs a float mask), position
+    ids (B, T) that restart after the prefix for every block, and each block's last index (Q,)."""
+    b, lp = prefix_mask.shape
+    t = lp + sum(lengths)
+    allowed = torch.zeros(b, t, t, dtype=torch.bool)
+    causal = torch.ones(lp, lp, dtype=torch.bool).tril()
+    allowed[:, :lp, :lp] = causal & prefix_mask.unsqueeze(1)
+    n_prefix = prefix_mask.sum(1)
+    pos = torch.zeros(b, t, dtype=torch.long)
+    pos[:, :lp] = (prefix_mask.long().cumsum(1) - 1).clamp(min=0)
+    last, start = [], lp
+    for n in lengths:
+        block = slice(start, start + n)
+        allowed[:, block, :lp] = prefix_mask.unsqueeze(1)
+        allowed[:, block, block] = torch.ones(n, n, dtype=torch.bool).tril()
+        pos[:, block] = n_prefix.unsqueeze(1) + torch.arange(n)
+        start += n
+        last.append(start - 1)
+    allowed |= torch.eye(t, dtype=torch.bool)        # a padded prefix slot sees itself (never read; avoids NaN)
+    mask = torch.zeros(b, 1, t, t).masked_fill(~allowed.unsqueeze(1), torch.finfo(torch.float32).min)
+    return mask, pos, torch.tensor(last)
+
+
+def anchor_states_packed(model: QAnchor, prefix_tokens: torch.Tensor, prefix_mask: torch.Tensor,
+                         queries: list[str], prompts: torch.Tensor | None = None) -> torch.Tensor:
+    """<USER_EMB> hidden states (B, Q, d) of every user under every query from ONE forward pass, no KV cache:
+    the queries are packed after the prefix (see packed_layout). prefix_tokens (B, Lp, d), prefix_mask (B, Lp)."""
+    n_soft = 0 if prompts is None else prompts.shape[-2]
+    suffix = build_suffix(model.tokenizer, list(queries), n_soft=n_soft)
+    x = model.suffix_embeddings(suffix, prompts)                                   # (Q, Ls, d)
+    lengths = (suffix.anchor + 1).tolist()                                         # each block ends at <USER_EMB>
+    blocks = torch.cat([x[j, :n] for j, n in enumerate(lengths)])                  # (sum lengths, d)
+    b = len(prefix_tokens)
+    seq = torch.cat([prefix_tokens, blocks.unsqueeze(0).expand(b, -1, -1).to(prefix_tokens.dtype)], 1)
+    mask, pos, last = packed_layout(prefix_mask.cpu(), lengths)
+    hidden = model.backbone.decoder()(inputs_embeds=seq, attention_mask=mask.to(seq.device, seq.dtype),
+                                      position_ids=pos.to(seq.device)).last_hidden_state
+    return hidden[:, last]

@@ -61,6 +61,9 @@ class Suffix:
     anchor: torch.Tensor
     labels: torch.Tensor
 
+    def to(self, device) -> "Suffix":
+        return Suffix(*(t.to(device) for t in (self.ids, self.mask, self.soft, self.anchor, self.labels)))
+
 
 def pad_right(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Token-id lists -> right-padded ids (B, L) and mask (B, L) bool, True on real tokens."""

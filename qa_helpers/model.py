@@ -93,6 +93,10 @@ class QAnchor(nn.Module):
         return self.backbone.tokenizer
 
     @property
+    def device(self) -> torch.device:
+        return self.head.net[0].weight.device
+
+    @property
     def prefix_len(self) -> int:
         return prefix_length(tuple(self.settings["caps"]), self.settings["tabular_tokens"])
 
@@ -105,7 +109,7 @@ class QAnchor(nn.Module):
     def suffix_embeddings(self, suffix: Suffix, soft_prompt: torch.Tensor | None = None) -> torch.Tensor:
         """Token embeddings of the suffix (B, Ls, d), soft slots filled by `soft_prompt`: one prompt (n_soft, d) for
         every row, or one per row (B, n_soft, d)."""
-        x = self.backbone.input_embeddings()(suffix.ids)
+        x = self.backbone.input_embeddings()(suffix.ids.to(self.device))
         if soft_prompt is not None:
             n_soft = int(suffix.soft[0].sum())
             if soft_prompt.shape[-2] != n_soft:
@@ -113,12 +117,13 @@ class QAnchor(nn.Module):
             if soft_prompt.dim() == 3 and len(soft_prompt) != len(x):
                 raise ValueError(f"{len(soft_prompt)} soft prompts for {len(x)} suffix rows")
             rows = soft_prompt.reshape(-1, x.shape[-1]) if soft_prompt.dim() == 3 else soft_prompt.repeat(len(x), 1)
-            x = x.masked_scatter(suffix.soft.unsqueeze(-1), rows.to(x.dtype))
+            x = x.masked_scatter(suffix.soft.to(x.device).unsqueeze(-1), rows.to(x.dtype))
         return x
 
     def anchor_hidden(self, users: UserBatch, suffix: Suffix, soft_prompt: torch.Tensor | None = None):
         """Last hidden states of the full anchor sequence (B, Lp + Ls, d), and Lp."""
         pre, pre_mask = self.prefix(users)
+        suffix = suffix.to(pre.device)
         x = torch.cat([pre, self.suffix_embeddings(suffix, soft_prompt)], 1)
         mask = torch.cat([pre_mask, suffix.mask], 1)
         hidden = self.backbone.decoder()(inputs_embeds=x, attention_mask=mask.long(),
@@ -140,7 +145,7 @@ class QAnchor(nn.Module):
         tok = self.tokenizer
         ids = tok(list(answers), add_special_tokens=False)["input_ids"]
         ids = [a[: self.settings.get("max_answer_tokens", 96)] + [tok.eos_token_id] for a in ids]
-        x, mask = pad_right(ids, tok.pad_token_id)
+        x, mask = (t.to(self.device) for t in pad_right(ids, tok.pad_token_id))
         hidden = self.backbone.decoder()(input_ids=x, attention_mask=mask.long()).last_hidden_state
         last = mask.sum(1) - 1
         return self.project(hidden[torch.arange(len(ids)), last])
@@ -149,7 +154,10 @@ class QAnchor(nn.Module):
 
     def encode_prefix(self, users: UserBatch) -> "PrefixState":
         """Run the LLM over the user prefix once; its KV cache serves any number of queries (the query is last)."""
-        pre, mask = self.prefix(users)
+        return self.encode_prefix_tokens(*self.prefix(users))
+
+    def encode_prefix_tokens(self, pre: torch.Tensor, mask: torch.Tensor) -> "PrefixState":
+        """The same from prefix tokens (B, Lp, d) and mask (B, Lp) already assembled (e.g. by incremental.prefix)."""
         out = self.backbone.decoder()(inputs_embeds=pre, attention_mask=mask.long(), position_ids=positions(mask),
                                       use_cache=True)
         return PrefixState(B.returned_cache(out), mask, mask.sum(1))
@@ -163,6 +171,7 @@ class QAnchor(nn.Module):
         from transformers import DynamicCache
 
         cache = DynamicCache(ddp_cache_data=[(layer.keys, layer.values) for layer in state.cache.layers])
+        suffix = suffix.to(x.device)
         mask = torch.cat([state.mask, suffix.mask], 1)
         pos = state.length.unsqueeze(1) + torch.arange(x.shape[1], device=x.device)
         decoder = self.backbone.decoder()
@@ -212,7 +221,7 @@ class QAnchor(nn.Module):
     def pretrain_forward(self, users: UserBatch, queries: list[str], answers: list[str]) -> dict:
         """One anchor pass and one semantic pass. Returns u (B, e), v (B, e), NTP logits (N, V) and labels (N,)."""
         suffix = build_suffix(self.tokenizer, queries, answers, max_answer_tokens=self.settings.get(
-            "max_answer_tokens", 96))
+            "max_answer_tokens", 96)).to(self.device)
         hidden, lp = self.anchor_hidden(users, suffix)
         rows = torch.arange(len(hidden))
         u = self.project(hidden[rows, lp + suffix.anchor])

@@ -106,7 +106,7 @@ class Pretrainer:
     def user_batch(self, pairs: list[dict]):
         """The UserBatch of the pairs' users, on the trainer's device."""
         batch = self.users.batch([self.row[p["user_id"]] for p in pairs])
-        return _to(batch, self.device)
+        return batch.to(self.device)
 
     def batch_losses(self, pairs: list[dict]) -> tuple[torch.Tensor, dict]:
         """Total loss of this rank's share of a global batch, and its parts (averaged over ranks for logging)."""
@@ -216,7 +216,7 @@ def retrieval_recall(model: QAnchor, users: UserTensors, groups: list[list[dict]
     row = {uid: i for i, uid in enumerate(users.user_ids)}
     hits1 = hits5 = chance1 = chance5 = n = 0
     for group in groups:
-        batch = _to(users.batch([row[p["user_id"]] for p in group]), device)
+        batch = users.batch([row[p["user_id"]] for p in group]).to(device)
         u = torch.nn.functional.normalize(model.anchor_embedding(batch, [p["query"] for p in group]), dim=-1)
         v = torch.nn.functional.normalize(model.semantic_embedding([p["answer"] for p in group]), dim=-1)
         top = (u @ v.T).topk(min(5, len(group)), dim=1).indices.cpu()
@@ -229,13 +229,6 @@ def retrieval_recall(model: QAnchor, users: UserTensors, groups: list[list[dict]
         n += len(group)
     return {"recall@1": hits1 / max(n, 1), "recall@5": hits5 / max(n, 1), "eval_pairs": n,
             "chance@1": chance1 / max(n, 1), "chance@5": chance5 / max(n, 1)}
-
-
-def _to(batch, device):
-    if device == "cpu":
-        return batch
-    return type(batch)(**{k: ({m: t.to(device) for m, t in v.items()} if isinstance(v, dict) else v.to(device))
-                          for k, v in vars(batch).items()})
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -92,6 +92,12 @@ class UserBatch:
     def __len__(self) -> int:
         return self.tabular.shape[0]
 
+    def to(self, device) -> "UserBatch":
+        if str(device) == "cpu":
+            return self
+        return UserBatch(**{k: ({m: t.to(device) for m, t in v.items()} if isinstance(v, dict) else v.to(device))
+                            for k, v in vars(self).items()})
+
 
 class UserTensors:
     """All users of a population as index tensors; `batch(idx)` materialises a UserBatch."""

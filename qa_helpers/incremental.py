@@ -1,0 +1,150 @@
+"""Incremental daily update of users' prefix tokens (paper App. E).
+
+A ProfileState keeps, per event modality, the K_m most recent events of the window with their time-free
+encodings (h and the adapter's token; an event's age is added only when the prefix is assembled, see encoder.py).
+When a day's events arrive, `update`:
+  1. moves the window to the new day: events older than `window_days` leave every buffer (nothing re-encoded);
+  2. encodes only the new events (text vector, numeric projection, event adapter), in the modalities that have any;
+  3. keeps each touched modality's K_m most recent events;
+and `prefix` assembles the tokens: ages from the new day, modality summaries as the mean of the buffered h,
+the user token from the summaries. The result equals encoding the updated profile from scratch (tested).
+The LLM must still re-read the whole prefix (its first token, the user token, changes), so the KV cache is
+rebuilt; what is saved is event-level encoding.
+
+    states = [encode(model.encoder, r, table, caps, 90, today=89) for r in records]
+    new_state, stats = update(model.encoder, states[0], {"bill": todays_bills}, table, caps, 90)
+    tokens, mask = prefix(model.encoder, [new_state], 90)          # (1, Lp, d_llm), (1, Lp)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from . import catalog as C
+from .encoder import HierarchicalEncoder, masked_mean
+from .user_tensors import N_NUMERIC, TextTable, event_age, event_numeric, most_recent
+
+
+@dataclass
+class ModalityBuffer:
+    """One modality's kept events, most recent first: day (k,), hour (k,), h (k, d_enc), tokens (k, d_llm)."""
+
+    day: list[int]
+    hour: list[int]
+    h: torch.Tensor
+    tokens: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.day)
+
+    def take(self, keep: torch.Tensor) -> "ModalityBuffer":
+        """The events where `keep` (k,) is True."""
+        idx = keep.nonzero().flatten().tolist()
+        return ModalityBuffer([self.day[i] for i in idx], [self.hour[i] for i in idx], self.h[keep], self.tokens[keep])
+
+
+@dataclass
+class ProfileState:
+    """A user's encoder state on day `today`: a buffer per event modality and the raw tabular row (or None)."""
+
+    user_id: str
+    today: int
+    buffers: dict[str, ModalityBuffer]
+    tabular: torch.Tensor | None
+
+
+@dataclass
+class UpdateStats:
+    """What one update did: events encoded here vs what a from-scratch encoding of the new profile encodes."""
+
+    new_events: int = 0
+    events_encoded: int = 0
+    full_encode_events: int = 0
+    expired: int = 0
+    modalities_encoded: list[str] = field(default_factory=list)
+
+
+def _encode_events(encoder: HierarchicalEncoder, m: str, events: list[dict], table: TextTable) -> ModalityBuffer:
+    """Time-free encodings of `events` (already in buffer order)."""
+    missing = [e["text"] for e in events if e["text"] not in table.index]
+    if missing:
+        raise KeyError(f"text {missing[0]!r} is not in the text table; call table.extend(records, cache) first")
+    text = table.vectors[torch.tensor([table.index[e["text"]] for e in events], dtype=torch.long)]
+    numeric = torch.tensor([event_numeric(e) for e in events], dtype=torch.float32).reshape(len(events), N_NUMERIC)
+    h = encoder.event_vectors(m, text, numeric)
+    return ModalityBuffer([e["day"] for e in events], [e["hour"] for e in events], h, encoder.event_tokens(m, h))
+
+
+@torch.no_grad()
+def encode(encoder: HierarchicalEncoder, record: dict, table: TextTable, caps: tuple[int, ...], window_days: int,
+           today: int | None = None) -> ProfileState:
+    """A user's state from scratch: every modality's K_m most recent events encoded."""
+    today = window_days - 1 if today is None else today
+    buffers = {}
+    for m, k in zip(C.EVENT_MODALITIES, caps):
+        events = record.get("events", {}).get(m, [])
+        for e in events:
+            event_age(e["day"], today, window_days)
+        buffers[m] = _encode_events(encoder, m, most_recent(events, k), table)
+    tab = record.get("tabular")
+    return ProfileState(record["user_id"], today, buffers, None if tab is None else torch.tensor(tab, dtype=torch.float32))
+
+
+@torch.no_grad()
+def update(encoder: HierarchicalEncoder, state: ProfileState, new_events: dict[str, list[dict]], table: TextTable,
+           caps: tuple[int, ...], window_days: int) -> tuple[ProfileState, UpdateStats]:
+    """The state one day later, after the day's `new_events` (modality -> events, all on the new day)."""
+    today = state.today + 1
+    unknown = set(new_events) - set(C.EVENT_MODALITIES)
+    if unknown:
+        raise ValueError(f"unknown modality {sorted(unknown)[0]!r}; event modalities are {C.EVENT_MODALITIES}")
+    stats, buffers = UpdateStats(), {}
+    for m, k in zip(C.EVENT_MODALITIES, caps):
+        old = state.buffers[m]
+        alive = torch.tensor([d > today - window_days for d in old.day], dtype=torch.bool)
+        kept = old.take(alive)
+        stats.expired += len(old) - len(kept)
+        fresh = new_events.get(m, [])
+        if any(e["day"] != today for e in fresh):
+            raise ValueError(f"{m}: a daily update takes events of day {today} only; re-encode to backfill")
+        stats.new_events += len(fresh)
+        if fresh:
+            new = _encode_events(encoder, m, most_recent(fresh, k), table)      # new events are the most recent
+            stats.events_encoded += len(new)
+            stats.modalities_encoded.append(m)
+            room = max(k - len(new), 0)
+            kept = ModalityBuffer(new.day + kept.day[:room], new.hour + kept.hour[:room],
+                                  torch.cat([new.h, kept.h[:room]]), torch.cat([new.tokens, kept.tokens[:room]]))
+        buffers[m] = kept
+        stats.full_encode_events += len(kept)
+    return ProfileState(state.user_id, today, buffers, state.tabular), stats
+
+
+@torch.no_grad()
+def prefix(encoder: HierarchicalEncoder, states: list[ProfileState], caps: tuple[int, ...],
+           window_days: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Prefix tokens (B, Lp, d_llm) and mask (B, Lp) of B users' states, as encoder(batch) would give."""
+    if not states:
+        raise ValueError("no states to assemble")
+    b, d_llm = len(states), encoder.d_llm
+    tokens, age, mask, summaries = {}, {}, {}, []
+    for m, k in zip(C.EVENT_MODALITIES, caps):
+        tokens[m] = torch.zeros(b, k, d_llm)
+        h = torch.zeros(b, k, encoder.d_enc)
+        age[m], mask[m] = torch.zeros(b, k), torch.zeros(b, k, dtype=torch.bool)
+        for i, s in enumerate(states):
+            buf = s.buffers[m]
+            if len(buf) > k:
+                raise ValueError(f"user {s.user_id!r}: {len(buf)} {m} events buffered, the cap is {k}")
+            n = len(buf)
+            tokens[m][i, :n], h[i, :n], mask[m][i, :n] = buf.tokens, buf.h, True
+            age[m][i, :n] = torch.tensor([event_age(d, s.today, window_days) for d in buf.day])
+        summaries.append(masked_mean(h, mask[m]))
+    present = torch.tensor([s.tabular is not None for s in states])
+    n_tab = encoder.tab_mean.shape[0]
+    tab = torch.stack([s.tabular if s.tabular is not None else torch.zeros(n_tab) for s in states])
+    tab_tokens, tab_summary = encoder.tabular_parts(tab, present)
+    summaries.append(tab_summary)
+    return encoder.assemble(tokens, age, mask, torch.stack(summaries, 1), tab_tokens, present)

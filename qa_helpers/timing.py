@@ -1,0 +1,96 @@
+"""Timing the serving paths of notebook 06 and benchmarks/kv_cache_inference.py.
+
+For B users and n_q queries, four ways to get every (user, query) embedding:
+  full        n_q uncached forwards over prefix + query (what a system without prefix reuse does);
+  sequential  the prefix once, then one cached suffix pass per query (the paper's description);
+  batched     the prefix once, its cache repeated n_q times, one suffix pass (bare Hugging Face prefix reuse);
+  packed      one forward over [prefix | q_1 | ... | q_n], block attention mask, no cache (inference.py).
+The theoretical speed-up over `full` counts prefill tokens: n_q (Lp + Lq) / (Lp + n_q Lq).
+
+    rows = time_paths(model, users, list(range(8)), serving_queries(20), n_q_values=(1, 2, 5, 10, 20))
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from . import tasks
+from .inference import anchor_states_packed, prefix_bytes
+from .layout import QUERY_PREFIX, build_suffix
+from .model import QAnchor
+from .user_tensors import UserTensors
+
+PATHS = ("full", "sequential", "batched", "packed")
+
+
+def serving_queries(n: int) -> list[str]:
+    """n distinct scenario queries: the ten task queries, then reworded copies."""
+    base = [t.query for t in tasks.TASKS]
+    lead = ["", "Over the next month, ", "Judging from the last 90 days, ", "For a campaign next week, "]
+    out = [lead[i // len(base)] + (q[0].lower() + q[1:] if i >= len(base) else q)
+           for i, q in enumerate(base * (1 + n // len(base)))]
+    return out[:n]
+
+
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _run(model: QAnchor, users: UserTensors, rows: list[int], queries: list[str], path: str,
+         device: str = "cpu") -> torch.Tensor:
+    """(B, Q, d) anchor states by one path."""
+    batch = users.batch(rows).to(device)
+    if path == "full":
+        out = []
+        for q in queries:
+            suffix = build_suffix(model.tokenizer, [q] * len(rows))
+            hidden, lp = model.anchor_hidden(batch, suffix)
+            out.append(hidden[torch.arange(len(rows)), lp + suffix.anchor])
+        return torch.stack(out, 1)
+    if path == "sequential":
+        state = model.encode_prefix(batch)
+        return torch.cat([model.anchor_states_cached(state, [q]) for q in queries], 1)
+    if path == "batched":
+        return model.anchor_states_cached(model.encode_prefix(batch), queries)
+    if path == "packed":
+        return anchor_states_packed(model, *model.prefix(batch), queries)
+    raise ValueError(f"unknown path {path!r}; choose one of {PATHS}")
+
+
+@torch.no_grad()
+def time_paths(model: QAnchor, users: UserTensors, rows: list[int], query_pool: list[str],
+               n_q_values=(1, 2, 5, 10, 20), repeats: int = 3, device: str = "cpu") -> list[dict]:
+    """Median seconds per user of every path for every n_q, with the token counts and the theoretical ratio.
+
+    Also checks on the way that every path gives the full path's states (max abs difference reported)."""
+    model.eval()
+    lp = model.prefix_len
+    rows_out = []
+    for n_q in n_q_values:
+        queries = query_pool[:n_q]
+        lq = float(np.mean([len(model.tokenizer(QUERY_PREFIX + q, add_special_tokens=False)["input_ids"]) + 1
+                            for q in queries]))
+        ratio = n_q * (lp + lq) / (lp + n_q * lq)
+        reference = _run(model, users, rows, queries, "full", device)
+        row = {"n_q": n_q, "users": len(rows), "L_p": lp, "L_q": lq, "theoretical_speedup": ratio}
+        for path in PATHS:
+            seconds = []
+            for _ in range(repeats):
+                _sync(device)
+                t0 = time.perf_counter()
+                states = _run(model, users, rows, queries, path, device)
+                _sync(device)
+                seconds.append(time.perf_counter() - t0)
+            row[f"{path}_s_per_user"] = float(np.median(seconds)) / len(rows)
+            row[f"{path}_max_abs_diff"] = float((states - reference).abs().max())
+        for path in PATHS[1:]:
+            row[f"{path}_speedup"] = row["full_s_per_user"] / row[f"{path}_s_per_user"]
+            row[f"{path}_fraction_of_theory"] = row[f"{path}_speedup"] / ratio
+        kv = prefix_bytes(model.encode_prefix(users.batch(rows[:1]).to(device)))
+        row["kv_bytes_per_user"] = {"sequential": kv, "batched": kv * n_q, "packed": 0}
+        rows_out.append(row)
+    return rows_out

@@ -1,0 +1,141 @@
+"""Serving: cached and packed multi-query paths equal the uncached pass for every backbone; incremental daily
+updates equal encoding the updated profile from scratch."""
+
+import copy
+
+import pytest
+import torch
+
+from qa_helpers import backbones as B
+from qa_helpers import incremental, inference, layout, pipeline
+from qa_helpers.model import QAnchor
+
+QUERIES = ["Fraud?", "Would this person click on a concert or live show recommendation?", "Log in soon?"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_setup):
+    torch.manual_seed(0)
+    return pipeline.new_model(tiny_setup["cfg"], tiny_setup["pairs"], tiny_setup["users"]).eval()
+
+
+def _uncached(model, users, rows, query, prompt=None):
+    """The reference: prefix and suffix in one plain forward, one query at a time."""
+    suffix = layout.build_suffix(model.tokenizer, [query] * len(rows), n_soft=0 if prompt is None else len(prompt))
+    hidden, lp = model.anchor_hidden(users.batch(rows), suffix, prompt)
+    return hidden[torch.arange(len(rows)), lp + suffix.anchor]
+
+
+def _check_paths(model, users, rows, prompts=None):
+    state = model.encode_prefix(users.batch(rows))
+    with torch.no_grad():
+        cached = model.anchor_states_cached(state, QUERIES, prompts)
+        packed = inference.anchor_states_packed(model, *model.prefix(users.batch(rows)), QUERIES, prompts)
+        for j, q in enumerate(QUERIES):
+            full = _uncached(model, users, rows, q, None if prompts is None else prompts[j])
+            torch.testing.assert_close(cached[:, j], full, atol=1e-4, rtol=1e-4)
+            torch.testing.assert_close(packed[:, j], full, atol=1e-4, rtol=1e-4)
+            assert torch.nn.functional.cosine_similarity(packed[:, j], full).min() > 0.99999
+
+
+def test_cached_and_packed_equal_uncached_tiny(tiny, tiny_setup):
+    _check_paths(tiny, tiny_setup["users"], [0, 4, 9])
+    prompts = torch.randn(len(QUERIES), 2, tiny.backbone.hidden_size) * 0.02
+    _check_paths(tiny, tiny_setup["users"], [1, 2], prompts)
+
+
+def test_cached_and_packed_equal_uncached_under_eager_attention(tiny, tiny_setup):
+    from qa_helpers.attention import eager_attention
+
+    with eager_attention(tiny):
+        _check_paths(tiny, tiny_setup["users"], [0, 4])
+
+
+def _small_caps_users(tiny_setup):
+    cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "event_caps": (2, 2, 2, 2, 1)})
+    return pipeline.user_tensors(cfg, tiny_setup["world"].pretrain[:3], tiny_setup["table"])
+
+
+def test_cached_and_packed_equal_uncached_smollm2_with_lora(tiny_setup):
+    bb = B.smollm2(lora=True, lora_r=8, lora_alpha=16, lora_dropout=0.0)
+    m = QAnchor.create(bb, tiny_setup["users"].table.dim, tiny_setup["cfg"].n_tabular, (2, 2, 2, 2, 1), 16).eval()
+    _check_paths(m, _small_caps_users(tiny_setup), [0, 2])
+
+
+def test_cached_and_packed_equal_uncached_local_folder(tiny, tiny_setup, tmp_path):
+    tiny.lm.save_pretrained(tmp_path)
+    tiny.tokenizer.save_pretrained(tmp_path)
+    bb = B.from_folder(tmp_path, lora=True, lora_r=4, lora_alpha=8, lora_dropout=0.0)
+    m = QAnchor.create(bb, tiny_setup["users"].table.dim, tiny_setup["cfg"].n_tabular, (2, 2, 2, 2, 1), 16).eval()
+    _check_paths(m, _small_caps_users(tiny_setup), [0, 1, 2])
+
+
+def test_packed_layout_blocks():
+    mask, pos, last = inference.packed_layout(torch.tensor([[True, True, False]]), [2, 3])
+    allowed = mask[0, 0] == 0
+    assert last.tolist() == [4, 7]
+    assert pos[0].tolist() == [0, 1, 1, 2, 3, 2, 3, 4]          # each block restarts after the 2 real prefix tokens
+    assert allowed[3, :4].tolist() == [True, True, False, True]  # block 1 sees the real prefix and itself
+    assert not allowed[5:, 3:5].any()                            # block 2 never sees block 1
+    assert not allowed[:, 2].any() or allowed[2, 2]              # the padded slot is seen by no one but itself
+
+
+# ------------------------------------------------------------------ incremental daily update
+
+
+def _window(record, first_day, today):
+    """The record's events with first_day <= day <= today."""
+    rec = copy.deepcopy(record)
+    rec["events"] = {m: [e for e in evs if first_day <= e["day"] <= today] for m, evs in rec["events"].items()}
+    return rec
+
+
+def test_incremental_update_equals_encoding_from_scratch(tiny, tiny_setup):
+    from qa_helpers.user_tensors import UserTensors
+
+    cfg, table = tiny_setup["cfg"], tiny_setup["table"]
+    caps, window = tuple(cfg.event_caps), 60            # a 60-day window, so events expire as the days pass
+    records = tiny_setup["world"].pretrain[:12]
+    states, total = [], incremental.UpdateStats()
+    for rec in records:
+        state = incremental.encode(tiny.encoder, _window(rec, 79 - window + 1, 79), table, caps, window, today=79)
+        for today in (80, 81, 82):                       # three daily updates: only the day's events are given
+            todays = {m: [e for e in evs if e["day"] == today] for m, evs in rec["events"].items()}
+            state, stats = incremental.update(tiny.encoder, state, todays, table, caps, window)
+            total.events_encoded += stats.events_encoded
+            total.full_encode_events += stats.full_encode_events
+            total.expired += stats.expired
+        states.append(state)
+    tokens, mask = incremental.prefix(tiny.encoder, states, caps, window)
+    scratch = UserTensors.build([_window(r, 82 - window + 1, 82) for r in records], table, caps, cfg.n_tabular,
+                                window, today=82)
+    batch = scratch.batch(list(range(len(records))))
+    with torch.no_grad():
+        ref_tokens, ref_mask = tiny.encoder(batch)
+    assert torch.equal(mask, ref_mask)
+    torch.testing.assert_close(tokens[mask], ref_tokens[ref_mask], atol=1e-5, rtol=1e-5)
+    assert total.expired > 0 and total.events_encoded < total.full_encode_events   # windows moved, work was saved
+    with torch.no_grad():  # the LLM reads the same prefix: the same embeddings
+        a = tiny.anchor_states_cached(tiny.encode_prefix_tokens(tokens, mask), QUERIES[:1])
+        b = tiny.anchor_states_cached(tiny.encode_prefix(batch), QUERIES[:1])
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_incremental_update_rejects_bad_input(tiny, tiny_setup):
+    cfg, table = tiny_setup["cfg"], tiny_setup["table"]
+    caps = tuple(cfg.event_caps)
+    rec = tiny_setup["world"].pretrain[0]
+    state = incremental.encode(tiny.encoder, rec, table, caps, 90)
+    some_text = table.texts[0]
+    with pytest.raises(ValueError, match="unknown modality"):
+        incremental.update(tiny.encoder, state, {"email": []}, table, caps, 90)
+    with pytest.raises(ValueError, match="events of day 90 only"):
+        incremental.update(tiny.encoder, state, {"bill": [{"day": 12, "hour": 3, "text": some_text}]}, table, caps, 90)
+    with pytest.raises(KeyError, match="not in the text table"):
+        incremental.update(tiny.encoder, state, {"bill": [{"day": 90, "hour": 3, "text": "never seen"}]}, table,
+                           caps, 90)
+    with pytest.raises(ValueError, match="outside the 90-day window"):
+        incremental.encode(tiny.encoder, {"user_id": "x", "events": {"bill": [{"day": 95, "hour": 1, "text": some_text}]}},
+                           table, caps, 90)
+    with pytest.raises(ValueError, match="no states"):
+        incremental.prefix(tiny.encoder, [], caps, 90)

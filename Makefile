@@ -1,4 +1,4 @@
-# Two commands: `make reproduce` (every notebook, default profile, writes figures/) and `make test`.
+# Two commands: `make reproduce` (every notebook, default profile, writes figures/ and the README's results) and `make test`.
 # Both create .venv with Python 3.11 if it is missing and install what they need first.
 PYTHON ?= python3.11
 VENV   := .venv
@@ -31,6 +31,7 @@ install: $(STAMP)
 reproduce: $(STAMP)
 	@echo "==> running every notebook with the default profile (figures/ and its metrics JSON)"
 	$(PY) -m qa_helpers run --profile default
+	$(PY) -m qa_helpers results
 
 reproduce-full: $(STAMP)
 	@echo "==> running every notebook with the full profile (one GPU; outputs in artifacts/full/)"

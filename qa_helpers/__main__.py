@@ -1,4 +1,4 @@
-"""Command line: `python -m qa_helpers run|sample ...`."""
+"""Command line: `python -m qa_helpers run|sample|results ...`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--profile", default="default", choices=sorted(config.PROFILES))
     run.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers or names to run (default: all)")
     sub.add_parser("sample", help="regenerate data_samples/ (the committed sample and its datasheet tables)")
+    sub.add_parser("results", help="rewrite the README's results section from the default profile's metrics")
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -22,6 +23,9 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "sample":
         from .datasheet import write_sample
         write_sample()
+    elif args.command == "results":
+        from .results_page import README, update_readme
+        print(f"{README.name} results section", "updated" if update_readme() else "already up to date")
 
 
 if __name__ == "__main__":

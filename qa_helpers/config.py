@@ -79,14 +79,28 @@ class Profile:
     seq_baseline_steps: int = 300  # training steps of the no-LLM sequence-contrastive baseline
 
     # --- soft prompt tuning (notebook 05) ---
+    # CPU default: 150 steps of 16 users per task (the paper: 500 steps, batch not given); the full profile uses 500
     prompt_tokens: int = 6                           # the paper's default
     prompt_token_grid: tuple = (1, 2, 4, 6, 8, 16)   # Table 9
-    prompt_steps: int = 500                          # the paper's budget
-    prompt_step_grid: tuple = (100, 200, 300, 400, 500)  # Table 10 (snapshots of the prompt_tokens run)
-    prompt_batch: int = 32                           # users per task and step, half of them positive
+    prompt_steps: int = 150
+    prompt_step_grid: tuple = (50, 100, 150)         # Table 10 (snapshots of the prompt_tokens run)
+    prompt_batch: int = 16                           # users per task and step, half of them positive
+    prompt_eval_users: int = 1000                    # users the sweeps are scored on (0: all); the tuned row uses all
     prompt_lr: float = 3e-3
     prompt_tau: float = 0.1                          # temperature of the prototype softmax (paper: not given)
     attention_users: int = 500                       # test users whose attention is averaged (Fig. 7)
+
+    # --- serving (notebook 06) ---
+    serving_gate_users: int = 64                     # users of the cached/packed == uncached gate
+    serving_users: int = 16                          # users per timed call
+    serving_n_q: tuple = (1, 2, 5, 10, 20)           # queries per user timed
+    serving_repeats: int = 3                         # timed repeats (median)
+    incremental_users: int = 500                     # users replayed through 10 daily updates
+
+    # --- embedding geometry (notebook 07) ---
+    geometry_users: int = 1000                       # test users mapped and scored per task
+    geometry_tasks: tuple = ("Takeout", "Forest")    # tasks drawn as maps (the two of the paper's Fig. 7)
+    geometry_query_users: int = 60                   # users drawn under all ten queries
 
     # --- where outputs go ---
     figures_dir: str = ""          # empty: figures/ for the default profile, artifacts/<name>/figures otherwise
@@ -113,14 +127,17 @@ PROFILES: dict[str, Profile] = {
                      event_caps=(12, 8, 8, 8, 4), pretrain_steps=12, batch_size=16, warmup_steps=2, eval_every=6,
                      eval_pairs=64, checkpoint_every=6, bootstrap=50, baseline_users=40, seq_baseline_steps=30,
                      prompt_token_grid=(1, 6), prompt_steps=8, prompt_step_grid=(4, 8), prompt_batch=8,
-                     attention_users=40),
+                     prompt_eval_users=0, attention_users=40, serving_gate_users=8, serving_users=4,
+                     serving_n_q=(1, 10), serving_repeats=1, incremental_users=20,
+                     geometry_users=150, geometry_query_users=10),
     # The committed figures and numbers; the whole series in under 30 minutes on 2 CPU cores.
     "default": Profile(name="default"),
     # One GPU: a larger world with longer logs, closer to the paper's sequence lengths.
     "full": Profile(name="full", n_pretrain_users=40000, n_downstream_users=20000, activity_scale=2.0,
                     backbone="smollm2", event_caps=(64, 32, 48, 32, 10), emb_dim=128, pretrain_steps=1500,
                     batch_size=256, lr=2e-4, warmup_steps=100, eval_every=250, eval_pairs=2048,
-                    checkpoint_every=500, baseline_users=0),
+                    checkpoint_every=500, baseline_users=0, prompt_steps=500,
+                    prompt_step_grid=(100, 200, 300, 400, 500), prompt_batch=32, prompt_eval_users=0),
 }
 
 _FIELDS = {f.name for f in dataclasses.fields(Profile)}

@@ -65,6 +65,14 @@ class UpdateStats:
     expired: int = 0
     modalities_encoded: list[str] = field(default_factory=list)
 
+    def add(self, other: "UpdateStats") -> None:
+        """Accumulate another update's counts (to total a day, or many days, of updates)."""
+        self.new_events += other.new_events
+        self.events_encoded += other.events_encoded
+        self.full_encode_events += other.full_encode_events
+        self.expired += other.expired
+        self.modalities_encoded += other.modalities_encoded
+
 
 def _encode_events(encoder: HierarchicalEncoder, m: str, events: list[dict], table: TextTable) -> ModalityBuffer:
     """Time-free encodings of `events` (already in buffer order)."""

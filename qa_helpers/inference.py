@@ -113,3 +113,15 @@ def anchor_states_packed(model: QAnchor, prefix_tokens: torch.Tensor, prefix_mas
     hidden = model.backbone.decoder()(inputs_embeds=seq, attention_mask=mask.to(seq.device, seq.dtype),
                                       position_ids=pos.to(seq.device)).last_hidden_state
     return hidden[:, last]
+
+
+def anchor_states_uncached(model: QAnchor, batch, queries: list[str], prompts: torch.Tensor | None = None
+                           ) -> torch.Tensor:
+    """The reference (B, Q, d): one plain forward over prefix + suffix per query, nothing reused."""
+    out = []
+    for j, q in enumerate(queries):
+        prompt = None if prompts is None else (prompts[j] if prompts.dim() == 3 else prompts)
+        suffix = build_suffix(model.tokenizer, [q] * len(batch), n_soft=0 if prompt is None else len(prompt))
+        hidden, lp = model.anchor_hidden(batch, suffix, prompt)
+        out.append(hidden[torch.arange(len(batch)), lp + suffix.anchor.to(hidden.device)])
+    return torch.stack(out, 1)

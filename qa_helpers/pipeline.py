@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import backbones as B
-from . import tasks, text_encoder, userU, world
+from . import evaluation, prompt_tuning, tasks, text_encoder, userU, world
 from .config import REPO_ROOT, Profile
 from .model import MODEL_VERSION, QAnchor
 from .train import Pretrainer, split_pairs
@@ -110,6 +110,35 @@ def pretrained_model(cfg: Profile, progress: bool = True) -> tuple[QAnchor, list
     trainer.model.save_pretrained(folder / "model")
     (folder / "history.json").write_text(json.dumps(history, indent=1))
     return trainer.model.cpu(), history
+
+
+PROMPT_FIELDS = ("prompt_tokens", "prompt_steps", "prompt_batch", "prompt_lr", "prompt_tau", "probe_test_size")
+
+
+def prompts_folder(cfg: Profile) -> Path:
+    """Where the profile's tuned prompts (prompt_tokens tokens, prompt_steps steps) live, beside their model."""
+    key = hashlib.sha256(json.dumps({k: getattr(cfg, k) for k in PROMPT_FIELDS}, sort_keys=True).encode())
+    return cfg.artifacts_path() / f"qanchor-{pretrain_key(cfg)}" / f"prompts-{key.hexdigest()[:8]}"
+
+
+def tune_prompts(cfg: Profile, model: QAnchor, prefixes, labels: np.ndarray, n_tokens: int | None = None,
+                 snapshot_steps: tuple[int, ...] = ()) -> prompt_tuning.TuningRun:
+    """Soft prompts for the ten tasks with the profile's settings, trained on each task's probe-training half."""
+    splits = evaluation.task_splits(labels, cfg.seed, cfg.probe_test_size)
+    return prompt_tuning.tune(model, prefixes, [t.query for t in tasks.TASKS], labels, [tr for tr, _ in splits],
+                              n_tokens=n_tokens or cfg.prompt_tokens, steps=cfg.prompt_steps,
+                              batch_size=cfg.prompt_batch, lr=cfg.prompt_lr, tau=cfg.prompt_tau, seed=cfg.seed,
+                              snapshot_steps=snapshot_steps, task_names=list(tasks.TASK_NAMES))
+
+
+def tuned_prompts(cfg: Profile, model: QAnchor, prefixes, labels: np.ndarray) -> prompt_tuning.PromptSet:
+    """The profile's tuned prompts (notebook 05 saves them), tuned and saved here if missing."""
+    folder = prompts_folder(cfg)
+    if (folder / "prompts.json").exists():
+        return prompt_tuning.PromptSet.load(folder)
+    prompts = tune_prompts(cfg, model, prefixes, labels).final
+    prompts.save(folder)
+    return prompts
 
 
 @torch.no_grad()

@@ -301,3 +301,99 @@ def attention_shift(before: np.ndarray, after: np.ndarray, task_names: list[str]
            ylabel="")
     fig.tight_layout()
     return fig, {"shift_pp": dict(zip(task_names, np.round(shift, 3).tolist())), "categories": list(categories)}
+
+
+def packed_mask(mask: np.ndarray, blocks: list[tuple[str, int]]):
+    """The block attention mask of the packed multi-query pass: rows attend to columns where the mask is 0."""
+    allowed = (np.asarray(mask) == 0).astype(float)
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.imshow(allowed, cmap="Greens", vmin=0, vmax=1.3)
+    edges, names = np.cumsum([n for _, n in blocks]), [b for b, _ in blocks]
+    for e in edges[:-1]:
+        ax.axhline(e - 0.5, color="k", lw=0.8)
+        ax.axvline(e - 0.5, color="k", lw=0.8)
+    centers = edges - np.array([n for _, n in blocks]) / 2 - 0.5
+    ax.set_xticks(centers, names)
+    ax.set_yticks(centers, names)
+    ax.set(xlabel="key (attended to)", ylabel="query position",
+           title="Packed queries: each block sees the prefix and itself")
+    fig.tight_layout()
+    return fig, {"allowed": allowed.astype(int), "blocks": blocks}
+
+
+def serving_speedups(runs: dict[str, list[dict]]):
+    """Speed-up over full recompute against n_q for each path, with the theoretical prefill-token ratio."""
+    fig, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 4), squeeze=False)
+    data = {}
+    for ax, (name, rows) in zip(axes[0], runs.items()):
+        n_q = [r["n_q"] for r in rows]
+        ax.plot(n_q, [r["theoretical_speedup"] for r in rows], "k--", label="theory: n(Lp+Lq)/(Lp+n Lq)")
+        for path, style in (("packed", "o-"), ("batched", "s-"), ("sequential", "^-")):
+            ax.plot(n_q, [r[f"{path}_speedup"] for r in rows], style, label=path)
+        ax.set(xlabel="queries per user n_q", ylabel="speed-up over full recompute", title=name)
+        ax.legend(fontsize=8)
+        data[name] = [{k: r[k] for k in ("n_q", "theoretical_speedup", "packed_speedup", "batched_speedup",
+                                         "sequential_speedup")} for r in rows]
+    fig.suptitle("Serving many queries per user from one prefix (seconds per user, median)")
+    fig.tight_layout()
+    return fig, data
+
+
+def embedding_maps(maps: dict[str, dict[str, np.ndarray]], labels: dict[str, np.ndarray], method: str,
+                   scores: dict[str, dict[str, float]] | None = None):
+    """2-D maps of users, one row per task and one column per variant, positives drawn on top in colour.
+
+    maps[task][variant]: (n, 2); labels[task]: (n,) 0/1; scores[task][variant]: a separation score for the title."""
+    tasks_, variants = list(maps), list(next(iter(maps.values())))
+    fig, axes = plt.subplots(len(tasks_), len(variants), figsize=(4.6 * len(variants), 4.2 * len(tasks_)),
+                             squeeze=False)
+    data = {}
+    for r, task in enumerate(tasks_):
+        y = np.asarray(labels[task]).astype(bool)
+        for c, variant in enumerate(variants):
+            ax, xy = axes[r, c], np.asarray(maps[task][variant])
+            ax.scatter(*xy[~y].T, s=4, color="0.75", label="negative", rasterized=True)
+            ax.scatter(*xy[y].T, s=9, color="C3", label="positive")
+            title = f"{task} · {variant}"
+            if scores:
+                title += f"\nkNN AUC {scores[task][variant]:.3f}"
+            ax.set(title=title, xticks=[], yticks=[])
+            data[f"{task}/{variant}"] = {"n": int(len(xy)), "positives": int(y.sum())}
+    axes[0, 0].legend(fontsize=8, markerscale=2)
+    fig.suptitle(f"{method.upper()} of downstream test users' embeddings, coloured by task label")
+    fig.tight_layout()
+    return fig, data
+
+
+def separation_bars(scores: dict[str, dict[str, dict[str, float]]], names: list[str]):
+    """Per task, the class separation of each variant: scores[variant][task] = {"silhouette": .., "knn_auc": ..}."""
+    fig, axes = plt.subplots(1, 2, figsize=(15, 3.8))
+    variants = list(scores)
+    width = 0.8 / len(variants)
+    data = {}
+    for ax, metric, floor in ((axes[0], "silhouette", 0.0), (axes[1], "knn_auc", 0.5)):
+        for j, v in enumerate(variants):
+            vals = [scores[v][n][metric] for n in names]
+            ax.bar(np.arange(len(names)) + (j - (len(variants) - 1) / 2) * width, vals, width, label=v)
+            data[f"{metric}/{v}"] = dict(zip(names, np.round(vals, 4)))
+        ax.axhline(floor, color="k", lw=0.8)
+        ax.set_xticks(np.arange(len(names)), names, rotation=30)
+        ax.set(ylabel={"silhouette": "balanced cosine silhouette", "knn_auc": "kNN AUC (k = 15)"}[metric],
+               title={"silhouette": "Silhouette of the two classes", "knn_auc": "Neighbourhood purity as an AUC"}[metric])
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig, data
+
+
+def query_moves(xy: np.ndarray, query_names: list[str], n_users: int):
+    """Users embedded under every task query: xy (Q * n_users, 2), query-major; each user's points are joined."""
+    pts = np.asarray(xy).reshape(len(query_names), n_users, 2)
+    fig, ax = plt.subplots(figsize=(7.5, 6))
+    for i in range(n_users):
+        ax.plot(*pts[:, i].T, color="0.85", lw=0.6, zorder=1)
+    for q, name in enumerate(query_names):
+        ax.scatter(*pts[q].T, s=14, label=name, zorder=2, color=plt.cm.tab10(q % 10))
+    ax.set(title="The same users under ten task queries (lines join one user's points)", xticks=[], yticks=[])
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig, {"queries": list(query_names), "users": int(n_users)}

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from . import tasks
-from .inference import anchor_states_packed, prefix_bytes
-from .layout import QUERY_PREFIX, build_suffix
+from .inference import anchor_states_packed, anchor_states_uncached, prefix_bytes
+from .layout import QUERY_PREFIX
 from .model import QAnchor
 from .user_tensors import UserTensors
 
@@ -45,12 +45,7 @@ def _run(model: QAnchor, users: UserTensors, rows: list[int], queries: list[str]
     """(B, Q, d) anchor states by one path."""
     batch = users.batch(rows).to(device)
     if path == "full":
-        out = []
-        for q in queries:
-            suffix = build_suffix(model.tokenizer, [q] * len(rows))
-            hidden, lp = model.anchor_hidden(batch, suffix)
-            out.append(hidden[torch.arange(len(rows)), lp + suffix.anchor])
-        return torch.stack(out, 1)
+        return anchor_states_uncached(model, batch, queries)
     if path == "sequential":
         state = model.encode_prefix(batch)
         return torch.cat([model.anchor_states_cached(state, [q]) for q in queries], 1)
@@ -66,7 +61,8 @@ def time_paths(model: QAnchor, users: UserTensors, rows: list[int], query_pool: 
                n_q_values=(1, 2, 5, 10, 20), repeats: int = 3, device: str = "cpu") -> list[dict]:
     """Median seconds per user of every path for every n_q, with the token counts and the theoretical ratio.
 
-    Also checks on the way that every path gives the full path's states (max abs difference reported)."""
+    Also checks on the way that every path gives the full path's states (max abs difference reported), and
+    records the KV-cache bytes each path holds per user; on a GPU also the measured peak memory per user."""
     model.eval()
     lp = model.prefix_len
     rows_out = []
@@ -78,6 +74,7 @@ def time_paths(model: QAnchor, users: UserTensors, rows: list[int], query_pool: 
         reference = _run(model, users, rows, queries, "full", device)
         row = {"n_q": n_q, "users": len(rows), "L_p": lp, "L_q": lq, "theoretical_speedup": ratio}
         for path in PATHS:
+            _run(model, users, rows, queries, path, device)    # warm-up: first calls pay one-off allocations
             seconds = []
             for _ in range(repeats):
                 _sync(device)
@@ -87,10 +84,15 @@ def time_paths(model: QAnchor, users: UserTensors, rows: list[int], query_pool: 
                 seconds.append(time.perf_counter() - t0)
             row[f"{path}_s_per_user"] = float(np.median(seconds)) / len(rows)
             row[f"{path}_max_abs_diff"] = float((states - reference).abs().max())
+            if device == "cuda":  # measured peak of one call above what is already allocated
+                torch.cuda.reset_peak_memory_stats()
+                base = torch.cuda.memory_allocated()
+                _run(model, users, rows, queries, path, device)
+                row[f"{path}_peak_bytes_per_user"] = (torch.cuda.max_memory_allocated() - base) / len(rows)
         for path in PATHS[1:]:
             row[f"{path}_speedup"] = row["full_s_per_user"] / row[f"{path}_s_per_user"]
             row[f"{path}_fraction_of_theory"] = row[f"{path}_speedup"] / ratio
         kv = prefix_bytes(model.encode_prefix(users.batch(rows[:1]).to(device)))
-        row["kv_bytes_per_user"] = {"sequential": kv, "batched": kv * n_q, "packed": 0}
+        row["cache_bytes_per_user"] = {"full": 0, "sequential": kv, "batched": kv * n_q, "packed": 0}
         rows_out.append(row)
     return rows_out

@@ -102,9 +102,7 @@ def test_incremental_update_equals_encoding_from_scratch(tiny, tiny_setup):
         for today in (80, 81, 82):                       # three daily updates: only the day's events are given
             todays = {m: [e for e in evs if e["day"] == today] for m, evs in rec["events"].items()}
             state, stats = incremental.update(tiny.encoder, state, todays, table, caps, window)
-            total.events_encoded += stats.events_encoded
-            total.full_encode_events += stats.full_encode_events
-            total.expired += stats.expired
+            total.add(stats)
         states.append(state)
     tokens, mask = incremental.prefix(tiny.encoder, states, caps, window)
     scratch = UserTensors.build([_window(r, 82 - window + 1, 82) for r in records], table, caps, cfg.n_tabular,

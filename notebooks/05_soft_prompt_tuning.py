@@ -253,6 +253,27 @@ print(f"attention moved toward the evidence modalities for {moved_toward} of {le
 toward.round(2)
 
 # %% [markdown]
+# A shift that every task shares (say, all prompts raising one modality) also counts as "toward the evidence" for
+# every task listing that modality. The task-specific part removes it: each task's shift minus the mean shift over
+# the ten tasks. If tuning reads the evidence, the task-specific part should still point at each task's own
+# evidence modalities. The paper's two cells are given as before and after shares and as relative changes (the
+# paper's "+26%" and "+6.4%" do not say whether they are relative or in points).
+
+# %%
+specific = shift - shift.mean(axis=0)
+moved_specific = int(sum(specific.loc[n, list(evidence[n])].sum() > 0 for n in names))
+print(f"mean shift over tasks (pp): {shift.mean(axis=0).round(2).to_dict()}")
+print(f"task-specific shift toward the evidence modalities for {moved_specific} of {len(names)} tasks")
+paper_cells = pd.DataFrame([{"task": task, "modality": m, "paper": paper_says,
+                             "share before (%)": 100 * before[names.index(task), cats.index(m)],
+                             "share after (%)": 100 * after[names.index(task), cats.index(m)],
+                             "change (pp)": shift.loc[task, m],
+                             "relative change (%)": 100 * shift.loc[task, m] / (100 * before[names.index(task),
+                                                                                            cats.index(m)])}
+                            for task, m, paper_says in (("Takeout", "bill", "+26.0%"), ("Forest", "spm", "+6.4%"))])
+paper_cells.round(2)
+
+# %% [markdown]
 # ## Results vs paper
 #
 # The cell below states the paper's claims against our numbers; the notes after it read the committed
@@ -272,6 +293,7 @@ claims = {
         by_steps[max(by_steps)]["auc"] > by_steps[min(by_steps)]["auc"],
     "6 tokens is the best length (paper)": best_tokens == 6,
     "attention moves toward the evidence modalities (tasks of 10)": moved_toward,
+    "the task-specific part of the shift moves toward the evidence (tasks of 10)": moved_specific,
 }
 display(pd.DataFrame({"paper": {"Base mean AUC": 0.8104, "Prompt Tuned mean AUC": 0.8225, "Base mean KS": 0.5044,
                                 "Prompt Tuned mean KS": 0.5267, "best token count": 6},
@@ -280,8 +302,25 @@ display(pd.DataFrame({"paper": {"Base mean AUC": 0.8104, "Prompt Tuned mean AUC"
 pd.Series(claims, name="holds on our world").to_frame()
 
 # %% [markdown]
-# **Reading the committed default-profile run:** see the closing paragraph, written from the recorded metrics
-# after the run.
+# **Reading the committed default-profile run** (a from-scratch 2-layer backbone; 150 steps of 16 users per task,
+# 6 tokens, lr 3e-3; the whole notebook takes about 6 minutes of the 30-minute budget on 2 CPU cores):
+#
+# - *Prompt tuning lifts Base*: in direction and size, yes: mean AUC 0.659 -> 0.669 (+0.010; paper +0.012) and
+#   mean KS 0.268 -> 0.281 (+0.013; paper +0.022). But the lift stays inside Base's 95% interval (upper end
+#   0.672), so on our world it is suggestive, not established. The loss falls most on Fraud (0.67 -> 0.55) and
+#   Money (0.69 -> 0.62) and stays at ln 2 (chance) on Active, Concert, Forest and Promo.
+# - *Token count (Table 9)*: scored on 1,000 users (Base 0.646 there), 1 and 2 tokens do not help (0.644, 0.649)
+#   and 4 to 16 tokens sit on a plateau (0.661-0.663), best 4 rather than the paper's 6. The plateau from about
+#   4-6 tokens reproduces; the exact best count is far inside the noise (intervals about +-0.03 on 1,000 users).
+# - *Steps (Table 10)*: 50, 100 and 150 steps give 0.660, 0.662, 0.661: flat after 50 steps. The paper's steady
+#   rise to 500 steps is **not reproduced** within our 150 (the full profile runs 500).
+# - *Attention (Fig. 7)*: shifts are about one percentage point, against the paper's +26% for Bill on Takeout.
+#   Every task's prompt raises SPM (+0.8 to +1.4 pp), so the raw count "toward the evidence" (8 of 10 tasks)
+#   mostly reflects SPM being an evidence modality of 7 tasks; the task-specific part points at the evidence for
+#   4 of 10 tasks, chance level. Takeout's Bill share falls (31.0% -> 30.5%); Forest's SPM share rises
+#   (19.3% -> 20.7%, +7% relative, near the paper's +6.4% if that is relative, but no more than SPM rises for
+#   every other task). Tuning does **not** measurably redirect attention toward each task's designed evidence.
+# - *Cost*: the 4,000 prefixes are encoded once (9 s); a cached step costs about a quarter of a full forward.
 
 # %%
 seconds = time.perf_counter() - started
@@ -289,7 +328,8 @@ rec.log(rows=tuned_rows, sweep_rows=sweep_rows, by_tokens=by_tokens, by_steps=by
         mean_auc={"Q-Anchor (Base)": base_auc, tuned_name: tuned_auc}, mean_ks={"Q-Anchor (Base)": base_ks,
                                                                               tuned_name: tuned_ks},
         claims=claims, attention_before=before, attention_after=after, attention_categories=cats,
-        attention_moved_toward_evidence=moved_toward, step_seconds=step_seconds, tune_seconds=tune_seconds,
+        attention_moved_toward_evidence=moved_toward, attention_specific_toward_evidence=moved_specific,
+        attention_paper_cells=paper_cells.to_dict(orient="records"), step_seconds=step_seconds, tune_seconds=tune_seconds,
         prefix_encode_seconds=encode_seconds, seconds=seconds,
         loss_first_last={n: [float(main_run.losses[:20, t].mean()), float(main_run.losses[-20:, t].mean())]
                          for t, n in enumerate(names)})

@@ -65,6 +65,8 @@ class Profile:
     # every negative while anchors are still collapsed (random init): see notebook 03
     contrastive_variant: str = "code"
     use_margin_mask: bool = True
+    use_user_token: bool = True    # False: the user token is masked out of the prefix (ablation, Table 3)
+    use_modality_tokens: bool = True  # False: the six modality tokens are masked out (ablation, Table 3)
     cl_weight: float = 1.0
     ntp_weight: float = 1.0
     eval_every: int = 50
@@ -102,6 +104,14 @@ class Profile:
     geometry_tasks: tuple = ("Takeout", "Forest")    # tasks drawn as maps (the two of the paper's Fig. 7)
     geometry_query_users: int = 60                   # users drawn under all ten queries
 
+    # --- ablations and scaling (notebook 08): every variant is pretrained afresh with these budgets ---
+    # CPU default: far below notebook 03's 600 x 32 (stated in the notebook); the full profile uses its own budget
+    ablation_steps: int = 40                         # pretraining steps of each variant (and its Base)
+    ablation_batch: int = 16
+    ablation_eval_users: int = 1000                  # downstream users scored (0: all)
+    data_scale_steps: tuple = (20, 40, 80)           # Table 7: one pass over the data, so more steps = more data
+    model_scale: tuple = ((64, 2), (128, 2), (192, 3))  # Table 8: (hidden, layers) of the tiny backbone
+
     # --- where outputs go ---
     figures_dir: str = ""          # empty: figures/ for the default profile, artifacts/<name>/figures otherwise
 
@@ -129,7 +139,8 @@ PROFILES: dict[str, Profile] = {
                      prompt_token_grid=(1, 6), prompt_steps=8, prompt_step_grid=(4, 8), prompt_batch=8,
                      prompt_eval_users=0, attention_users=40, serving_gate_users=8, serving_users=4,
                      serving_n_q=(1, 10), serving_repeats=1, incremental_users=20,
-                     geometry_users=150, geometry_query_users=10),
+                     geometry_users=150, geometry_query_users=10, ablation_steps=4, ablation_batch=8,
+                     ablation_eval_users=0, data_scale_steps=(2, 4, 8), model_scale=((32, 1), (64, 2), (96, 2))),
     # The committed figures and numbers; the whole series in under 30 minutes on 2 CPU cores.
     "default": Profile(name="default"),
     # One GPU: a larger world with longer logs, closer to the paper's sequence lengths.
@@ -137,7 +148,8 @@ PROFILES: dict[str, Profile] = {
                     backbone="smollm2", event_caps=(64, 32, 48, 32, 10), emb_dim=128, pretrain_steps=1500,
                     batch_size=256, lr=2e-4, warmup_steps=100, eval_every=250, eval_pairs=2048,
                     checkpoint_every=500, baseline_users=0, prompt_steps=500,
-                    prompt_step_grid=(100, 200, 300, 400, 500), prompt_batch=32, prompt_eval_users=0),
+                    prompt_step_grid=(100, 200, 300, 400, 500), prompt_batch=32, prompt_eval_users=0,
+                    ablation_steps=500, ablation_batch=256, ablation_eval_users=0, data_scale_steps=(250, 500, 1000)),
 }
 
 _FIELDS = {f.name for f in dataclasses.fields(Profile)}

@@ -39,10 +39,9 @@ class ModalityBuffer:
     def __len__(self) -> int:
         return len(self.day)
 
-    def take(self, keep: torch.Tensor) -> "ModalityBuffer":
-        """The events where `keep` (k,) is True."""
-        idx = keep.nonzero().flatten().tolist()
-        return ModalityBuffer([self.day[i] for i in idx], [self.hour[i] for i in idx], self.h[keep], self.tokens[keep])
+    def head(self, n: int) -> "ModalityBuffer":
+        """The n most recent events (the buffer is ordered most recent first, so the oldest leave from the end)."""
+        return ModalityBuffer(self.day[:n], self.hour[:n], self.h[:n], self.tokens[:n])
 
 
 @dataclass
@@ -111,8 +110,7 @@ def update(encoder: HierarchicalEncoder, state: ProfileState, new_events: dict[s
     stats, buffers = UpdateStats(), {}
     for m, k in zip(C.EVENT_MODALITIES, caps):
         old = state.buffers[m]
-        alive = torch.tensor([d > today - window_days for d in old.day], dtype=torch.bool)
-        kept = old.take(alive)
+        kept = old.head(sum(d > today - window_days for d in old.day))   # drop what left the window
         stats.expired += len(old) - len(kept)
         fresh = new_events.get(m, [])
         if any(e["day"] != today for e in fresh):

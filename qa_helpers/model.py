@@ -78,13 +78,17 @@ class QAnchor(nn.Module):
 
     @classmethod
     def create(cls, backbone: B.Backbone, d_enc: int, n_tabular: int, caps: tuple[int, ...], emb_dim: int,
-               tabular_tokens: int = 2, seed: int = 0, backbone_settings: dict | None = None) -> "QAnchor":
+               tabular_tokens: int = 2, seed: int = 0, backbone_settings: dict | None = None,
+               use_user_token: bool = True, use_modality_tokens: bool = True) -> "QAnchor":
+        """A fresh model; use_user_token / use_modality_tokens = False mask those prefix tokens (ablations)."""
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            encoder = HierarchicalEncoder(d_enc, backbone.hidden_size, n_tabular, tabular_tokens)
+            encoder = HierarchicalEncoder(d_enc, backbone.hidden_size, n_tabular, tabular_tokens, use_user_token,
+                                          use_modality_tokens)
             model = cls(encoder, backbone, emb_dim, {
                 "d_enc": d_enc, "n_tabular": n_tabular, "caps": list(caps), "tabular_tokens": tabular_tokens,
-                "emb_dim": emb_dim, "backbone": {"kind": backbone.kind, "source": backbone.source,
+                "emb_dim": emb_dim, "use_user_token": use_user_token, "use_modality_tokens": use_modality_tokens,
+                "backbone": {"kind": backbone.kind, "source": backbone.source,
                                                  "lora": backbone.lora, **(backbone_settings or {})}})
         return model
 
@@ -263,7 +267,8 @@ class QAnchor(nn.Module):
             tok_class = PreTrainedTokenizerFast if bb["kind"] == "tiny" else AutoTokenizer
             backbone = B.Backbone(lm, tok_class.from_pretrained(folder / "backbone"), bb["kind"], bb["source"])
         encoder = HierarchicalEncoder(settings["d_enc"], backbone.hidden_size, settings["n_tabular"],
-                                      settings["tabular_tokens"])
+                                      settings["tabular_tokens"], settings.get("use_user_token", True),
+                                      settings.get("use_modality_tokens", True))
         model = cls(encoder, backbone, settings["emb_dim"], settings)
         model.encoder.load_state_dict(load_file(folder / "encoder.safetensors"))
         model.head.load_state_dict(load_file(folder / "head.safetensors"))

@@ -28,6 +28,7 @@ PRETRAIN_FIELDS = ("seed", "uqa_topics_per_user", "draft_error_rate", "backbone"
                    "tabular_tokens", "emb_dim", "lora_r", "lora_alpha", "lora_dropout", "max_answer_tokens",
                    "pretrain_steps", "batch_size", "lr", "warmup_steps", "weight_decay", "grad_clip", "tau", "margin",
                    "contrastive_variant", "use_margin_mask", "cl_weight", "ntp_weight", "eval_every", "eval_pairs")
+ABLATION_FIELDS = ("use_user_token", "use_modality_tokens")
 TEXT_CACHE_DIR = REPO_ROOT / "artifacts" / "text_cache"  # shared by all profiles: keyed by the encoder's hash
 
 
@@ -72,17 +73,31 @@ def new_model(cfg: Profile, pairs: list[dict], users: UserTensors) -> QAnchor:
     """A fresh Q-Anchor model for the profile, its tabular standardisation fitted on `users`."""
     bb = backbone(cfg, pairs)
     model = QAnchor.create(bb, users.table.dim, cfg.n_tabular, tuple(cfg.event_caps), cfg.emb_dim,
-                           cfg.tabular_tokens, seed=cfg.seed)
+                           cfg.tabular_tokens, seed=cfg.seed, use_user_token=cfg.use_user_token,
+                           use_modality_tokens=cfg.use_modality_tokens)
     model.settings["max_answer_tokens"] = cfg.max_answer_tokens
     model.encoder.fit_tabular(users.tabular, users.tabular_mask)
     return model
 
 
+_DATA_MEMO: dict[tuple, tuple] = {}  # one world's pretraining data, kept while a process trains several variants
+
+
+def pretraining_data(cfg: Profile) -> tuple[UserTensors, list[dict], list[dict]]:
+    """The pretraining users' tensors and the train / held-out UserU pairs; built once per process for a world and
+    the settings they depend on (notebook 08 pretrains a dozen variants of one world). Treat them as read-only."""
+    key = (cfg.name, world.cache_key(cfg), cfg.seed, cfg.uqa_topics_per_user, cfg.draft_error_rate, cfg.eval_pairs,
+           tuple(cfg.event_caps))
+    if key not in _DATA_MEMO:
+        _DATA_MEMO.clear()
+        w, pairs = world_and_userU(cfg)
+        _DATA_MEMO[key] = (user_tensors(cfg, w.pretrain, text_table(w)), *split_pairs(pairs, cfg.eval_pairs, cfg.seed))
+    return _DATA_MEMO[key]
+
+
 def pretrainer(cfg: Profile, out_dir: Path | None = None, resume: bool = True) -> Pretrainer:
     """A Pretrainer on the profile's UserU pairs (resumed from the latest checkpoint in out_dir, if any)."""
-    w, pairs = world_and_userU(cfg)
-    users = user_tensors(cfg, w.pretrain, text_table(w))
-    train_pairs, eval_pairs = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
+    users, train_pairs, eval_pairs = pretraining_data(cfg)
     trainer = Pretrainer(new_model(cfg, train_pairs, users), users, train_pairs, eval_pairs, cfg, out_dir,
                          device(cfg))
     latest = trainer.latest_checkpoint() if resume else None
@@ -94,6 +109,8 @@ def pretrainer(cfg: Profile, out_dir: Path | None = None, resume: bool = True) -
 def pretrain_key(cfg: Profile) -> str:
     """Hash of every setting the pretrained model depends on."""
     fields = {k: getattr(cfg, k) for k in PRETRAIN_FIELDS}
+    # ablation switches join the key only when switched off, so models trained before they existed keep their key
+    fields.update({k: False for k in ABLATION_FIELDS if not getattr(cfg, k)})
     payload = json.dumps({"world": world.cache_key(cfg), "userU": userU.USERU_VERSION,
                           "model": MODEL_VERSION, **fields}, sort_keys=True,
                          default=list)

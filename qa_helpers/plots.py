@@ -323,9 +323,13 @@ def packed_mask(mask: np.ndarray, blocks: list[tuple[str, int]]):
 
 def serving_speedups(runs: dict[str, list[dict]]):
     """Speed-up over full recompute against n_q for each path, with the theoretical prefill-token ratio."""
-    fig, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 4), squeeze=False)
+    cols = min(3, len(runs))
+    rows_of_panels = -(-len(runs) // cols)
+    fig, axes = plt.subplots(rows_of_panels, cols, figsize=(5 * cols, 4 * rows_of_panels), squeeze=False)
+    for ax in axes.flat[len(runs):]:
+        ax.set_visible(False)
     data = {}
-    for ax, (name, rows) in zip(axes[0], runs.items()):
+    for ax, (name, rows) in zip(axes.flat, runs.items()):
         n_q = [r["n_q"] for r in rows]
         ax.plot(n_q, [r["theoretical_speedup"] for r in rows], "k--", label="theory: n(Lp+Lq)/(Lp+n Lq)")
         for path, style in (("packed", "o-"), ("batched", "s-"), ("sequential", "^-")):
@@ -360,7 +364,8 @@ def embedding_maps(maps: dict[str, dict[str, np.ndarray]], labels: dict[str, np.
             ax.set(title=title, xticks=[], yticks=[])
             data[f"{task}/{variant}"] = {"n": int(len(xy)), "positives": int(y.sum())}
     axes[0, 0].legend(fontsize=8, markerscale=2)
-    fig.suptitle(f"{method.upper()} of downstream test users' embeddings, coloured by task label")
+    label = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}.get(method, method)
+    fig.suptitle(f"{label} of downstream test users' embeddings, coloured by task label")
     fig.tight_layout()
     return fig, data
 
@@ -397,3 +402,18 @@ def query_moves(xy: np.ndarray, query_names: list[str], n_users: int):
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig, {"queries": list(query_names), "users": int(n_users)}
+
+
+def scaling_curves(series: dict[str, tuple[list, list]], metric: str = "mean AUC"):
+    """One panel per axis of scaling: series[axis] = (xs, mean scores), x on a log scale (Tables 7 and 8)."""
+    fig, axes = plt.subplots(1, len(series), figsize=(5.5 * len(series), 3.8), squeeze=False)
+    data = {}
+    for ax, (axis_name, (xs, ys)) in zip(axes[0], series.items()):
+        ax.plot(xs, ys, "o-")
+        for x, v in zip(xs, ys):
+            ax.annotate(f"{v:.3f}", (x, v), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+        ax.set_xscale("log")
+        ax.set(xlabel=axis_name, ylabel=metric, title=f"{metric} against {axis_name}")
+        data[axis_name] = {"x": [float(x) for x in xs], "y": [float(v) for v in ys]}
+    fig.tight_layout()
+    return fig, data

@@ -168,3 +168,32 @@ def test_cached_prefix_equals_the_uncached_pass_for_ragged_queries(model, tiny_s
             full = hidden[torch.arange(3), lp + suffix.anchor]
             torch.testing.assert_close(cached[:, j], full, atol=1e-5, rtol=1e-4)
     assert torch.equal(cached, again)
+
+
+def test_ablated_prefix_tokens_are_masked_and_survive_save_and_load(tiny_setup, tmp_path):
+    """Table 3's token ablations: the switched-off tokens leave the prefix mask, and a reload keeps them off."""
+    from qa_helpers import config
+
+    cfg = config.load("smoke", **{**{k: getattr(tiny_setup["cfg"], k) for k in ("n_pretrain_users",
+                                                                              "n_downstream_users")},
+                                  "use_user_token": False, "use_modality_tokens": False})
+    m = pipeline.new_model(cfg, tiny_setup["pairs"], tiny_setup["users"]).eval()
+    batch = tiny_setup["users"].batch([0, 1])
+    _, mask = m.prefix(batch)
+    assert not mask[:, :7].any() and mask[:, 7:].any(1).all()        # user token and six modality tokens off
+    m.save_pretrained(tmp_path)
+    again = QAnchor.from_pretrained(tmp_path)
+    assert not again.encoder.use_user_token and not again.encoder.use_modality_tokens
+    assert torch.equal(again.embed(batch, ["Will this person log in soon?"] * 2),
+                       m.embed(batch, ["Will this person log in soon?"] * 2))
+
+
+def test_pretrain_key_keeps_old_models_and_separates_ablations():
+    from qa_helpers import config
+
+    base = config.load("smoke")
+    assert pipeline.pretrain_key(base) == pipeline.pretrain_key(config.load("smoke", use_user_token=True))
+    keys = {pipeline.pretrain_key(config.load("smoke", **o)) for o in
+            ({}, {"use_user_token": False}, {"use_modality_tokens": False},
+             {"use_user_token": False, "use_modality_tokens": False})}
+    assert len(keys) == 4

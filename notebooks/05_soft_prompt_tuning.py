@@ -320,7 +320,7 @@ pd.Series(claims, name="holds on our world").to_frame()
 #   4 of 10 tasks, chance level. Takeout's Bill share falls (31.0% -> 30.5%); Forest's SPM share rises
 #   (19.3% -> 20.7%, +7% relative, near the paper's +6.4% if that is relative, but no more than SPM rises for
 #   every other task). Tuning does **not** measurably redirect attention toward each task's designed evidence.
-# - *Cost*: the 4,000 prefixes are encoded once (9 s); a cached step costs about a quarter of a full forward.
+# - *Cost*: the 4,000 prefixes are encoded once (8 s); a cached step costs about a third of a full forward.
 
 # %%
 seconds = time.perf_counter() - started

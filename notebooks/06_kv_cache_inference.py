@@ -206,8 +206,30 @@ display(pd.DataFrame({name: {"theoretical": r["theoretical_speedup"], "packed": 
 pd.Series(claims, name="holds").to_frame()
 
 # %% [markdown]
-# **Reading the committed default-profile run:** written after the run, from the recorded metrics (see the
-# closing paragraph).
+# **Reading the committed default-profile run** (2 CPU cores, float32; the notebook takes under a minute, the
+# benchmark about 17 minutes and runs on its own):
+#
+# - *Correctness*: every fast path equals the plain forward, with and without a soft prompt: max |diff| about
+#   2e-6 for the tiny backbone, under 1e-4 for SmolLM2's 30 layers in the benchmark; min cosine 1.0.
+# - *Speed-up at n_q = 10* (benchmark, fraction of the theoretical token ratio in brackets): SmolLM2 at
+#   L_p = 105: packed 5.1x of a theoretical 4.5x (112%), batched, i.e. bare Hugging Face reuse, 4.0x (88%),
+#   sequential 3.4x (74%); SmolLM2 at L_p = 195: packed 5.8x of 5.9x (99%), batched 5.1x (87%), sequential 4.1x
+#   (69%). Tiny backbone: packed 113% at L_p = 105 but 79% at L_p = 195 (batched 36% and 72%). The issue's goal
+#   of 85% at n_q = 10 is met by the packed path for three of the four (backbone, prefix) pairs on this CPU.
+# - *Why above 100%*: the theory counts tokens only; full recompute also pays n_q separate calls on small batches,
+#   which the packed path pays once. *Why the packed path falls off* at large n_q with a short prefix (tiny,
+#   L_p = 195: 53% at n_q = 20): its attention covers all (L_p + n_q L_q)^2 pairs, most of them masked query-to-
+#   query pairs, a waste that grows as (n_q L_q)^2 and that a 128-wide model, where attention is a large share of
+#   the work, feels most; SmolLM2, whose MLPs dominate, still reaches 90% at n_q = 20. For the paper's shape
+#   (L_p = 717, L_q = 20, n_q = 10) the masked share is small.
+# - *Memory per user*: the packed path keeps no cache; batched holds n_q copies of it (SmolLM2, L_p = 195,
+#   n_q = 10: 86 MiB per user against 8.6 MiB for the sequential path's single cache). Peak memory is measured
+#   only on a GPU (`--device cuda`); no GPU was lent for this run, so no GPU numbers are committed.
+# - *Incremental update*: over 10 days, 500 users received 4,963 new events; the update encoded exactly those,
+#   where re-encoding every profile from scratch each day encodes 263,076 (53x more), and the encoder work took
+#   about a quarter of the time (about 2 s against 7 s, including assembling the prefixes), with the same
+#   tokens every day (max |diff| 2e-6). No event expired: the world's logs span exactly the 90-day window, so the
+#   replay never pushes one out (the test uses a 60-day window to exercise expiry).
 
 # %%
 rec.log(gate=gate.to_dict(orient="records"), timing=tiny_rows, benchmark_runs=list(runs), at_10=at10.to_dict(orient="records"),

@@ -93,3 +93,55 @@ def test_07_the_query_dominates_the_embedding():
     s = metrics("07_embedding_geometry")["sensitivity"]["Base"]
     assert s["query_share"] > 0.5 > s["user_share"]
     assert s["cos_same_query_other_user"] > s["cos_same_user_other_query"]
+
+
+# --- notebook 06: KV-cache inference ------------------------------------------------------------------------
+
+def test_06_fast_paths_equal_the_plain_forward_and_the_update_equals_scratch():
+    m = metrics("06_kv_cache_inference")
+    assert max(g["max |diff|"] for g in m["gate"]) < 1e-4          # float32 rounding over a few layers
+    inc = m["incremental"]
+    assert inc["same token masks every day"] and inc["max |diff| of prefix tokens (worst day)"] < 1e-5
+    assert inc["events encoded (incremental)"] == inc["new events"]   # exactly the day's new events, nothing else
+    assert inc["events encoded (from scratch, same days)"] > 10 * inc["events encoded (incremental)"]
+
+
+def test_06_packed_path_reaches_the_goal_for_smollm2():
+    """'the goal of 85% at n_q = 10 is met by the packed path for three of the four pairs': the benchmark JSON is
+    committed once (benchmarks/results/), so its numbers are exact here; both SmolLM2 rows must hold."""
+    import json
+
+    from qa_helpers.config import REPO_ROOT
+
+    bench = json.loads((REPO_ROOT / "benchmarks" / "results" / "kv_cache_inference_cpu.json").read_text())
+    at10 = {(r["backbone"], r["rows"][0]["L_p"]): next(x for x in r["rows"] if x["n_q"] == 10) for r in bench["runs"]}
+    assert sum(r["packed_fraction_of_theory"] >= 0.85 for r in at10.values()) >= 3
+    assert all(r["packed_fraction_of_theory"] >= 0.85 for (kind, _), r in at10.items() if kind == "smollm2")
+    assert all(max(r[f"{p}_max_abs_diff"] for p in ("sequential", "batched", "packed")) < 1e-4 for r in at10.values())
+
+
+# --- notebook 08: ablations and scaling (reduced budgets on the CPU default) ---------------------------------
+
+def test_08_no_ablation_separates_from_base():
+    """'Every row lies inside Base's 95% interval: 0 of the 6 ablations fall below it'."""
+    m = metrics("08_ablations_and_scaling")
+    assert m["claims"]["ablations outside Base's 95% interval (of 6)"] == 0
+    base = m["mean_auc"]["Q-Anchor (Base)"]
+    assert all(abs(v - base) < REAL for v in m["mean_auc"].values())
+
+
+def test_08_contrastive_and_pretraining_claims_do_not_reproduce():
+    """'without [the contrastive loss] the model scores highest'; prompt tuning without pretraining 'reaches 0.639,
+    above ... Base itself'. Both are within the noise; what the notebook claims is that the paper's drops are absent."""
+    a = metrics("08_ablations_and_scaling")["mean_auc"]
+    assert a["w/o Contrastive"] >= a["Q-Anchor (Base)"]
+    assert a["Prompt tuning w/o pretrain"] >= a["Q-Anchor (Base)"]
+
+
+def test_08_scaling_shows_no_trend():
+    """'320, 640 and 1,280 pairs give 0.637, 0.618, 0.623'; backbones '0.633, 0.618, 0.631, no trend'."""
+    m = metrics("08_ablations_and_scaling")
+    data = [m["data_scale"][k] for k in sorted(m["data_scale"], key=int)]
+    assert not data[-1] > data[0]
+    model = [v["auc"] for v in sorted(m["model_scale"].values(), key=lambda v: v["params"])]
+    assert max(model) - min(model) < REAL and not all(b > a for a, b in zip(model, model[1:]))

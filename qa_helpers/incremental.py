@@ -13,7 +13,7 @@ rebuilt; what is saved is event-level encoding.
 
     states = [encode(model.encoder, r, table, caps, 90, today=89) for r in records]
     new_state, stats = update(model.encoder, states[0], {"bill": todays_bills}, table, caps, 90)
-    tokens, mask = prefix(model.encoder, [new_state], 90)          # (1, Lp, d_llm), (1, Lp)
+    tokens, mask = prefix(model.encoder, [new_state], caps, 90)          # (1, Lp, d_llm), (1, Lp)
 """
 
 from __future__ import annotations

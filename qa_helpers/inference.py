@@ -32,7 +32,7 @@ def encode_prefixes(model: QAnchor, users: UserTensors, batch_size: int = 128, p
 
     Memory: n_layers x 2 x (N, n_kv_heads, Lp, head_dim) floats (`prefix_bytes`)."""
     model.eval()
-    states = [model.encode_prefix(users.batch(list(range(i, min(i + batch_size, len(users))))))
+    states = [model.encode_prefix(users.batch(list(range(i, min(i + batch_size, len(users))))).to(model.device))
               for i in tqdm(range(0, len(users), batch_size), desc="encoding prefixes", disable=not progress,
                             mininterval=2.0)]
     return concat_prefixes(states)
@@ -65,9 +65,9 @@ def embed_users(model: QAnchor, source: UserTensors | PrefixState, queries: list
     for i in tqdm(range(0, n, batch_size), desc="embedding users", disable=not progress, mininterval=2.0):
         rows = torch.arange(i, min(i + batch_size, n))
         state = (source.select(rows) if isinstance(source, PrefixState)
-                 else model.encode_prefix(source.batch(rows.tolist())))
+                 else model.encode_prefix(source.batch(rows.tolist()).to(model.device)))
         u = F.normalize(model.project(model.anchor_states_cached(state, queries, prompts)), dim=-1)  # (B, Q, e)
-        out[:, i:i + len(rows)] = u.transpose(0, 1).numpy()
+        out[:, i:i + len(rows)] = u.transpose(0, 1).cpu().numpy()
     return out
 
 

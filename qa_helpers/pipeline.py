@@ -152,7 +152,9 @@ def tuned_prompts(cfg: Profile, model: QAnchor, prefixes, labels: np.ndarray) ->
     """The profile's tuned prompts (notebook 05 saves them), tuned and saved here if missing."""
     folder = prompts_folder(cfg)
     if (folder / "prompts.json").exists():
-        return prompt_tuning.PromptSet.load(folder)
+        saved = prompt_tuning.PromptSet.load(folder)
+        if saved.queries == [t.query for t in tasks.TASKS] and saved.vectors.shape[-1] == model.backbone.hidden_size:
+            return saved
     prompts = tune_prompts(cfg, model, prefixes, labels).final
     prompts.save(folder)
     return prompts

@@ -129,7 +129,7 @@ def tune(model: QAnchor, prefixes: PrefixState, queries: list[str], labels: np.n
         def draw():
             rows = np.stack([balanced_batch(rng, np.asarray(train_users[t]), labels[train_users[t], t], batch_size)
                              for t in range(T)])                                            # (T, batch)
-            y = torch.as_tensor(np.stack([labels[rows[t], t] for t in range(T)]), dtype=torch.long)
+            y = torch.as_tensor(np.stack([labels[rows[t], t] for t in range(T)]), dtype=torch.long, device=model.device)
             return rows.reshape(-1), y
 
         with torch.no_grad():  # prototypes start at the class means of a first batch
@@ -148,7 +148,7 @@ def tune(model: QAnchor, prefixes: PrefixState, queries: list[str], labels: np.n
             opt.zero_grad()
             per_task.sum().backward()
             opt.step()
-            losses[step - 1] = per_task.detach().numpy()
+            losses[step - 1] = per_task.detach().cpu().numpy()
             if step in snapshot_steps:
                 snapshots[step] = PromptSet(names, list(queries), vectors.detach().clone(),
                                             prototypes.detach().clone(), step)

@@ -27,12 +27,13 @@ PATHS = ("full", "sequential", "batched", "packed")
 
 
 def serving_queries(n: int) -> list[str]:
-    """n distinct scenario queries: the ten task queries, then reworded copies."""
+    """n distinct scenario queries (n <= 40): the ten task queries, then three reworded copies of them."""
     base = [t.query for t in tasks.TASKS]
     lead = ["", "Over the next month, ", "Judging from the last 90 days, ", "For a campaign next week, "]
-    out = [lead[i // len(base)] + (q[0].lower() + q[1:] if i >= len(base) else q)
-           for i, q in enumerate(base * (1 + n // len(base)))]
-    return out[:n]
+    if not 0 < n <= len(lead) * len(base):
+        raise ValueError(f"between 1 and {len(lead) * len(base)} distinct queries, not {n}")
+    return [lead[i // len(base)] + (q if i < len(base) else q[0].lower() + q[1:])
+            for i, q in ((i, base[i % len(base)]) for i in range(n))]
 
 
 def _sync(device: str) -> None:

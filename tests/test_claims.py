@@ -54,16 +54,17 @@ def test_05_prompt_tuning_lifts_base_but_within_the_noise():
     assert not m["claims"]["the lift exceeds the Base interval's upper end"]
 
 
-def test_05_token_plateau_and_flat_steps():
-    """'1 and 2 tokens do not help, 4 to 16 tokens sit on a plateau'; 'flat after 50 steps'. The sweeps are scored
-    on 1,000 users, whose intervals are about +-0.03, so 'plateau' and 'flat' mean within 0.01 of each other."""
+def test_05_more_tokens_help_a_little_and_steps_show_no_trend():
+    """'1 and 2 tokens give nothing ..., 4 and 6 tokens about +0.010 ... and 8 and 16 tokens +0.018'; 'every one
+    of these gains is inside the intervals'; steps: 'no trend beyond the noise'."""
     m = metrics("05_soft_prompt_tuning")
+    base = next(r["auc"] for r in m["sweep_rows"] if r["method"] == "Base" and r["task"] == "Avg")
     by_tokens = {int(k): v["auc"] for k, v in m["by_tokens"].items()}
-    plateau = [by_tokens[n] for n in (4, 6, 8, 16)]
-    assert max(plateau) - min(plateau) < 0.01
-    assert max(by_tokens[1], by_tokens[2]) < min(plateau)
+    assert all(abs(by_tokens[n] - base) < 0.005 for n in (1, 2))
+    assert min(by_tokens[n] for n in (4, 6, 8, 16)) > max(by_tokens[1], by_tokens[2])
+    assert all(by_tokens[n] - base < REAL for n in by_tokens)
     steps = [v["auc"] for v in m["by_steps"].values()]
-    assert max(steps) - min(steps) < 0.01
+    assert max(steps) - min(steps) < REAL
 
 
 def test_05_attention_does_not_follow_the_evidence():
@@ -114,7 +115,8 @@ def test_06_packed_path_reaches_the_goal_for_smollm2():
     from qa_helpers.config import REPO_ROOT
 
     bench = json.loads((REPO_ROOT / "benchmarks" / "results" / "kv_cache_inference_cpu.json").read_text())
-    at10 = {(r["backbone"], r["rows"][0]["L_p"]): next(x for x in r["rows"] if x["n_q"] == 10) for r in bench["runs"]}
+    at10 = {(r["backbone"], r["caps_profile"]): next(x for x in r["rows"] if x["n_q"] == 10) for r in bench["runs"]}
+    assert len(at10) == len(bench["runs"]) == 4
     assert sum(r["packed_fraction_of_theory"] >= 0.85 for r in at10.values()) >= 3
     assert all(r["packed_fraction_of_theory"] >= 0.85 for (kind, _), r in at10.items() if kind == "smollm2")
     assert all(max(r[f"{p}_max_abs_diff"] for p in ("sequential", "batched", "packed")) < 1e-4 for r in at10.values())

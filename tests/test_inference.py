@@ -137,3 +137,12 @@ def test_incremental_update_rejects_bad_input(tiny, tiny_setup):
                            table, caps, 90)
     with pytest.raises(ValueError, match="no states"):
         incremental.prefix(tiny.encoder, [], caps, 90)
+
+
+def test_serving_queries_are_distinct_and_bounded():
+    from qa_helpers import timing
+
+    queries = timing.serving_queries(40)
+    assert len(set(queries)) == 40 and timing.serving_queries(12) == queries[:12]
+    with pytest.raises(ValueError, match="distinct queries"):
+        timing.serving_queries(41)

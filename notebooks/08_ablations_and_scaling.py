@@ -174,10 +174,18 @@ if cfg.backbone != "tiny":
     n_params[cfg.backbone] = sum(p.numel() for p in base_model.lm.parameters())
     model_rows += score(cfg.backbone, base_model)
 model_auc = evaluation.table(model_rows, "auc", probe="linear")
-fig, data = plots.scaling_curves({"data (pairs seen)": (
-    [s * cfg.ablation_batch for s in cfg.data_scale_steps], data_auc["Avg"].reindex(
-        [f"{s} steps / {s * cfg.ablation_batch} pairs" for s in cfg.data_scale_steps]).tolist()),
-    "backbone parameters": (list(n_params.values()), model_auc["Avg"].reindex(list(n_params)).tolist())})
+avg = {r["method"]: r for r in scale_rows + model_rows if r["task"] == "Avg"}
+
+
+def curve(xs, names):
+    """(xs, mean AUC, 95% low, 95% high) of the named rows."""
+    return xs, *([avg[n][k] for n in names] for k in ("auc", "auc_lo", "auc_hi"))
+
+
+data_names = [f"{s} steps / {s * cfg.ablation_batch} pairs" for s in cfg.data_scale_steps]
+fig, data = plots.scaling_curves({
+    "data (pairs seen)": curve([s * cfg.ablation_batch for s in cfg.data_scale_steps], data_names),
+    "backbone parameters": curve(list(n_params.values()), list(n_params))})
 save_figure(fig, "08_scaling", cfg, data)
 display(model_auc.round(4))
 pd.Series(n_params, name="backbone parameters").to_frame()

@@ -404,16 +404,19 @@ def query_moves(xy: np.ndarray, query_names: list[str], n_users: int):
     return fig, {"queries": list(query_names), "users": int(n_users)}
 
 
-def scaling_curves(series: dict[str, tuple[list, list]], metric: str = "mean AUC"):
-    """One panel per axis of scaling: series[axis] = (xs, mean scores), x on a log scale (Tables 7 and 8)."""
+def scaling_curves(series: dict[str, tuple[list, list, list, list]], metric: str = "mean AUC"):
+    """One panel per axis of scaling: series[axis] = (xs, means, lows, highs), the 95% intervals drawn as bars,
+    x on a log scale (Tables 7 and 8)."""
     fig, axes = plt.subplots(1, len(series), figsize=(5.5 * len(series), 3.8), squeeze=False)
     data = {}
-    for ax, (axis_name, (xs, ys)) in zip(axes[0], series.items()):
-        ax.plot(xs, ys, "o-")
+    for ax, (axis_name, (xs, ys, lo, hi)) in zip(axes[0], series.items()):
+        err = np.clip([np.subtract(ys, lo), np.subtract(hi, ys)], 0, None)
+        ax.errorbar(xs, ys, yerr=err, fmt="o-", capsize=3)
         for x, v in zip(xs, ys):
             ax.annotate(f"{v:.3f}", (x, v), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
         ax.set_xscale("log")
         ax.set(xlabel=axis_name, ylabel=metric, title=f"{metric} against {axis_name}")
-        data[axis_name] = {"x": [float(x) for x in xs], "y": [float(v) for v in ys]}
+        data[axis_name] = {"x": [float(x) for x in xs], "y": [float(v) for v in ys], "lo": [float(v) for v in lo],
+                           "hi": [float(v) for v in hi]}
     fig.tight_layout()
     return fig, data

@@ -32,8 +32,11 @@ def serving_queries(n: int) -> list[str]:
     lead = ["", "Over the next month, ", "Judging from the last 90 days, ", "For a campaign next week, "]
     if not 0 < n <= len(lead) * len(base):
         raise ValueError(f"between 1 and {len(lead) * len(base)} distinct queries, not {n}")
-    return [lead[i // len(base)] + (q if i < len(base) else q[0].lower() + q[1:])
-            for i, q in ((i, base[i % len(base)]) for i in range(n))]
+    out = []
+    for i in range(n):
+        q = base[i % len(base)]
+        out.append(q if i < len(base) else lead[i // len(base)] + q[0].lower() + q[1:])
+    return out
 
 
 def _sync(device: str) -> None:
@@ -75,7 +78,8 @@ def time_paths(model: QAnchor, users: UserTensors, rows: list[int], query_pool: 
         row = {"n_q": n_q, "users": len(rows), "L_p": lp, "L_q": lq, "theoretical_speedup": ratio}
         for path in PATHS:  # "full" comes first: its warm-up call gives the reference states
             warm = _run(model, users, rows, queries, path, device)   # warm-up: first calls pay one-off allocations
-            reference = warm if path == "full" else reference
+            if path == "full":
+                reference = warm
             seconds = []
             for _ in range(repeats):
                 _sync(device)

@@ -21,7 +21,6 @@ from pathlib import Path
 import torch
 
 from qa_helpers import config, pipeline
-from qa_helpers.layout import build_suffix
 
 
 def timed(step, n: int, warmup: int = 3) -> float:
@@ -48,8 +47,7 @@ def main(argv=None) -> dict:
     pairs = trainer.local_pairs(0)
     batch = trainer.user_batch(pairs)
     _, prefix_mask = trainer.model.prefix(batch)
-    suffix = build_suffix(trainer.model.tokenizer, [p["query"] for p in pairs], [p["answer"] for p in pairs],
-                          max_answer_tokens=cfg.max_answer_tokens)
+    suffix = trainer.model.suffix([p["query"] for p in pairs], [p["answer"] for p in pairs])
     answer_tokens = [len(trainer.model.tokenizer(p["answer"], add_special_tokens=False)["input_ids"]
                          [:cfg.max_answer_tokens]) + 1 for p in pairs]
     anchor_tokens = int(prefix_mask.sum() + suffix.mask.sum())

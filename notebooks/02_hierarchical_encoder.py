@@ -132,16 +132,19 @@ pd.Series(shapes, name="shape").to_frame()
 # > "Hierarchical User Tokens: e_i  Query: {User query or directive}  <USER_EMB>" (paper Fig. 3)
 #
 # The query sits at the end, after the whole user prefix. That is what lets notebook 06 encode the prefix once
-# and reuse its KV cache for any number of queries. `<USER_EMB>` is one special token of the tokenizer.
+# and reuse its KV cache for any number of queries. `<USER_EMB>` is one special token of the tokenizer. With
+# `query_encoder = "minilm"` (the CPU default, notebook 03 says why) one more slot follows the query's tokens: the
+# frozen sentence encoder's vector of the whole question, through a small adapter.
 
 # %%
 query = "Would this person respond to a late-night food-delivery offer?"
 print("tokens of <USER_EMB>:", model.tokenizer(layout.USER_EMB, add_special_tokens=False)["input_ids"])
-pd.DataFrame(layout.describe(tuple(cfg.event_caps), cfg.tabular_tokens, model.tokenizer, query))
+pd.DataFrame(layout.describe(tuple(cfg.event_caps), cfg.tabular_tokens, model.tokenizer, query,
+                             query_slot=model.query_adapter is not None))
 
 # %%
 segments = layout.prefix_segments(tuple(cfg.event_caps), cfg.tabular_tokens)
-n_query = len(model.tokenizer(layout.QUERY_PREFIX + query, add_special_tokens=False)["input_ids"])
+n_query = int(model.suffix([query]).anchor[0])     # query tokens (and the query-vector slot) before <USER_EMB>
 show = list(range(24))
 _, masks = enc(users.batch(show))
 fig, data = plots.token_layout(segments, n_query, masks.numpy().astype(float), [users.user_ids[i] for i in show])

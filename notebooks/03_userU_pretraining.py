@@ -21,9 +21,14 @@
 # head. A contrastive loss pulls each user-query embedding towards its answer and away from the other answers,
 # queries and users in the batch; a next-token loss makes the anchor pass also generate the answer.
 #
+# A pretraining task can be solved without learning the user: if the question gives the answer away, or if the
+# other answers in a batch are about other topics, recognising the question is enough. This chapter shows how our
+# recipe closes those shortcuts and measures, on held-out pretraining users and without any downstream label,
+# whether the embedding carries the user, the query, or both.
+#
 # **In:** the world and UserU pairs of notebook 01. **Out:** the pretrained model (cached under
-# `artifacts/<profile>/qanchor-<key>/`, loaded by the later notebooks), loss and recall curves, the margin
-# mask's behaviour; one figure and `metrics_03_userU_pretraining.json`.
+# `artifacts/<profile>/qanchor-<key>/`, loaded by the later notebooks), its losses and diagnostics over training,
+# the record of every recipe tried; one figure and `metrics_03_userU_pretraining.json`.
 
 # %% [markdown]
 # ## 0 Setup
@@ -33,26 +38,50 @@ PROFILE = "default"
 SEED = None  # None: the profile's seed
 
 # %%
+import json
 import resource
 import time
 
 import pandas as pd
 import torch
+from IPython.display import display
 
-from qa_helpers import config, losses, pipeline, plots
+from qa_helpers import config, diagnostics, losses, pipeline, plots, userU
+from qa_helpers.config import REPO_ROOT
 from qa_helpers.figures import save_figure, use_style
 from qa_helpers.recorder import MetricsRecorder
-from qa_helpers.train import retrieval_recall, split_pairs
+from qa_helpers.train import split_pairs
 
 cfg = config.load(PROFILE, **({} if SEED is None else {"seed": SEED}))
 use_style()
 rec = MetricsRecorder("03_userU_pretraining", cfg)
 w, pairs = pipeline.world_and_userU(cfg)
 train_pairs, eval_pairs = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
-print(f"{len(pairs):,} UserU pairs: {len(train_pairs):,} to train on, {len(eval_pairs):,} held out (whole users)")
+print(f"{len(pairs):,} UserU pairs: {len(train_pairs):,} to train on, {len(eval_pairs):,} held out "
+      f"({len({p['user_id'] for p in eval_pairs})} whole users, for the diagnostics)")
 
 # %% [markdown]
-# ## 1 The objective
+# ## 1 What a pair asks, and what it answers
+#
+# > "Is the user price-conscious?" -> "The user demonstrates steady purchasing activity across various product
+# > categories, often timing purchases around sales events..." (paper, Fig. 2)
+#
+# The paper's question carries no answer; the answer describes the user. Ours do the same (UserU version 2, see
+# the datasheet's *Changes*): a question names a topic, never the user's item, and every user who has the topic
+# is asked the same question; the answer says where the user stands against the other users, when, with what,
+# growing or fading. Each topic has three wordings, drawn at random per pair, and a fourth, held-out wording with
+# other words for the domain that is never trained on: the diagnostics ask it to see whether the model understands
+# a question it has not seen.
+
+# %%
+topic = userU.TOPIC_BY_KEY["takeout/timing"]
+display(pd.Series({**{f"trained wording {i}": q for i, q in enumerate(topic.wordings)},
+                   "held-out wording": topic.held_out}, name=topic.key).to_frame())
+same_topic = [p for p in train_pairs if p["topic"] == topic.key][:4]
+pd.DataFrame(same_topic)[["user_id", "query", "answer"]]
+
+# %% [markdown]
+# ## 2 The objective
 #
 # > L_cl = -(1/B) sum_i log [ exp(sim(u_i, v_i)/tau) / Z_i ], with negatives from answers, other users' anchors
 # > and other answers, each weighted by a mask m_ij that drops likely false negatives: "m_ij = 0 if
@@ -60,114 +89,179 @@ print(f"{len(pairs):,} UserU pairs: {len(train_pairs):,} to train on, {len(eval_
 #
 # Two readings exist. The paper's: blocks query-answer, query-query and answer-answer, one joint mask per pair.
 # The reference code's: query-query, query-answer and answer-query, a mask per block (`losses.py` has both, and
-# a test checks each against an explicit loop). Before training, look at what each mask does on a fresh model.
+# a test checks each against an explicit loop). One more rule, ours: an answer that is word for word the anchor's
+# own answer is never a negative (two users can honestly get the same answer, and the margin mask cannot see it:
+# an identical answer is never *more* similar than the positive). Before training, look at what each mask does on
+# a fresh model.
 
 # %%
 torch.manual_seed(cfg.seed)
 fresh = pipeline.pretrainer(cfg, resume=False)
-first = fresh.local_pairs(0)
+first = fresh.global_batch(0)
 with torch.no_grad():
     out = fresh.model.pretrain_forward(fresh.user_batch(first), [p["query"] for p in first], [p["answer"] for p in first])
 u, v = torch.nn.functional.normalize(out["u"], dim=-1), torch.nn.functional.normalize(out["v"], dim=-1)
+duplicates = losses.duplicate_answers([p["answer"] for p in first])
 at_init = {}
 for variant in ("paper", "code"):
-    loss, stats = losses.contrastive_loss(out["u"], out["v"], cfg.tau, cfg.margin, variant)
-    at_init[variant] = {"loss": float(loss), "masked_share": stats["masked_share"]}
+    loss, stats = losses.contrastive_loss(out["u"], out["v"], cfg.tau, cfg.margin, variant, duplicates=duplicates)
+    at_init[variant] = {"loss": float(loss), **stats}
 off = ~torch.eye(len(u), dtype=torch.bool)
-print(f"at initialisation: mean cos(u_i, u_j) = {float((u @ u.T)[off].mean()):.3f}, "
-      f"mean cos(u_i, v_i) = {float((u * v).sum(-1).mean()):.3f}")
+init_cos = {"mean cos(u_i, u_j), two anchors": float((u @ u.T)[off].mean()),
+            "mean cos(u_i, v_i), anchor and its answer": float((u * v).sum(-1).mean())}
+display(pd.Series(init_cos).round(3).to_frame("at initialisation"))
 pd.DataFrame(at_init).T.round(4)
 
 # %% [markdown]
-# With a randomly initialised backbone every anchor looks alike (cosine near 1 between users), while an anchor
-# and its answer are not yet aligned. So for the paper's joint mask `sim(u_i, u_j) > sim(u_i, v_i) + margin`
-# holds for every j: **every negative is masked, Z_i holds only the positive, and the contrastive loss is
-# exactly zero with no gradient**. The per-block mask of the reference code keeps the query-answer negatives
-# and learns. This profile trains with `contrastive_variant = "code"`; the paper's reading presumably works
-# from a pretrained LLM whose anchors are not collapsed, which we cannot check at this scale.
-
-# %% [markdown]
-# ## 2 Pretrain
-#
-# AdamW with a cosine schedule and warmup, gradient clipping, in-batch negatives from the global batch. Every
-# `eval_every` steps, held-out users' queries retrieve their answer among `batch_size` candidates (recall@1/5).
-# The run is cached: re-running the notebook loads the model instead of training again.
+# At initialisation every anchor looks alike (a high cosine between two users' anchors), while an anchor and its
+# answer are not yet aligned. So the paper's joint mask, which drops a negative j when `sim(u_i, u_j)` exceeds
+# `sim(u_i, v_i) + margin`, removes most negatives: compare the two `masked_share` values above. The per-block mask
+# of the reference code keeps the query-answer negatives and learns from the first step; this profile trains with
+# `contrastive_variant` below. Notebook 08 trains without any mask (the *w/o Filter* ablation).
 
 # %%
+print("contrastive variant:", cfg.contrastive_variant, "| margin mask:", cfg.use_margin_mask)
+
+# %% [markdown]
+# ## 3 Batches that ask "which user?"
+#
+# The paper's global batch holds 2,048 pairs; with 72 topics, every topic recurs dozens of times in it, so an
+# anchor meets many answers to its own topic and can only pick its own by knowing the user. Uniform batches of
+# 32 pairs hold about one other pair of an anchor's topic: recognising the topic solves them. Our batches
+# (`batch_topics` > 0) draw a few topics and fill each with different users, plus a share `batch_future_share` of
+# D_future pairs, whose question is the same for everyone. What one anchor competes with, averaged over 50 batches:
+
+# %%
+uniform = pipeline.pretrainer(config.load(PROFILE, seed=cfg.seed, batch_topics=0), resume=False)
+composition = {
+    "uniform batches": pd.DataFrame([diagnostics.batch_composition(uniform.global_batch(s)) for s in range(50)]).mean(),
+    f"this profile (batch_topics={cfg.batch_topics})": pd.DataFrame(
+        [diagnostics.batch_composition(fresh.global_batch(s)) for s in range(50)]).mean()}
+del uniform
+pd.DataFrame(composition).T.round(2)
+
+# %% [markdown]
+# ## 4 Reading a question it has never seen
+#
+# The paper's backbone is a pretrained LLM: it reads a new question (a downstream task's query) because it has
+# read language before. The CPU default's backbone is a 2-layer Qwen2 trained from scratch on UserU text only, and
+# most words of a new question have never passed through it. As a stand-in for that pretrained reading, the default
+# profile adds the query's vector from the frozen sentence encoder (all-MiniLM-L6-v2, the one that already encodes
+# the event texts) as one slot after the query's tokens (`query_encoder = "minilm"`, model.py). The full profile
+# (SmolLM2-135M with LoRA) reads the query tokens alone, as the paper does. The held-out wordings measure, before
+# any downstream label is seen, whether a question is understood.
+
+# %%
+print("query encoder:", cfg.query_encoder or "none (the LLM reads the query tokens alone)", "| backbone:", cfg.backbone)
+
+# %% [markdown]
+# ## 5 Pretrain
+#
+# AdamW with a cosine schedule and warmup, gradient clipping, in-batch negatives from the global batch. Every
+# `eval_every` steps, the diagnostics run on the held-out users. The run is cached: re-running the notebook loads
+# the model instead of training again.
+
+# %%
+del fresh
 start = time.perf_counter()
 model, history = pipeline.pretrained_model(cfg)
 seconds = time.perf_counter() - start
 train_seconds = sum(h["seconds"] for h in history)
-print(f"{len(history)} steps took {train_seconds:.0f} s of training; this cell ran {seconds:.0f} s (less when loaded)")
-pd.DataFrame([h for h in history if "recall@1" in h])[["step", "loss", "cl", "ntp", "masked_share", "recall@1",
-                                                        "recall@5", "chance@1", "chance@5"]].round(4)
-
-# %%
-fig, data = plots.pretraining_curves(history)
-save_figure(fig, "03_pretraining_curves", cfg, data)
-
-# %% [markdown]
-# ## 3 Did it learn?
-
-# %%
-evals = [h for h in history if "recall@1" in h]
+print(f"{len(history)} steps of {cfg.batch_size} pairs took {train_seconds:.0f} s of training; this cell ran "
+      f"{seconds:.0f} s (less when loaded)")
 k = max(1, len(history) // 10)
-summary = {
+losses_table = {
     "contrastive loss, first 10% of steps": sum(h["cl"] for h in history[:k]) / k,
     "contrastive loss, last 10%": sum(h["cl"] for h in history[-k:]) / k,
     "next-token loss, first 10%": sum(h["ntp"] for h in history[:k]) / k,
     "next-token loss, last 10%": sum(h["ntp"] for h in history[-k:]) / k,
-    "recall@1 at the end": evals[-1]["recall@1"],
-    "recall@1 by chance": evals[-1]["chance@1"],
-    "recall@5 at the end": evals[-1]["recall@5"],
-    "mean masked share, last 10%": sum(h["masked_share"] for h in history[-k:]) / k,
+    "negatives removed by the margin mask, last 10%": sum(h["masked_share"] for h in history[-k:]) / k,
+    "candidates removed as duplicate answers, last 10%": sum(h["duplicate_share"] for h in history[-k:]) / k,
 }
-pd.Series(summary).round(4).to_frame("value")
+pd.Series(losses_table).round(4).to_frame("value")
 
 # %% [markdown]
-# In-batch negatives are mostly answers to *other* topics, so part of that recall is topic matching. The harder
-# test keeps the topic fixed: each held-out answer must be found among answers to the same topic for other
-# users (groups of at most `batch_size`), which only works if the embedding carries the user.
+# ## 6 Does the embedding carry the user, the query, or both?
+#
+# Measured on the held-out pretraining users (`diagnostics.py`; no downstream label is read):
+#
+# | diagnostic | what it asks | chance / collapse |
+# |---|---|---|
+# | exact-query recall@1 | users asked the *same* question each find their own answer among the group's | 1 / group |
+# | prefix shuffle | does user i's own prefix fit answer i better than another user's, same question? | 0.5 |
+# | query swap | does the pair's own question fit its answer better than another topic's question? | 0.5 |
+# | held-out wording | both again with a wording of each topic never trained on | as above |
+# | user / query / interaction share | how the spread of (held-out users x 24 questions) embeddings splits | query share 1: the user is ignored |
+# | cos, two users, one question | how alike two users look under the same question | 1: collapsed |
+# | effective rank | how many directions the per-question-centred embeddings use | 1: collapsed |
 
 # %%
-by_topic = {}
-for p in eval_pairs:
-    by_topic.setdefault(p["topic"].split("/")[0] if p["source"] == "uqa" else "future", []).append(p)
-groups = [g[i:i + cfg.batch_size] for g in by_topic.values() for i in range(0, len(g), cfg.batch_size)]
-groups = [g for g in groups if len(g) >= 4]
-within_topic = retrieval_recall(model, fresh.users, groups)
-pd.Series(within_topic).round(4).to_frame("within-topic retrieval")
+fig, data = plots.pretraining_curves(history)
+save_figure(fig, "03_pretraining_curves", cfg, data)
+final = {k: v for k, v in history[-1].items() if k in data["eval"][-1]}
+pd.Series(final).round(3).to_frame("held-out users, end of training")
 
 # %% [markdown]
-# Embeddings now depend on the query: the same users under two different queries.
+# How high could exact-query retrieval go? The answers are written from the whole 90-day record, while the prefix
+# holds only the K_m most recent events of each modality (`event_caps`). The share of answer facts that come out
+# the same from those capped events (levels measured against the capped population) bounds what any model of this
+# prefix can recover; the rest it must guess from the recent events:
 
 # %%
-users = pipeline.user_tensors(cfg, w.pretrain[:64], fresh.users.table).batch(list(range(64)))
-a = model.embed(users, ["Would this person respond to a late-night food-delivery offer?"] * 64)
-b = model.embed(users, ["Is this account likely being used to move illicit money?"] * 64)
-query_shift = float((a * b).sum(-1).mean())
-spread = float((a @ a.T)[~torch.eye(64, dtype=torch.bool)].mean())
-print(f"mean cos(same user, two queries) = {query_shift:.3f}; mean cos(two users, same query) = {spread:.3f}")
+visibility = diagnostics.answer_visibility(w.pretrain[:1000], tuple(cfg.event_caps), cfg.uqa_topics_per_user)
+pd.Series(visibility).round(3).to_frame("facts the prefix shows as the answer states them")
+
+# %% [markdown]
+# The issue that fixed this recipe set targets for the default profile, all pretraining-side; the cell checks them
+# on the numbers above (the notebook states no outcome by hand):
+
+# %%
+targets = {
+    "exact-query recall@1 at least 10x chance": final["exact_recall@1"] >= 10 * final["exact_chance@1"],
+    "user share at least 50%": final["user_share"] >= 0.5,
+    "query + interaction share at least 10%": final["query_share"] + final["interaction_share"] >= 0.1,
+    "cos of two users under one question below 0.8": final["cos_same_query_other_user"] < 0.8,
+    "own question beats another topic's, held-out wording, above chance (0.5)": final["held_out_query_swap_win"] > 0.5,
+}
+pd.Series(targets, name="met").to_frame()
+
+# %% [markdown]
+# ## 7 How the recipe was chosen
+#
+# Every variant tried, failures included, with the command that produced it, is in
+# `benchmarks/results/recipe_variants.jsonl` (`python benchmarks/recipe_search.py --table`). Each was judged on
+# the diagnostics above at its last evaluation, never on a downstream label:
+
+# %%
+variants_file = REPO_ROOT / "benchmarks" / "results" / "recipe_variants.jsonl"
+variants = [json.loads(line) for line in variants_file.read_text().splitlines() if line.strip()]
+cols = ["exact_recall@1", "exact_chance@1", "held_out_recall@1", "held_out_query_swap_win", "user_share",
+        "query_share", "cos_same_query_other_user", "effective_rank"]
+pd.DataFrame([{"variant": r["name"], "steps": r["steps"], "s/step": r["seconds_per_step"],
+               **{c: r["evals"][-1].get(c) for c in cols}} for r in variants if r["evals"]]).set_index("variant").round(3)
 
 # %% [markdown]
 # ## Results vs paper
 #
 # | | paper | ours (this profile) |
 # |---|---|---|
-# | backbone | Qwen2.5-0.5B-Instruct + LoRA r64 / alpha 32 | the profile's `backbone`; default: a 2-layer Qwen2 (hidden 128) from scratch, all weights trained; full: SmolLM2-135M + LoRA r64 / alpha 32 |
+# | backbone | Qwen2.5-0.5B-Instruct + LoRA r64 / alpha 32 | the profile's `backbone`; default: a 2-layer Qwen2 (hidden 128) from scratch, all weights trained, plus the query's sentence vector; full: SmolLM2-135M + LoRA r64 / alpha 32 |
 # | data | about 1.024e8 UserU pairs | the pairs printed above |
-# | steps x batch | 50k x 2,048 on 64 A100s | `pretrain_steps` x `batch_size` (default 600 x 32) on 2 CPU cores |
-# | lr, schedule | 2e-4 AdamW, cosine | `lr` (default 5e-4), AdamW, cosine with warmup, clip 1.0 |
+# | steps x batch | 50k x 2,048 on 64 A100s, random pairs | `pretrain_steps` x `batch_size`, topic-grouped (printed above) on 2 CPU cores |
+# | lr, schedule | 2e-4 AdamW, cosine | `lr`, AdamW, cosine with warmup, clip 1.0 |
 # | tau, margin | not given (code: 0.07, 0.1) | 0.07, 0.1 |
-# | mask | joint mask over qd, qq, dd (paper) / per block over qq, qd, dq (code) | both implemented; the joint mask zeroes the loss at random init (section 1), so we train with the code's |
+# | mask | joint mask over qd, qq, dd (paper) / per block over qq, qd, dq (code) | both implemented, section 2; duplicate answers never negatives |
 # | embedding | 128-d | `emb_dim` (default 64) |
 #
-# The paper reports no pretraining curves; what we can check is that both losses fall and that held-out
-# users' answers are retrieved far above chance (the table of section 3).
+# The paper reports no pretraining curves or diagnostics; what this chapter establishes is whether the embedding
+# it hands to notebook 04 depends on the user as well as on the question (section 6).
 
 # %%
-rec.log(steps=len(history), batch_size=cfg.batch_size, train_pairs=len(train_pairs), eval_pairs=len(eval_pairs),
-        at_init=at_init, summary=summary, final_eval=evals[-1], within_topic=within_topic, query_shift_cos=query_shift, user_spread_cos=spread,
-        seconds_per_step=sum(h["seconds"] for h in history) / len(history), variant=cfg.contrastive_variant,
+rec.log(steps=len(history), batch_size=cfg.batch_size, batch_topics=cfg.batch_topics,
+        batch_future_share=cfg.batch_future_share, query_encoder=cfg.query_encoder, train_pairs=len(train_pairs),
+        eval_pairs=len(eval_pairs), at_init=at_init, init_cos=init_cos,
+        composition={k: v.to_dict() for k, v in composition.items()},
+        losses=losses_table, final_diagnostics=final, targets=targets, answer_visibility=visibility,
+        seconds_per_step=train_seconds / len(history), variant=cfg.contrastive_variant,
         kernel_peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
 print("metrics written to", rec.save())

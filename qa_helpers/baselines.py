@@ -1,7 +1,8 @@
 """Baselines of notebook 04 (the paper's Table 2 rows, rebuilt for our world).
 
 - `handcrafted_features`: per-modality counts, catalogue-entry counts, part-of-day histograms, amount statistics,
-  tabular columns; fed to gradient-boosted trees (the production-style "Business SOTA").
+  tabular columns; fed to gradient-boosted trees (the production-style "Business SOTA"). On all 90 days of
+  events, or (`capped_records`) on only the K_m most recent events per modality that every learned model sees.
 - `serialize`: a user's profile as a short natural-language description, for general text models.
 - `text_embeddings`: all-MiniLM-L6-v2 on that description, optionally with the task query in front.
 - `llm_last_token`: a general LLM as is (SmolLM2-135M-Instruct): last hidden state of `profile + query`, the
@@ -137,8 +138,11 @@ class SequenceContrastive(nn.Module):
 
 def train_sequence_contrastive(users: UserTensors, pairs: list[dict], tokenizer, emb_dim: int, steps: int = 300,
                                batch_size: int = 256, lr: float = 2e-3, tau: float = 0.07, margin: float = 0.1,
-                               seed: int = 0) -> tuple[SequenceContrastive, list[float]]:
-    """Train the no-LLM baseline on UserU pairs with the code-variant contrastive loss; returns it and its losses."""
+                               seed: int = 0, sampler=None) -> tuple[SequenceContrastive, list[float]]:
+    """Train the no-LLM baseline on UserU pairs with the code-variant contrastive loss (duplicate answers never
+    negatives, as for Q-Anchor); returns it and its losses. `sampler(step)` gives each batch's pair indices (for
+    example Q-Anchor's train.PairSampler, so both see the same batches); without it, `batch_size` pairs are
+    drawn uniformly at every step."""
     torch.manual_seed(seed)
     feats = SequenceContrastive.user_features(users)
     row = {uid: i for i, uid in enumerate(users.user_ids)}
@@ -148,11 +152,13 @@ def train_sequence_contrastive(users: UserTensors, pairs: list[dict], tokenizer,
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     rng = np.random.default_rng(seed)
     history = []
-    for _ in tqdm(range(steps), desc="sequence-contrastive baseline", mininterval=2.0):
-        idx = rng.choice(len(pairs), size=min(batch_size, len(pairs)), replace=False)
+    for step in tqdm(range(steps), desc="sequence-contrastive baseline", mininterval=2.0):
+        idx = sampler(step) if sampler is not None else rng.choice(len(pairs), size=min(batch_size, len(pairs)),
+                                                                   replace=False)
         u = model.user(feats[[row[pairs[i]["user_id"]] for i in idx]])
         v = model.encode_answers([answers[i] for i in idx])
-        loss, _ = losses.contrastive_loss(u, v, tau, margin, variant="code")
+        loss, _ = losses.contrastive_loss(u, v, tau, margin, variant="code",
+                                          duplicates=losses.duplicate_answers([pairs[i]["answer"] for i in idx]))
         opt.zero_grad()
         loss.backward()
         opt.step()

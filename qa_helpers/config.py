@@ -51,10 +51,13 @@ class Profile:
     lora_alpha: int = 32
     lora_dropout: float = 0.1      # the reference code's value
     max_answer_tokens: int = 96
+    query_encoder: str = ""        # "minilm": a frozen sentence vector of the query joins its tokens (model.py)
 
     # --- pretraining (notebook 03) ---
     pretrain_steps: int = 600
     batch_size: int = 32           # global batch (paper: 2048); in-batch negatives come from it
+    batch_topics: int = 0          # 0: uniform random pairs; n: n topics per batch, each filled with different users
+    batch_future_share: float = 0.0  # share of a grouped batch given to D_future pairs (one query for all)
     lr: float = 5e-4               # paper 2e-4 with LoRA; a from-scratch tiny backbone takes a larger one
     warmup_steps: int = 50
     weight_decay: float = 0.01
@@ -70,7 +73,9 @@ class Profile:
     cl_weight: float = 1.0
     ntp_weight: float = 1.0
     eval_every: int = 50
-    eval_pairs: int = 512          # held-out UserU pairs for the in-batch retrieval recall
+    eval_pairs: int = 512          # held-out UserU pairs (whole users) for the pretraining-side diagnostics
+    diagnostic_group: int = 32     # users per exact-query retrieval group (chance 1 / group)
+    diagnostic_grid_users: int = 200  # held-out users x one question per facet for variance shares and rank
     checkpoint_every: int = 200
     device: str = "auto"           # auto: cuda when available
 

@@ -11,11 +11,13 @@ embedding; a static one the same matrix) and returns tidy rows; `table` pivots t
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -45,16 +47,19 @@ def task_splits(labels: np.ndarray, seed: int = 0, test_size: float = 0.5,
 def probe_scores(X_train, y_train, X_test, probe: str = "linear", seed: int = 0) -> np.ndarray:
     """Fit a probe on standardised features and return its scores on X_test.
 
-    linear: L2-regularised logistic regression (the paper's linear probing); mlp: one hidden layer of 64.
+    linear: L2-regularised logistic regression (the paper's linear probing); mlp: one hidden layer of 64, L2
+    weight 1e-2, a fixed 60 epochs. (Early stopping would pick the epoch by accuracy on a held-out tenth, which on
+    the rare tasks, 2% positives, holds a handful of positives and an accuracy that never moves.)
     """
     if probe == "linear":
         clf = LogisticRegression(C=1.0, max_iter=3000)
     elif probe == "mlp":
-        clf = MLPClassifier(hidden_layer_sizes=(64,), alpha=1e-3, max_iter=100, early_stopping=True,
-                            n_iter_no_change=5, random_state=seed)
+        clf = MLPClassifier(hidden_layer_sizes=(64,), alpha=1e-2, max_iter=60, random_state=seed)
     else:
         raise ValueError(f"unknown probe {probe!r}; choose one of {PROBES}")
-    model = make_pipeline(StandardScaler(), clf).fit(X_train, y_train)
+    with warnings.catch_warnings():  # the MLP's fixed epoch budget is deliberate: no convergence warning
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = make_pipeline(StandardScaler(), clf).fit(X_train, y_train)
     return model.predict_proba(X_test)[:, 1]
 
 

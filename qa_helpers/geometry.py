@@ -79,9 +79,14 @@ def knn_scores(X: np.ndarray, y: np.ndarray, k: int = 15) -> np.ndarray:
     return y[idx[keep].reshape(len(X), k)].mean(1)
 
 
-def separation(X: np.ndarray, y: np.ndarray, k: int = 15) -> dict:
-    """{"silhouette": balanced cosine silhouette, "knn_auc": AUC of the leave-one-out kNN positive share}."""
-    return {"silhouette": balanced_silhouette(X, y), "knn_auc": metrics.auc(y, knn_scores(X, y, k))}
+def separation(X: np.ndarray, y: np.ndarray, k: int = 15, n_boot: int = 0, seed: int = 0) -> dict:
+    """{"silhouette": balanced cosine silhouette, "knn_auc": AUC of the leave-one-out kNN positive share}; with
+    `n_boot`, also "knn_auc_boot": the kNN AUC on n_boot stratified resamples of the users (metrics.bootstrap)."""
+    knn = knn_scores(X, y, k)
+    out = {"silhouette": balanced_silhouette(X, y), "knn_auc": metrics.auc(y, knn)}
+    if n_boot:
+        out["knn_auc_boot"] = metrics.bootstrap(np.asarray(y).astype(int), knn, metrics.auc, n_boot, seed)
+    return out
 
 
 def query_variance(emb: np.ndarray) -> dict:

@@ -20,8 +20,6 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .layout import build_suffix
-
 from .model import PrefixState, QAnchor
 from .user_tensors import UserTensors
 
@@ -103,7 +101,7 @@ def anchor_states_packed(model: QAnchor, prefix_tokens: torch.Tensor, prefix_mas
     """<USER_EMB> hidden states (B, Q, d) of every user under every query from ONE forward pass, no KV cache:
     the queries are packed after the prefix (see packed_layout). prefix_tokens (B, Lp, d), prefix_mask (B, Lp)."""
     n_soft = 0 if prompts is None else prompts.shape[-2]
-    suffix = build_suffix(model.tokenizer, list(queries), n_soft=n_soft)
+    suffix = model.suffix(list(queries), n_soft=n_soft)
     x = model.suffix_embeddings(suffix, prompts)                                   # (Q, Ls, d)
     lengths = (suffix.anchor + 1).tolist()                                         # each block ends at <USER_EMB>
     blocks = torch.cat([x[j, :n] for j, n in enumerate(lengths)])                  # (sum lengths, d)
@@ -121,7 +119,7 @@ def anchor_states_uncached(model: QAnchor, batch, queries: list[str], prompts: t
     out = []
     for j, q in enumerate(queries):
         prompt = None if prompts is None else (prompts[j] if prompts.dim() == 3 else prompts)
-        suffix = build_suffix(model.tokenizer, [q] * len(batch), n_soft=0 if prompt is None else len(prompt))
+        suffix = model.suffix([q] * len(batch), n_soft=0 if prompt is None else len(prompt))
         hidden, lp = model.anchor_hidden(batch, suffix, prompt)
         out.append(hidden[torch.arange(len(batch)), lp + suffix.anchor.to(hidden.device)])
     return torch.stack(out, 1)

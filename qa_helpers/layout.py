@@ -1,11 +1,13 @@
 """The token layout, built in one place (paper Fig. 3, §2.3 of the spec):
 
-    [USER] [MOD bill..tabular] [bill events][mini][spm][app][search][tabular] Query: <text> [soft x n] <USER_EMB> <answer> <eos>
-    |------------------------- prefix (hierarchical user tokens) ----------|-------------- suffix ----------------------------|
+    [USER] [MOD bill..tabular] [bill events][mini][spm][app][search][tabular] Query: <text> [QVEC] [soft x n] <USER_EMB> <answer> <eos>
+    |------------------------- prefix (hierarchical user tokens) ----------|-------------- suffix ----------------------------------|
 
-The prefix comes from the encoder as embeddings; the suffix is text tokens, with `n_soft` slots whose
-embeddings a soft prompt fills (notebook 05). The answer follows only during pretraining (for NTP); causal
-attention keeps `<USER_EMB>` blind to it, so one pass gives the anchor embedding and the NTP logits.
+The prefix comes from the encoder as embeddings; the suffix is text tokens, with an optional slot for the query's
+sentence vector (`query_slot`: a frozen text encoder's view of the whole question, the CPU default's stand-in for
+a pretrained LLM's reading of it; see model.py) and `n_soft` slots whose embeddings a soft prompt fills
+(notebook 05). The answer follows only during pretraining (for NTP); causal attention keeps `<USER_EMB>` blind to
+it, so one pass gives the anchor embedding and the NTP logits.
 
 Position ids count only attended tokens (`positions`), so padded event slots do not shift the query.
 """
@@ -50,9 +52,10 @@ def modality_of_position(caps: tuple[int, ...], tabular_tokens: int) -> list[str
 class Suffix:
     """Tokenised suffixes of a batch, right-padded.
 
-    ids: (B, Ls) token ids (soft slots hold the pad id); mask: (B, Ls) bool; soft: (B, Ls) bool, True at soft
-    slots; anchor: (B,) index of <USER_EMB> within the suffix; labels: (B, Ls) next-token targets for NTP
-    (-100 where nothing is predicted): position t holds the token at t + 1 when that token is an answer token.
+    ids: (B, Ls) token ids (soft and query-vector slots hold the pad id); mask: (B, Ls) bool; soft: (B, Ls) bool,
+    True at soft slots; anchor: (B,) index of <USER_EMB> within the suffix; labels: (B, Ls) next-token targets for
+    NTP (-100 where nothing is predicted): position t holds the token at t + 1 when that token is an answer token;
+    query_slot: (B, Ls) bool, True at the query-vector slot (one per row, or none); queries: the B query texts.
     """
 
     ids: torch.Tensor
@@ -60,9 +63,12 @@ class Suffix:
     soft: torch.Tensor
     anchor: torch.Tensor
     labels: torch.Tensor
+    query_slot: torch.Tensor
+    queries: list[str]
 
     def to(self, device) -> "Suffix":
-        return Suffix(*(t.to(device) for t in (self.ids, self.mask, self.soft, self.anchor, self.labels)))
+        return Suffix(*(t.to(device) for t in (self.ids, self.mask, self.soft, self.anchor, self.labels,
+                                               self.query_slot)), self.queries)
 
 
 def pad_right(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,8 +83,9 @@ def pad_right(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.T
 
 
 def build_suffix(tokenizer, queries: list[str], answers: list[str] | None = None, n_soft: int = 0,
-                 max_query_tokens: int = 48, max_answer_tokens: int = 96) -> Suffix:
-    """`Query: q [soft x n_soft] <USER_EMB>` (+ `answer <eos>` when answers are given), per row."""
+                 max_query_tokens: int = 48, max_answer_tokens: int = 96, query_slot: bool = False) -> Suffix:
+    """`Query: q [QVEC] [soft x n_soft] <USER_EMB>` (+ `answer <eos>` when answers are given), per row; the
+    [QVEC] slot only with `query_slot`."""
     anchor_id = tokenizer.convert_tokens_to_ids(USER_EMB)
     if anchor_id is None or anchor_id == tokenizer.unk_token_id:
         raise ValueError(f"the tokenizer has no {USER_EMB} token")
@@ -86,30 +93,34 @@ def build_suffix(tokenizer, queries: list[str], answers: list[str] | None = None
     q_ids = tokenizer([QUERY_PREFIX + q for q in queries], add_special_tokens=False)["input_ids"]
     a_ids = (tokenizer(list(answers), add_special_tokens=False)["input_ids"] if answers is not None
              else [[] for _ in queries])
+    n_q = int(query_slot)
     rows, soft_rows, anchors, label_rows = [], [], [], []
     for q, a in zip(q_ids, a_ids):
         q = q[:max_query_tokens]
         a = a[:max_answer_tokens] + [tokenizer.eos_token_id] if answers is not None else []
-        row = q + [pad] * n_soft + [anchor_id] + a
-        anchor = len(q) + n_soft
+        row = q + [pad] * (n_q + n_soft) + [anchor_id] + a
+        anchor = len(q) + n_q + n_soft
         labels = [-100] * len(row)
         for t in range(anchor, len(row) - 1):  # <USER_EMB> predicts the first answer token, and so on
             labels[t] = row[t + 1]
         rows.append(row)
-        soft_rows.append([False] * len(q) + [True] * n_soft + [False] * (1 + len(a)))
+        soft_rows.append([False] * (len(q) + n_q) + [True] * n_soft + [False] * (1 + len(a)))
         anchors.append(anchor)
         label_rows.append(labels)
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     mask = torch.zeros(len(rows), width, dtype=torch.bool)
     soft = torch.zeros(len(rows), width, dtype=torch.bool)
+    qslot = torch.zeros(len(rows), width, dtype=torch.bool)
     labels = torch.full((len(rows), width), -100, dtype=torch.long)
-    for i, (r, s, lab) in enumerate(zip(rows, soft_rows, label_rows)):
+    for i, (r, s, lab, q) in enumerate(zip(rows, soft_rows, label_rows, q_ids)):
         ids[i, :len(r)] = torch.tensor(r)
         mask[i, :len(r)] = True
         soft[i, :len(r)] = torch.tensor(s)
         labels[i, :len(r)] = torch.tensor(lab)
-    return Suffix(ids, mask, soft, torch.tensor(anchors), labels)
+        if query_slot:
+            qslot[i, min(len(q), max_query_tokens)] = True
+    return Suffix(ids, mask, soft, torch.tensor(anchors), labels, qslot, list(queries))
 
 
 def positions(mask: torch.Tensor) -> torch.Tensor:
@@ -117,7 +128,8 @@ def positions(mask: torch.Tensor) -> torch.Tensor:
     return (mask.long().cumsum(1) - 1).clamp(min=0)
 
 
-def describe(caps: tuple[int, ...], tabular_tokens: int, tokenizer, query: str, n_soft: int = 0) -> list[dict]:
+def describe(caps: tuple[int, ...], tabular_tokens: int, tokenizer, query: str, n_soft: int = 0,
+             query_slot: bool = False) -> list[dict]:
     """Rows (positions, block, what) describing the whole sequence for one query, for the notebook."""
     rows = []
     for name, start, end in prefix_segments(caps, tabular_tokens):
@@ -131,6 +143,10 @@ def describe(caps: tuple[int, ...], tabular_tokens: int, tokenizer, query: str, 
     rows.append({"positions": f"{start}-{start + len(q) - 1}", "block": "query",
                  "what": " ".join(tokenizer.convert_ids_to_tokens(q))})
     start += len(q)
+    if query_slot:
+        rows.append({"positions": str(start), "block": "query vector",
+                     "what": "the frozen text encoder's sentence vector of the query, through an adapter"})
+        start += 1
     if n_soft:
         rows.append({"positions": f"{start}-{start + n_soft - 1}", "block": "soft prompt",
                      "what": f"{n_soft} learnable vectors"})

@@ -10,7 +10,9 @@ global batch, temperature tau, positive s_i = sim(u_i, v_i):
                                             + 1(dq_ij <= s_i + c) exp(dq_ij/tau)]   (a mask per block, no dd)
 
 with qd_ij = sim(u_i, v_j), qq_ij = sim(u_i, u_j), dd_ij = sim(v_i, v_j), dq_ij = sim(v_i, u_j). Diagonals of
-every block are excluded (the positive is counted once; self-similarity is not a negative).
+every block are excluded (the positive is counted once; self-similarity is not a negative), and so is every j
+whose answer is word for word the answer of i (`duplicates`): such a j is a certain false negative, which the
+margin mask cannot see (v_j = v_i is never "more similar than the positive").
 
 Under torch.distributed, `gather` concatenates every rank's embeddings with a differentiable all-gather, so each
 rank's local anchors see the whole global batch as negatives.
@@ -49,13 +51,21 @@ def gather(x: torch.Tensor) -> torch.Tensor:
     return _GatherWithGrad.apply(x)
 
 
+def duplicate_answers(answers: list[str]) -> torch.Tensor:
+    """(B, B) bool, True where two rows of a batch have the same answer text (the diagonal included)."""
+    ids = {a: i for i, a in enumerate(dict.fromkeys(answers))}
+    codes = torch.tensor([ids[a] for a in answers])
+    return codes.unsqueeze(0) == codes.unsqueeze(1)
+
+
 def contrastive_loss(u: torch.Tensor, v: torch.Tensor, tau: float = 0.07, margin: float = 0.1,
                      variant: str = "paper", use_mask: bool = True, anchor_offset: int = 0,
-                     n_anchors: int | None = None) -> tuple[torch.Tensor, dict]:
+                     n_anchors: int | None = None, duplicates: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
     """Mean loss over anchors `anchor_offset .. anchor_offset + n_anchors` of the batch (u, v: (B, d)).
 
-    Negatives come from all B rows. Returns the loss and stats {'masked_share': share of candidate negatives
-    removed by the margin mask}.
+    Negatives come from all B rows, except rows whose answer duplicates the anchor's (`duplicates`, (B, B) bool,
+    see duplicate_answers). Returns the loss and stats {'masked_share': share of the remaining candidate
+    negatives removed by the margin mask, 'duplicate_share': share of candidates removed as duplicates}.
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown contrastive variant {variant!r}; choose one of {VARIANTS}")
@@ -69,6 +79,11 @@ def contrastive_loss(u: torch.Tensor, v: torch.Tensor, tau: float = 0.07, margin
     pos = (ua * va).sum(-1, keepdim=True)                                   # (n_anchors, 1)
     off_diag = torch.ones_like(qd, dtype=torch.bool)
     off_diag[torch.arange(n_anchors), rows] = False
+    n_pairs = off_diag.sum()
+    if duplicates is not None:
+        if duplicates.shape != (u.shape[0], u.shape[0]):
+            raise ValueError(f"duplicates must be ({u.shape[0]}, {u.shape[0]}), got {tuple(duplicates.shape)}")
+        off_diag &= ~duplicates[rows].to(off_diag.device)
     limit = pos + margin
     if variant == "paper":
         keep = (qd <= limit) & (qq <= limit) if use_mask else torch.ones_like(off_diag)
@@ -82,7 +97,8 @@ def contrastive_loss(u: torch.Tensor, v: torch.Tensor, tau: float = 0.07, margin
     loss = -(pos.squeeze(1) / tau - torch.logsumexp(all_logits, 1)).mean()
     candidates = sum(off_diag.sum() for _ in blocks)
     kept = sum((keep & off_diag).sum() for _, keep in blocks)
-    return loss, {"masked_share": float(1 - kept / candidates) if candidates else 0.0}
+    return loss, {"masked_share": float(1 - kept / candidates) if candidates else 0.0,
+                  "duplicate_share": float(1 - off_diag.sum() / n_pairs) if n_pairs else 0.0}
 
 
 def ntp_loss(logits: torch.Tensor, labels: torch.Tensor, divisor: float | None = None) -> torch.Tensor:

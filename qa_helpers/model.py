@@ -3,6 +3,10 @@
 - Anchor tower: the sequence `[user tokens] Query: q [soft] <USER_EMB> (answer)`; the embedding is the projected
   last hidden state at `<USER_EMB>`; the same pass gives NTP logits for the answer (causal attention).
 - Semantic tower: the answer text alone; the embedding is the projected hidden state of its last token (<eos>).
+- Query vector (optional, `query_encoder`): a frozen sentence encoder (all-MiniLM-L6-v2) reads the whole query;
+  an adapter maps its vector into one suffix slot after the query's tokens. A small LLM trained from scratch has
+  never read most words of a new question; the sentence encoder has. It is the CPU default's stand-in for the
+  paper's pretrained LLM (the full profile's SmolLM2 reads the query tokens alone, as the paper does).
 
     model = QAnchor.create(backbone, d_enc=384, n_tabular=24, caps=(32, 16, 24, 16, 8), emb_dim=64)
     emb = model.embed(users.batch([0, 1]), ["Will this person order takeout?"] * 2)     # (2, 64), unit norm
@@ -21,7 +25,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from . import backbones as B
-from .encoder import HierarchicalEncoder
+from . import text_encoder
+from .encoder import Adapter, HierarchicalEncoder
 from .layout import Suffix, build_suffix, pad_right, positions, prefix_length
 from .user_tensors import UserBatch
 
@@ -75,12 +80,17 @@ class QAnchor(nn.Module):
         self.backbone = backbone
         self.head = ProjectionHead(backbone.hidden_size, emb_dim)
         self.settings = settings  # everything needed to rebuild the model (saved as JSON)
+        query_encoder = settings.get("query_encoder")
+        self.query_adapter = Adapter(settings["query_dim"], backbone.hidden_size) if query_encoder else None
+        self._query_vectors = text_encoder.QueryVectors(query_encoder) if query_encoder else None
 
     @classmethod
     def create(cls, backbone: B.Backbone, d_enc: int, n_tabular: int, caps: tuple[int, ...], emb_dim: int,
                tabular_tokens: int = 2, seed: int = 0, backbone_settings: dict | None = None,
-               use_user_token: bool = True, use_modality_tokens: bool = True) -> "QAnchor":
-        """A fresh model; use_user_token / use_modality_tokens = False mask those prefix tokens (ablations)."""
+               use_user_token: bool = True, use_modality_tokens: bool = True,
+               query_encoder: str | None = None) -> "QAnchor":
+        """A fresh model; use_user_token / use_modality_tokens = False mask those prefix tokens (ablations);
+        `query_encoder` ('minilm', or 'hashing-<dim>' in tests) adds the query-vector slot."""
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             encoder = HierarchicalEncoder(d_enc, backbone.hidden_size, n_tabular, tabular_tokens, use_user_token,
@@ -88,6 +98,8 @@ class QAnchor(nn.Module):
             model = cls(encoder, backbone, emb_dim, {
                 "d_enc": d_enc, "n_tabular": n_tabular, "caps": list(caps), "tabular_tokens": tabular_tokens,
                 "emb_dim": emb_dim, "use_user_token": use_user_token, "use_modality_tokens": use_modality_tokens,
+                "query_encoder": query_encoder,
+                "query_dim": text_encoder.encoder_dim(query_encoder) if query_encoder else None,
                 "backbone": {"kind": backbone.kind, "source": backbone.source,
                                                  "lora": backbone.lora, **(backbone_settings or {})}})
         return model
@@ -106,6 +118,11 @@ class QAnchor(nn.Module):
 
     # ------------------------------------------------------------------ sequences
 
+    def suffix(self, queries: list[str], answers: list[str] | None = None, n_soft: int = 0) -> Suffix:
+        """The tokenised suffixes `Query: q [QVEC] [soft x n_soft] <USER_EMB> (answer <eos>)` of this model."""
+        return build_suffix(self.tokenizer, queries, answers, n_soft=n_soft, query_slot=self.query_adapter is not None,
+                            max_answer_tokens=self.settings.get("max_answer_tokens", 96))
+
     def prefix(self, users: UserBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """Encoder output: prefix embeddings (B, Lp, d) and mask (B, Lp)."""
         return self.encoder(users)
@@ -114,6 +131,9 @@ class QAnchor(nn.Module):
         """Token embeddings of the suffix (B, Ls, d), soft slots filled by `soft_prompt`: one prompt (n_soft, d) for
         every row, or one per row (B, n_soft, d)."""
         x = self.backbone.input_embeddings()(suffix.ids.to(self.device))
+        if self.query_adapter is not None:
+            vectors = torch.as_tensor(self._query_vectors(suffix.queries), device=x.device)
+            x = x.masked_scatter(suffix.query_slot.to(x.device).unsqueeze(-1), self.query_adapter(vectors).to(x.dtype))
         if soft_prompt is not None:
             n_soft = int(suffix.soft[0].sum())
             if soft_prompt.shape[-2] != n_soft:
@@ -140,7 +160,7 @@ class QAnchor(nn.Module):
     def anchor_embedding(self, users: UserBatch, queries: list[str], soft_prompt: torch.Tensor | None = None,
                          n_soft: int = 0) -> torch.Tensor:
         """Projected <USER_EMB> states (B, emb_dim), not normalised."""
-        suffix = build_suffix(self.tokenizer, queries, n_soft=n_soft if soft_prompt is None else len(soft_prompt))
+        suffix = self.suffix(queries, n_soft=n_soft if soft_prompt is None else len(soft_prompt))
         hidden, lp = self.anchor_hidden(users, suffix, soft_prompt)
         return self.project(hidden[torch.arange(len(hidden)), lp + suffix.anchor])
 
@@ -200,7 +220,7 @@ class QAnchor(nn.Module):
         if soft_prompt is not None and soft_prompt.dim() == 3 and len(soft_prompt) != q:
             raise ValueError(f"{len(soft_prompt)} soft prompts for {q} queries")
         n_soft = 0 if soft_prompt is None else soft_prompt.shape[-2]
-        suffix = build_suffix(self.tokenizer, list(queries) * b, n_soft=n_soft)   # user-major rows
+        suffix = self.suffix(list(queries) * b, n_soft=n_soft)   # user-major rows
         if soft_prompt is not None and soft_prompt.dim() == 3:
             soft_prompt = soft_prompt.repeat(b, 1, 1)
         x = self.suffix_embeddings(suffix, soft_prompt)
@@ -224,8 +244,7 @@ class QAnchor(nn.Module):
 
     def pretrain_forward(self, users: UserBatch, queries: list[str], answers: list[str]) -> dict:
         """One anchor pass and one semantic pass. Returns u (B, e), v (B, e), NTP logits (N, V) and labels (N,)."""
-        suffix = build_suffix(self.tokenizer, queries, answers, max_answer_tokens=self.settings.get(
-            "max_answer_tokens", 96)).to(self.device)
+        suffix = self.suffix(queries, answers).to(self.device)
         hidden, lp = self.anchor_hidden(users, suffix)
         rows = torch.arange(len(hidden))
         u = self.project(hidden[rows, lp + suffix.anchor])
@@ -242,6 +261,9 @@ class QAnchor(nn.Module):
         folder.mkdir(parents=True, exist_ok=True)
         save_file({k: v.contiguous() for k, v in self.encoder.state_dict().items()}, folder / "encoder.safetensors")
         save_file({k: v.contiguous() for k, v in self.head.state_dict().items()}, folder / "head.safetensors")
+        if self.query_adapter is not None:
+            save_file({k: v.contiguous() for k, v in self.query_adapter.state_dict().items()},
+                      folder / "query_adapter.safetensors")
         self.lm.save_pretrained(folder / "backbone")
         self.tokenizer.save_pretrained(folder / "backbone")
         (folder / "qanchor_config.json").write_text(json.dumps(self.settings, indent=1))
@@ -272,4 +294,6 @@ class QAnchor(nn.Module):
         model = cls(encoder, backbone, settings["emb_dim"], settings)
         model.encoder.load_state_dict(load_file(folder / "encoder.safetensors"))
         model.head.load_state_dict(load_file(folder / "head.safetensors"))
+        if model.query_adapter is not None:
+            model.query_adapter.load_state_dict(load_file(folder / "query_adapter.safetensors"))
         return model

@@ -26,10 +26,10 @@ from .user_tensors import TextTable, UserTensors
 PRETRAIN_FIELDS = ("seed", "uqa_topics_per_user", "draft_error_rate", "backbone", "tiny_hidden", "tiny_layers",
                    "tiny_heads", "tiny_kv_heads", "tiny_intermediate", "tokenizer_vocab", "event_caps",
                    "tabular_tokens", "emb_dim", "lora_r", "lora_alpha", "lora_dropout", "max_answer_tokens",
-                   "pretrain_steps", "batch_size", "lr", "warmup_steps", "weight_decay", "grad_clip", "tau", "margin",
-                   "contrastive_variant", "use_margin_mask", "cl_weight", "ntp_weight", "eval_every", "eval_pairs")
+                   "pretrain_steps", "batch_size", "batch_topics", "batch_future_share", "lr", "warmup_steps", "weight_decay", "grad_clip", "tau", "margin",
+                   "contrastive_variant", "use_margin_mask", "query_encoder", "cl_weight", "ntp_weight", "eval_every", "eval_pairs",
+                   "diagnostic_group", "diagnostic_grid_users")
 ABLATION_FIELDS = ("use_user_token", "use_modality_tokens")
-TEXT_CACHE_DIR = REPO_ROOT / "artifacts" / "text_cache"  # shared by all profiles: keyed by the encoder's hash
 
 
 def device(cfg: Profile) -> str:
@@ -46,7 +46,7 @@ def world_and_userU(cfg: Profile) -> tuple[world.World, list[dict]]:
 
 def text_table(w: world.World, encoder=None) -> TextTable:
     """Every event text of the world (both splits), encoded with MiniLM through the on-disk cache."""
-    cache = text_encoder.EmbeddingCache(encoder or text_encoder.MiniLMEncoder(), TEXT_CACHE_DIR)
+    cache = text_encoder.EmbeddingCache(encoder or text_encoder.MiniLMEncoder(), text_encoder.TEXT_CACHE_DIR)
     return TextTable.build(w.pretrain + w.downstream, cache)
 
 
@@ -55,8 +55,10 @@ def user_tensors(cfg: Profile, records: list[dict], table: TextTable) -> UserTen
 
 
 def tokenizer_corpus(pairs: list[dict]) -> list[str]:
-    """Text the tiny backbone's tokenizer is trained on: UserU queries and answers, and the task queries."""
-    return [p["query"] for p in pairs] + [p["answer"] for p in pairs] + [t.query for t in tasks.TASKS]
+    """Text the tiny backbone's tokenizer is trained on: UserU queries and answers, every UserU question (the
+    held-out wordings too) and the task queries (their words get tokens, never training)."""
+    return ([p["query"] for p in pairs] + [p["answer"] for p in pairs] + userU.all_questions()
+            + [t.query for t in tasks.TASKS] + [tasks.GENERIC_QUERY])
 
 
 def backbone(cfg: Profile, pairs: list[dict]) -> B.Backbone:
@@ -74,7 +76,8 @@ def new_model(cfg: Profile, pairs: list[dict], users: UserTensors) -> QAnchor:
     bb = backbone(cfg, pairs)
     model = QAnchor.create(bb, users.table.dim, cfg.n_tabular, tuple(cfg.event_caps), cfg.emb_dim,
                            cfg.tabular_tokens, seed=cfg.seed, use_user_token=cfg.use_user_token,
-                           use_modality_tokens=cfg.use_modality_tokens)
+                           use_modality_tokens=cfg.use_modality_tokens,
+                           query_encoder=cfg.query_encoder or None)
     model.settings["max_answer_tokens"] = cfg.max_answer_tokens
     model.encoder.fit_tabular(users.tabular, users.tabular_mask)
     return model

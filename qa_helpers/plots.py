@@ -168,10 +168,12 @@ def text_space(vectors: np.ndarray, facets: list[str]):
 
 
 def pretraining_curves(history: list[dict]):
-    """Both losses, retrieval recall against chance, and the margin mask's share of removed negatives."""
+    """Losses, and the pretraining-side diagnostics over training (diagnostics.py): retrieval under one question
+    against chance, the query-swap and prefix-shuffle tests, the variance shares and the cosine between users."""
     steps = np.array([h["step"] for h in history])
-    evals = [h for h in history if "recall@1" in h]
-    fig, axes = plt.subplots(1, 3, figsize=(16, 3.8))
+    evals = [h for h in history if "exact_recall@1" in h]
+    es = [h["step"] for h in evals]
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4))
     for key, color in (("cl", "C0"), ("ntp", "C1")):
         y = np.array([h[key] for h in history])
         axes[0].plot(steps, y, color=color, alpha=0.25)
@@ -180,19 +182,34 @@ def pretraining_curves(history: list[dict]):
                      label={"cl": "contrastive", "ntp": "next-token"}[key])
     axes[0].set(xlabel="step", ylabel="loss", title="Pretraining losses (smoothed)")
     axes[0].legend()
-    es = [h["step"] for h in evals]
-    for key, color in (("recall@1", "C2"), ("recall@5", "C4")):
-        axes[1].plot(es, [h[key] for h in evals], "o-", color=color, label=key)
-        chance = evals[0][key.replace("recall", "chance")] if evals else 0
-        axes[1].axhline(chance, color=color, ls="--", lw=0.8)
-    axes[1].set(xlabel="step", ylim=(0, 1), title="Held-out in-batch retrieval (dashed: chance)")
+    for key, color, label in (("exact_recall@1", "C2", "trained wording"), ("held_out_recall@1", "C4",
+                                                                            "held-out wording")):
+        axes[1].plot(es, [h[key] for h in evals], "o-", color=color, label=label)
+    if evals:
+        axes[1].axhline(evals[0]["exact_chance@1"], color="grey", ls="--", lw=0.8, label="chance")
+    axes[1].set(xlabel="step", ylabel="recall@1", ylim=(0, 1), title="Which user? Retrieval under one question")
     axes[1].legend()
-    axes[2].plot(steps, [h["masked_share"] for h in history], color="C3")
-    axes[2].set(xlabel="step", ylim=(0, 1), title="Share of negatives removed by the margin mask")
+    for key, color, label in (("exact_query_swap_win", "C2", "query swap, trained wording"),
+                              ("held_out_query_swap_win", "C4", "query swap, held-out wording"),
+                              ("prefix_shuffle_win", "C5", "prefix shuffle")):
+        axes[2].plot(es, [h[key] for h in evals], "o-", color=color, label=label)
+    axes[2].axhline(0.5, color="grey", ls="--", lw=0.8, label="chance")
+    axes[2].set(xlabel="step", ylabel="share of wins", ylim=(0.4, 1.02),
+                title="Does the right query / user fit the answer better?")
+    axes[2].legend(fontsize=8)
+    for key, color, label in (("user_share", "C0", "user share"), ("query_share", "C1", "query share"),
+                              ("interaction_share", "C7", "interaction share"),
+                              ("cos_same_query_other_user", "C3", "cos, two users, one question")):
+        axes[3].plot(es, [h[key] for h in evals], "o-", color=color, label=label)
+    axes[3].set(xlabel="step", ylim=(0, 1), title="Spread of the embedding (held-out users x 24 questions)")
+    axes[3].legend(fontsize=8)
     fig.tight_layout()
+    keys = ("step", "exact_recall@1", "exact_chance@1", "held_out_recall@1", "exact_query_swap_win",
+            "held_out_query_swap_win", "prefix_shuffle_win", "user_share", "query_share", "interaction_share",
+            "cos_same_query_other_user", "cos_same_user_other_query", "effective_rank")
     return fig, {"step": steps, "cl": [h["cl"] for h in history], "ntp": [h["ntp"] for h in history],
                  "masked_share": [h["masked_share"] for h in history],
-                 "eval": [{k: h[k] for k in ("step", "recall@1", "recall@5")} for h in evals]}
+                 "eval": [{k: h[k] for k in keys} for h in evals]}
 
 
 def mean_scores(rows: list[dict], metric: str = "auc"):

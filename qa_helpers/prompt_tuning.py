@@ -27,7 +27,6 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from .layout import build_suffix
 from .model import PrefixState, QAnchor
 
 
@@ -123,7 +122,7 @@ def tune(model: QAnchor, prefixes: PrefixState, queries: list[str], labels: np.n
     model.eval()
     try:
         vectors = torch.stack([init_prompt(model, n_tokens, seed + t) for t in range(T)]).requires_grad_(True)
-        suffix = build_suffix(model.tokenizer, [q for q in queries for _ in range(batch_size)], n_soft=n_tokens)
+        suffix = model.suffix([q for q in queries for _ in range(batch_size)], n_soft=n_tokens)
         rng = np.random.default_rng(seed)
 
         def draw():

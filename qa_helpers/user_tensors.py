@@ -73,6 +73,15 @@ def most_recent(events: list[dict], k: int) -> list[dict]:
     return sorted(events, key=lambda e: (e["day"], e["hour"]), reverse=True)[:k]
 
 
+def capped_records(records: list[dict], caps: tuple[int, ...]) -> list[dict]:
+    """The records with each event modality cut to its K_m most recent events: what the encoder reads of them."""
+    out = []
+    for rec in records:
+        events = {m: most_recent(rec.get("events", {}).get(m, []), k) for m, k in zip(C.EVENT_MODALITIES, caps)}
+        out.append({**rec, "events": {m: evs for m, evs in events.items() if evs}})
+    return out
+
+
 @dataclass
 class UserBatch:
     """What the encoder reads for B users. Modalities in catalog.EVENT_MODALITIES order.
@@ -145,6 +154,14 @@ class UserTensors:
 
     def __len__(self) -> int:
         return len(self.user_ids)
+
+    def subset(self, rows: list[int]) -> "UserTensors":
+        """The users at `rows`, in that order, sharing this population's text table."""
+        idx = torch.as_tensor(rows, dtype=torch.long)
+        return UserTensors([self.user_ids[i] for i in rows], {m: t[idx] for m, t in self.text_ids.items()},
+                           {m: t[idx] for m, t in self.numeric.items()}, {m: t[idx] for m, t in self.age.items()},
+                           {m: t[idx] for m, t in self.mask.items()}, self.tabular[idx], self.tabular_mask[idx],
+                           self.table)
 
     def batch(self, idx) -> UserBatch:
         idx = torch.as_tensor(idx, dtype=torch.long)

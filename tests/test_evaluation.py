@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import ks_2samp, mannwhitneyu
 
-from qa_helpers import baselines, evaluation, metrics
+from qa_helpers import baselines, evaluation, metrics, user_tensors
 from qa_helpers.tasks import TASK_NAMES
 
 
@@ -90,6 +90,20 @@ def test_a_task_without_positives_in_a_subset_is_reported_not_dropped(data):
     assert len(rows) == 11
 
 
+def test_capped_records_keep_the_most_recent_events(small_world):
+    caps = (3, 2, 2, 1, 1)
+    capped = user_tensors.capped_records(small_world.downstream, caps)
+    for rec, cut in zip(small_world.downstream, capped):
+        for m, k in zip(("bill", "mini", "spm", "app", "search"), caps):
+            full = rec["events"].get(m, [])
+            kept = cut["events"].get(m, [])
+            assert len(kept) == min(k, len(full))
+            if kept:  # nothing older than the oldest kept event survives, nothing newer is dropped
+                oldest = min((e["day"], e["hour"]) for e in kept)
+                assert sum((e["day"], e["hour"]) > oldest for e in full) <= k
+        assert cut.get("tabular") == rec.get("tabular") and cut["user_id"] == rec["user_id"]
+
+
 def test_handcrafted_features_and_serialisation(small_world, small_cfg):
     X = baselines.handcrafted_features(small_world.downstream, small_cfg.n_tabular)
     assert X.shape[0] == len(small_world.downstream) and np.isfinite(X).all()
@@ -118,12 +132,16 @@ def test_llm_last_token_with_a_shared_prefix_cache_equals_full_forwards(tiny_set
             torch.testing.assert_close(torch.from_numpy(got[q, u]), full, atol=1e-4, rtol=1e-4)
 
 
-def test_sequence_contrastive_baseline_learns(tiny_setup):
+@pytest.mark.parametrize("grouped", [False, True])
+def test_sequence_contrastive_baseline_learns(tiny_setup, grouped):
     from qa_helpers import backbones, pipeline
+    from qa_helpers.train import PairSampler
 
     tok = backbones.train_tokenizer(pipeline.tokenizer_corpus(tiny_setup["pairs"]), 500)
+    cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "batch_size": 16, "batch_topics": 4})
+    sampler = PairSampler.for_profile(tiny_setup["pairs"], cfg) if grouped else None
     model, history = baselines.train_sequence_contrastive(tiny_setup["users"], tiny_setup["pairs"], tok, emb_dim=8,
-                                                          steps=100, batch_size=32, seed=0)
+                                                          steps=100, batch_size=32, seed=0, sampler=sampler)
     assert np.mean(history[-10:]) < np.mean(history[:10]) - 0.3
     feats = baselines.SequenceContrastive.user_features(tiny_setup["users"])
     assert model.user(feats).shape == (len(tiny_setup["users"]), 8)

@@ -21,7 +21,7 @@ def tiny(tiny_setup):
 
 def _uncached(model, users, rows, query, prompt=None):
     """The reference: prefix and suffix in one plain forward, one query at a time."""
-    suffix = layout.build_suffix(model.tokenizer, [query] * len(rows), n_soft=0 if prompt is None else len(prompt))
+    suffix = model.suffix([query] * len(rows), n_soft=0 if prompt is None else len(prompt))
     hidden, lp = model.anchor_hidden(users.batch(rows), suffix, prompt)
     return hidden[torch.arange(len(rows)), lp + suffix.anchor]
 
@@ -42,6 +42,23 @@ def test_cached_and_packed_equal_uncached_tiny(tiny, tiny_setup):
     _check_paths(tiny, tiny_setup["users"], [0, 4, 9])
     prompts = torch.randn(len(QUERIES), 2, tiny.backbone.hidden_size) * 0.02
     _check_paths(tiny, tiny_setup["users"], [1, 2], prompts)
+
+
+def test_cached_and_packed_equal_uncached_with_the_query_vector(tiny_setup):
+    cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "query_encoder": "hashing-32"})
+    torch.manual_seed(0)
+    model = pipeline.new_model(cfg, tiny_setup["pairs"], tiny_setup["users"]).eval()
+    suffix = model.suffix(QUERIES, n_soft=2)
+    assert suffix.query_slot.sum(1).tolist() == [1, 1, 1]             # one slot per row, before the soft slots
+    assert (suffix.query_slot.int().argmax(1) < suffix.soft.int().argmax(1)).all()
+    _check_paths(model, tiny_setup["users"], [0, 4, 9])
+    _check_paths(model, tiny_setup["users"], [1, 2], torch.randn(len(QUERIES), 2, model.backbone.hidden_size) * 0.02)
+    # the slot carries the query's vector: two queries that share every token but differ in meaning would still
+    # differ through it; here, a different query changes the slot's input
+    with torch.no_grad():
+        x = model.suffix_embeddings(model.suffix(QUERIES))
+    q0, q1 = (x[i][model.suffix(QUERIES).query_slot[i]] for i in (0, 1))
+    assert not torch.allclose(q0, q1)
 
 
 def test_cached_and_packed_equal_uncached_under_eager_attention(tiny, tiny_setup):

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from qa_helpers import losses
 
 
-def loop_loss(u, v, tau, margin, variant, use_mask):
+def loop_loss(u, v, tau, margin, variant, use_mask, answers=None):
     u, v = F.normalize(u, dim=-1), F.normalize(v, dim=-1)
     B = len(u)
     total, masked, candidates = 0.0, 0, 0
@@ -17,7 +17,7 @@ def loop_loss(u, v, tau, margin, variant, use_mask):
         pos = float(u[i] @ v[i])
         z = math.exp(pos / tau)
         for j in range(B):
-            if j == i:
+            if j == i or (answers is not None and answers[j] == answers[i]):
                 continue
             qd, qq, dd, dq = float(u[i] @ v[j]), float(u[i] @ u[j]), float(v[i] @ v[j]), float(v[i] @ u[j])
             if variant == "paper":
@@ -47,6 +47,23 @@ def test_vectorised_loss_equals_the_loop(variant, use_mask, margin):
     expected, share = loop_loss(u, v, 0.2, margin, variant, use_mask)
     assert float(loss) == pytest.approx(expected, rel=1e-9)
     assert stats["masked_share"] == pytest.approx(share)
+
+
+@pytest.mark.parametrize("variant", ["paper", "code"])
+def test_duplicate_answers_are_never_negatives(variant):
+    g = torch.Generator().manual_seed(5)
+    u, v = torch.randn(6, 4, generator=g, dtype=torch.float64), torch.randn(6, 4, generator=g, dtype=torch.float64)
+    answers = ["a", "b", "a", "c", "b", "a"]
+    v[2], v[5], v[4] = v[0], v[0], v[1]          # identical answers embed identically
+    dup = losses.duplicate_answers(answers)
+    assert dup.sum() == 6 + 2 * 3 + 2 * 1        # the diagonal, the three a's, the two b's
+    loss, stats = losses.contrastive_loss(u, v, tau=0.2, margin=0.1, variant=variant, duplicates=dup)
+    expected, share = loop_loss(u, v, 0.2, 0.1, variant, True, answers)
+    assert float(loss) == pytest.approx(expected, rel=1e-9)
+    assert stats["masked_share"] == pytest.approx(share)
+    assert stats["duplicate_share"] == pytest.approx(8 / 30)
+    with pytest.raises(ValueError, match="duplicates must be"):
+        losses.contrastive_loss(u, v, duplicates=dup[:3])
 
 
 def test_a_slice_of_anchors_equals_those_rows_of_the_loop():

@@ -64,8 +64,8 @@ def test_anchor_pass_gives_embedding_and_ntp_logits(model, tiny_setup):
     # causal attention: the anchor embedding is the same with or without the answer behind it
     torch.testing.assert_close(model.project(model.anchor_hidden(
         tiny_setup["users"].batch([row[p["user_id"]] for p in pairs]),
-        layout.build_suffix(model.tokenizer, [p["query"] for p in pairs]))[0][
-        torch.arange(3), model.prefix_len + layout.build_suffix(model.tokenizer, [p["query"] for p in pairs]).anchor]),
+        model.suffix([p["query"] for p in pairs]))[0][
+        torch.arange(3), model.prefix_len + model.suffix([p["query"] for p in pairs]).anchor]),
         out["u"], atol=1e-5, rtol=1e-4)
 
 
@@ -85,6 +85,19 @@ def test_save_and_load_round_trip_gives_identical_embeddings(model, tiny_setup, 
     with torch.no_grad():
         assert torch.equal(again.semantic_embedding(answers), semantic)
     assert again.settings == model.settings
+
+
+def test_save_and_load_round_trip_keeps_the_query_adapter(tiny_setup, tmp_path):
+    cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "query_encoder": "hashing-32"})
+    torch.manual_seed(1)
+    model = pipeline.new_model(cfg, tiny_setup["pairs"], tiny_setup["users"])
+    users, q = tiny_setup["users"].batch([0, 3]), ["Will this person log in soon?", "Fraud?"]
+    before = model.embed(users, q)
+    model.save_pretrained(tmp_path)
+    again = QAnchor.from_pretrained(tmp_path)
+    assert again.query_adapter is not None and torch.equal(again.embed(users, q), before)
+    with pytest.raises(ValueError, match="unknown text encoder"):
+        text_encoder.encoder_dim("word2vec")
 
 
 def test_local_folder_backbone_with_lora(model, tiny_setup, tmp_path):

@@ -13,7 +13,7 @@ import torch.multiprocessing as mp
 
 from qa_helpers import pipeline
 from qa_helpers.config import REPO_ROOT
-from qa_helpers.train import Pretrainer, batch_indices, split_pairs
+from qa_helpers.train import PairSampler, Pretrainer, batch_indices, split_pairs
 
 
 def make_trainer(setup, out_dir=None, **overrides):
@@ -33,6 +33,25 @@ def test_batches_are_a_function_of_the_step_and_cover_each_epoch():
         batch_indices(0, 8, 5, seed=1)
 
 
+def test_grouped_batches_hold_few_topics_distinct_users_and_a_future_share(tiny_setup):
+    pairs = tiny_setup["pairs"]
+    cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "batch_size": 12, "batch_topics": 2,
+                                         "batch_future_share": 0.25})
+    sampler = PairSampler.for_profile(pairs, cfg)
+    for step in range(20):
+        idx = sampler(step)
+        assert np.array_equal(idx, sampler(step)) and len(idx) == 12           # a pure function of the step
+        batch = [pairs[i] for i in idx]
+        assert len({p["user_id"] for p in batch}) == 12                          # no user twice
+        assert sum(p["topic"] == "future" for p in batch) >= 3                   # round(12 x 0.25) D_future pairs
+        uqa = [p["topic"] for p in batch if p["topic"] != "future"]
+        # two topics fill the rest, unless a topic ran short of users and random pairs topped it up
+        assert sum(t in sorted(set(uqa), key=uqa.count)[-2:] for t in uqa) >= 6
+    assert not np.array_equal(sampler(0), sampler(1))
+    with pytest.raises(ValueError, match="cannot draw"):
+        PairSampler(pairs, np.arange(len(pairs)), 8, n_topics=500)(0)
+
+
 def test_held_out_users_are_disjoint_from_training_users(tiny_setup):
     train, held = split_pairs(tiny_setup["pairs"], 16, seed=0)
     assert len(held) >= 16 and not {p["user_id"] for p in train} & {p["user_id"] for p in held}
@@ -42,7 +61,7 @@ def test_held_out_users_are_disjoint_from_training_users(tiny_setup):
 def test_losses_fall_and_eval_reports_recall(tiny_setup):
     trainer = make_trainer(tiny_setup, pretrain_steps=12, eval_every=12, lr=2e-3)
     history = trainer.run(progress=False)
-    assert len(history) == 12 and "recall@1" in history[-1]
+    assert len(history) == 12 and "exact_recall@1" in history[-1]
     assert np.mean([h["ntp"] for h in history[-3:]]) < np.mean([h["ntp"] for h in history[:3]])
     assert all(np.isfinite(h["loss"]) for h in history)
 
@@ -73,7 +92,7 @@ def _worker(rank, world, port, setup, out):
     dist.init_process_group("gloo", rank=rank, world_size=world)
     torch.set_num_threads(1)
     trainer = make_trainer(setup)
-    total, parts = trainer.batch_losses(trainer.local_pairs(0))
+    total, parts = trainer.batch_losses(0)
     total.backward()
     from qa_helpers.train import _flat_all_reduce_mean
     _flat_all_reduce_mean([p.grad for p in trainer.params], world)
@@ -85,7 +104,7 @@ def _worker(rank, world, port, setup, out):
 
 def test_two_processes_equal_one_process_on_the_same_global_batch(tiny_setup, tmp_path):
     single = make_trainer(tiny_setup)
-    total, parts = single.batch_losses(single.local_pairs(0))
+    total, parts = single.batch_losses(0)
     total.backward()
     out = tmp_path / "rank0.pt"
     mp.spawn(_worker, args=(2, 29517, tiny_setup, str(out)), nprocs=2, join=True)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa_helpers import tasks, userU
-from qa_helpers.userU import Claim, compute_fact, reflect
+from qa_helpers.userU import Claim, Population, compute_fact, reflect
 
 RECORD = {
     "user_id": "u1",
@@ -18,35 +18,62 @@ RECORD = {
 }
 
 
+# four other users: no takeout at all, one order, two orders, many orders (and spending to match)
+OTHERS = [{"user_id": f"o{n}", "events": {"bill": [
+    {"day": d, "hour": 12, "text": "pay Ele.me | food delivery | via balance", "amount": 10.0} for d in range(n)]}}
+    for n in (0, 1, 2, 20)]
+POPULATION = Population([RECORD] + OTHERS)
+
+
 def test_facts_are_computed_from_the_record():
     assert compute_fact(RECORD, "count", "takeout") == 3
     assert compute_fact(RECORD, "top_item", "takeout") == "Meituan Takeout"
-    assert compute_fact(RECORD, "spend", "takeout") == 95.5
-    assert compute_fact(RECORD, "daypart", "takeout") == ("evening", 100)
-    assert compute_fact(RECORD, "trend", "takeout") == (1, 2)
+    assert compute_fact(RECORD, "daypart", "takeout") == ("evening", "almost always")
+    assert compute_fact(RECORD, "trend", "takeout") == "stayed about the same"  # halves 1 and 2: within the margin
+    assert userU.trend_word(1, 4) == "grown" and userU.trend_word(4, 1) == "faded"
     assert compute_fact(RECORD, "modalities", "eco") == ("mini",)
     assert compute_fact(RECORD, "count", "concert") is None
     with pytest.raises(ValueError, match="unknown fact kind"):
         compute_fact(RECORD, "mood", "takeout")
+    with pytest.raises(ValueError, match="needs the population"):
+        compute_fact(RECORD, "level", "takeout")
+
+
+def test_levels_place_the_user_among_the_population():
+    # counts 0, 1, 2, 3 (this user), 20: 3.5 of 5 users below -> share 0.7 -> the fourth quintile, "above"
+    assert compute_fact(RECORD, "level", "takeout", POPULATION) == "above"
+    assert compute_fact(OTHERS[3], "level", "takeout", POPULATION) == "far above"
+    assert compute_fact(OTHERS[1], "level", "takeout", POPULATION) == "below"
+    # spend 95.5 against 0, 10, 20, 200: also the fourth quintile
+    assert compute_fact(RECORD, "spend_level", "takeout", POPULATION) == "above"
+    assert compute_fact(RECORD, "spend_level", "eco", POPULATION) is None   # no bill events for eco: no spend fact
+    with pytest.raises(ValueError, match="at least one record"):
+        Population([])
 
 
 def test_reflection_keeps_supported_revises_wrong_and_drops_unsupported():
-    claims = [Claim("count", "takeout", 3),               # supported
-              Claim("spend", "takeout", 400.0),           # wrong value: revised
-              Claim("count", "concert", 7)]               # injected, the record shows no concerts: dropped
-    kept, report = reflect(RECORD, claims)
+    claims = [Claim("level", "takeout", "above"),             # supported
+              Claim("trend", "takeout", "faded"),             # wrong value: revised to "stayed about the same"
+              Claim("level", "concert", "far above")]         # injected, the record shows no concerts: dropped
+    kept, report = reflect(RECORD, claims, POPULATION)
     assert (report.checked, report.supported, report.revised, report.dropped) == (3, 1, 1, 1)
-    assert kept == [Claim("count", "takeout", 3), Claim("spend", "takeout", 95.5)]
+    assert kept == [Claim("level", "takeout", "above"), Claim("trend", "takeout", "stayed about the same")]
     assert all(c.facet != "concert" for c in kept)
 
 
 def test_drafter_error_rate_controls_what_reflection_finds():
     rng = np.random.default_rng(0)
     topic = userU.TOPIC_BY_KEY["takeout/habits"]
-    _, clean = reflect(RECORD, userU.draft_claims(RECORD, topic, rng, error_rate=0.0))
+    _, clean = reflect(RECORD, userU.draft_claims(RECORD, topic, POPULATION, rng, error_rate=0.0), POPULATION)
     assert clean.revised == clean.dropped == 0 and clean.supported == clean.checked > 0
-    _, noisy = reflect(RECORD, userU.draft_claims(RECORD, topic, rng, error_rate=1.0))
+    _, noisy = reflect(RECORD, userU.draft_claims(RECORD, topic, POPULATION, rng, error_rate=1.0), POPULATION)
     assert noisy.revised > 0 and noisy.dropped == 1
+
+
+def test_questions_ask_without_answering_in_three_wordings_and_a_held_out_one():
+    for topic in userU.TOPICS:
+        assert len(set(topic.wordings)) == 3 and topic.held_out not in topic.wordings
+    assert len(set(userU.all_questions())) == 1 + 72 * 4
 
 
 def test_seventy_two_topics_and_top_ten_with_evidence(small_world):
@@ -66,13 +93,16 @@ def test_future_answer_by_frequency_and_diversity():
                + [{"day": 2, "hour": 8, "text": "home > scan > pay"}] * 9}}
     actions = userU.future_actions(future)
     assert actions == [("takeout", "evening", 5), ("eco", "morning", 2)]  # one per facet; tools left out
-    assert "order food delivery in the evening (about 5 times)" in userU.future_answer(actions)
+    assert "order food delivery in the evening (several times)" in userU.future_answer(actions)
 
 
 def test_build_covers_every_user_once_for_d_future(small_world):
     rows, stats = userU.build(small_world.pretrain, small_world.pretrain_future, seed=0)
     users = [r["user_id"] for r in rows if r["source"] == "future"]
     assert users == [r["user_id"] for r in small_world.pretrain]
+    for r in rows:  # every pair asks one of its topic's trained wordings: a question the same for every user
+        assert r["query"] == userU.query_of(r, r["wording"])
+    assert stats["distinct_queries"] <= 1 + 72 * 3
     assert stats["claims_checked"] == stats["claims_supported"] + stats["claims_revised"] + stats["claims_dropped"]
     assert stats["claims_dropped"] > 0 and stats["pairs_uqa"] > 5 * stats["users"]
     assert userU.build(small_world.pretrain, small_world.pretrain_future, seed=0) == (rows, stats)
@@ -84,6 +114,16 @@ def test_downstream_queries_are_worded_unlike_userU_questions():
                                                            "does", "is", "person", "their"}
     for task in tasks.TASKS:
         for topic in userU.TOPICS:
-            a, b = words(task.query), words(topic.question)
-            assert len(a & b) / len(a | b) < 0.5, (task.name, topic.key)
+            for question in (*topic.wordings, topic.held_out):
+                a, b = words(task.query), words(question)
+                assert len(a & b) / len(a | b) < 0.5, (task.name, topic.key, question)
         assert task.query != userU.FUTURE_QUERY
+
+
+def test_answer_visibility_is_complete_without_a_cap_and_partial_with_a_small_one(small_world):
+    from qa_helpers import diagnostics
+
+    records = small_world.pretrain[:20]
+    assert set(diagnostics.answer_visibility(records, (10**6,) * 5).values()) == {1.0}
+    shown = diagnostics.answer_visibility(records, (2, 1, 1, 1, 1))
+    assert set(shown) <= set(userU.FACT_KINDS) and min(shown.values()) < 1.0

@@ -1,0 +1,94 @@
+"""Try one pretraining recipe and record its pretraining-side diagnostics (never a downstream label).
+
+    python benchmarks/recipe_search.py --name grouped-8x4 --steps 600 batch_topics=8 batch_future_share=0.125
+
+Trains the default profile with the given overrides (key=value, Python literals) from scratch, evaluates the
+diagnostics of qa_helpers.diagnostics on the held-out pretraining users every `eval_every` steps, and appends one
+JSON line (name, command, overrides, seconds, the diagnostics over training) to
+benchmarks/results/recipe_variants.jsonl: the table of every variant tried, failures included
+(`python benchmarks/recipe_search.py --table` prints it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import shlex
+import sys
+import time
+
+import torch
+
+from qa_helpers import config, pipeline
+from qa_helpers.config import REPO_ROOT
+
+RESULTS = REPO_ROOT / "benchmarks" / "results" / "recipe_variants.jsonl"
+COLUMNS = ("exact_recall@1", "exact_chance@1", "prefix_shuffle_win", "exact_query_swap_win", "held_out_recall@1",
+           "held_out_query_swap_win", "user_share", "query_share", "interaction_share", "cos_same_query_other_user",
+           "cos_same_user_other_query", "effective_rank")
+
+
+def parse_overrides(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def table() -> str:
+    rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    head = ["variant", "steps", "s/step"] + [c.replace("_", " ") for c in COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        last = r["evals"][-1] if r.get("evals") else {}
+        cells = [r["name"], str(r.get("steps", "-")), f"{r.get('seconds_per_step', float('nan')):.2f}"]
+        cells += [f"{last[c]:.3f}" if c in last else "-" for c in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--name")
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--note", default="")
+    parser.add_argument("--table", action="store_true", help="print the table of every recorded variant and exit")
+    parser.add_argument("overrides", nargs="*", help="Profile settings as key=value")
+    args = parser.parse_args()
+    if args.table:
+        print(table())
+        return
+    overrides = parse_overrides(args.overrides)
+    if args.steps:
+        overrides["pretrain_steps"] = args.steps
+    cfg = config.load("default", **overrides)
+    torch.manual_seed(cfg.seed)
+    trainer = pipeline.pretrainer(cfg, resume=False)
+    start = time.perf_counter()
+    error = None
+    try:
+        history = trainer.run()
+    except Exception as exc:  # a failed variant is recorded too
+        history, error = trainer.history, f"{type(exc).__name__}: {exc}"
+    seconds = time.perf_counter() - start
+    train_seconds = sum(h["seconds"] for h in history)
+    evals = [{k: v for k, v in h.items() if k not in ("lr", "grad_norm", "seconds")} for h in history if
+             "exact_recall@1" in h]
+    record = {"name": args.name, "note": args.note, "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+              "overrides": overrides, "steps": len(history), "seconds": seconds,
+              "seconds_per_step": train_seconds / max(len(history), 1), "evals": evals, "error": error}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a") as f:
+        f.write(json.dumps(record) + "\n")
+    print(json.dumps({k: record[k] for k in ("name", "steps", "seconds", "seconds_per_step", "error")}))
+    if evals:
+        print(json.dumps({c: round(evals[-1][c], 4) for c in COLUMNS if c in evals[-1]}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Pretraining-side diagnostics: does the embedding carry the user, the query, or both? They read only held-out
+pretraining users and their UserU pairs, never a downstream label, so they can choose a recipe.
+
+    report = diagnose(model, users, held_out_pairs)        # a flat dict of the numbers below
+
+- exact-query retrieval (`exact_recall@1`): the held-out users who have a topic are asked that topic's same
+  question (its first wording); in groups of up to `group_size` users with distinct answers, each user's
+  embedding must find its own answer among the group's answers. Chance is 1 / group (`exact_chance@1`). The
+  query is identical within a group, so only the user can tell the answers apart.
+- prefix shuffle (`prefix_shuffle_win`): in the same groups, how often user i's own prefix fits answer a_i better
+  than another user j's prefix under the same question (chance 0.5).
+- query swap (`query_swap_win`): how often a user's own question fits its answer better than the question of
+  another topic in front of the same prefix (chance 0.5). Near 0.5 means the query is ignored.
+- held-out wording (`held_out_recall@1`, `held_out_query_swap_win`): the same with each topic's fourth wording,
+  which uses other words for the domain and was never trained on: does the model understand a new question?
+- variance shares (`query_share`, `user_share`, `interaction_share`) and cosines of a grid of `grid_users`
+  users x one question per facet (geometry.query_variance), and the effective rank of the per-question-centred
+  embeddings (`effective_rank`, Roy and Vetterli 2007: exp of the entropy of the normalised singular values;
+  between 1 and emb_dim): a collapsed user space has a small one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import catalog as C
+from . import geometry, inference, userU
+from .model import QAnchor
+from .user_tensors import UserTensors, capped_records
+
+
+@torch.no_grad()
+def answer_embeddings(model: QAnchor, answers: list[str], batch_size: int = 256) -> np.ndarray:
+    """Unit-norm semantic-tower embeddings of answer texts, (n, emb_dim)."""
+    model.eval()
+    out = [F.normalize(model.semantic_embedding(answers[i:i + batch_size]), dim=-1).cpu().numpy()
+           for i in range(0, len(answers), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, model.settings["emb_dim"]), np.float32)
+
+
+@torch.no_grad()
+def pair_embeddings(model: QAnchor, prefixes, rows: list[int], queries: list[str], batch_size: int = 256) -> np.ndarray:
+    """Unit-norm anchor embeddings (n, emb_dim) of user rows[k] (a row of the PrefixState `prefixes`) under
+    queries[k]: each pair its own query, the users' prefixes encoded once beforehand."""
+    if len(rows) != len(queries):
+        raise ValueError(f"{len(rows)} rows but {len(queries)} queries")
+    model.eval()
+    out = []
+    for i in range(0, len(rows), batch_size):
+        state = prefixes.select(torch.as_tensor(rows[i:i + batch_size]))
+        suffix = model.suffix(queries[i:i + batch_size])
+        h = model.suffix_states(state, suffix, model.suffix_embeddings(suffix))
+        out.append(F.normalize(model.project(h), dim=-1).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.settings["emb_dim"]), np.float32)
+
+
+def effective_rank(X: np.ndarray) -> float:
+    """exp(entropy) of the singular values of X (n, d) normalised to sum 1 (Roy and Vetterli 2007)."""
+    s = np.linalg.svd(np.asarray(X, np.float64), compute_uv=False)
+    p = s / s.sum()
+    p = p[p > 0]
+    return float(np.exp(-(p * np.log(p)).sum()))
+
+
+def answer_visibility(records: list[dict], caps: tuple[int, ...], k: int = 10, window_days: int = 90) -> dict:
+    """How much of an answer the prefix can show: per fact kind, the share of (user, top-k topic) facts that come
+    out the same from the K_m most recent events per modality (what the encoder reads; levels against the
+    population read the same way) as from the whole 90-day record the answers are written from."""
+    capped = capped_records(records, caps)
+    full_pop, capped_pop = userU.Population(records), userU.Population(capped)
+    same, total = {}, {}
+    for rec, cut in zip(records, capped):
+        for topic in userU.top_topics(rec, k, window_days):
+            for kind in userU.ASPECT_FACTS[topic.aspect]:
+                truth = userU.compute_fact(rec, kind, topic.facet, full_pop, window_days)
+                if truth is None:
+                    continue
+                seen = userU.compute_fact(cut, kind, topic.facet, capped_pop, window_days)
+                total[kind] = total.get(kind, 0) + 1
+                same[kind] = same.get(kind, 0) + (seen == truth)
+    return {kind: same[kind] / total[kind] for kind in total}
+
+
+def batch_composition(batch: list[dict]) -> dict:
+    """What an anchor of a training batch competes with: the mean number of other pairs per anchor that share its
+    topic, its exact question, or its answer word for word (never a negative, see losses.duplicate_answers)."""
+    n = len(batch)
+    out = {}
+    for key, name in (("topic", "same_topic"), ("query", "same_question"), ("answer", "same_answer")):
+        counts = [sum(q[key] == p[key] for q in batch) - 1 for p in batch]
+        out[name] = float(np.mean(counts)) if n else 0.0
+    return out
+
+
+def exact_query_groups(pairs: list[dict], group_size: int, seed: int = 0) -> list[list[int]]:
+    """Indices into `pairs` grouped by topic, distinct answers only, in groups of 4 to `group_size` pairs."""
+    rng = np.random.default_rng(seed)
+    by_topic: dict[str, dict[str, int]] = {}
+    for i, p in enumerate(pairs):
+        by_topic.setdefault(p["topic"], {}).setdefault(p["answer"], i)      # first pair of each distinct answer
+    groups = []
+    for topic in sorted(by_topic):
+        idx = rng.permutation(list(by_topic[topic].values()))
+        n_groups = int(np.ceil(len(idx) / group_size))
+        groups += [g.tolist() for g in np.array_split(idx, n_groups) if len(g) >= 4] if n_groups else []
+    return groups
+
+
+def _retrieval(u: np.ndarray, v: np.ndarray, groups: list[list[int]]) -> dict:
+    hits = wins = comparisons = chance = n = 0
+    for g in groups:
+        s = u[g] @ v[g].T                                   # (G, G): row = anchor, column = answer
+        hits += int((s.argmax(1) == np.arange(len(g))).sum())
+        own = np.diag(s)
+        wins += int((own[None, :] > s).sum())               # column i: own anchor i against anchors j != i
+        comparisons += len(g) * (len(g) - 1)
+        chance += 1.0
+        n += len(g)
+    return {"recall@1": hits / max(n, 1), "chance@1": chance / max(n, 1),
+            "prefix_shuffle_win": wins / max(comparisons, 1), "pairs": n}
+
+
+def diagnose(model: QAnchor, users: UserTensors, pairs: list[dict], group_size: int = 32, grid_users: int = 200,
+             seed: int = 0) -> dict:
+    """Every diagnostic of the module docstring on the held-out `pairs` (their users must be in `users`)."""
+    rng = np.random.default_rng(seed)
+    row_of = {uid: i for i, uid in enumerate(users.user_ids)}
+    held = sorted({p["user_id"] for p in pairs})
+    local = {uid: k for k, uid in enumerate(held)}
+    prefixes = inference.encode_prefixes(model, users.subset([row_of[u] for u in held]))
+    rows = [local[p["user_id"]] for p in pairs]
+    v = answer_embeddings(model, [p["answer"] for p in pairs])
+    groups = exact_query_groups(pairs, group_size, seed)
+    # a question of another topic for every pair (the query swap), fixed by the seed
+    topics = sorted({p["topic"] for p in pairs})
+    other = [topics[(topics.index(p["topic"]) + 1 + rng.integers(len(topics) - 1)) % len(topics)] for p in pairs]
+    out = {}
+    for name, wording in (("exact", 0), ("held_out", "held_out")):
+        own_q = [userU.query_of(p, wording) for p in pairs]
+        swap_q = [userU.question(t, wording) for t in other]
+        u = pair_embeddings(model, prefixes, rows, own_q)
+        u_swap = pair_embeddings(model, prefixes, rows, swap_q)
+        r = _retrieval(u, v, groups)
+        out[f"{name}_recall@1"], out[f"{name}_chance@1"] = r["recall@1"], r["chance@1"]
+        out[f"{name}_query_swap_win"] = float(np.mean((u * v).sum(1) > (u_swap * v).sum(1)))
+        if name == "exact":
+            out["prefix_shuffle_win"], out["exact_pairs"] = r["prefix_shuffle_win"], r["pairs"]
+    grid = sorted(rng.choice(len(held), min(grid_users, len(held)), replace=False).tolist())
+    questions = [userU.TOPIC_BY_KEY[f"{f}/habits"].question for f in C.FACETS]
+    emb = inference.embed_users(model, prefixes.select(torch.as_tensor(grid)), questions)      # (Q, N, e)
+    out.update(geometry.query_variance(emb))
+    out["effective_rank"] = effective_rank((emb - emb.mean(1, keepdims=True)).reshape(-1, emb.shape[-1]))
+    return out

@@ -148,7 +148,10 @@ pd.DataFrame({"designed": {t: ", ".join(v) for t, v in designed.items()}, "best 
 #
 # Our D_future answers come from each pretraining user's next 30 days; D_uqa answers are claims computed
 # from the record by a drafter that (like an LLM) sometimes gets them wrong, and a reflection step that
-# re-checks every claim against the record.
+# re-checks every claim against the record. As in the paper's example ("Is the user price-conscious?"), a
+# question names a topic and never the user's answer, in one of three wordings per topic; answers say in words
+# where the user stands against the other users, when, with what, growing or fading (UserU version 2; the
+# datasheet's *Changes* says why).
 
 # %%
 pairs, stats = userU.load_or_build(cfg, w)

@@ -72,7 +72,7 @@ class Profile:
     use_modality_tokens: bool = True  # False: the six modality tokens are masked out (ablation, Table 3)
     cl_weight: float = 1.0
     ntp_weight: float = 1.0
-    eval_every: int = 50
+    eval_every: int = 50           # steps between diagnostics (and after the last step); 0: none
     eval_pairs: int = 512          # held-out UserU pairs (whole users) for the pretraining-side diagnostics
     diagnostic_group: int = 32     # users per exact-query retrieval group (chance 1 / group)
     diagnostic_grid_users: int = 200  # held-out users x one question per facet for variance shares and rank
@@ -139,8 +139,9 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     # Touches every code path in well under 5 minutes for the whole series on 2 CPU cores.
     "smoke": Profile(name="smoke", n_pretrain_users=200, n_downstream_users=300, tokenizer_vocab=1000,
-                     event_caps=(12, 8, 8, 8, 4), pretrain_steps=12, batch_size=16, warmup_steps=2, eval_every=6,
-                     eval_pairs=64, checkpoint_every=6, bootstrap=50, baseline_users=40, seq_baseline_steps=30,
+                     event_caps=(12, 8, 8, 8, 4), pretrain_steps=12, batch_size=16, batch_topics=2,
+                     batch_future_share=0.125, query_encoder="minilm", warmup_steps=2, eval_every=6,
+                     eval_pairs=300, diagnostic_group=8, diagnostic_grid_users=20, checkpoint_every=6, bootstrap=50, baseline_users=40, seq_baseline_steps=30,
                      prompt_token_grid=(1, 6), prompt_steps=8, prompt_step_grid=(4, 8), prompt_batch=8,
                      prompt_eval_users=0, attention_users=40, serving_gate_users=8, serving_users=4,
                      serving_n_q=(1, 10), serving_repeats=1, incremental_users=20,
@@ -148,10 +149,12 @@ PROFILES: dict[str, Profile] = {
                      ablation_eval_users=0, data_scale_steps=(2, 4, 8), model_scale=((32, 1), (64, 2), (96, 2))),
     # The committed figures and numbers; the whole series in under 30 minutes on 2 CPU cores.
     "default": Profile(name="default"),
-    # One GPU: a larger world with longer logs, closer to the paper's sequence lengths.
+    # One GPU: a larger world with longer logs, closer to the paper's sequence lengths; SmolLM2 reads the query's
+    # tokens alone, as the paper's LLM does (no sentence vector of the query).
     "full": Profile(name="full", n_pretrain_users=40000, n_downstream_users=20000, activity_scale=2.0,
                     backbone="smollm2", event_caps=(64, 32, 48, 32, 10), emb_dim=128, pretrain_steps=1500,
-                    batch_size=256, lr=2e-4, warmup_steps=100, eval_every=250, eval_pairs=2048,
+                    batch_size=256, batch_topics=16, batch_future_share=0.125, query_encoder="", lr=2e-4,
+                    warmup_steps=100, eval_every=250, eval_pairs=4096,
                     checkpoint_every=500, baseline_users=0, prompt_steps=500,
                     prompt_step_grid=(100, 200, 300, 400, 500), prompt_batch=32, prompt_eval_users=0,
                     ablation_steps=500, ablation_batch=256, ablation_eval_users=0, data_scale_steps=(250, 500, 1000)),

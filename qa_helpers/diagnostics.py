@@ -83,6 +83,34 @@ def answer_visibility(records: list[dict], caps: tuple[int, ...], k: int = 10, w
     return {kind: same[kind] / total[kind] for kind in total}
 
 
+def fact_reader_recall(records: list[dict], population_records: list[dict], pairs: list[dict],
+                       caps: tuple[int, ...], group_size: int = 32, seed: int = 0) -> dict:
+    """Exact-query retrieval by a rule that reads the prefix perfectly: each D_uqa pair's facts computed from the
+    K_m most recent events (levels against the capped population of `population_records`) are matched with every
+    answer of its group (the facts computed from the whole record), and the answer agreeing on the most facts is
+    retrieved (ties split). A ceiling for what the prefix shows, not a model. records: the pairs' users."""
+    by_id = {r["user_id"]: r for r in records}
+    cut = {r["user_id"]: r for r in capped_records(records, caps)}
+    full_pop, cut_pop = userU.Population(population_records), userU.Population(capped_records(population_records, caps))
+    uqa = [p for p in pairs if p["source"] == "uqa"]
+
+    def facts(rec, topic, population):
+        t = userU.TOPIC_BY_KEY[topic]
+        return [userU.compute_fact(rec, kind, t.facet, population) for kind in userU.ASPECT_FACTS[t.aspect]]
+
+    hits = chance = n = 0.0
+    for g in exact_query_groups(uqa, group_size, seed):
+        truth = [facts(by_id[uqa[i]["user_id"]], uqa[i]["topic"], full_pop) for i in g]
+        for a, i in enumerate(g):
+            seen = facts(cut[uqa[i]["user_id"]], uqa[i]["topic"], cut_pop)
+            agree = np.array([sum(x == y for x, y in zip(seen, t)) for t in truth])
+            best = np.flatnonzero(agree == agree.max())
+            hits += (a in best) / len(best)
+        chance += 1
+        n += len(g)
+    return {"recall@1": hits / max(n, 1), "chance@1": chance / max(n, 1), "pairs": int(n)}
+
+
 def batch_composition(batch: list[dict]) -> dict:
     """What an anchor of a training batch competes with: the mean number of other pairs per anchor that share its
     topic, its exact question, or its answer word for word (never a negative, see losses.duplicate_answers)."""

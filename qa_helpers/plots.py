@@ -173,7 +173,8 @@ def pretraining_curves(history: list[dict]):
     steps = np.array([h["step"] for h in history])
     evals = [h for h in history if "exact_recall@1" in h]
     es = [h["step"] for h in evals]
-    fig, axes = plt.subplots(1, 4, figsize=(20, 4))
+    fig, axes = plt.subplots(2, 2, figsize=(13, 8))
+    axes = axes.ravel()
     for key, color in (("cl", "C0"), ("ntp", "C1")):
         y = np.array([h[key] for h in history])
         axes[0].plot(steps, y, color=color, alpha=0.25)
@@ -195,13 +196,13 @@ def pretraining_curves(history: list[dict]):
         axes[2].plot(es, [h[key] for h in evals], "o-", color=color, label=label)
     axes[2].axhline(0.5, color="grey", ls="--", lw=0.8, label="chance")
     axes[2].set(xlabel="step", ylabel="share of wins", ylim=(0.4, 1.02),
-                title="Does the right query / user fit the answer better?")
+                title="Does the right question / user fit the answer?")
     axes[2].legend(fontsize=8)
     for key, color, label in (("user_share", "C0", "user share"), ("query_share", "C1", "query share"),
                               ("interaction_share", "C7", "interaction share"),
                               ("cos_same_query_other_user", "C3", "cos, two users, one question")):
         axes[3].plot(es, [h[key] for h in evals], "o-", color=color, label=label)
-    axes[3].set(xlabel="step", ylim=(0, 1), title="Spread of the embedding (held-out users x 24 questions)")
+    axes[3].set(xlabel="step", ylim=(0, 1), title="Embedding spread (held-out users x 24 questions)")
     axes[3].legend(fontsize=8)
     fig.tight_layout()
     keys = ("step", "exact_recall@1", "exact_chance@1", "held_out_recall@1", "exact_query_swap_win",

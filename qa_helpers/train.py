@@ -237,7 +237,7 @@ class Pretrainer:
         bar = tqdm(total=steps, initial=self.step, desc="pretraining", disable=not progress or self.rank != 0)
         while self.step < steps:
             record = self.train_step()
-            if self.step % self.cfg.eval_every == 0 or self.step == steps:
+            if self.cfg.eval_every and (self.step % self.cfg.eval_every == 0 or self.step == steps):
                 record.update(self.evaluate())
             self.history.append(record)
             bar.update(1)

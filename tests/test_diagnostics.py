@@ -1,0 +1,54 @@
+"""Pretraining-side diagnostics: groups, chance levels, the effective rank, and a full run on a tiny model."""
+
+import numpy as np
+import pytest
+import torch
+
+from qa_helpers import diagnostics, pipeline
+from qa_helpers.train import split_pairs
+
+
+def test_exact_query_groups_hold_one_topic_and_distinct_answers(tiny_setup):
+    pairs = tiny_setup["pairs"]
+    groups = diagnostics.exact_query_groups(pairs, group_size=6, seed=0)
+    assert groups and all(4 <= len(g) <= 6 for g in groups)
+    for g in groups:
+        assert len({pairs[i]["topic"] for i in g}) == 1
+        assert len({pairs[i]["answer"] for i in g}) == len(g)
+    assert groups == diagnostics.exact_query_groups(pairs, group_size=6, seed=0)
+
+
+def test_effective_rank_counts_the_directions_used():
+    rng = np.random.default_rng(0)
+    assert diagnostics.effective_rank(np.outer(rng.normal(size=50), rng.normal(size=8))) == pytest.approx(1.0)
+    assert diagnostics.effective_rank(np.eye(8)) == pytest.approx(8.0)
+
+
+def test_batch_composition_counts_what_an_anchor_competes_with():
+    batch = [{"topic": "a", "query": "q1", "answer": "x"}, {"topic": "a", "query": "q1", "answer": "x"},
+             {"topic": "a", "query": "q2", "answer": "y"}, {"topic": "b", "query": "q3", "answer": "z"}]
+    out = diagnostics.batch_composition(batch)
+    assert out == {"same_topic": pytest.approx(6 / 4), "same_question": pytest.approx(2 / 4),
+                   "same_answer": pytest.approx(2 / 4)}
+
+
+def test_diagnose_reports_every_number_in_range(tiny_setup):
+    torch.manual_seed(0)
+    train, held = split_pairs(tiny_setup["pairs"], 120, seed=0)
+    model = pipeline.new_model(tiny_setup["cfg"], train, tiny_setup["users"])
+    out = diagnostics.diagnose(model, tiny_setup["users"], held, group_size=8, grid_users=10)
+    for key in ("exact_recall@1", "held_out_recall@1", "exact_query_swap_win", "held_out_query_swap_win",
+                "prefix_shuffle_win", "user_share", "query_share", "interaction_share"):
+        assert 0.0 <= out[key] <= 1.0, key
+    assert out["user_share"] + out["query_share"] + out["interaction_share"] == pytest.approx(1.0)
+    assert 1 / 8 <= out["exact_chance@1"] <= 1 / 4 and out["exact_pairs"] > 0
+    assert 1.0 <= out["effective_rank"] <= tiny_setup["cfg"].emb_dim
+    assert out == diagnostics.diagnose(model, tiny_setup["users"], held, group_size=8, grid_users=10)
+
+
+def test_the_fact_reader_is_perfect_without_a_cap_and_worse_with_a_small_one(tiny_setup):
+    world, pairs = tiny_setup["world"], tiny_setup["pairs"]
+    full = diagnostics.fact_reader_recall(world.pretrain, world.pretrain, pairs, (10**6,) * 5, group_size=8)
+    assert full["recall@1"] == pytest.approx(1.0) and full["pairs"] > 0
+    small = diagnostics.fact_reader_recall(world.pretrain, world.pretrain, pairs, (2, 1, 1, 1, 1), group_size=8)
+    assert full["chance@1"] < small["recall@1"] < 1.0

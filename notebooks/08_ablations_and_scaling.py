@@ -64,6 +64,8 @@ y = labels[scored]
 splits = evaluation.task_splits(y, cfg.seed, cfg.probe_test_size)
 queries = [t.query for t in tasks.TASKS]
 budget = dict(pretrain_steps=cfg.ablation_steps, batch_size=cfg.ablation_batch,
+              # the same share of topics per batch as notebook 03's batches (at least one)
+              batch_topics=max(1, cfg.batch_topics * cfg.ablation_batch // cfg.batch_size) if cfg.batch_topics else 0,
               warmup_steps=max(1, cfg.ablation_steps // 10), eval_every=0,      # no diagnostics: budget
               checkpoint_every=cfg.ablation_steps)
 print(f"{len(scored)} downstream users scored; every variant pretrained for {cfg.ablation_steps} steps of "

@@ -37,8 +37,8 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import (backbones, baselines, claims, config, evaluation, metrics, pipeline, plots, tasks,
-                        text_encoder, user_tensors)
+from qa_helpers import (backbones, baselines, claims, config, evaluation, inference, metrics, pipeline, plots,
+                        tasks, text_encoder, user_tensors)
 from qa_helpers.figures import save_figure, use_style
 from qa_helpers.recorder import MetricsRecorder
 from qa_helpers.train import PairSampler, split_pairs
@@ -119,12 +119,12 @@ print("sequence-contrastive baselines, loss first -> last 10 steps:", seq_loss)
 # %%
 model, _ = pipeline.pretrained_model(cfg)
 queries = [t.query for t in tasks.TASKS]
-base_levels = pipeline.representation_levels(model, users, queries)          # kept for section 6
+base_levels = inference.representation_levels(model, users, queries)          # kept for section 6
 base_emb = base_levels["embedding"] / np.linalg.norm(base_levels["embedding"], axis=-1, keepdims=True)
-static_emb = pipeline.embed_queries(model, users, [tasks.GENERIC_QUERY])[0]
+static_emb = inference.embed_queries(model, users, [tasks.GENERIC_QUERY])[0]
 torch.manual_seed(cfg.seed)
 untrained = pipeline.new_model(cfg, train_pairs, pretrain_users)
-untrained_levels = pipeline.representation_levels(untrained, users, queries)
+untrained_levels = inference.representation_levels(untrained, users, queries)
 untrained_emb = untrained_levels["embedding"] / np.linalg.norm(untrained_levels["embedding"], axis=-1, keepdims=True)
 
 embedding_rows = {

@@ -161,22 +161,16 @@ print(f"tasks where tuning raises the silhouette: {tighter['silhouette']}/10, th
 claims.table(recorded_claims)
 
 # %% [markdown]
-# **Reading the committed default-profile run** (1,000 test users per task; about 1.5 minutes):
+# **How to read these verdicts.** They follow from the recorded numbers by the rule of `qa_helpers/claims.py`.
+# Three things decide them on our world, all measured above:
 #
-# - *Tighter class clusters after tuning (Figs. 9, 12)*: nominally, not visibly. The balanced silhouette is about
-#   0.03 for every variant (static 0.031, Base 0.030, Prompt Tuned 0.032): there are no class clusters to tighten.
-#   The kNN AUC moves from 0.570 to 0.577; tuning raises the silhouette on 7 tasks and the kNN AUC on 6 of 10, by
-#   less than 0.01 on average. The maps show one arc (the embedding varies mostly along one direction) with the
-#   positives spread along it, before and after.
-# - *The task query against the static embedding*: no difference (mean kNN AUC 0.570 against 0.571; the query wins
-#   on 6 of 10 tasks), as notebook 04 found with the linear probe.
-# - *Query sensitivity*: the query explains 84% of the spread of the (query, user) embeddings, the user 12% and
-#   their interaction 4%. One user under two queries has cosine 0.65 on average; two users under one query 0.94.
-#   The embedding says far more about the question than about the user, and tuned prompts push that further
-#   (query share 88%, user share 9%). This is the collapse notebook 04 traced to pretraining on our short
-#   template answers.
-# - The linear probe finds more (0.66 mean AUC) than the neighbourhoods do (0.57): what label signal there is lies
-#   along a few directions of a space dominated by the query, not in clusters.
+# - *Clusters need a class signal first.* The kNN AUC (section 2) is a neighbourhood version of notebook 04's
+#   probe: where the linear probe finds little, no map will show clusters, before or after tuning.
+# - *The maps show shape, not separation.* t-SNE and UMAP keep neighbours and distort distances; read the kNN AUC
+#   in each title, then the map.
+# - *How the query moves a user* (section 4): the query share is the part of the spread that only relabels every
+#   user the same way under a question; the interaction share is the part that re-orders users by question, which
+#   is what a query-anchored embedding is for. Notebook 03 measures the same split on held-out pretraining users.
 
 # %%
 seconds = time.perf_counter() - started

@@ -55,11 +55,11 @@ class Profile:
 
     # --- pretraining (notebook 03) ---
     # the CPU default's recipe was chosen on pretraining-side diagnostics only (notebook 03, section 7)
-    pretrain_steps: int = 1000
+    pretrain_steps: int = 600
     batch_size: int = 32           # global batch (paper: 2048); in-batch negatives come from it
     batch_topics: int = 4          # 0: uniform random pairs; n: n topics per batch, each filled with different users
     batch_future_share: float = 0.125  # share of a grouped batch given to D_future pairs (one query for all)
-    lr: float = 3e-4               # paper 2e-4 with LoRA; 5e-4 and 1e-3 learned less or collapsed (notebook 03)
+    lr: float = 2e-4               # the paper's; 5e-4 learned less and 1e-3 collapsed (notebook 03)
     warmup_steps: int = 50
     weight_decay: float = 0.01
     grad_clip: float = 1.0

@@ -17,6 +17,10 @@ pretraining users and their UserU pairs, never a downstream label, so they can c
   users x one question per facet (geometry.query_variance), and the effective rank of the per-question-centred
   embeddings (`effective_rank`, Roy and Vetterli 2007: exp of the entropy of the normalised singular values;
   between 1 and emb_dim): a collapsed user space has a small one.
+- facet read-out (`facet_r2_own_question`, `facet_r2_other_question`): on the same grid, how well a linear
+  read-out recovers each facet's share of the user's events (what the user is drawn to, apart from how active
+  the user is) from the embedding asked about that facet, and from one asked about another facet. Own above other
+  means the question steers the embedding towards what it asks.
 """
 
 from __future__ import annotations
@@ -150,9 +154,43 @@ def _retrieval(u: np.ndarray, v: np.ndarray, groups: list[list[int]]) -> dict:
             "prefix_shuffle_win": wins / max(comparisons, 1), "pairs": n}
 
 
+def facet_r2(emb: np.ndarray, shares: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """How much of each facet's share of a user's events a linear read-out finds in the embedding asked about that
+    facet, and in the embeddings asked about the other facets: mean 5-fold cross-validated R^2 of ridge regression.
+
+    emb (F, N, e): N users under one question per facet; shares (N, F), the same facets in order."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import KFold, cross_val_score
+
+    folds = KFold(5, shuffle=True, random_state=seed)
+    ridge = RidgeCV(alphas=np.logspace(-2, 3, 12))
+    own, other = [], []
+    for f in range(emb.shape[0]):
+        if shares[:, f].std() == 0:  # nobody differs on this facet: nothing to read
+            continue
+        own.append(cross_val_score(ridge, emb[f], shares[:, f], cv=folds, scoring="r2").mean())
+        g = (f + 1 + seed) % emb.shape[0]  # one other facet's question per facet
+        other.append(cross_val_score(ridge, emb[g], shares[:, f], cv=folds, scoring="r2").mean())
+    return float(np.mean(own)), float(np.mean(other))
+
+
+def facet_readout_by_level(model: QAnchor, users: UserTensors, shares: np.ndarray, seed: int = 0) -> dict:
+    """Where the user's facet mix is lost on the way to the embedding: facet_r2 (own question, other question) at
+    three levels of the model for the users (N) and their facet shares (N, 24): the mean of the encoder's prefix
+    tokens (before the LLM; the same for every question), the LLM's hidden state at <USER_EMB>, the embedding."""
+    questions = [userU.TOPIC_BY_KEY[f"{f}/habits"].question for f in C.FACETS]
+    levels = inference.representation_levels(model, users, questions, progress=False)
+    prefix = np.repeat(levels["prefix"][None], len(questions), 0)
+    return {name: facet_r2(X, shares, seed) for name, X in (("prefix mean", prefix), ("hidden at <USER_EMB>",
+                                                                                          levels["hidden"]),
+                                                             ("embedding", levels["embedding"]))}
+
+
 def diagnose(model: QAnchor, users: UserTensors, pairs: list[dict], group_size: int = 32, grid_users: int = 200,
-             seed: int = 0) -> dict:
-    """Every diagnostic of the module docstring on the held-out `pairs` (their users must be in `users`)."""
+             seed: int = 0, facet_shares: dict[str, np.ndarray] | None = None) -> dict:
+    """Every diagnostic of the module docstring on the held-out `pairs` (their users must be in `users`);
+    `facet_shares` (user id -> (24,) share of the user's events per facet, in catalog.FACETS order) adds the facet
+    read-out of `facet_r2` on the grid."""
     rng = np.random.default_rng(seed)
     row_of = {uid: i for i, uid in enumerate(users.user_ids)}
     held = sorted({p["user_id"] for p in pairs})
@@ -180,4 +218,7 @@ def diagnose(model: QAnchor, users: UserTensors, pairs: list[dict], group_size: 
     emb = inference.embed_users(model, prefixes.select(torch.as_tensor(grid)), questions)      # (Q, N, e)
     out.update(geometry.query_variance(emb))
     out["effective_rank"] = effective_rank((emb - emb.mean(1, keepdims=True)).reshape(-1, emb.shape[-1]))
+    if facet_shares is not None:
+        shares = np.stack([facet_shares[held[i]] for i in grid])
+        out["facet_r2_own_question"], out["facet_r2_other_question"] = facet_r2(emb, shares, seed)
     return out

@@ -123,3 +123,34 @@ def anchor_states_uncached(model: QAnchor, batch, queries: list[str], prompts: t
         hidden, lp = model.anchor_hidden(batch, suffix, prompt)
         out.append(hidden[torch.arange(len(batch)), lp + suffix.anchor.to(hidden.device)])
     return torch.stack(out, 1)
+
+
+@torch.no_grad()
+def representation_levels(model: QAnchor, users: UserTensors, queries: list[str], batch_size: int = 64,
+                          progress: bool = True) -> dict:
+    """Every user under every query, at three levels (to see where user information lives):
+
+    'prefix' (n_users, d_llm): mean of the encoder's attended prefix tokens, before the LLM (query-free);
+    'hidden' (n_queries, n_users, d_llm): the raw last hidden state at <USER_EMB>;
+    'embedding' (n_queries, n_users, emb_dim): its projection, not normalised.
+    """
+    model.eval()
+    n, d, e = len(users), model.backbone.hidden_size, model.settings["emb_dim"]
+    out = {"prefix": np.zeros((n, d), np.float32), "hidden": np.zeros((len(queries), n, d), np.float32),
+           "embedding": np.zeros((len(queries), n, e), np.float32)}
+    for i in tqdm(range(0, n, batch_size), desc="embedding users", disable=not progress, mininterval=2.0):
+        idx = list(range(i, min(i + batch_size, n)))
+        batch = users.batch(idx)
+        pre, mask = model.prefix(batch)
+        out["prefix"][idx] = ((pre * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)).numpy()
+        h = model.anchor_states_cached(model.encode_prefix(batch), queries)     # (B, Q, d): prefix run once
+        out["hidden"][:, idx] = h.transpose(0, 1).numpy()
+        out["embedding"][:, idx] = model.project(h).transpose(0, 1).numpy()
+    return out
+
+
+def embed_queries(model: QAnchor, users: UserTensors, queries: list[str], batch_size: int = 64,
+                  progress: bool = True) -> np.ndarray:
+    """Unit-norm embeddings of every user under every query: (n_queries, n_users, emb_dim)."""
+    emb = representation_levels(model, users, queries, batch_size, progress)["embedding"]
+    return emb / np.maximum(np.linalg.norm(emb, axis=-1, keepdims=True), 1e-12)

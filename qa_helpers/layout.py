@@ -1,13 +1,15 @@
 """The token layout, built in one place (paper Fig. 3, §2.3 of the spec):
 
-    [USER] [MOD bill..tabular] [bill events][mini][spm][app][search][tabular] Query: <text> [QVEC] [soft x n] <USER_EMB> <answer> <eos>
-    |------------------------- prefix (hierarchical user tokens) ----------|-------------- suffix ----------------------------------|
+    [USER] [MOD bill..tabular] [bill events][mini][spm][app][search][tabular] Query: <text> [QVEC] [soft x n] <USER_EMB> Answer: <answer> <eos>
+    |------------------------- prefix (hierarchical user tokens) ----------|-------------- suffix ------------------------------------------|
 
 The prefix comes from the encoder as embeddings; the suffix is text tokens, with an optional slot for the query's
 sentence vector (`query_slot`: a frozen text encoder's view of the whole question, the CPU default's stand-in for
 a pretrained LLM's reading of it; see model.py) and `n_soft` slots whose embeddings a soft prompt fills
-(notebook 05). The answer follows only during pretraining (for NTP); causal attention keeps `<USER_EMB>` blind to
-it, so one pass gives the anchor embedding and the NTP logits.
+(notebook 05). The answer follows only during pretraining (for NTP), after a short separator; causal attention
+keeps `<USER_EMB>` blind to it, so one pass gives the anchor embedding and the NTP logits. As in the reference
+code (whose chat template puts `<|im_end|><|im_start|>assistant` between the two), the `<USER_EMB>` position itself
+predicts no token: its hidden state is the embedding, not a guess at the answer's first word.
 
 Position ids count only attended tokens (`positions`), so padded event slots do not shift the query.
 """
@@ -22,6 +24,7 @@ from . import catalog as C
 
 USER_EMB = "<USER_EMB>"
 QUERY_PREFIX = "Query: "
+ANSWER_PREFIX = " Answer:"  # between <USER_EMB> and the answer in pretraining: its last token predicts the answer
 
 
 def prefix_segments(caps: tuple[int, ...], tabular_tokens: int) -> list[tuple[str, int, int]]:
@@ -84,8 +87,8 @@ def pad_right(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.T
 
 def build_suffix(tokenizer, queries: list[str], answers: list[str] | None = None, n_soft: int = 0,
                  max_query_tokens: int = 48, max_answer_tokens: int = 96, query_slot: bool = False) -> Suffix:
-    """`Query: q [QVEC] [soft x n_soft] <USER_EMB>` (+ `answer <eos>` when answers are given), per row; the
-    [QVEC] slot only with `query_slot`."""
+    """`Query: q [QVEC] [soft x n_soft] <USER_EMB>` (+ ` Answer: answer <eos>` when answers are given), per row;
+    the [QVEC] slot only with `query_slot`. NTP labels start at the separator's last token."""
     anchor_id = tokenizer.convert_tokens_to_ids(USER_EMB)
     if anchor_id is None or anchor_id == tokenizer.unk_token_id:
         raise ValueError(f"the tokenizer has no {USER_EMB} token")
@@ -93,15 +96,16 @@ def build_suffix(tokenizer, queries: list[str], answers: list[str] | None = None
     q_ids = tokenizer([QUERY_PREFIX + q for q in queries], add_special_tokens=False)["input_ids"]
     a_ids = (tokenizer(list(answers), add_special_tokens=False)["input_ids"] if answers is not None
              else [[] for _ in queries])
+    sep = tokenizer(ANSWER_PREFIX, add_special_tokens=False)["input_ids"] if answers is not None else []
     n_q = int(query_slot)
     rows, soft_rows, anchors, label_rows = [], [], [], []
     for q, a in zip(q_ids, a_ids):
         q = q[:max_query_tokens]
-        a = a[:max_answer_tokens] + [tokenizer.eos_token_id] if answers is not None else []
+        a = sep + a[:max_answer_tokens] + [tokenizer.eos_token_id] if answers is not None else []
         row = q + [pad] * (n_q + n_soft) + [anchor_id] + a
         anchor = len(q) + n_q + n_soft
         labels = [-100] * len(row)
-        for t in range(anchor, len(row) - 1):  # <USER_EMB> predicts the first answer token, and so on
+        for t in range(anchor + len(sep), len(row) - 1):  # the separator's last token predicts the first answer token
             labels[t] = row[t + 1]
         rows.append(row)
         soft_rows.append([False] * (len(q) + n_q) + [True] * n_soft + [False] * (1 + len(a)))

@@ -1,7 +1,7 @@
 """The Q-Anchor model: hierarchical encoder + LLM backbone + one projection head, read by two towers.
 
-- Anchor tower: the sequence `[user tokens] Query: q [soft] <USER_EMB> (answer)`; the embedding is the projected
-  last hidden state at `<USER_EMB>`; the same pass gives NTP logits for the answer (causal attention).
+- Anchor tower: the sequence `[user tokens] Query: q [soft] <USER_EMB> (Answer: answer)`; the embedding is the
+  projected last hidden state at `<USER_EMB>`; the same pass gives NTP logits for the answer (causal attention).
 - Semantic tower: the answer text alone; the embedding is the projected hidden state of its last token (<eos>).
 - Query vector (optional, `query_encoder`): a frozen sentence encoder (all-MiniLM-L6-v2) reads the whole query;
   an adapter maps its vector into one suffix slot after the query's tokens. A small LLM trained from scratch has
@@ -31,7 +31,7 @@ from .layout import Suffix, build_suffix, pad_right, positions, prefix_length
 from .user_tensors import UserBatch
 
 
-MODEL_VERSION = 2  # bump when the architecture changes, so cached pretrained models are rebuilt (2: age after adapter)
+MODEL_VERSION = 3  # bump when the architecture changes, so cached pretrained models are rebuilt (3: answer separator)
 
 
 @dataclass

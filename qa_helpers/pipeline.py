@@ -1,7 +1,7 @@
 """Assemble the pieces for a profile, each cached so any notebook can rebuild its inputs alone.
 
     w, pairs = world_and_userU(cfg)
-    users = user_tensors(cfg, w.pretrain)               # frozen MiniLM vectors, each text encoded once
+    users = user_tensors(cfg, w.pretrain, text_table(w))   # frozen MiniLM vectors, each text encoded once
     model, history = pretrained_model(cfg)              # trains once per profile, then loads from artifacts/
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from . import backbones as B
+from . import catalog as C
 from . import evaluation, prompt_tuning, tasks, text_encoder, userU, world
 from .config import REPO_ROOT, Profile
 from .model import MODEL_VERSION, QAnchor
@@ -86,23 +86,28 @@ def new_model(cfg: Profile, pairs: list[dict], users: UserTensors) -> QAnchor:
 _DATA_MEMO: dict[tuple, tuple] = {}  # one world's pretraining data, kept while a process trains several variants
 
 
-def pretraining_data(cfg: Profile) -> tuple[UserTensors, list[dict], list[dict]]:
-    """The pretraining users' tensors and the train / held-out UserU pairs; built once per process for a world and
-    the settings they depend on (notebook 08 pretrains a dozen variants of one world). Treat them as read-only."""
+def pretraining_data(cfg: Profile) -> tuple[UserTensors, list[dict], list[dict], dict[str, np.ndarray]]:
+    """The pretraining users' tensors, the train / held-out UserU pairs, and each held-out user's share of events
+    per facet (for the diagnostics); built once per process for a world and the settings they depend on (notebook
+    08 pretrains a dozen variants of one world). Treat them as read-only."""
     key = (cfg.name, world.cache_key(cfg), cfg.seed, cfg.uqa_topics_per_user, cfg.draft_error_rate, cfg.eval_pairs,
            tuple(cfg.event_caps))
     if key not in _DATA_MEMO:
         _DATA_MEMO.clear()
         w, pairs = world_and_userU(cfg)
-        _DATA_MEMO[key] = (user_tensors(cfg, w.pretrain, text_table(w)), *split_pairs(pairs, cfg.eval_pairs, cfg.seed))
+        train, held = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
+        held_users = {p["user_id"] for p in held}
+        shares = {r["user_id"]: np.array([userU.facet_share(r, f) for f in C.FACETS]) for r in w.pretrain
+                  if r["user_id"] in held_users}
+        _DATA_MEMO[key] = (user_tensors(cfg, w.pretrain, text_table(w)), train, held, shares)
     return _DATA_MEMO[key]
 
 
 def pretrainer(cfg: Profile, out_dir: Path | None = None, resume: bool = True) -> Pretrainer:
     """A Pretrainer on the profile's UserU pairs (resumed from the latest checkpoint in out_dir, if any)."""
-    users, train_pairs, eval_pairs = pretraining_data(cfg)
+    users, train_pairs, eval_pairs, shares = pretraining_data(cfg)
     trainer = Pretrainer(new_model(cfg, train_pairs, users), users, train_pairs, eval_pairs, cfg, out_dir,
-                         device(cfg))
+                         device(cfg), facet_shares=shares)
     latest = trainer.latest_checkpoint() if resume else None
     if latest is not None:
         trainer.load_checkpoint(latest)
@@ -161,34 +166,3 @@ def tuned_prompts(cfg: Profile, model: QAnchor, prefixes, labels: np.ndarray) ->
     prompts = tune_prompts(cfg, model, prefixes, labels).final
     prompts.save(folder)
     return prompts
-
-
-@torch.no_grad()
-def representation_levels(model: QAnchor, users: UserTensors, queries: list[str], batch_size: int = 64,
-                          progress: bool = True) -> dict:
-    """Every user under every query, at three levels (to see where user information lives):
-
-    'prefix' (n_users, d_llm): mean of the encoder's attended prefix tokens, before the LLM (query-free);
-    'hidden' (n_queries, n_users, d_llm): the raw last hidden state at <USER_EMB>;
-    'embedding' (n_queries, n_users, emb_dim): its projection, not normalised.
-    """
-    model.eval()
-    n, d, e = len(users), model.backbone.hidden_size, model.settings["emb_dim"]
-    out = {"prefix": np.zeros((n, d), np.float32), "hidden": np.zeros((len(queries), n, d), np.float32),
-           "embedding": np.zeros((len(queries), n, e), np.float32)}
-    for i in tqdm(range(0, n, batch_size), desc="embedding users", disable=not progress, mininterval=2.0):
-        idx = list(range(i, min(i + batch_size, n)))
-        batch = users.batch(idx)
-        pre, mask = model.prefix(batch)
-        out["prefix"][idx] = ((pre * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)).numpy()
-        h = model.anchor_states_cached(model.encode_prefix(batch), queries)     # (B, Q, d): prefix run once
-        out["hidden"][:, idx] = h.transpose(0, 1).numpy()
-        out["embedding"][:, idx] = model.project(h).transpose(0, 1).numpy()
-    return out
-
-
-def embed_queries(model: QAnchor, users: UserTensors, queries: list[str], batch_size: int = 64,
-                  progress: bool = True) -> np.ndarray:
-    """Unit-norm embeddings of every user under every query: (n_queries, n_users, emb_dim)."""
-    emb = representation_levels(model, users, queries, batch_size, progress)["embedding"]
-    return emb / np.maximum(np.linalg.norm(emb, axis=-1, keepdims=True), 1e-12)

@@ -207,10 +207,11 @@ def pretraining_curves(history: list[dict]):
     fig.tight_layout()
     keys = ("step", "exact_recall@1", "exact_chance@1", "held_out_recall@1", "exact_query_swap_win",
             "held_out_query_swap_win", "prefix_shuffle_win", "user_share", "query_share", "interaction_share",
-            "cos_same_query_other_user", "cos_same_user_other_query", "effective_rank")
+            "cos_same_query_other_user", "cos_same_user_other_query", "effective_rank", "facet_r2_own_question",
+            "facet_r2_other_question")
     return fig, {"step": steps, "cl": [h["cl"] for h in history], "ntp": [h["ntp"] for h in history],
                  "masked_share": [h["masked_share"] for h in history],
-                 "eval": [{k: h[k] for k in keys} for h in evals]}
+                 "eval": [{k: h[k] for k in keys if k in h} for h in evals]}
 
 
 def mean_scores(rows: list[dict], metric: str = "auc"):

@@ -148,11 +148,12 @@ def _flat_all_reduce_mean(tensors: list[torch.Tensor], world: int) -> None:
 
 class Pretrainer:
     def __init__(self, model: QAnchor, users: UserTensors, train_pairs: list[dict], eval_pairs: list[dict],
-                 cfg: Profile, out_dir: Path | None = None, device: str = "cpu"):
+                 cfg: Profile, out_dir: Path | None = None, device: str = "cpu",
+                 facet_shares: dict[str, np.ndarray] | None = None):
         from transformers import get_cosine_schedule_with_warmup
 
         self.model, self.users, self.cfg, self.device = model.to(device), users, cfg, device
-        self.train_pairs, self.eval_pairs = train_pairs, eval_pairs
+        self.train_pairs, self.eval_pairs, self.facet_shares = train_pairs, eval_pairs, facet_shares
         self.out_dir = Path(out_dir) if out_dir else None
         self.rank, self.world = _distributed()
         if cfg.batch_size % self.world:
@@ -227,7 +228,7 @@ class Pretrainer:
     def evaluate(self) -> dict:
         """The pretraining-side diagnostics on the held-out users (diagnostics.diagnose)."""
         return diagnostics.diagnose(self.model, self.users, self.eval_pairs, self.cfg.diagnostic_group,
-                                    self.cfg.diagnostic_grid_users, self.cfg.seed)
+                                    self.cfg.diagnostic_grid_users, self.cfg.seed, self.facet_shares)
 
     # ------------------------------------------------------------------ loop
 

@@ -6,13 +6,16 @@
 - D_uqa: 72 life topics (24 facets x 3 aspects: habits, timing, trend). Per user, the top-10 topics with the most
   evidence become questions that ask without answering (they name the topic, never the user's item), each in
   one of three wordings drawn at random; a fourth, held-out wording (other words for the domain) is never
-  trained on and serves the diagnostics. A drafter writes an answer as a list of claims in words (where the
-  user stands against the population, when, with what, growing or fading); simulating an LLM, it gets some
+  trained on and serves the diagnostics. A drafter writes an answer as a list of claims in words (how much of the
+  user's activity goes to the facet against the population, when, with what, growing or fading); simulating an
+  LLM, it gets some
   claims wrong at `draft_error_rate` (a shifted level, a wrong item, an invented interest); a reflection step
   re-checks every claim against the record, revises wrong values and drops unsupported claims.
 
 "Against the population" means against the other users of the records UserU is built from (`Population`): a
-level is the share of those users with less of the facet, read as one of five words.
+level is the share of those users with less, read as one of five words. The facet level compares the facet's share
+of the user's events (not the raw count, which mostly says how active the user is overall: UserU version 3, see
+the datasheet); the spending level compares the facet's bill amounts.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from . import world
 from .config import Profile
 from .schema import atomic_write_text, read_jsonl, write_jsonl
 
-USERU_VERSION = 2  # bump when how pairs are built changes: invalidates cached UserU pairs (2: see the datasheet)
+USERU_VERSION = 3  # bump when how pairs are built changes: invalidates cached UserU pairs (see the datasheet)
 FUTURE_QUERY = "What are the user's most likely actions in the next period?"
 MAX_FUTURE_ACTIONS = 5
 ASPECTS = ("habits", "timing", "trend")
@@ -136,14 +139,20 @@ def facet_spend(record: dict, facet: str) -> float:
     return round(sum(ev["amount"] for m, ev in facet_events(record, facet) if m == "bill"), 2)
 
 
+def facet_share(record: dict, facet: str) -> float:
+    """The share of a record's events (all modalities) that belong to `facet` (0 for a record without events)."""
+    total = sum(len(evs) for evs in record.get("events", {}).values())
+    return len(facet_events(record, facet)) / total if total else 0.0
+
+
 class Population:
-    """Per facet, the sorted event counts and bill spends of a population of records: a level is the share of
+    """Per facet, the sorted shares of events and bill spends of a population of records: a level is the share of
     the population below a value (ties count half), read as one of LEVEL_WORDS (quintiles)."""
 
     def __init__(self, records: list[dict]):
         if not records:
             raise ValueError("a population needs at least one record")
-        self.counts = {f: np.sort([len(facet_events(r, f)) for r in records]) for f in C.FACETS}
+        self.shares = {f: np.sort([facet_share(r, f) for r in records]) for f in C.FACETS}
         self.spends = {f: np.sort([facet_spend(r, f) for r in records]) for f in C.FACETS}
 
     @staticmethod
@@ -170,7 +179,8 @@ FACT_KINDS = ("count", "level", "modalities", "top_item", "spend_level", "daypar
 def compute_fact(record: dict, kind: str, facet: str, population: Population | None = None, window_days: int = 90):
     """The true value of one kind of fact about a facet, or None when the record shows no evidence for it.
 
-    count: events (int); level / spend_level: one of LEVEL_WORDS against `population` (required for these two);
+    count: events (int); level: the facet's share of the user's events, spend_level: its bill amounts, each one of
+    LEVEL_WORDS against `population` (required for these two);
     modalities: tuple of modalities; top_item: the most frequent item; daypart: (part of day, share word);
     trend: grown / faded / stayed about the same."""
     if kind not in FACT_KINDS:
@@ -183,7 +193,7 @@ def compute_fact(record: dict, kind: str, facet: str, population: Population | N
     if kind in ("level", "spend_level") and population is None:
         raise ValueError(f"a {kind!r} fact needs the population to compare with")
     if kind == "level":
-        return Population.level(population.counts[facet], len(evs))
+        return Population.level(population.shares[facet], facet_share(record, facet))
     if kind == "spend_level":
         spend = facet_spend(record, facet)
         return Population.level(population.spends[facet], spend) if spend > 0 else None
@@ -212,7 +222,7 @@ class Claim:
         if self.kind == "count":
             return f"The user shows {v} events related to {domain}."
         if self.kind == "level":
-            return f"Their level of {domain} is {v} that of most users."
+            return f"The share of their activity that goes to {domain} is {v} that of most users."
         if self.kind == "modalities":
             return f"This shows up in {', '.join(C.MODALITY_LABELS[m] for m in v)}."
         if self.kind == "top_item":

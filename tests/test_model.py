@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from qa_helpers import backbones as B
-from qa_helpers import layout, pipeline, text_encoder
+from qa_helpers import inference, layout, pipeline, text_encoder
 from qa_helpers.model import QAnchor
 
 
@@ -23,7 +23,10 @@ def test_suffix_layout_and_labels(model):
         a = int(s.anchor[i])
         assert s.ids[i, a] == anchor_id and s.soft[i, a - 2:a].all() and not s.soft[i, a]
         supervised = (s.labels[i] != -100).nonzero().flatten()
-        assert supervised[0] == a  # <USER_EMB> predicts the first answer token
+        n_sep = len(tok(layout.ANSWER_PREFIX, add_special_tokens=False)["input_ids"])
+        # <USER_EMB> predicts nothing; the separator's last token predicts the first answer token
+        assert supervised[0] == a + n_sep and s.labels[i, a] == -100
+        assert s.labels[i, supervised[0]] == tok(["yes", "no idea"][i], add_special_tokens=False)["input_ids"][0]
         assert s.labels[i, supervised[-1]] == tok.eos_token_id
         assert torch.equal(s.labels[i, supervised[:-1]], s.ids[i, supervised[:-1] + 1])
     assert not s.mask[0, -1]  # the shorter row is right-padded
@@ -149,11 +152,11 @@ def test_smollm2_from_the_wheel_with_lora(tiny_setup, tmp_path):
 def test_embed_queries_and_representation_levels_agree_with_embed(model, tiny_setup):
     users = tiny_setup["users"]
     q = ["Will this person log in soon?", "Fraud?"]
-    all_emb = pipeline.embed_queries(model, users, q, batch_size=7, progress=False)
+    all_emb = inference.embed_queries(model, users, q, batch_size=7, progress=False)
     assert all_emb.shape == (2, len(users), model.settings["emb_dim"])
     torch.testing.assert_close(torch.from_numpy(all_emb[1, :3]), model.embed(users.batch([0, 1, 2]), [q[1]] * 3),
                                atol=1e-5, rtol=1e-4)
-    levels = pipeline.representation_levels(model, users, q, batch_size=9, progress=False)
+    levels = inference.representation_levels(model, users, q, batch_size=9, progress=False)
     assert levels["prefix"].shape == (len(users), model.backbone.hidden_size)
     assert levels["hidden"].shape == (2, len(users), model.backbone.hidden_size)
     emb = torch.nn.functional.normalize(torch.from_numpy(levels["embedding"][0]), dim=-1)
@@ -176,7 +179,7 @@ def test_cached_prefix_equals_the_uncached_pass_for_ragged_queries(model, tiny_s
         cached = model.anchor_states_cached(state, queries)
         again = model.anchor_states_cached(state, queries)      # the cache given is not modified
         for j, q in enumerate(queries):
-            suffix = layout.build_suffix(model.tokenizer, [q] * 3)
+            suffix = model.suffix([q] * 3)
             hidden, lp = model.anchor_hidden(users, suffix)
             full = hidden[torch.arange(3), lp + suffix.anchor]
             torch.testing.assert_close(cached[:, j], full, atol=1e-5, rtol=1e-4)

@@ -6,7 +6,6 @@ import torch
 import torch.nn.functional as F
 
 from qa_helpers import attention, inference, layout, pipeline, prompt_tuning
-from qa_helpers.layout import build_suffix
 
 QUERIES = ["Will this person order takeout in the evening?", "Fraud?"]
 
@@ -64,7 +63,7 @@ def test_gradient_through_the_cached_prefix_equals_a_full_forward(model, tiny_se
     try:
         # cached: the prefix encoded once, the suffix alone run against it
         state = inference.encode_prefixes(model, users, batch_size=64).select(torch.tensor(rows))
-        suffix = build_suffix(model.tokenizer, [QUERIES[0]] * 4, n_soft=4)
+        suffix = model.suffix([QUERIES[0]] * 4, n_soft=4)
         u_cached = model.project(model.suffix_states(state, suffix, model.suffix_embeddings(suffix, vectors)))
         g_cached = torch.autograd.grad(prompt_tuning.prototype_loss(u_cached, protos, y, 0.1), [vectors, protos])
         # full: prefix and suffix in one uncached pass
@@ -121,7 +120,7 @@ def test_bad_inputs_are_clear_errors(model, tiny_setup, task_data):
     with pytest.raises(ValueError, match="3 soft prompts for 2 queries"):
         model.anchor_states_cached(state, QUERIES, torch.zeros(3, 2, model.backbone.hidden_size))
     with pytest.raises(ValueError, match="vectors, the suffix"):
-        suffix = build_suffix(model.tokenizer, QUERIES, n_soft=2)
+        suffix = model.suffix(QUERIES, n_soft=2)
         model.suffix_embeddings(suffix, torch.zeros(3, model.backbone.hidden_size))
 
 
@@ -143,7 +142,7 @@ def test_modality_attention_shares(model, tiny_setup, task_data):
         for i in range(len(users)):
             batch = users.batch([i])
             pre, pre_mask = model.prefix(batch)
-            suffix = build_suffix(model.tokenizer, [QUERIES[1]])
+            suffix = model.suffix([QUERIES[1]])
             x = torch.cat([pre, model.suffix_embeddings(suffix)], 1)
             mask = torch.cat([pre_mask, suffix.mask], 1)
             out = model.backbone.decoder()(inputs_embeds=x, attention_mask=mask.long(),
@@ -152,3 +151,14 @@ def test_modality_attention_shares(model, tiny_setup, task_data):
             row = (row / row.sum(-1, keepdim=True)).mean(0).numpy()
             expected += np.array([row[owner == c].sum() for c in attention.CATEGORIES])
     np.testing.assert_allclose(shares[1], expected / len(users), atol=1e-5)
+
+
+def test_a_soft_prompt_starts_at_the_scale_of_the_token_embeddings(model):
+    """Each soft token starts as a copy of an ordinary token's embedding (Lester et al. 2021), so its norm is one of
+    the vocabulary's norms: a prompt far off that scale would dominate (or vanish next to) the query's tokens."""
+    vectors = prompt_tuning.init_prompt(model, 6, seed=3)
+    table = model.backbone.input_embeddings().weight.detach()
+    norms = table.norm(dim=-1)
+    for v in vectors:
+        assert bool(((table - v).abs().sum(-1) == 0).any())            # an exact row of the table
+        assert norms.min() <= v.norm() <= norms.max()

@@ -18,10 +18,10 @@ RECORD = {
 }
 
 
-# four other users: no takeout at all, one order, two orders, many orders (and spending to match)
+# four other users with 10 events each, of which 0, 1, 2 or 9 are takeout orders (the rest groceries)
 OTHERS = [{"user_id": f"o{n}", "events": {"bill": [
-    {"day": d, "hour": 12, "text": "pay Ele.me | food delivery | via balance", "amount": 10.0} for d in range(n)]}}
-    for n in (0, 1, 2, 20)]
+    {"day": d, "hour": 12, "text": "pay Ele.me | food delivery | via balance" if d < n else
+     "pay Hema Fresh | groceries | via balance", "amount": 10.0} for d in range(10)]}} for n in (0, 1, 2, 9)]
 POPULATION = Population([RECORD] + OTHERS)
 
 
@@ -40,12 +40,15 @@ def test_facts_are_computed_from_the_record():
 
 
 def test_levels_place_the_user_among_the_population():
-    # counts 0, 1, 2, 3 (this user), 20: 3.5 of 5 users below -> share 0.7 -> the fourth quintile, "above"
+    # takeout shares 0, 0.1, 0.2, 0.6 (this user: 3 of 5 events), 0.9: 3.5 of 5 users below -> the fourth quintile
+    assert userU.facet_share(RECORD, "takeout") == pytest.approx(0.6)
     assert compute_fact(RECORD, "level", "takeout", POPULATION) == "above"
     assert compute_fact(OTHERS[3], "level", "takeout", POPULATION) == "far above"
     assert compute_fact(OTHERS[1], "level", "takeout", POPULATION) == "below"
-    # spend 95.5 against 0, 10, 20, 200: also the fourth quintile
-    assert compute_fact(RECORD, "spend_level", "takeout", POPULATION) == "above"
+    # the level is a share, not a count: the heavy user with 9 orders is not above for groceries (1 of 10)
+    assert compute_fact(OTHERS[3], "level", "groceries", POPULATION) == "below"
+    # spend 95.5 against 0, 10, 20 and 90 yuan: the top quintile
+    assert compute_fact(RECORD, "spend_level", "takeout", POPULATION) == "far above"
     assert compute_fact(RECORD, "spend_level", "eco", POPULATION) is None   # no bill events for eco: no spend fact
     with pytest.raises(ValueError, match="at least one record"):
         Population([])

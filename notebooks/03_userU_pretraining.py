@@ -265,6 +265,20 @@ targets = {
 pd.Series(targets, name="met").to_frame()
 
 # %% [markdown]
+# When a target is missed, the cells above say why, in this order:
+#
+# - **Is the answer in the prefix at all?** The fact reader's recall is the ceiling for this prefix; the model's
+#   exact-query recall is read against it, not against 1.0.
+# - **Does the LLM carry what the encoder gives it?** In the facet read-out, the prefix mean is what the encoder
+#   hands the LLM, the hidden state and the embedding what comes out. A fall from prefix to embedding is
+#   information the LLM did not move to `<USER_EMB>`; the no-LLM sequence model, trained on the same pairs and
+#   batches, shows how much a simpler pooled model keeps.
+# - **Does the embedding depend on the user or on the question?** The variance shares and the two cosines: a user
+#   share under one half means the question still moves the embedding more than the user does.
+#
+# The variants table below is the record of what was tried to close these gaps on the pretraining side.
+
+# %% [markdown]
 # ## 7 How the recipe was chosen
 #
 # Every variant tried, failures included, with the command that produced it, is in

@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: reproduce reproduce-full test install clean
+.PHONY: reproduce reproduce-full test test-fast lint install clean
 
 $(PY):
 	@echo "==> creating $(VENV) with $(PYTHON)"
@@ -38,8 +38,16 @@ reproduce-full: $(STAMP)
 	$(PY) -m qa_helpers run --profile full
 
 test: $(STAMP)
-	@echo "==> unit tests, then every notebook in the smoke profile"
+	@echo "==> every test: unit (fast and slow), every notebook in the smoke profile, the recorded claims"
 	$(PY) -m pytest
+
+# the fast tier: unit tests only (no SmolLM2, no second process, no notebook), under 2 minutes
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow and not notebooks and not claims"
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 clean:
 	rm -rf artifacts

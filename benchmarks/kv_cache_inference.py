@@ -30,7 +30,6 @@ import transformers
 from qa_helpers import backbones, config, pipeline, timing
 from qa_helpers.model import QAnchor
 
-
 USERS_PER_CALL = {"tiny": 32, "smollm2": 4}
 
 
@@ -49,8 +48,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--backbones", nargs="+", default=["tiny", "smollm2"])
     parser.add_argument("--caps", nargs="+", default=["default", "full"], help="profiles whose event caps set L_p")
     parser.add_argument("--n-q", nargs="+", type=int, default=[1, 2, 5, 10, 20])
-    parser.add_argument("--users", type=int, default=None,
-                        help=f"users per timed call (default: {USERS_PER_CALL}, so each call is long enough to time)")
+    parser.add_argument(
+        "--users",
+        type=int,
+        default=None,
+        help=f"users per timed call (default: {USERS_PER_CALL}, so each call is long enough to time)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=None)
@@ -62,30 +65,54 @@ def main(argv=None) -> dict:
     queries = timing.serving_queries(max(args.n_q))
     runs = []
     for kind in args.backbones:
-        records = w.downstream[:args.users or USERS_PER_CALL.get(kind, 8)]
+        records = w.downstream[: args.users or USERS_PER_CALL.get(kind, 8)]
         for caps_profile in args.caps:
             caps = tuple(config.load(caps_profile).event_caps)
             users = pipeline.user_tensors(config.load("default", event_caps=caps), records, table)
             model = build_model(kind, cfg, pairs, users.table.dim, caps).to(args.device)
             start = time.perf_counter()
-            rows = timing.time_paths(model, users, list(range(len(records))), queries, tuple(args.n_q),
-                                     args.repeats, args.device)
+            rows = timing.time_paths(
+                model, users, list(range(len(records))), queries, tuple(args.n_q), args.repeats, args.device
+            )
             print(f"{kind:8s} caps={caps_profile:8s} L_p={model.prefix_len:4d} ({time.perf_counter() - start:.0f} s)")
             for r in rows:
-                print(f"  n_q={r['n_q']:3d} theory {r['theoretical_speedup']:5.2f}  sequential {r['sequential_speedup']:5.2f}"
-                      f"  batched {r['batched_speedup']:5.2f}  packed {r['packed_speedup']:5.2f}"
-                      f" ({r['packed_fraction_of_theory']:.0%} of theory)")
-            runs.append({"backbone": kind, "caps_profile": caps_profile, "caps": list(caps), "users": len(records),
-                         "hidden_size": model.backbone.hidden_size,
-                         "layers": model.lm.config.num_hidden_layers, "rows": rows})
+                print(
+                    f"  n_q={r['n_q']:3d} theory {r['theoretical_speedup']:5.2f}"
+                    f"  sequential {r['sequential_speedup']:5.2f}"
+                    f"  batched {r['batched_speedup']:5.2f}  packed {r['packed_speedup']:5.2f}"
+                    f" ({r['packed_fraction_of_theory']:.0%} of theory)"
+                )
+            runs.append(
+                {
+                    "backbone": kind,
+                    "caps_profile": caps_profile,
+                    "caps": list(caps),
+                    "users": len(records),
+                    "hidden_size": model.backbone.hidden_size,
+                    "layers": model.lm.config.num_hidden_layers,
+                    "rows": rows,
+                }
+            )
             del model
-    device_name = torch.cuda.get_device_name() if args.device == "cuda" else (platform.processor() or platform.machine())
-    result = {"benchmark": "kv_cache_inference", "repeats": args.repeats,
-              "queries": queries, "runs": runs,
-              "machine": {"device": args.device, "name": device_name, "threads": torch.get_num_threads(),
-                          "python": sys.version.split()[0], "torch": torch.__version__,
-                          "transformers": transformers.__version__, "dtype": "float32",
-                          "date": time.strftime("%Y-%m-%d")}}
+    device_name = (
+        torch.cuda.get_device_name() if args.device == "cuda" else (platform.processor() or platform.machine())
+    )
+    result = {
+        "benchmark": "kv_cache_inference",
+        "repeats": args.repeats,
+        "queries": queries,
+        "runs": runs,
+        "machine": {
+            "device": args.device,
+            "name": device_name,
+            "threads": torch.get_num_threads(),
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "dtype": "float32",
+            "date": time.strftime("%Y-%m-%d"),
+        },
+    }
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=1) + "\n")

@@ -48,8 +48,10 @@ def main(argv=None) -> dict:
     batch = trainer.user_batch(pairs)
     _, prefix_mask = trainer.model.prefix(batch)
     suffix = trainer.model.suffix([p["query"] for p in pairs], [p["answer"] for p in pairs])
-    answer_tokens = [len(trainer.model.tokenizer(p["answer"], add_special_tokens=False)["input_ids"]
-                         [:cfg.max_answer_tokens]) + 1 for p in pairs]
+    answer_tokens = [
+        len(trainer.model.tokenizer(p["answer"], add_special_tokens=False)["input_ids"][: cfg.max_answer_tokens]) + 1
+        for p in pairs
+    ]
     anchor_tokens = int(prefix_mask.sum() + suffix.mask.sum())
     tokens_per_step = anchor_tokens + sum(answer_tokens)
     padded_len = prefix_mask.shape[1] + suffix.mask.shape[1] + max(answer_tokens)
@@ -76,15 +78,30 @@ def main(argv=None) -> dict:
     bare_s = timed(bare_step, args.steps)
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux reports KiB
     result = {
-        "profile": cfg.name, "batch_size": len(pairs), "steps_timed": args.steps,
-        "tokens_per_step": tokens_per_step, "padded_tokens_per_step": len(pairs) * padded_len,
-        "qanchor": {"seconds_per_step": qanchor_s, "samples_per_s": len(pairs) / qanchor_s,
-                    "tokens_per_s": tokens_per_step / qanchor_s},
-        "bare_hf": {"seconds_per_step": bare_s, "samples_per_s": len(pairs) / bare_s,
-                    "tokens_per_s": len(pairs) * seq / bare_s, "sequence_length": seq},
-        "overhead": qanchor_s / bare_s - 1, "peak_rss_gib": peak_gib,
-        "machine": {"python": sys.version.split()[0], "torch": torch.__version__, "threads": torch.get_num_threads(),
-                    "cpu": platform.processor() or platform.machine()},
+        "profile": cfg.name,
+        "batch_size": len(pairs),
+        "steps_timed": args.steps,
+        "tokens_per_step": tokens_per_step,
+        "padded_tokens_per_step": len(pairs) * padded_len,
+        "qanchor": {
+            "seconds_per_step": qanchor_s,
+            "samples_per_s": len(pairs) / qanchor_s,
+            "tokens_per_s": tokens_per_step / qanchor_s,
+        },
+        "bare_hf": {
+            "seconds_per_step": bare_s,
+            "samples_per_s": len(pairs) / bare_s,
+            "tokens_per_s": len(pairs) * seq / bare_s,
+            "sequence_length": seq,
+        },
+        "overhead": qanchor_s / bare_s - 1,
+        "peak_rss_gib": peak_gib,
+        "machine": {
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "cpu": platform.processor() or platform.machine(),
+        },
     }
     print(json.dumps(result, indent=1))
     if args.out:

@@ -26,9 +26,22 @@ from qa_helpers.model import MODEL_VERSION
 from qa_helpers.provenance import git_hash
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "recipe_variants.jsonl"
-COLUMNS = ("exact_recall@1", "exact_chance@1", "prefix_shuffle_win", "exact_query_swap_win", "held_out_recall@1",
-           "held_out_query_swap_win", "user_share", "query_share", "interaction_share", "cos_same_query_other_user",
-           "cos_same_user_other_query", "effective_rank", "facet_r2_own_question", "facet_r2_other_question")
+COLUMNS = (
+    "exact_recall@1",
+    "exact_chance@1",
+    "prefix_shuffle_win",
+    "exact_query_swap_win",
+    "held_out_recall@1",
+    "held_out_query_swap_win",
+    "user_share",
+    "query_share",
+    "interaction_share",
+    "cos_same_query_other_user",
+    "cos_same_user_other_query",
+    "effective_rank",
+    "facet_r2_own_question",
+    "facet_r2_other_question",
+)
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -48,8 +61,12 @@ def table() -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         last = r["evals"][-1] if r.get("evals") else {}
-        cells = [r["name"], f"v{r.get('userU_version', '?')}", str(r.get("steps", "-")),
-                 f"{r.get('seconds_per_step', float('nan')):.2f}"]
+        cells = [
+            r["name"],
+            f"v{r.get('userU_version', '?')}",
+            str(r.get("steps", "-")),
+            f"{r.get('seconds_per_step', float('nan')):.2f}",
+        ]
         cells += [f"{last[c]:.3f}" if c in last else "-" for c in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -80,12 +97,25 @@ def main() -> None:
         history, error = trainer.history, f"{type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - start
     train_seconds = sum(h["seconds"] for h in history)
-    evals = [{k: v for k, v in h.items() if k not in ("lr", "grad_norm", "seconds")} for h in history if
-             "exact_recall@1" in h]
-    record = {"name": args.name, "note": args.note, "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
-              "git_hash": git_hash(), "userU_version": userU.USERU_VERSION, "model_version": MODEL_VERSION,
-              "overrides": overrides, "steps": len(history), "seconds": seconds,
-              "seconds_per_step": train_seconds / max(len(history), 1), "evals": evals, "error": error}
+    evals = [
+        {k: v for k, v in h.items() if k not in ("lr", "grad_norm", "seconds")}
+        for h in history
+        if "exact_recall@1" in h
+    ]
+    record = {
+        "name": args.name,
+        "note": args.note,
+        "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+        "git_hash": git_hash(),
+        "userU_version": userU.USERU_VERSION,
+        "model_version": MODEL_VERSION,
+        "overrides": overrides,
+        "steps": len(history),
+        "seconds": seconds,
+        "seconds_per_step": train_seconds / max(len(history), 1),
+        "evals": evals,
+        "error": error,
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a") as f:
         f.write(json.dumps(record) + "\n")

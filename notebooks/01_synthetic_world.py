@@ -45,7 +45,9 @@ from qa_helpers.recorder import MetricsRecorder
 cfg = config.load(PROFILE, **({} if SEED is None else {"seed": SEED}))
 use_style()
 rec = MetricsRecorder("01_synthetic_world", cfg)
-print(f"profile {cfg.name}: {cfg.n_pretrain_users} pretraining + {cfg.n_downstream_users} downstream users, seed {cfg.seed}")
+print(
+    f"profile {cfg.name}: {cfg.n_pretrain_users} pretraining + {cfg.n_downstream_users} downstream users, seed {cfg.seed}"
+)
 
 # %% [markdown]
 # ## 1 Generate the world
@@ -59,8 +61,10 @@ print(f"profile {cfg.name}: {cfg.n_pretrain_users} pretraining + {cfg.n_downstre
 
 # %%
 w = world.load_or_generate(cfg)
-print(f"{len(w.pretrain)} pretraining users (ids {w.pretrain[0]['user_id']}...), "
-      f"{len(w.downstream)} downstream users (ids {w.downstream[0]['user_id']}...)")
+print(
+    f"{len(w.pretrain)} pretraining users (ids {w.pretrain[0]['user_id']}...), "
+    f"{len(w.downstream)} downstream users (ids {w.downstream[0]['user_id']}...)"
+)
 assert not {r["user_id"] for r in w.pretrain} & {r["user_id"] for r in w.downstream}
 
 # %% [markdown]
@@ -107,10 +111,14 @@ population = datasheet.population_task_stats()
 fig, data = plots.task_rates(population)
 save_figure(fig, "01_task_rates_oracle", cfg, data)
 observed = {t: {"base_rate": float(w.labels[:, k].mean())} for k, t in enumerate(tasks.TASK_NAMES)}
-pd.DataFrame({"base rate (population)": {t: v["base_rate"] for t, v in population.items()},
-              "base rate (this world)": {t: v["base_rate"] for t, v in observed.items()},
-              "oracle AUC": {t: v["oracle_auc"] for t, v in population.items()},
-              "oracle KS": {t: v["oracle_ks"] for t, v in population.items()}}).round(3)
+pd.DataFrame(
+    {
+        "base rate (population)": {t: v["base_rate"] for t, v in population.items()},
+        "base rate (this world)": {t: v["base_rate"] for t, v in observed.items()},
+        "oracle AUC": {t: v["oracle_auc"] for t, v in population.items()},
+        "oracle KS": {t: v["oracle_ks"] for t, v in population.items()},
+    }
+).round(3)
 
 # %% [markdown]
 # ## 5 Which traits drive which task
@@ -136,8 +144,13 @@ save_figure(fig, "01_evidence_map", cfg, data)
 best = {t: catalog.MODALITIES[aucs[k].argmax()] for k, t in enumerate(tasks.TASK_NAMES)}
 agree = [t for t in tasks.TASK_NAMES if best[t] in designed[t]]
 print(f"the best single modality is among the datasheet's evidence modalities for {len(agree)}/10 tasks")
-pd.DataFrame({"designed": {t: ", ".join(v) for t, v in designed.items()}, "best measured": best,
-              "its AUC": {t: aucs[k].max() for k, t in enumerate(tasks.TASK_NAMES)}}).round(3)
+pd.DataFrame(
+    {
+        "designed": {t: ", ".join(v) for t, v in designed.items()},
+        "best measured": best,
+        "its AUC": {t: aucs[k].max() for k, t in enumerate(tasks.TASK_NAMES)},
+    }
+).round(3)
 
 # %% [markdown]
 # ## 7 UserU: D_future and D_uqa
@@ -191,9 +204,15 @@ for t in tasks.TASKS:
 # narrower job than on real logs.
 
 # %%
-rec.log(n_pretrain_users=len(w.pretrain), n_downstream_users=len(w.downstream),
-        events_per_modality=events_data, population_tasks=population,
-        world_base_rates={t: v["base_rate"] for t, v in observed.items()},
-        evidence_auc={t: dict(zip(catalog.MODALITIES, aucs[k])) for k, t in enumerate(tasks.TASK_NAMES)},
-        evidence_best_modality=best, evidence_agreement=len(agree), userU=stats)
+rec.log(
+    n_pretrain_users=len(w.pretrain),
+    n_downstream_users=len(w.downstream),
+    events_per_modality=events_data,
+    population_tasks=population,
+    world_base_rates={t: v["base_rate"] for t, v in observed.items()},
+    evidence_auc={t: dict(zip(catalog.MODALITIES, aucs[k])) for k, t in enumerate(tasks.TASK_NAMES)},
+    evidence_best_modality=best,
+    evidence_agreement=len(agree),
+    userU=stats,
+)
 print("metrics written to", rec.save())

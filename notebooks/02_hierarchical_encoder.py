@@ -45,8 +45,10 @@ cfg = config.load(PROFILE, **({} if SEED is None else {"seed": SEED}))
 use_style()
 rec = MetricsRecorder("02_hierarchical_encoder", cfg)
 w, pairs = pipeline.world_and_userU(cfg)
-print(f"profile {cfg.name}: caps K_m = {dict(zip(catalog.EVENT_MODALITIES, cfg.event_caps))}, "
-      f"{cfg.tabular_tokens} tabular tokens, backbone {cfg.backbone}")
+print(
+    f"profile {cfg.name}: caps K_m = {dict(zip(catalog.EVENT_MODALITIES, cfg.event_caps))}, "
+    f"{cfg.tabular_tokens} tabular tokens, backbone {cfg.backbone}"
+)
 
 # %% [markdown]
 # ## 1 Events become vectors: a frozen sentence encoder
@@ -61,22 +63,30 @@ print(f"profile {cfg.name}: caps K_m = {dict(zip(catalog.EVENT_MODALITIES, cfg.e
 encoder = text_encoder.MiniLMEncoder()
 table = pipeline.text_table(w, encoder)
 n_events = sum(len(evs) for r in w.pretrain + w.downstream for evs in r["events"].values())
-print(f"{n_events:,} events, {len(table.texts)} unique texts -> table {tuple(table.vectors.shape)} "
-      f"(row 0 is padding); encoder id {encoder.id}")
+print(
+    f"{n_events:,} events, {len(table.texts)} unique texts -> table {tuple(table.vectors.shape)} "
+    f"(row 0 is padding); encoder id {encoder.id}"
+)
 
 # %% [markdown]
 # Nearest neighbours in MiniLM space: related events are close even across modalities, which is what lets
 # the model pool evidence for a query without having seen the exact string.
 
 # %%
-probes = ["pay Meituan Takeout | food delivery | via balance", "home > ant forest > collect energy",
-          "Jay Chou concert tickets", "transfer out to a new payee | transfer | via balance"]
+probes = [
+    "pay Meituan Takeout | food delivery | via balance",
+    "home > ant forest > collect energy",
+    "Jay Chou concert tickets",
+    "transfer out to a new payee | transfer | via balance",
+]
 vecs = table.vectors[1:]
 rows = []
 for probe in probes:
     sims = vecs @ vecs[table.index[probe] - 1]
     top = sims.topk(6).indices[1:].tolist()
-    rows.append({"event text": probe, **{f"#{k + 1}": f"{table.texts[i]} ({sims[i]:.2f})" for k, i in enumerate(top[:3])}})
+    rows.append(
+        {"event text": probe, **{f"#{k + 1}": f"{table.texts[i]} ({sims[i]:.2f})" for k, i in enumerate(top[:3])}}
+    )
 pd.DataFrame(rows)
 
 # %%
@@ -93,12 +103,25 @@ save_figure(fig, "02_text_space", cfg, data)
 # %%
 users = pipeline.user_tensors(cfg, w.downstream, table)
 batch = users.batch(list(range(8)))
-pd.DataFrame([{"modality": m, "events (B, K_m, d_enc)": tuple(batch.events[m].shape),
-               "numeric (B, K_m, 3)": tuple(batch.numeric[m].shape), "mask (B, K_m)": tuple(batch.mask[m].shape),
-               "users truncated at the cap": f"{np.mean([len(r['events'].get(m, [])) > k for r in w.downstream]):.0%}"}
-              for m, k in zip(catalog.EVENT_MODALITIES, cfg.event_caps)]
-             + [{"modality": "tabular", "events (B, K_m, d_enc)": tuple(batch.tabular.shape),
-                 "mask (B, K_m)": tuple(batch.tabular_mask.shape)}])
+pd.DataFrame(
+    [
+        {
+            "modality": m,
+            "events (B, K_m, d_enc)": tuple(batch.events[m].shape),
+            "numeric (B, K_m, 3)": tuple(batch.numeric[m].shape),
+            "mask (B, K_m)": tuple(batch.mask[m].shape),
+            "users truncated at the cap": f"{np.mean([len(r['events'].get(m, [])) > k for r in w.downstream]):.0%}",
+        }
+        for m, k in zip(catalog.EVENT_MODALITIES, cfg.event_caps)
+    ]
+    + [
+        {
+            "modality": "tabular",
+            "events (B, K_m, d_enc)": tuple(batch.tabular.shape),
+            "mask (B, K_m)": tuple(batch.tabular_mask.shape),
+        }
+    ]
+)
 
 # %% [markdown]
 # ## 3 Three levels of tokens
@@ -139,12 +162,15 @@ pd.Series(shapes, name="shape").to_frame()
 # %%
 query = "Would this person respond to a late-night food-delivery offer?"
 print("tokens of <USER_EMB>:", model.tokenizer(layout.USER_EMB, add_special_tokens=False)["input_ids"])
-pd.DataFrame(layout.describe(tuple(cfg.event_caps), cfg.tabular_tokens, model.tokenizer, query,
-                             query_slot=model.query_adapter is not None))
+pd.DataFrame(
+    layout.describe(
+        tuple(cfg.event_caps), cfg.tabular_tokens, model.tokenizer, query, query_slot=model.query_adapter is not None
+    )
+)
 
 # %%
 segments = layout.prefix_segments(tuple(cfg.event_caps), cfg.tabular_tokens)
-n_query = int(model.suffix([query]).anchor[0])     # query tokens (and the query-vector slot) before <USER_EMB>
+n_query = int(model.suffix([query]).anchor[0])  # query tokens (and the query-vector slot) before <USER_EMB>
 show = list(range(24))
 _, masks = enc(users.batch(show))
 fig, data = plots.token_layout(segments, n_query, masks.numpy().astype(float), [users.user_ids[i] for i in show])
@@ -164,8 +190,10 @@ no_search = next(i for i in range(len(users)) if not users.mask["search"][i].any
 alone, m_alone = enc(users.batch([no_search]))
 together, m_together = enc(users.batch([no_search, 0, 1, 2]))
 same = torch.allclose(alone[0][m_alone[0]], together[0][m_together[0]], atol=1e-6)
-print(f"user {users.user_ids[no_search]} has no search events; finite tokens: {bool(torch.isfinite(alone).all())}; "
-      f"same tokens alone and in a batch: {same}")
+print(
+    f"user {users.user_ids[no_search]} has no search events; finite tokens: {bool(torch.isfinite(alone).all())}; "
+    f"same tokens alone and in a batch: {same}"
+)
 pd.Series(missing_share, name="share of users without the modality").to_frame().round(3)
 
 # %% [markdown]
@@ -183,7 +211,15 @@ pd.Series(missing_share, name="share of users without the modality").to_frame().
 # The prefix here is about 105 tokens against about 717 in the paper; the full profile raises the caps.
 
 # %%
-rec.log(unique_texts=len(table.texts), events=n_events, text_dim=table.dim, prefix_length=int(prefix.shape[1]),
-        d_llm=int(prefix.shape[2]), shapes={k: list(v) for k, v in shapes.items()}, missing_share=missing_share,
-        padding_invariant=bool(same), encoder_id=encoder.id)
+rec.log(
+    unique_texts=len(table.texts),
+    events=n_events,
+    text_dim=table.dim,
+    prefix_length=int(prefix.shape[1]),
+    d_llm=int(prefix.shape[2]),
+    shapes={k: list(v) for k, v in shapes.items()},
+    missing_share=missing_share,
+    padding_invariant=bool(same),
+    encoder_id=encoder.id,
+)
 print("metrics written to", rec.save())

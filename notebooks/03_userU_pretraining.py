@@ -58,8 +58,10 @@ use_style()
 rec = MetricsRecorder("03_userU_pretraining", cfg)
 w, pairs = pipeline.world_and_userU(cfg)
 train_pairs, eval_pairs = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
-print(f"{len(pairs):,} UserU pairs: {len(train_pairs):,} to train on, {len(eval_pairs):,} held out "
-      f"({len({p['user_id'] for p in eval_pairs})} whole users, for the diagnostics)")
+print(
+    f"{len(pairs):,} UserU pairs: {len(train_pairs):,} to train on, {len(eval_pairs):,} held out "
+    f"({len({p['user_id'] for p in eval_pairs})} whole users, for the diagnostics)"
+)
 
 # %% [markdown]
 # ## 1 What a pair asks, and what it answers
@@ -76,8 +78,12 @@ print(f"{len(pairs):,} UserU pairs: {len(train_pairs):,} to train on, {len(eval_
 
 # %%
 topic = userU.TOPIC_BY_KEY["takeout/timing"]
-display(pd.Series({**{f"trained wording {i}": q for i, q in enumerate(topic.wordings)},
-                   "held-out wording": topic.held_out}, name=topic.key).to_frame())
+display(
+    pd.Series(
+        {**{f"trained wording {i}": q for i, q in enumerate(topic.wordings)}, "held-out wording": topic.held_out},
+        name=topic.key,
+    ).to_frame()
+)
 same_topic = [p for p in train_pairs if p["topic"] == topic.key][:4]
 pd.DataFrame(same_topic)[["user_id", "query", "answer"]]
 
@@ -100,7 +106,9 @@ torch.manual_seed(cfg.seed)
 fresh = pipeline.pretrainer(cfg, resume=False)
 first = fresh.global_batch(0)
 with torch.no_grad():
-    out = fresh.model.pretrain_forward(fresh.user_batch(first), [p["query"] for p in first], [p["answer"] for p in first])
+    out = fresh.model.pretrain_forward(
+        fresh.user_batch(first), [p["query"] for p in first], [p["answer"] for p in first]
+    )
 u, v = torch.nn.functional.normalize(out["u"], dim=-1), torch.nn.functional.normalize(out["v"], dim=-1)
 duplicates = losses.duplicate_answers([p["answer"] for p in first])
 at_init = {}
@@ -108,8 +116,10 @@ for variant in ("paper", "code"):
     loss, stats = losses.contrastive_loss(out["u"], out["v"], cfg.tau, cfg.margin, variant, duplicates=duplicates)
     at_init[variant] = {"loss": float(loss), **stats}
 off = ~torch.eye(len(u), dtype=torch.bool)
-init_cos = {"mean cos(u_i, u_j), two anchors": float((u @ u.T)[off].mean()),
-            "mean cos(u_i, v_i), anchor and its answer": float((u * v).sum(-1).mean())}
+init_cos = {
+    "mean cos(u_i, u_j), two anchors": float((u @ u.T)[off].mean()),
+    "mean cos(u_i, v_i), anchor and its answer": float((u * v).sum(-1).mean()),
+}
 display(pd.Series(init_cos).round(3).to_frame("at initialisation"))
 pd.DataFrame(at_init).T.round(4)
 
@@ -137,7 +147,9 @@ uniform = pipeline.pretrainer(config.load(PROFILE, seed=cfg.seed, batch_topics=0
 composition = {
     "uniform batches": pd.DataFrame([diagnostics.batch_composition(uniform.global_batch(s)) for s in range(50)]).mean(),
     f"this profile (batch_topics={cfg.batch_topics})": pd.DataFrame(
-        [diagnostics.batch_composition(fresh.global_batch(s)) for s in range(50)]).mean()}
+        [diagnostics.batch_composition(fresh.global_batch(s)) for s in range(50)]
+    ).mean(),
+}
 del uniform
 pd.DataFrame(composition).T.round(2)
 
@@ -163,14 +175,16 @@ print("query encoder:", cfg.query_encoder or "none (the LLM reads the query toke
 # the model instead of training again.
 
 # %%
-fresh_users = fresh.users   # the pretraining users' tensors (their text table serves any user of this world)
+fresh_users = fresh.users  # the pretraining users' tensors (their text table serves any user of this world)
 del fresh
 start = time.perf_counter()
 model, history = pipeline.pretrained_model(cfg)
 seconds = time.perf_counter() - start
 train_seconds = sum(h["seconds"] for h in history)
-print(f"{len(history)} steps of {cfg.batch_size} pairs took {train_seconds:.0f} s of training; this cell ran "
-      f"{seconds:.0f} s (less when loaded)")
+print(
+    f"{len(history)} steps of {cfg.batch_size} pairs took {train_seconds:.0f} s of training; this cell ran "
+    f"{seconds:.0f} s (less when loaded)"
+)
 k = max(1, len(history) // 10)
 losses_table = {
     "contrastive loss, first 10% of steps": sum(h["cl"] for h in history[:k]) / k,
@@ -221,10 +235,21 @@ pd.Series(visibility).round(3).to_frame("facts the prefix shows as the answer st
 
 # %%
 held_users = {p["user_id"] for p in eval_pairs}
-reader = diagnostics.fact_reader_recall([r for r in w.pretrain if r["user_id"] in held_users], w.pretrain, eval_pairs,
-                                        tuple(cfg.event_caps), cfg.diagnostic_group, cfg.seed)
-pd.Series({"fact reader recall@1": reader["recall@1"], "its chance": reader["chance@1"],
-           "the model's exact-query recall@1 (D_uqa and D_future)": final["exact_recall@1"]}).round(3).to_frame("value")
+reader = diagnostics.fact_reader_recall(
+    [r for r in w.pretrain if r["user_id"] in held_users],
+    w.pretrain,
+    eval_pairs,
+    tuple(cfg.event_caps),
+    cfg.diagnostic_group,
+    cfg.seed,
+)
+pd.Series(
+    {
+        "fact reader recall@1": reader["recall@1"],
+        "its chance": reader["chance@1"],
+        "the model's exact-query recall@1 (D_uqa and D_future)": final["exact_recall@1"],
+    }
+).round(3).to_frame("value")
 
 # %% [markdown]
 # Retrieval says how well the embedding tells users apart; it does not say *what* it keeps of them. The facet
@@ -241,13 +266,20 @@ readout_users = pipeline.user_tensors(cfg, readout_records, fresh_users.table)
 shares = np.stack([[userU.facet_share(r, f) for f in catalog.FACETS] for r in readout_records])
 readout = diagnostics.facet_readout_by_level(model, readout_users, shares, cfg.seed)
 answer_tokenizer = backbones.train_tokenizer(pipeline.tokenizer_corpus(train_pairs), cfg.tokenizer_vocab)
-seq_model, _ = baselines.train_sequence_contrastive(fresh_users, train_pairs, answer_tokenizer, cfg.emb_dim,
-                                                    steps=cfg.pretrain_steps, seed=cfg.seed,
-                                                    sampler=PairSampler.for_profile(train_pairs, cfg))
+seq_model, _ = baselines.train_sequence_contrastive(
+    fresh_users,
+    train_pairs,
+    answer_tokenizer,
+    cfg.emb_dim,
+    steps=cfg.pretrain_steps,
+    seed=cfg.seed,
+    sampler=PairSampler.for_profile(train_pairs, cfg),
+)
 with torch.no_grad():
     seq_emb = seq_model.user(baselines.SequenceContrastive.user_features(readout_users)).numpy()
-readout["no-LLM sequence model (static)"] = diagnostics.facet_r2(np.repeat(seq_emb[None], len(catalog.FACETS), 0),
-                                                                 shares, cfg.seed)
+readout["no-LLM sequence model (static)"] = diagnostics.facet_r2(
+    np.repeat(seq_emb[None], len(catalog.FACETS), 0), shares, cfg.seed
+)
 pd.DataFrame(readout, index=["R^2, own question", "R^2, another facet's question"]).T.round(3)
 
 # %% [markdown]
@@ -297,11 +329,30 @@ pd.Series(targets, name="met").to_frame()
 # %%
 variants_file = REPO_ROOT / "benchmarks" / "results" / "recipe_variants.jsonl"
 variants = [json.loads(line) for line in variants_file.read_text().splitlines() if line.strip()]
-cols = ["exact_recall@1", "exact_chance@1", "held_out_recall@1", "held_out_query_swap_win", "user_share",
-        "query_share", "cos_same_query_other_user", "effective_rank"]
-pd.DataFrame([{"variant": r["name"], "UserU": r.get("userU_version"), "steps": r["steps"],
-               "s/step": r["seconds_per_step"], **{c: r["evals"][-1].get(c) for c in cols}, "note": r.get("note", "")}
-              for r in variants if r["evals"]]).set_index("variant").round(3)
+cols = [
+    "exact_recall@1",
+    "exact_chance@1",
+    "held_out_recall@1",
+    "held_out_query_swap_win",
+    "user_share",
+    "query_share",
+    "cos_same_query_other_user",
+    "effective_rank",
+]
+pd.DataFrame(
+    [
+        {
+            "variant": r["name"],
+            "UserU": r.get("userU_version"),
+            "steps": r["steps"],
+            "s/step": r["seconds_per_step"],
+            **{c: r["evals"][-1].get(c) for c in cols},
+            "note": r.get("note", ""),
+        }
+        for r in variants
+        if r["evals"]
+    ]
+).set_index("variant").round(3)
 
 # %% [markdown]
 # ## Results vs paper
@@ -320,12 +371,25 @@ pd.DataFrame([{"variant": r["name"], "UserU": r.get("userU_version"), "steps": r
 # it hands to notebook 04 depends on the user as well as on the question (section 6).
 
 # %%
-rec.log(steps=len(history), batch_size=cfg.batch_size, batch_topics=cfg.batch_topics,
-        batch_future_share=cfg.batch_future_share, query_encoder=cfg.query_encoder, train_pairs=len(train_pairs),
-        eval_pairs=len(eval_pairs), at_init=at_init, init_cos=init_cos,
-        composition={k: v.to_dict() for k, v in composition.items()},
-        losses=losses_table, final_diagnostics=final, targets=targets, answer_visibility=visibility,
-        fact_reader=reader, facet_readout=readout,
-        seconds_per_step=train_seconds / len(history), variant=cfg.contrastive_variant,
-        kernel_peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
+rec.log(
+    steps=len(history),
+    batch_size=cfg.batch_size,
+    batch_topics=cfg.batch_topics,
+    batch_future_share=cfg.batch_future_share,
+    query_encoder=cfg.query_encoder,
+    train_pairs=len(train_pairs),
+    eval_pairs=len(eval_pairs),
+    at_init=at_init,
+    init_cos=init_cos,
+    composition={k: v.to_dict() for k, v in composition.items()},
+    losses=losses_table,
+    final_diagnostics=final,
+    targets=targets,
+    answer_visibility=visibility,
+    fact_reader=reader,
+    facet_readout=readout,
+    seconds_per_step=train_seconds / len(history),
+    variant=cfg.contrastive_variant,
+    kernel_peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+)
 print("metrics written to", rec.save())

@@ -36,12 +36,11 @@ import copy
 import json
 import time
 
-import numpy as np
 import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import catalog, config, incremental, inference, pipeline, plots, timing
+from qa_helpers import config, incremental, inference, pipeline, plots, timing
 from qa_helpers.config import REPO_ROOT
 from qa_helpers.figures import save_figure, use_style
 from qa_helpers.recorder import MetricsRecorder
@@ -56,7 +55,7 @@ users = pipeline.user_tensors(cfg, w.downstream, table)
 model, _ = pipeline.pretrained_model(cfg)
 model.eval()
 torch.set_num_threads(torch.get_num_threads())
-print(f"prefix length L_p = {model.prefix_len} tokens; backbone {model.settings['backbone']['kind']}")
+print(f"prefix length L_p = {model.prefix_len} tokens; backbone {model.config.backbone.kind}")
 
 # %% [markdown]
 # ## 1 Why the query sits at the end
@@ -95,12 +94,20 @@ prompts = 0.02 * torch.randn(len(queries), 4, model.backbone.hidden_size, genera
 batch = users.batch(rows)
 with torch.no_grad():
     for label, p in (("no prompt", None), ("4-token soft prompt", prompts)):
-        reference = inference.anchor_states_uncached(model, batch, queries, p)            # (B, 10, d)
-        for path, states in (("cached (batched)", model.anchor_states_cached(model.encode_prefix(batch), queries, p)),
-                             ("packed", inference.anchor_states_packed(model, *model.prefix(batch), queries, p))):
+        reference = inference.anchor_states(model, batch, queries, p, path="uncached")  # (B, 10, d)
+        for path, states in (
+            ("cached (batched)", inference.anchor_states(model, batch, queries, p, path="cached")),
+            ("packed", inference.anchor_states(model, batch, queries, p, path="packed")),
+        ):
             cos = torch.nn.functional.cosine_similarity(states, reference, dim=-1)
-            gate.append({"prompt": label, "path": path, "max |diff|": float((states - reference).abs().max()),
-                         "min cosine": float(cos.min())})
+            gate.append(
+                {
+                    "prompt": label,
+                    "path": path,
+                    "max |diff|": float((states - reference).abs().max()),
+                    "min cosine": float(cos.min()),
+                }
+            )
 gate = pd.DataFrame(gate)
 gate
 
@@ -114,25 +121,58 @@ gate
 
 # %%
 t0 = time.perf_counter()
-tiny_rows = timing.time_paths(model, users, list(range(cfg.serving_users)), timing.serving_queries(max(cfg.serving_n_q)),
-                              n_q_values=cfg.serving_n_q, repeats=cfg.serving_repeats)
+tiny_rows = timing.time_paths(
+    model,
+    users,
+    list(range(cfg.serving_users)),
+    timing.serving_queries(max(cfg.serving_n_q)),
+    n_q_values=cfg.serving_n_q,
+    repeats=cfg.serving_repeats,
+)
 print(f"timed in {time.perf_counter() - t0:.0f} s")
-tiny_df = pd.DataFrame(tiny_rows)[["n_q", "L_p", "L_q", "theoretical_speedup", "sequential_speedup",
-                                   "batched_speedup", "packed_speedup", "packed_fraction_of_theory"]]
+tiny_df = pd.DataFrame(tiny_rows)[
+    [
+        "n_q",
+        "L_p",
+        "L_q",
+        "theoretical_speedup",
+        "sequential_speedup",
+        "batched_speedup",
+        "packed_speedup",
+        "packed_fraction_of_theory",
+    ]
+]
 tiny_df.round(3)
 
 # %%
 bench_file = REPO_ROOT / "benchmarks" / "results" / "kv_cache_inference_cpu.json"
 bench = json.loads(bench_file.read_text()) if bench_file.exists() else {"runs": []}
-runs = {f"this notebook: {model.settings['backbone']['kind']}, L_p {model.prefix_len}": tiny_rows}
+runs = {f"this notebook: {model.config.backbone.kind}, L_p {model.prefix_len}": tiny_rows}
 for run in bench["runs"]:
     runs[f"benchmark: {run['backbone']}, L_p {run['rows'][0]['L_p']}"] = run["rows"]
 fig, data = plots.serving_speedups(runs)
 save_figure(fig, "06_serving_speedups", cfg, data)
-at10 = pd.DataFrame([{"run": name, **{k: r[k] for k in ("theoretical_speedup", "sequential_speedup", "batched_speedup",
-                                                        "packed_speedup", "packed_fraction_of_theory",
-                                                        "batched_fraction_of_theory")}}
-                     for name, rs in runs.items() for r in rs if r["n_q"] == 10])
+at10 = pd.DataFrame(
+    [
+        {
+            "run": name,
+            **{
+                k: r[k]
+                for k in (
+                    "theoretical_speedup",
+                    "sequential_speedup",
+                    "batched_speedup",
+                    "packed_speedup",
+                    "packed_fraction_of_theory",
+                    "batched_fraction_of_theory",
+                )
+            },
+        }
+        for name, rs in runs.items()
+        for r in rs
+        if r["n_q"] == 10
+    ]
+)
 at10.round(3)
 
 # %% [markdown]
@@ -147,6 +187,7 @@ at10.round(3)
 # update per day with only that day's events; every day the prefix must equal encoding that day's profile from
 # scratch, and we time both.
 
+
 # %%
 def window(record, first, last):
     r = copy.deepcopy(record)
@@ -154,10 +195,12 @@ def window(record, first, last):
     return r
 
 
-W, caps, sample = cfg.window_days, tuple(cfg.event_caps), w.downstream[:cfg.incremental_users]
-start = W - 11                                                 # day 79: the state before the replay
+W, caps, sample = cfg.window_days, tuple(cfg.event_caps), w.downstream[: cfg.incremental_users]
+start = W - 11  # day 79: the state before the replay
 stats = incremental.UpdateStats()
-states = [incremental.encode(model.encoder, window(r, start - W + 1, start), table, caps, W, today=start) for r in sample]
+states = [
+    incremental.encode(model.encoder, window(r, start - W + 1, start), table, caps, W, today=start) for r in sample
+]
 update_seconds, full_seconds, worst, masks_equal = 0.0, 0.0, 0.0, True
 for day in range(start + 1, W):
     t0 = time.perf_counter()
@@ -167,18 +210,25 @@ for day in range(start + 1, W):
         stats.add(s)
     tokens, mask = incremental.prefix(model.encoder, states, caps, W)
     update_seconds += time.perf_counter() - t0
-    t0 = time.perf_counter()       # the alternative: rebuild and encode every profile from scratch that day
+    t0 = time.perf_counter()  # the alternative: rebuild and encode every profile from scratch that day
     scratch = UserTensors.build([window(r, day - W + 1, day) for r in sample], table, caps, cfg.n_tabular, W, today=day)
     with torch.no_grad():
         ref_tokens, ref_mask = model.encoder(scratch.batch(list(range(len(sample)))))
     full_seconds += time.perf_counter() - t0
     masks_equal &= bool(torch.equal(mask, ref_mask))
     worst = max(worst, float((tokens[mask] - ref_tokens[ref_mask]).abs().max()))
-inc = {"users": len(sample), "days": 10, "new events": stats.new_events, "events encoded (incremental)":
-       stats.events_encoded, "events encoded (from scratch, same days)": stats.full_encode_events,
-       "expired": stats.expired, "encoder seconds (incremental)": update_seconds,
-       "encoder seconds (from scratch)": full_seconds, "same token masks every day": masks_equal,
-       "max |diff| of prefix tokens (worst day)": worst}
+inc = {
+    "users": len(sample),
+    "days": 10,
+    "new events": stats.new_events,
+    "events encoded (incremental)": stats.events_encoded,
+    "events encoded (from scratch, same days)": stats.full_encode_events,
+    "expired": stats.expired,
+    "encoder seconds (incremental)": update_seconds,
+    "encoder seconds (from scratch)": full_seconds,
+    "same token masks every day": masks_equal,
+    "max |diff| of prefix tokens (worst day)": worst,
+}
 pd.Series(inc).to_frame("10 daily updates")
 
 # %% [markdown]
@@ -199,10 +249,22 @@ claims = {
     "the incremental update encodes fewer events": stats.events_encoded < stats.full_encode_events,
 }
 for name, r in packed10.items():
-    claims[f"{name}: packed reaches 85% of the theoretical speed-up at n_q = 10"] = r["packed_fraction_of_theory"] >= 0.85
-display(pd.DataFrame({name: {"theoretical": r["theoretical_speedup"], "packed": r["packed_speedup"],
-                             "batched (bare HF reuse)": r["batched_speedup"], "sequential": r["sequential_speedup"]}
-                      for name, r in packed10.items()}).round(2))
+    claims[f"{name}: packed reaches 85% of the theoretical speed-up at n_q = 10"] = (
+        r["packed_fraction_of_theory"] >= 0.85
+    )
+display(
+    pd.DataFrame(
+        {
+            name: {
+                "theoretical": r["theoretical_speedup"],
+                "packed": r["packed_speedup"],
+                "batched (bare HF reuse)": r["batched_speedup"],
+                "sequential": r["sequential_speedup"],
+            }
+            for name, r in packed10.items()
+        }
+    ).round(2)
+)
 pd.Series(claims, name="holds").to_frame()
 
 # %% [markdown]
@@ -232,6 +294,12 @@ pd.Series(claims, name="holds").to_frame()
 #   replay never pushes one out (the test uses a 60-day window to exercise expiry).
 
 # %%
-rec.log(gate=gate.to_dict(orient="records"), timing=tiny_rows, benchmark_runs=list(runs), at_10=at10.to_dict(orient="records"),
-        incremental=inc, claims=claims)
+rec.log(
+    gate=gate.to_dict(orient="records"),
+    timing=tiny_rows,
+    benchmark_runs=list(runs),
+    at_10=at10.to_dict(orient="records"),
+    incremental=inc,
+    claims=claims,
+)
 print("metrics written to", rec.save())

@@ -55,7 +55,7 @@ model.eval()
 prefixes = inference.encode_prefixes(model, users, batch_size=256)
 prompts = pipeline.tuned_prompts(cfg, model, prefixes, labels)
 queries, names = [t.query for t in tasks.TASKS], list(tasks.TASK_NAMES)
-splits = evaluation.task_splits(labels, cfg.seed, cfg.probe_test_size)   # the prompts saw only the training halves
+splits = evaluation.task_splits(labels, cfg.seed, cfg.probe_test_size)  # the prompts saw only the training halves
 print(f"{len(users)} downstream users; prompts of {prompts.n_tokens} tokens after {prompts.step} steps")
 
 # %% [markdown]
@@ -73,9 +73,11 @@ for t, name in enumerate(names):
     test = splits[t][1]
     rows = np.sort(rng.choice(test, min(cfg.geometry_users, len(test)), replace=False))
     state = prefixes.select(torch.as_tensor(rows))
-    emb[name] = {"static": inference.embed_users(model, state, [tasks.GENERIC_QUERY])[0],
-                 "Base": inference.embed_users(model, state, [queries[t]])[0],
-                 "Prompt Tuned": inference.embed_users(model, state, [queries[t]], prompts.vectors[t:t + 1])[0]}
+    emb[name] = {
+        "static": inference.embed(model, state, [tasks.GENERIC_QUERY])[0],
+        "Base": inference.embed(model, state, [queries[t]])[0],
+        "Prompt Tuned": inference.embed(model, state, [queries[t]], prompts.vectors[t : t + 1])[0],
+    }
     y_of[name], rows_of[name] = labels[rows, t], rows
 print({n: f"{len(r)} users, {int(y_of[n].sum())} positive" for n, r in rows_of.items()})
 
@@ -88,8 +90,12 @@ print({n: f"{len(r)} users, {int(y_of[n].sum())} positive" for n, r in rows_of.i
 # users for its interval.
 
 # %%
-scores = {v: {n: geometry.separation(emb[n][v], y_of[n], n_boot=cfg.bootstrap, seed=cfg.seed + t)
-              for t, n in enumerate(names)} for v in variants}
+scores = {
+    v: {
+        n: geometry.separation(emb[n][v], y_of[n], n_boot=cfg.bootstrap, seed=cfg.seed + t) for t, n in enumerate(names)
+    }
+    for v in variants
+}
 boot = {v: {n: scores[v][n].pop("knn_auc_boot") for n in names} for v in variants}
 sep = pd.concat({v: pd.DataFrame(scores[v]).T for v in variants}, axis=1)
 sep.loc["mean"] = sep.mean()
@@ -108,11 +114,15 @@ map_tasks = [n for n in cfg.geometry_tasks if n in names]
 map_seconds = {}
 for method in geometry.METHODS:
     t0 = time.perf_counter()
-    maps = {n: {v: geometry.project_2d(emb[n][v], method, cfg.seed) for v in ("Base", "Prompt Tuned")}
-            for n in map_tasks}
-    fig, data = plots.embedding_maps(maps, {n: y_of[n] for n in map_tasks}, method,
-                                     {n: {v: scores[v][n]["knn_auc"] for v in ("Base", "Prompt Tuned")}
-                                      for n in map_tasks})
+    maps = {
+        n: {v: geometry.project_2d(emb[n][v], method, cfg.seed) for v in ("Base", "Prompt Tuned")} for n in map_tasks
+    }
+    fig, data = plots.embedding_maps(
+        maps,
+        {n: y_of[n] for n in map_tasks},
+        method,
+        {n: {v: scores[v][n]["knn_auc"] for v in ("Base", "Prompt Tuned")} for n in map_tasks},
+    )
     save_figure(fig, f"07_map_{method}", cfg, data)
     map_seconds[method] = time.perf_counter() - t0
 print({m: f"{s:.1f} s" for m, s in map_seconds.items()})
@@ -129,10 +139,12 @@ print({m: f"{s:.1f} s" for m, s in map_seconds.items()})
 # %%
 sample = np.sort(rng.choice(len(users), min(cfg.geometry_users, len(users)), replace=False))
 state = prefixes.select(torch.as_tensor(sample))
-all_q = {"Base": inference.embed_users(model, state, queries),
-         "Prompt Tuned": inference.embed_users(model, state, queries, prompts.vectors)}     # (Q, n, e)
+all_q = {
+    "Base": inference.embed(model, state, queries),
+    "Prompt Tuned": inference.embed(model, state, queries, prompts.vectors),
+}  # (Q, n, e)
 sensitivity = pd.DataFrame({v: geometry.query_variance(e) for v, e in all_q.items()}).T
-few = all_q["Base"][:, :cfg.geometry_query_users].reshape(-1, all_q["Base"].shape[-1])
+few = all_q["Base"][:, : cfg.geometry_query_users].reshape(-1, all_q["Base"].shape[-1])
 fig, data = plots.query_moves(geometry.project_2d(few, "pca", cfg.seed), names, cfg.geometry_query_users)
 save_figure(fig, "07_query_moves", cfg, data)
 sensitivity.round(3)
@@ -144,20 +156,35 @@ sensitivity.round(3)
 mean = {v: {k: float(np.mean([scores[v][n][k] for n in names])) for k in ("silhouette", "knn_auc")} for v in variants}
 # the mean kNN AUC over tasks with its interval (the tasks' bootstrap samples averaged, as in notebook 04)
 knn = {v: (mean[v]["knn_auc"], *metrics.interval(np.mean([boot[v][n] for n in names], axis=0))) for v in variants}
-tighter = {k: int(sum(scores["Prompt Tuned"][n][k] > scores["Base"][n][k] for n in names))
-           for k in ("silhouette", "knn_auc")}
+tighter = {
+    k: int(sum(scores["Prompt Tuned"][n][k] > scores["Base"][n][k] for n in names)) for k in ("silhouette", "knn_auc")
+}
 query_beats_static = int(sum(scores["Base"][n]["knn_auc"] > scores["static"][n]["knn_auc"] for n in names))
 recorded_claims = [
-    claims.difference_claim("prompt tuning tightens class neighbourhoods: mean kNN AUC, Prompt Tuned above Base",
-                            knn["Prompt Tuned"], knn["Base"], paper="Figs. 9, 12: tighter clusters after tuning"),
-    claims.count_claim("prompt tuning raises the balanced silhouette (tasks)", tighter["silhouette"], len(names),
-                       paper="Figs. 9, 12: tighter clusters after tuning"),
-    claims.difference_claim("the task query separates classes better than the static embedding (mean kNN AUC)",
-                            knn["Base"], knn["static"], paper="query-anchored above static (FOUND)"),
+    claims.difference_claim(
+        "prompt tuning tightens class neighbourhoods: mean kNN AUC, Prompt Tuned above Base",
+        knn["Prompt Tuned"],
+        knn["Base"],
+        paper="Figs. 9, 12: tighter clusters after tuning",
+    ),
+    claims.count_claim(
+        "prompt tuning raises the balanced silhouette (tasks)",
+        tighter["silhouette"],
+        len(names),
+        paper="Figs. 9, 12: tighter clusters after tuning",
+    ),
+    claims.difference_claim(
+        "the task query separates classes better than the static embedding (mean kNN AUC)",
+        knn["Base"],
+        knn["static"],
+        paper="query-anchored above static (FOUND)",
+    ),
 ]
 display(pd.DataFrame(mean).T.round(4))
-print(f"tasks where tuning raises the silhouette: {tighter['silhouette']}/10, the kNN AUC: {tighter['knn_auc']}/10; "
-      f"the task query beats the static embedding on kNN AUC for {query_beats_static}/10")
+print(
+    f"tasks where tuning raises the silhouette: {tighter['silhouette']}/10, the kNN AUC: {tighter['knn_auc']}/10; "
+    f"the task query beats the static embedding on kNN AUC for {query_beats_static}/10"
+)
 claims.table(recorded_claims)
 
 # %% [markdown]
@@ -174,9 +201,16 @@ claims.table(recorded_claims)
 
 # %%
 seconds = time.perf_counter() - started
-rec.log(separation=scores, mean_separation=mean, knn_auc_interval=knn, tasks_tighter=tighter,
-        query_beats_static=query_beats_static, sensitivity=sensitivity.to_dict(orient="index"), claims=recorded_claims,
-        users_per_task={n: len(r) for n, r in
-                                                                                         rows_of.items()},
-        map_seconds=map_seconds, seconds=seconds)
+rec.log(
+    separation=scores,
+    mean_separation=mean,
+    knn_auc_interval=knn,
+    tasks_tighter=tighter,
+    query_beats_static=query_beats_static,
+    sensitivity=sensitivity.to_dict(orient="index"),
+    claims=recorded_claims,
+    users_per_task={n: len(r) for n, r in rows_of.items()},
+    map_seconds=map_seconds,
+    seconds=seconds,
+)
 print(f"notebook ran in {seconds:.0f} s; metrics written to", rec.save())

@@ -47,7 +47,7 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import claims, config, evaluation, inference, pipeline, plots, tasks
+from qa_helpers import claims, config, evaluation, inference, paper, pipeline, plots, tasks
 from qa_helpers.figures import save_figure, use_style
 from qa_helpers.recorder import MetricsRecorder
 
@@ -59,19 +59,28 @@ w, _ = pipeline.world_and_userU(cfg)
 table = pipeline.text_table(w)
 labels = w.labels
 rng = np.random.default_rng(cfg.seed)
-scored = (np.arange(len(w.downstream)) if not cfg.ablation_eval_users else
-          np.sort(rng.choice(len(w.downstream), min(cfg.ablation_eval_users, len(w.downstream)), replace=False)))
+scored = (
+    np.arange(len(w.downstream))
+    if not cfg.ablation_eval_users
+    else np.sort(rng.choice(len(w.downstream), min(cfg.ablation_eval_users, len(w.downstream)), replace=False))
+)
 users = pipeline.user_tensors(cfg, [w.downstream[i] for i in scored], table)
 y = labels[scored]
 splits = evaluation.task_splits(y, cfg.seed, cfg.probe_test_size)
 queries = [t.query for t in tasks.TASKS]
-budget = dict(pretrain_steps=cfg.ablation_steps, batch_size=cfg.ablation_batch,
-              # the same share of topics per batch as notebook 03's batches (at least one)
-              batch_topics=max(1, cfg.batch_topics * cfg.ablation_batch // cfg.batch_size) if cfg.batch_topics else 0,
-              warmup_steps=max(1, cfg.ablation_steps // 10), eval_every=0,      # no diagnostics: budget
-              checkpoint_every=cfg.ablation_steps)
-print(f"{len(scored)} downstream users scored; every variant pretrained for {cfg.ablation_steps} steps of "
-      f"{cfg.ablation_batch} pairs")
+budget = dict(
+    pretrain_steps=cfg.ablation_steps,
+    batch_size=cfg.ablation_batch,
+    # the same share of topics per batch as notebook 03's batches (at least one)
+    batch_topics=max(1, cfg.batch_topics * cfg.ablation_batch // cfg.batch_size) if cfg.batch_topics else 0,
+    warmup_steps=max(1, cfg.ablation_steps // 10),
+    eval_every=0,  # no diagnostics: budget
+    checkpoint_every=cfg.ablation_steps,
+)
+print(
+    f"{len(scored)} downstream users scored; every variant pretrained for {cfg.ablation_steps} steps of "
+    f"{cfg.ablation_batch} pairs"
+)
 
 # %%
 run_seconds = {}
@@ -80,16 +89,18 @@ run_seconds = {}
 def variant(name, **overrides):
     """The pretrained model of the profile with the reduced budget and `overrides` (trained once, then cached)."""
     t0 = time.perf_counter()
-    model, history = pipeline.pretrained_model(config.load(PROFILE, **{"seed": cfg.seed, **budget, **overrides}),
-                                               progress=False)
+    model, history = pipeline.pretrained_model(
+        config.load(PROFILE, **{"seed": cfg.seed, **budget, **overrides}), progress=False
+    )
     run_seconds[name] = time.perf_counter() - t0
     return model.eval(), history
 
 
 def score(name, model, prompts=None):
     """Notebook 04's protocol: linear probe per task on the task's query embedding, bootstrap intervals."""
-    emb = inference.embed_users(model, users, queries, prompts, batch_size=256)
+    emb = inference.embed(model, users, queries, prompts, batch_size=256)
     return evaluation.evaluate(name, lambda k: emb[k], y, splits, "linear", cfg.bootstrap, cfg.seed)
+
 
 # %% [markdown]
 # ## 1 Ablations (Tables 3 and 6)
@@ -104,11 +115,15 @@ def score(name, model, prompts=None):
 # | w/o Contrastive | the contrastive loss | `cl_weight=0`: the projection head then never trains |
 
 # %%
-ABLATIONS = {"Q-Anchor (Base)": {}, "w/o User Tok.": {"use_user_token": False},
-             "w/o Modal Tok.": {"use_modality_tokens": False},
-             "w/o Modal & User Tok.": {"use_user_token": False, "use_modality_tokens": False},
-             "w/o Filter (margin mask)": {"use_margin_mask": False}, "w/o NTP": {"ntp_weight": 0.0},
-             "w/o Contrastive": {"cl_weight": 0.0}}
+ABLATIONS = {
+    "Q-Anchor (Base)": {},
+    "w/o User Tok.": {"use_user_token": False},
+    "w/o Modal Tok.": {"use_modality_tokens": False},
+    "w/o Modal & User Tok.": {"use_user_token": False, "use_modality_tokens": False},
+    "w/o Filter (margin mask)": {"use_margin_mask": False},
+    "w/o NTP": {"ntp_weight": 0.0},
+    "w/o Contrastive": {"cl_weight": 0.0},
+}
 rows, final_loss = [], {}
 for name, overrides in ABLATIONS.items():
     model, history = variant(name, **overrides)
@@ -185,9 +200,12 @@ def curve(xs, names):
 
 
 data_names = [f"{s} steps / {s * cfg.ablation_batch} pairs" for s in cfg.data_scale_steps]
-fig, data = plots.scaling_curves({
-    "data (pairs seen)": curve([s * cfg.ablation_batch for s in cfg.data_scale_steps], data_names),
-    "backbone parameters": curve(list(n_params.values()), list(n_params))})
+fig, data = plots.scaling_curves(
+    {
+        "data (pairs seen)": curve([s * cfg.ablation_batch for s in cfg.data_scale_steps], data_names),
+        "backbone parameters": curve(list(n_params.values()), list(n_params)),
+    }
+)
 save_figure(fig, "08_scaling", cfg, data)
 display(model_auc.round(4))
 pd.Series(n_params, name="backbone parameters").to_frame()
@@ -199,23 +217,43 @@ pd.Series(n_params, name="backbone parameters").to_frame()
 A = ablation_auc["Avg"]
 data_means = [float(data_auc.loc[f"{s} steps / {s * cfg.ablation_batch} pairs", "Avg"]) for s in cfg.data_scale_steps]
 model_means = [float(model_auc.loc[n, "Avg"]) for n in n_params]
-paper_drop = {"w/o User Tok.": "0.8086 vs 0.8104", "w/o Modal Tok.": "0.8088 vs 0.8104",
-              "w/o Modal & User Tok.": "0.8065 vs 0.8104", "w/o Filter (margin mask)": "0.8047 vs 0.8104",
-              "w/o NTP": "0.8061 vs 0.8104", "w/o Contrastive": "0.7667 vs 0.8104"}           # Table 3
+T3 = paper.MEAN["Table 3"]
+paper_drop = {name: f"{T3[name]:.4f} vs {T3['Q-Anchor (Base)']:.4f}" for name in list(ABLATIONS)[1:]}  # Table 3
 data_names = [f"{s} steps / {s * cfg.ablation_batch} pairs" for s in cfg.data_scale_steps]
 model_names = list(n_params)
-recorded_claims = [claims.compare(f"Base above {name}", rows, "Q-Anchor (Base)", name, paper=paper_drop[name])
-                   for name in list(ABLATIONS)[1:]]
+recorded_claims = [
+    claims.compare(f"Base above {name}", rows, "Q-Anchor (Base)", name, paper=paper_drop[name])
+    for name in list(ABLATIONS)[1:]
+]
 recorded_claims += [
-    claims.compare("pretraining matters for prompt tuning: Prompt Tuned above prompt tuning w/o pretrain", rows,
-                   "Q-Anchor (Prompt Tuned)", "Prompt tuning w/o pretrain", paper="0.8225 vs 0.7782"),
-    claims.compare("prompt tuning lifts Base", rows, "Q-Anchor (Prompt Tuned)", "Q-Anchor (Base)",
-                   paper="0.8225 vs 0.8104"),
-    claims.compare(f"more data helps: {data_names[-1]} above {data_names[0]}", scale_rows, data_names[-1], data_names[0],
-                   paper="Table 7: 102.4M pairs 0.8105 vs 20.48M 0.8029"),
-    claims.compare(f"the scaling paradox: the smallest backbone ({model_names[0]}) above the largest "
-                   f"({model_names[-1]})", model_rows, model_names[0], model_names[-1],
-                   paper="Table 8: 0.5B 0.8105 vs 3B 0.8044"),
+    claims.compare(
+        "pretraining matters for prompt tuning: Prompt Tuned above prompt tuning w/o pretrain",
+        rows,
+        "Q-Anchor (Prompt Tuned)",
+        "Prompt tuning w/o pretrain",
+        paper=f"{T3['Q-Anchor (Prompt Tuned)']:.4f} vs {T3['Prompt tuning w/o pretrain']:.4f}",
+    ),
+    claims.compare(
+        "prompt tuning lifts Base",
+        rows,
+        "Q-Anchor (Prompt Tuned)",
+        "Q-Anchor (Base)",
+        paper=f"{T3['Q-Anchor (Prompt Tuned)']:.4f} vs {T3['Q-Anchor (Base)']:.4f}",
+    ),
+    claims.compare(
+        f"more data helps: {data_names[-1]} above {data_names[0]}",
+        scale_rows,
+        data_names[-1],
+        data_names[0],
+        paper=f"Table 7: 102.4M pairs {paper.MEAN['Table 7']['50k / 102.4M']:.4f} vs 20.48M {paper.MEAN['Table 7']['10k steps / 20.48M pairs']:.4f}",
+    ),
+    claims.compare(
+        f"the scaling paradox: the smallest backbone ({model_names[0]}) above the largest ({model_names[-1]})",
+        model_rows,
+        model_names[0],
+        model_names[-1],
+        paper=f"Table 8: 0.5B {paper.MEAN['Table 8']['0.5B']:.4f} vs 3B {paper.MEAN['Table 8']['3B']:.4f}",
+    ),
 ]
 display(pd.DataFrame({"mean AUC": A, "drop from Base": A["Q-Anchor (Base)"] - A}).round(4))
 claims.table(recorded_claims)
@@ -232,9 +270,19 @@ claims.table(recorded_claims)
 
 # %%
 seconds = time.perf_counter() - started
-rec.log(rows=rows, scale_rows=scale_rows, model_rows=model_rows, mean_auc=A.to_dict(),
-        mean_ks=ablation_ks["Avg"].to_dict(), data_scale={int(s): m for s, m in zip(cfg.data_scale_steps, data_means)},
-        model_scale={n: {"params": n_params[n], "auc": m} for n, m in zip(n_params, model_means)},
-        final_loss=final_loss, claims=recorded_claims, run_seconds=run_seconds, budget=budget,
-        eval_users=len(scored), seconds=seconds)
+rec.log(
+    rows=rows,
+    scale_rows=scale_rows,
+    model_rows=model_rows,
+    mean_auc=A.to_dict(),
+    mean_ks=ablation_ks["Avg"].to_dict(),
+    data_scale={int(s): m for s, m in zip(cfg.data_scale_steps, data_means)},
+    model_scale={n: {"params": n_params[n], "auc": m} for n, m in zip(n_params, model_means)},
+    final_loss=final_loss,
+    claims=recorded_claims,
+    run_seconds=run_seconds,
+    budget=budget,
+    eval_users=len(scored),
+    seconds=seconds,
+)
 print(f"notebook ran in {seconds:.0f} s; metrics written to", rec.save())

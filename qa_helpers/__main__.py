@@ -19,12 +19,15 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.command == "run":
         from .runner import run as run_series
+
         run_series(args.profile, args.only)
     elif args.command == "sample":
         from .datasheet import write_sample
+
         write_sample()
     elif args.command == "results":
         from .results_page import README, update_readme
+
         print(f"{README.name} results section", "updated" if update_readme() else "already up to date")
 
 

@@ -36,24 +36,30 @@ def eager_attention(model: QAnchor):
 
 
 @torch.no_grad()
-def modality_attention(model: QAnchor, prefixes: PrefixState, queries: list[str],
-                       prompts: torch.Tensor | None = None, batch_size: int = 64, per_layer: bool = False) -> np.ndarray:
+def modality_attention(
+    model: QAnchor,
+    prefixes: PrefixState,
+    queries: list[str],
+    prompts: torch.Tensor | None = None,
+    batch_size: int = 64,
+    per_layer: bool = False,
+) -> np.ndarray:
     """Share of <USER_EMB>'s prefix attention per category (user token, then C.MODALITIES).
 
     Returns (Q, 7), or (n_layers, Q, 7) with `per_layer`; averaged over heads and users (and layers)."""
     model.eval()
-    owner = np.array(modality_of_position(tuple(model.settings["caps"]), model.settings["tabular_tokens"]))
+    owner = np.array(modality_of_position(model.config.caps, model.config.tabular_tokens))
     lp = len(owner)
-    onehot = torch.tensor(np.stack([owner == c for c in CATEGORIES], 1), dtype=torch.float32)     # (Lp, 7)
+    onehot = torch.tensor(np.stack([owner == c for c in CATEGORIES], 1), dtype=torch.float32)  # (Lp, 7)
     n = len(prefixes.length)
     total = None
     with eager_attention(model):
         for i in range(0, n, batch_size):
             state = prefixes.select(torch.arange(i, min(i + batch_size, n)))
             _, attn = model.anchor_states_cached(state, queries, prompts, output_attentions=True)
-            on_prefix = attn[..., :lp].mean(3)                                       # (layers, B, Q, Lp): head mean
+            on_prefix = attn[..., :lp].mean(3)  # (layers, B, Q, Lp): head mean
             on_prefix = on_prefix / on_prefix.sum(-1, keepdim=True)
-            part = (on_prefix @ onehot).sum(1)                                       # (layers, Q, 7)
+            part = (on_prefix @ onehot).sum(1)  # (layers, Q, 7)
             total = part if total is None else total + part
     shares = (total / n).numpy()
     return shares if per_layer else shares.mean(0)

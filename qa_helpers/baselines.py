@@ -22,11 +22,11 @@ from tqdm.auto import tqdm
 
 from . import catalog as C
 from . import losses
-from .backbones import cache_kwargs, returned_cache
+from .backbones import kv_cache
 from .features import entry_counts, tabular_matrix
 from .layout import pad_right
-from .userU import daypart, item_name
 from .user_tensors import UserTensors
+from .userU import daypart, item_name
 
 DAYPARTS = ("morning", "afternoon", "evening", "night")
 
@@ -76,7 +76,7 @@ def text_embeddings(records: list[dict], encoder, query: str | None = None, batc
     order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths per batch: less padding
     out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
     for i in tqdm(range(0, len(texts), batch_size), desc="text embeddings", mininterval=2.0):
-        idx = order[i:i + batch_size]
+        idx = order[i : i + batch_size]
         out[idx] = encoder.encode([texts[j] for j in idx])
     return out
 
@@ -88,8 +88,6 @@ def llm_last_token(records: list[dict], backbone, queries: list[str], max_profil
     The profile is encoded once per user; its KV cache is expanded (views, no copy) over all queries, which are
     right-padded so each query's last real token is read.
     """
-    from transformers import DynamicCache
-
     tok, decoder = backbone.tokenizer, backbone.decoder().eval()
     q_ids = tok([f" Question: {q} Answer:" for q in queries], add_special_tokens=False)["input_ids"]
     q, q_mask = pad_right(q_ids, tok.pad_token_id)
@@ -99,12 +97,13 @@ def llm_last_token(records: list[dict], backbone, queries: list[str], max_profil
     for u, rec in enumerate(tqdm(records, desc="LLM last token", mininterval=2.0)):
         p = tok("User profile. " + serialize(rec), add_special_tokens=False, return_tensors="pt")["input_ids"]
         p = p[:, :max_profile_tokens]
-        cache = returned_cache(decoder(input_ids=p, use_cache=True))
+        cache = decoder(input_ids=p, use_cache=True).cache
         n = len(queries)
-        shared = DynamicCache(ddp_cache_data=[(layer.keys.expand(n, -1, -1, -1), layer.values.expand(n, -1, -1, -1))
-                                              for layer in cache.layers])
+        shared = kv_cache(
+            [(layer.keys.expand(n, -1, -1, -1), layer.values.expand(n, -1, -1, -1)) for layer in cache.layers]
+        )
         mask = torch.cat([torch.ones(n, p.shape[1], dtype=torch.long), q_mask], 1)
-        hidden = decoder(input_ids=q, attention_mask=mask, **cache_kwargs(decoder, shared)).last_hidden_state
+        hidden = decoder(input_ids=q, attention_mask=mask, cache=shared).last_hidden_state
         out[:, u] = hidden[torch.arange(n), last].numpy()
     return out
 
@@ -114,7 +113,9 @@ class SequenceContrastive(nn.Module):
 
     def __init__(self, d_user: int, vocab_size: int, emb_dim: int, hidden: int = 256):
         super().__init__()
-        self.user = nn.Sequential(nn.LayerNorm(d_user), nn.Linear(d_user, hidden), nn.GELU(), nn.Linear(hidden, emb_dim))
+        self.user = nn.Sequential(
+            nn.LayerNorm(d_user), nn.Linear(d_user, hidden), nn.GELU(), nn.Linear(hidden, emb_dim)
+        )
         self.tokens = nn.EmbeddingBag(vocab_size, hidden, mode="mean")
         self.answer = nn.Sequential(nn.GELU(), nn.Linear(hidden, emb_dim))
 
@@ -136,9 +137,19 @@ class SequenceContrastive(nn.Module):
         return self.answer(self.tokens(flat, offsets))
 
 
-def train_sequence_contrastive(users: UserTensors, pairs: list[dict], tokenizer, emb_dim: int, steps: int = 300,
-                               batch_size: int = 256, lr: float = 2e-3, tau: float = 0.07, margin: float = 0.1,
-                               seed: int = 0, sampler=None) -> tuple[SequenceContrastive, list[float]]:
+def train_sequence_contrastive(
+    users: UserTensors,
+    pairs: list[dict],
+    tokenizer,
+    emb_dim: int,
+    steps: int = 300,
+    batch_size: int = 256,
+    lr: float = 2e-3,
+    tau: float = 0.07,
+    margin: float = 0.1,
+    seed: int = 0,
+    sampler=None,
+) -> tuple[SequenceContrastive, list[float]]:
     """Train the no-LLM baseline on UserU pairs with the code-variant contrastive loss (duplicate answers never
     negatives, as for Q-Anchor); returns it and its losses. `sampler(step)` gives each batch's pair indices (for
     example Q-Anchor's train.PairSampler, so both see the same batches); without it, `batch_size` pairs are
@@ -146,19 +157,25 @@ def train_sequence_contrastive(users: UserTensors, pairs: list[dict], tokenizer,
     torch.manual_seed(seed)
     feats = SequenceContrastive.user_features(users)
     row = {uid: i for i, uid in enumerate(users.user_ids)}
-    answers = [ids or [tokenizer.eos_token_id] for ids in
-               tokenizer([p["answer"] for p in pairs], add_special_tokens=False)["input_ids"]]
+    answers = [
+        ids or [tokenizer.eos_token_id]
+        for ids in tokenizer([p["answer"] for p in pairs], add_special_tokens=False)["input_ids"]
+    ]
     model = SequenceContrastive(feats.shape[1], len(tokenizer), emb_dim)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     rng = np.random.default_rng(seed)
     history = []
     for step in tqdm(range(steps), desc="sequence-contrastive baseline", mininterval=2.0):
-        idx = sampler(step) if sampler is not None else rng.choice(len(pairs), size=min(batch_size, len(pairs)),
-                                                                   replace=False)
+        idx = (
+            sampler(step)
+            if sampler is not None
+            else rng.choice(len(pairs), size=min(batch_size, len(pairs)), replace=False)
+        )
         u = model.user(feats[[row[pairs[i]["user_id"]] for i in idx]])
         v = model.encode_answers([answers[i] for i in idx])
-        loss, _ = losses.contrastive_loss(u, v, tau, margin, variant="code",
-                                          duplicates=losses.duplicate_answers([pairs[i]["answer"] for i in idx]))
+        loss, _ = losses.contrastive_loss(
+            u, v, tau, margin, variant="code", duplicates=losses.duplicate_answers([pairs[i]["answer"] for i in idx])
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -11,15 +11,19 @@ from what a record shows (its texts and numbers), never from hidden fields.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
 MODALITIES: tuple[str, ...] = ("bill", "mini", "spm", "app", "search", "tabular")
 EVENT_MODALITIES: tuple[str, ...] = MODALITIES[:-1]  # the five modalities made of text events
 MODALITY_LABELS = {
-    "bill": "PayBill transactions", "mini": "Mini Program visits", "spm": "SPM page paths",
-    "app": "App list", "search": "homepage searches", "tabular": "tabular features",
+    "bill": "PayBill transactions",
+    "mini": "Mini Program visits",
+    "spm": "SPM page paths",
+    "app": "App list",
+    "search": "homepage searches",
+    "tabular": "tabular features",
 }
 
 # Facet: (life domain as a noun phrase, the action a user takes in it). UserU topics are built from these.
@@ -53,9 +57,59 @@ FACETS: dict[str, tuple[str, str]] = {
 # Hour-of-day profiles (relative weights for hours 0..23).
 HOUR_PROFILES: dict[str, tuple[float, ...]] = {
     "day": (0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 1.5, 1, 0.8, 0.5, 0.3),
-    "meal": (0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.3, 0.6, 0.8, 0.6, 0.8, 3, 4, 2, 0.8, 0.6, 0.8, 2.5, 4, 3, 1.5, 1, 0.6, 0.4),
+    "meal": (
+        0.2,
+        0.1,
+        0.1,
+        0.1,
+        0.1,
+        0.1,
+        0.3,
+        0.6,
+        0.8,
+        0.6,
+        0.8,
+        3,
+        4,
+        2,
+        0.8,
+        0.6,
+        0.8,
+        2.5,
+        4,
+        3,
+        1.5,
+        1,
+        0.6,
+        0.4,
+    ),
     "evening": (0.5, 0.3, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1, 1, 1, 1, 1, 1.2, 1.5, 2, 3, 3.5, 3.5, 2.5, 1.2),
-    "any": (0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.5, 1.2, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.2, 0.8, 0.5),
+    "any": (
+        0.3,
+        0.2,
+        0.1,
+        0.1,
+        0.1,
+        0.2,
+        0.5,
+        1.2,
+        1.5,
+        1.5,
+        1.5,
+        1.5,
+        1.5,
+        1.5,
+        1.5,
+        1.5,
+        1.5,
+        1.5,
+        1.5,
+        1.5,
+        1.5,
+        1.2,
+        0.8,
+        0.5,
+    ),
 }
 LATE_HOURS = (20, 21, 22, 23, 0, 1)  # where night owls shift part of their activity
 
@@ -71,59 +125,200 @@ class Entry:
 
     key: str
     facet: str
-    texts: tuple[str, ...]            # all texts this entry can emit (one is drawn per event)
+    texts: tuple[str, ...]  # all texts this entry can emit (one is drawn per event)
     loadings: dict = field(default_factory=dict)  # trait name -> weight in the softmax logit
-    base: float = 0.0                 # logit offset: how common the entry is for an average user
-    hours: str = "any"                # key of HOUR_PROFILES
-    late: float = 0.3                 # how strongly evening_orientation shifts this entry's hours late
+    base: float = 0.0  # logit offset: how common the entry is for an average user
+    hours: str = "any"  # key of HOUR_PROFILES
+    late: float = 0.3  # how strongly evening_orientation shifts this entry's hours late
     amount: tuple[float, float] = (3.5, 0.8)  # bill only: log-normal (mu, sigma) of the amount in yuan
 
 
 def _bill(key, facet, merchant, label, loadings, base=0.0, hours="any", late=0.3, amount=(3.5, 0.8), verb="pay"):
-    texts = tuple(f"{verb} {m} | {label} | via {ch}".strip() for m in merchant for ch in ("balance", "bank card", "Huabei"))
+    texts = tuple(
+        f"{verb} {m} | {label} | via {ch}".strip() for m in merchant for ch in ("balance", "bank card", "Huabei")
+    )
     return Entry(key, facet, texts, loadings, base, hours, late, amount)
 
 
 BILL = (
-    _bill("takeout", "takeout", ("Meituan Takeout", "Ele.me", "KFC Delivery", "Luckin Coffee Delivery"),
-          "food delivery", {"takeout_habit": 1.6}, base=0.3, hours="meal", late=1.8, amount=(3.4, 0.4)),
-    _bill("groceries", "groceries", ("Hema Fresh", "Walmart", "FamilyMart", "7-Eleven"),
-          "groceries", {"age": 0.3}, base=0.6, hours="day", amount=(4.0, 0.7)),
-    _bill("dining", "dining", ("Haidilao Hotpot", "Starbucks", "Xibei Restaurant", "Local Noodle House"),
-          "restaurant", {"social_activity": 0.5, "income": 0.3}, base=0.0, hours="meal", amount=(4.2, 0.6)),
-    _bill("transport", "transport", ("Didi Chuxing", "Metro Card Top-up", "China Railway 12306"),
-          "transport", {"activity_level": 0.3}, base=0.3, hours="day", amount=(3.3, 0.9)),
-    _bill("bike", "eco", ("Hellobike", "Bike Share Monthly Pass"),
-          "bike sharing", {"eco_mindedness": 0.8}, base=-0.8, hours="day", amount=(1.2, 0.5)),
-    _bill("utilities", "utilities", ("State Grid Electricity", "China Mobile Top-up", "City Water Bill"),
-          "utilities", {"age": 0.4}, base=0.0, hours="day", amount=(4.5, 0.5)),
-    _bill("discount", "discount", ("Pinduoduo", "Taobao Deals", "Vipshop Outlet", "Dollar Store"),
-          "discount shopping", {"price_sensitivity": 1.1, "promo_sensitivity": 0.4}, base=0.0, amount=(3.6, 0.7)),
-    _bill("brand", "brand", ("Nike Flagship", "Apple Store", "Uniqlo", "L'Oreal Official"),
-          "brand shopping", {"brand_loyalty": 1.3, "income": 0.5}, base=-0.8, amount=(6.0, 0.8)),
-    _bill("tickets", "concert", ("Damai Tickets", "Livehouse Box Office", "Maoyan Movies"),
-          "tickets", {"entertainment_interest": 1.2}, base=-1.2, hours="evening", amount=(5.3, 0.6)),
-    _bill("green", "eco", ("Ant Forest Donation", "Recycling Kiosk"),
-          "green action", {"eco_mindedness": 1.0}, base=-1.5, amount=(2.0, 0.6)),
-    _bill("wealth", "wealth", ("Yu'ebao Fund Purchase", "Index Fund Subscription", "Gold Savings Plan"),
-          "wealth management", {"wealth_interest": 1.3, "income": 0.3}, base=-1.2, hours="day", amount=(7.0, 1.0)),
-    _bill("pharmacy", "health", ("Dingdang Pharmacy", "Hospital Registration"),
-          "health", {"age": 0.5}, base=-1.0, hours="day", amount=(4.0, 0.6)),
-    _bill("red_packet", "gifting", ("red packet to group chat", "birthday red packet"),
-          "gift", {"social_activity": 0.6}, base=-0.8, hours="evening", amount=(3.0, 0.8), verb="send"),
-    _bill("transfer_contact", "transfer", ("transfer out to a contact",),
-          "transfer", {"social_activity": 0.4}, base=-0.5, amount=(5.0, 1.0), verb=""),
-    _bill("transfer_in", "transfer", ("transfer in from a contact",),
-          "transfer", {"social_activity": 0.3}, base=-0.8, amount=(5.0, 1.0), verb=""),
-    _bill("new_payee", "transfer", ("transfer out to a new payee",),
-          "transfer", {}, base=-1.5, hours="day", late=0.0, amount=(5.5, 0.8), verb=""),
-    _bill("rent", "utilities", ("transfer out to a landlord",),
-          "rent", {"age": -0.3}, base=-2.5, hours="day", late=0.0, amount=(8.0, 0.3), verb=""),
+    _bill(
+        "takeout",
+        "takeout",
+        ("Meituan Takeout", "Ele.me", "KFC Delivery", "Luckin Coffee Delivery"),
+        "food delivery",
+        {"takeout_habit": 1.6},
+        base=0.3,
+        hours="meal",
+        late=1.8,
+        amount=(3.4, 0.4),
+    ),
+    _bill(
+        "groceries",
+        "groceries",
+        ("Hema Fresh", "Walmart", "FamilyMart", "7-Eleven"),
+        "groceries",
+        {"age": 0.3},
+        base=0.6,
+        hours="day",
+        amount=(4.0, 0.7),
+    ),
+    _bill(
+        "dining",
+        "dining",
+        ("Haidilao Hotpot", "Starbucks", "Xibei Restaurant", "Local Noodle House"),
+        "restaurant",
+        {"social_activity": 0.5, "income": 0.3},
+        base=0.0,
+        hours="meal",
+        amount=(4.2, 0.6),
+    ),
+    _bill(
+        "transport",
+        "transport",
+        ("Didi Chuxing", "Metro Card Top-up", "China Railway 12306"),
+        "transport",
+        {"activity_level": 0.3},
+        base=0.3,
+        hours="day",
+        amount=(3.3, 0.9),
+    ),
+    _bill(
+        "bike",
+        "eco",
+        ("Hellobike", "Bike Share Monthly Pass"),
+        "bike sharing",
+        {"eco_mindedness": 0.8},
+        base=-0.8,
+        hours="day",
+        amount=(1.2, 0.5),
+    ),
+    _bill(
+        "utilities",
+        "utilities",
+        ("State Grid Electricity", "China Mobile Top-up", "City Water Bill"),
+        "utilities",
+        {"age": 0.4},
+        base=0.0,
+        hours="day",
+        amount=(4.5, 0.5),
+    ),
+    _bill(
+        "discount",
+        "discount",
+        ("Pinduoduo", "Taobao Deals", "Vipshop Outlet", "Dollar Store"),
+        "discount shopping",
+        {"price_sensitivity": 1.1, "promo_sensitivity": 0.4},
+        base=0.0,
+        amount=(3.6, 0.7),
+    ),
+    _bill(
+        "brand",
+        "brand",
+        ("Nike Flagship", "Apple Store", "Uniqlo", "L'Oreal Official"),
+        "brand shopping",
+        {"brand_loyalty": 1.3, "income": 0.5},
+        base=-0.8,
+        amount=(6.0, 0.8),
+    ),
+    _bill(
+        "tickets",
+        "concert",
+        ("Damai Tickets", "Livehouse Box Office", "Maoyan Movies"),
+        "tickets",
+        {"entertainment_interest": 1.2},
+        base=-1.2,
+        hours="evening",
+        amount=(5.3, 0.6),
+    ),
+    _bill(
+        "green",
+        "eco",
+        ("Ant Forest Donation", "Recycling Kiosk"),
+        "green action",
+        {"eco_mindedness": 1.0},
+        base=-1.5,
+        amount=(2.0, 0.6),
+    ),
+    _bill(
+        "wealth",
+        "wealth",
+        ("Yu'ebao Fund Purchase", "Index Fund Subscription", "Gold Savings Plan"),
+        "wealth management",
+        {"wealth_interest": 1.3, "income": 0.3},
+        base=-1.2,
+        hours="day",
+        amount=(7.0, 1.0),
+    ),
+    _bill(
+        "pharmacy",
+        "health",
+        ("Dingdang Pharmacy", "Hospital Registration"),
+        "health",
+        {"age": 0.5},
+        base=-1.0,
+        hours="day",
+        amount=(4.0, 0.6),
+    ),
+    _bill(
+        "red_packet",
+        "gifting",
+        ("red packet to group chat", "birthday red packet"),
+        "gift",
+        {"social_activity": 0.6},
+        base=-0.8,
+        hours="evening",
+        amount=(3.0, 0.8),
+        verb="send",
+    ),
+    _bill(
+        "transfer_contact",
+        "transfer",
+        ("transfer out to a contact",),
+        "transfer",
+        {"social_activity": 0.4},
+        base=-0.5,
+        amount=(5.0, 1.0),
+        verb="",
+    ),
+    _bill(
+        "transfer_in",
+        "transfer",
+        ("transfer in from a contact",),
+        "transfer",
+        {"social_activity": 0.3},
+        base=-0.8,
+        amount=(5.0, 1.0),
+        verb="",
+    ),
+    _bill(
+        "new_payee",
+        "transfer",
+        ("transfer out to a new payee",),
+        "transfer",
+        {},
+        base=-1.5,
+        hours="day",
+        late=0.0,
+        amount=(5.5, 0.8),
+        verb="",
+    ),
+    _bill(
+        "rent",
+        "utilities",
+        ("transfer out to a landlord",),
+        "rent",
+        {"age": -0.3},
+        base=-2.5,
+        hours="day",
+        late=0.0,
+        amount=(8.0, 0.3),
+        verb="",
+    ),
 )
 
 # Signature events added on top of the category draws (see world.py): the conjunctions a
 # task-agnostic count cannot see. They reuse texts of ordinary entries, so text alone does not reveal them.
-FRAUD_TEXT = "transfer out to a new payee | transfer | via balance"       # small amount, 0-5 h
+FRAUD_TEXT = "transfer out to a new payee | transfer | via balance"  # small amount, 0-5 h
 LAUNDER_IN_TEXT = "transfer in from a contact | transfer | via bank card"  # round amount
 LAUNDER_OUT_TEXT = "transfer out to a contact | transfer | via bank card"  # same day, same amount
 
@@ -133,31 +328,101 @@ def _mini(key, facet, program, actions, loadings, base=0.0, hours="any", late=0.
 
 
 MINI = (
-    _mini("forest", "eco", "Ant Forest", ("collect energy", "water a friend's tree", "plant a tree"),
-          {"eco_mindedness": 1.7}, base=0.2, hours="day"),
-    _mini("farm", "eco", "Ant Farm", ("feed the chicken", "donate eggs"), {"eco_mindedness": 0.6, "social_activity": 0.3},
-          base=-0.8),
-    _mini("meituan", "takeout", "Meituan Takeout", ("browse restaurants", "place an order"), {"takeout_habit": 1.3},
-          base=0.0, hours="meal", late=1.5),
-    _mini("eleme", "takeout", "Ele.me", ("browse restaurants", "track a delivery"), {"takeout_habit": 1.2},
-          base=-0.3, hours="meal", late=1.5),
-    _mini("damai", "concert", "Damai", ("browse shows", "check a seat map"), {"entertainment_interest": 1.4},
-          base=-1.0, hours="evening"),
-    _mini("community", "social", "Life Circle community", ("read a post", "like a post", "write a comment"),
-          {"social_activity": 1.4, "entertainment_interest": 0.3}, base=-0.5, hours="evening"),
+    _mini(
+        "forest",
+        "eco",
+        "Ant Forest",
+        ("collect energy", "water a friend's tree", "plant a tree"),
+        {"eco_mindedness": 1.7},
+        base=0.2,
+        hours="day",
+    ),
+    _mini(
+        "farm",
+        "eco",
+        "Ant Farm",
+        ("feed the chicken", "donate eggs"),
+        {"eco_mindedness": 0.6, "social_activity": 0.3},
+        base=-0.8,
+    ),
+    _mini(
+        "meituan",
+        "takeout",
+        "Meituan Takeout",
+        ("browse restaurants", "place an order"),
+        {"takeout_habit": 1.3},
+        base=0.0,
+        hours="meal",
+        late=1.5,
+    ),
+    _mini(
+        "eleme",
+        "takeout",
+        "Ele.me",
+        ("browse restaurants", "track a delivery"),
+        {"takeout_habit": 1.2},
+        base=-0.3,
+        hours="meal",
+        late=1.5,
+    ),
+    _mini(
+        "damai",
+        "concert",
+        "Damai",
+        ("browse shows", "check a seat map"),
+        {"entertainment_interest": 1.4},
+        base=-1.0,
+        hours="evening",
+    ),
+    _mini(
+        "community",
+        "social",
+        "Life Circle community",
+        ("read a post", "like a post", "write a comment"),
+        {"social_activity": 1.4, "entertainment_interest": 0.3},
+        base=-0.5,
+        hours="evening",
+    ),
     _mini("didi", "transport", "Didi", ("call a ride",), {"activity_level": 0.3}, base=0.0, hours="day"),
     _mini("hellobike", "eco", "Hellobike", ("unlock a bike",), {"eco_mindedness": 0.5}, base=-0.6, hours="day"),
     _mini("fund", "wealth", "Fund Store", ("view a fund", "check returns"), {"wealth_interest": 1.3}, base=-0.8),
-    _mini("deals", "promo", "Juhuasuan Deals", ("claim a coupon", "browse flash deals"),
-          {"promo_sensitivity": 1.2, "price_sensitivity": 0.5}, base=-0.5),
-    _mini("member", "membership", "Brand Member Center", ("check member points", "claim a brand gift"),
-          {"brand_loyalty": 1.3}, base=-1.0),
-    _mini("health", "health", "Health Services", ("book an appointment", "check a lab report"), {"age": 0.6}, base=-1.0,
-          hours="day"),
-    _mini("bills", "utilities", "Utilities", ("pay electricity", "pay mobile bill"), {"age": 0.4}, base=-0.5, hours="day"),
+    _mini(
+        "deals",
+        "promo",
+        "Juhuasuan Deals",
+        ("claim a coupon", "browse flash deals"),
+        {"promo_sensitivity": 1.2, "price_sensitivity": 0.5},
+        base=-0.5,
+    ),
+    _mini(
+        "member",
+        "membership",
+        "Brand Member Center",
+        ("check member points", "claim a brand gift"),
+        {"brand_loyalty": 1.3},
+        base=-1.0,
+    ),
+    _mini(
+        "health",
+        "health",
+        "Health Services",
+        ("book an appointment", "check a lab report"),
+        {"age": 0.6},
+        base=-1.0,
+        hours="day",
+    ),
+    _mini(
+        "bills", "utilities", "Utilities", ("pay electricity", "pay mobile bill"), {"age": 0.4}, base=-0.5, hours="day"
+    ),
     _mini("weather", "daily_tools", "Weather", ("check the forecast",), {}, base=-0.3),
-    _mini("jiebei", "loan", "Jiebei Loans", ("check loan limit", "apply for a loan"),
-          {"fraud_propensity": 0.6, "price_sensitivity": 0.3}, base=-1.5),
+    _mini(
+        "jiebei",
+        "loan",
+        "Jiebei Loans",
+        ("check loan limit", "apply for a loan"),
+        {"fraud_propensity": 0.6, "price_sensitivity": 0.3},
+        base=-1.5,
+    ),
     _mini("travel", "travel", "Fliggy Travel", ("search flights", "book a hotel"), {"income": 0.5}, base=-1.2),
 )
 
@@ -168,28 +433,68 @@ def _spm(key, facet, path, loadings, base=0.0, hours="any", late=0.3):
 
 SPM = (
     _spm("forest_collect", "eco", "home > ant forest > collect energy", {"eco_mindedness": 1.7}, base=0.3, hours="day"),
-    _spm("forest_rank", "eco", "home > ant forest > friend ranking", {"eco_mindedness": 1.0, "social_activity": 0.6},
-         base=-0.8),
+    _spm(
+        "forest_rank",
+        "eco",
+        "home > ant forest > friend ranking",
+        {"eco_mindedness": 1.0, "social_activity": 0.6},
+        base=-0.8,
+    ),
     _spm("forest_cert", "eco", "home > ant forest > tree planting certificate", {"eco_mindedness": 1.2}, base=-1.5),
     _spm("fund_detail", "wealth", "home > wealth > fund detail", {"wealth_interest": 1.4}, base=-0.6),
     _spm("yuebao", "wealth", "home > wealth > yu'ebao", {"wealth_interest": 0.8, "income": 0.3}, base=-0.3),
     _spm("big_sale", "promo", "home > coupons > big sale venue", {"promo_sensitivity": 1.5}, base=-0.8),
-    _spm("my_coupons", "promo", "home > coupons > my coupons", {"promo_sensitivity": 0.9, "price_sensitivity": 0.6},
-         base=-0.5),
-    _spm("takeout_list", "takeout", "home > takeout > restaurant list", {"takeout_habit": 1.2}, base=-0.5, hours="meal",
-         late=1.5),
+    _spm(
+        "my_coupons",
+        "promo",
+        "home > coupons > my coupons",
+        {"promo_sensitivity": 0.9, "price_sensitivity": 0.6},
+        base=-0.5,
+    ),
+    _spm(
+        "takeout_list",
+        "takeout",
+        "home > takeout > restaurant list",
+        {"takeout_habit": 1.2},
+        base=-0.5,
+        hours="meal",
+        late=1.5,
+    ),
     _spm("brand_zone", "brand", "home > brand zone > flagship store", {"brand_loyalty": 1.3}, base=-1.0),
     _spm("card_pack", "membership", "home > card pack > membership card", {"brand_loyalty": 0.6}, base=-1.0),
-    _spm("community_post", "social", "home > community > post detail", {"social_activity": 1.3}, base=-0.6,
-         hours="evening"),
-    _spm("community_feed", "social", "home > community > topic feed",
-         {"social_activity": 1.0, "entertainment_interest": 0.5}, base=-0.6, hours="evening"),
-    _spm("concert_list", "concert", "home > tickets > concert list", {"entertainment_interest": 1.3}, base=-1.2,
-         hours="evening"),
+    _spm(
+        "community_post",
+        "social",
+        "home > community > post detail",
+        {"social_activity": 1.3},
+        base=-0.6,
+        hours="evening",
+    ),
+    _spm(
+        "community_feed",
+        "social",
+        "home > community > topic feed",
+        {"social_activity": 1.0, "entertainment_interest": 0.5},
+        base=-0.6,
+        hours="evening",
+    ),
+    _spm(
+        "concert_list",
+        "concert",
+        "home > tickets > concert list",
+        {"entertainment_interest": 1.3},
+        base=-1.2,
+        hours="evening",
+    ),
     _spm("device_mgmt", "security", "home > security > device management", {"fraud_propensity": 1.0}, base=-2.0),
     _spm("new_device", "security", "home > security > login from new device", {"fraud_propensity": 1.4}, base=-2.5),
-    _spm("to_card", "transfer", "home > transfer > to bank card", {"laundering_pattern": 0.9, "social_activity": 0.2},
-         base=-1.0),
+    _spm(
+        "to_card",
+        "transfer",
+        "home > transfer > to bank card",
+        {"laundering_pattern": 0.9, "social_activity": 0.2},
+        base=-1.0,
+    ),
     _spm("statement", "utilities", "home > bills > monthly statement", {"age": 0.4}, base=-0.5),
     _spm("scan", "daily_tools", "home > scan > pay", {}, base=0.5),
     _spm("insurance", "health", "home > insurance > health cover", {"age": 0.5}, base=-1.2),
@@ -209,8 +514,14 @@ APP = (
     _app("qq_music", "music", "QQ Music", "music", {"entertainment_interest": 0.6}),
     _app("xiaohongshu", "social", "Xiaohongshu", "lifestyle community", {"social_activity": 1.0}),
     _app("weibo", "social", "Weibo", "social media", {"social_activity": 0.8}),
-    _app("douban", "social", "Douban", "reviews community", {"social_activity": 0.6, "entertainment_interest": 0.4},
-         base=-0.6),
+    _app(
+        "douban",
+        "social",
+        "Douban",
+        "reviews community",
+        {"social_activity": 0.6, "entertainment_interest": 0.4},
+        base=-0.6,
+    ),
     _app("keep", "fitness", "Keep", "fitness", {"activity_level": 0.3, "eco_mindedness": 0.3}, base=-0.5),
     _app("pinduoduo", "discount", "Pinduoduo", "group discounts", {"price_sensitivity": 1.2, "promo_sensitivity": 0.4}),
     _app("taobao", "promo", "Taobao", "shopping", {"promo_sensitivity": 0.6}, base=0.5),
@@ -243,29 +554,83 @@ def _search(key, facet, texts, loadings, base=0.0, hours="any", late=0.3):
 
 
 SEARCH = (
-    _search("concert", "concert",
-            [f"{a} concert tickets" for a in _ARTISTS] + [f"{a} tour {c}" for a in _ARTISTS for c in _CITIES]
-            + ["livehouse this weekend"], {"entertainment_interest": 1.5}, base=-1.0, hours="evening"),
-    _search("takeout", "takeout", [f"{f} delivery near me" for f in _FOODS] + ["late night snacks delivery"],
-            {"takeout_habit": 1.3}, base=-0.5, hours="meal", late=1.5),
-    _search("eco", "eco", ("ant forest energy", "how to plant a tree in ant forest", "low carbon travel"),
-            {"eco_mindedness": 1.4}, base=-1.0),
-    _search("promo", "promo", [f"{i} big sale coupon" for i in _ITEMS] + ["11.11 presale", "double 12 deals"],
-            {"promo_sensitivity": 1.5}, base=-0.8),
-    _search("value", "value",
-            [f"best value {i}" for i in _ITEMS] + [f"cheap {i} under 100" for i in _ITEMS] + [f"{i} price comparison"
-                                                                                              for i in _ITEMS],
-            {"price_sensitivity": 1.4}, base=-0.8),
-    _search("brand", "brand", [f"{b} new release" for b in _BRANDS] + [f"{b} official store" for b in _BRANDS],
-            {"brand_loyalty": 1.3}, base=-1.0),
-    _search("wealth", "wealth", ("fund ranking this year", "index fund return", "gold price today"),
-            {"wealth_interest": 1.3}, base=-1.0),
-    _search("social", "social", ("community events near me", "hobby groups", "trending topics today"),
-            {"social_activity": 1.0}, base=-1.0),
-    _search("loan", "loan", ("quick loan approval", "part-time job earn money fast", "refund customer service phone"),
-            {"fraud_propensity": 1.2}, base=-2.0),
-    _search("tools", "daily_tools", ("weather tomorrow", "metro map", "electricity bill", "express delivery tracking"),
-            {}, base=0.3),
+    _search(
+        "concert",
+        "concert",
+        [f"{a} concert tickets" for a in _ARTISTS]
+        + [f"{a} tour {c}" for a in _ARTISTS for c in _CITIES]
+        + ["livehouse this weekend"],
+        {"entertainment_interest": 1.5},
+        base=-1.0,
+        hours="evening",
+    ),
+    _search(
+        "takeout",
+        "takeout",
+        [f"{f} delivery near me" for f in _FOODS] + ["late night snacks delivery"],
+        {"takeout_habit": 1.3},
+        base=-0.5,
+        hours="meal",
+        late=1.5,
+    ),
+    _search(
+        "eco",
+        "eco",
+        ("ant forest energy", "how to plant a tree in ant forest", "low carbon travel"),
+        {"eco_mindedness": 1.4},
+        base=-1.0,
+    ),
+    _search(
+        "promo",
+        "promo",
+        [f"{i} big sale coupon" for i in _ITEMS] + ["11.11 presale", "double 12 deals"],
+        {"promo_sensitivity": 1.5},
+        base=-0.8,
+    ),
+    _search(
+        "value",
+        "value",
+        [f"best value {i}" for i in _ITEMS]
+        + [f"cheap {i} under 100" for i in _ITEMS]
+        + [f"{i} price comparison" for i in _ITEMS],
+        {"price_sensitivity": 1.4},
+        base=-0.8,
+    ),
+    _search(
+        "brand",
+        "brand",
+        [f"{b} new release" for b in _BRANDS] + [f"{b} official store" for b in _BRANDS],
+        {"brand_loyalty": 1.3},
+        base=-1.0,
+    ),
+    _search(
+        "wealth",
+        "wealth",
+        ("fund ranking this year", "index fund return", "gold price today"),
+        {"wealth_interest": 1.3},
+        base=-1.0,
+    ),
+    _search(
+        "social",
+        "social",
+        ("community events near me", "hobby groups", "trending topics today"),
+        {"social_activity": 1.0},
+        base=-1.0,
+    ),
+    _search(
+        "loan",
+        "loan",
+        ("quick loan approval", "part-time job earn money fast", "refund customer service phone"),
+        {"fraud_propensity": 1.2},
+        base=-2.0,
+    ),
+    _search(
+        "tools",
+        "daily_tools",
+        ("weather tomorrow", "metro map", "electricity bill", "express delivery tracking"),
+        {},
+        base=0.3,
+    ),
     _search("travel", "travel", (f"hotels in {c}" for c in _CITIES), {"income": 0.5}, base=-1.0),
 )
 
@@ -281,7 +646,7 @@ ACTIVITY_EXPONENT = {"bill": 0.8, "mini": 0.8, "spm": 0.9, "app": 0.3, "search":
 MISSING_RATE = {"bill": 0.03, "mini": 0.12, "spm": 0.08, "app": 0.15, "search": 0.25, "tabular": 0.05}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _text_index() -> dict[tuple[str, str], Entry]:
     index = {}
     for modality, entries in ENTRIES.items():

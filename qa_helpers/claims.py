@@ -52,24 +52,39 @@ def count_verdict(k: int, n: int) -> str:
     return "inside the noise"
 
 
-def difference_claim(claim: str, above: tuple[float, float, float], below: tuple[float, float, float],
-                     paper: str = "") -> dict:
+def difference_claim(
+    claim: str, above: tuple[float, float, float], below: tuple[float, float, float], paper: str = ""
+) -> dict:
     """A recorded claim 'above > below'; each side is (mean, 95% low, 95% high)."""
-    return {"claim": claim, "kind": "difference", "paper": paper, "above": list(map(float, above)),
-            "below": list(map(float, below)), "difference": float(above[0] - below[0]),
-            "verdict": difference_verdict(*above, *below)}
+    return {
+        "claim": claim,
+        "kind": "difference",
+        "paper": paper,
+        "above": list(map(float, above)),
+        "below": list(map(float, below)),
+        "difference": float(above[0] - below[0]),
+        "verdict": difference_verdict(*above, *below),
+    }
 
 
 def count_claim(claim: str, k: int, n: int, paper: str = "") -> dict:
     """A recorded claim 'it holds on k of n'."""
-    return {"claim": claim, "kind": "count", "paper": paper, "k": int(k), "n": int(n),
-            "verdict": count_verdict(int(k), int(n))}
+    return {
+        "claim": claim,
+        "kind": "count",
+        "paper": paper,
+        "k": int(k),
+        "n": int(n),
+        "verdict": count_verdict(int(k), int(n)),
+    }
 
 
 def mean_with_interval(rows: list[dict], method: str, metric: str = "auc") -> tuple[float, float, float]:
     """(mean, 95% low, 95% high) over the tasks of `method` in evaluation rows (its linear probe, or its own
     scorer for GBDT and the oracle)."""
-    found = [r for r in rows if r["method"] == method and r["task"] == "Avg" and r["probe"] in ("linear", "gbdt", "none")]
+    found = [
+        r for r in rows if r["method"] == method and r["task"] == "Avg" and r["probe"] in ("linear", "gbdt", "none")
+    ]
     if len(found) != 1:
         raise KeyError(f"{len(found)} mean rows for {method!r}")
     r = found[0]
@@ -78,8 +93,13 @@ def mean_with_interval(rows: list[dict], method: str, metric: str = "auc") -> tu
 
 def compare(claim: str, rows: list[dict], above: str, below: str, metric: str = "auc", paper: str = "") -> dict:
     """difference_claim of two methods' recorded means over the tasks."""
-    return {**difference_claim(claim, mean_with_interval(rows, above, metric), mean_with_interval(rows, below, metric),
-                               paper), "methods": [above, below], "metric": metric}
+    return {
+        **difference_claim(
+            claim, mean_with_interval(rows, above, metric), mean_with_interval(rows, below, metric), paper
+        ),
+        "methods": [above, below],
+        "metric": metric,
+    }
 
 
 def check(recorded: dict) -> None:

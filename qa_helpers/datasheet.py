@@ -30,8 +30,14 @@ def population_task_stats(n: int = POPULATION_USERS, seed: int = POPULATION_SEED
     rng = np.random.default_rng(seed)
     probs = TK.label_probabilities(T.drift(T.sample(n, rng), rng))
     labels = TK.draw_labels(probs, rng)
-    return {t: {"base_rate": float(labels[:, k].mean()), "oracle_auc": auc(labels[:, k], probs[:, k]),
-                "oracle_ks": ks(labels[:, k], probs[:, k])} for k, t in enumerate(TK.TASK_NAMES)}
+    return {
+        t: {
+            "base_rate": float(labels[:, k].mean()),
+            "oracle_auc": auc(labels[:, k], probs[:, k]),
+            "oracle_ks": ks(labels[:, k], probs[:, k]),
+        }
+        for k, t in enumerate(TK.TASK_NAMES)
+    }
 
 
 def _table(header: list[str], rows: list[list]) -> str:
@@ -57,21 +63,42 @@ def render_modalities() -> str:
     rows = []
     for m in C.EVENT_MODALITIES:
         example = C.ENTRIES[m][0].texts[0]
-        rows.append([m, C.MODALITY_LABELS[m], f"{C.BASE_EVENTS_PER_90_DAYS[m]:g}", f"{C.ACTIVITY_EXPONENT[m]:g}",
-                     f"{C.MISSING_RATE[m]:.0%}", len(C.ENTRIES[m]), f"`{example}`"])
-    rows.append(["tabular", C.MODALITY_LABELS["tabular"], "1 row", "-", f"{C.MISSING_RATE['tabular']:.0%}",
-                 f"{len(world.TABULAR_FEATURES)} informative + noise", "`" + ", ".join(world.TABULAR_FEATURES[:4]) + ", ...`"])
-    return _table(["modality", "what", "mean events / 90 d", "activity exponent", "missing", "entries", "example"],
-                  rows)
+        rows.append(
+            [
+                m,
+                C.MODALITY_LABELS[m],
+                f"{C.BASE_EVENTS_PER_90_DAYS[m]:g}",
+                f"{C.ACTIVITY_EXPONENT[m]:g}",
+                f"{C.MISSING_RATE[m]:.0%}",
+                len(C.ENTRIES[m]),
+                f"`{example}`",
+            ]
+        )
+    rows.append(
+        [
+            "tabular",
+            C.MODALITY_LABELS["tabular"],
+            "1 row",
+            "-",
+            f"{C.MISSING_RATE['tabular']:.0%}",
+            f"{len(world.TABULAR_FEATURES)} informative + noise",
+            "`" + ", ".join(world.TABULAR_FEATURES[:4]) + ", ...`",
+        ]
+    )
+    return _table(
+        ["modality", "what", "mean events / 90 d", "activity exponent", "missing", "entries", "example"], rows
+    )
 
 
 def render_entries() -> str:
     parts = []
     for m in C.EVENT_MODALITIES:
-        rows = [[e.key, e.facet, _loadings(e), f"{e.base:+.1f}", e.hours, f"{e.late:g}", len(e.texts)]
-                for e in C.ENTRIES[m]]
-        parts.append(f"**{m}**\n\n" + _table(["entry", "facet", "trait loadings", "base", "hours", "late",
-                                              "texts"], rows))
+        rows = [
+            [e.key, e.facet, _loadings(e), f"{e.base:+.1f}", e.hours, f"{e.late:g}", len(e.texts)] for e in C.ENTRIES[m]
+        ]
+        parts.append(
+            f"**{m}**\n\n" + _table(["entry", "facet", "trait loadings", "base", "hours", "late", "texts"], rows)
+        )
     return "\n\n".join(parts)
 
 
@@ -79,10 +106,33 @@ def render_tasks(stats: dict[str, dict]) -> str:
     rows = []
     for t in TK.TASKS:
         s = stats[t.name]
-        rows.append([t.name, t.domain, ", ".join(t.evidence), t.mechanism, f"{t.slope:g}", f"{t.base_rate:.0%}",
-                     f"{s['base_rate']:.3f}", f"{s['oracle_auc']:.3f}", f"{s['oracle_ks']:.3f}"])
-    return _table(["task", "domain", "evidence (by design)", "mechanism", "slope b", "design base rate",
-                   "base rate", "oracle AUC", "oracle KS"], rows)
+        rows.append(
+            [
+                t.name,
+                t.domain,
+                ", ".join(t.evidence),
+                t.mechanism,
+                f"{t.slope:g}",
+                f"{t.base_rate:.0%}",
+                f"{s['base_rate']:.3f}",
+                f"{s['oracle_auc']:.3f}",
+                f"{s['oracle_ks']:.3f}",
+            ]
+        )
+    return _table(
+        [
+            "task",
+            "domain",
+            "evidence (by design)",
+            "mechanism",
+            "slope b",
+            "design base rate",
+            "base rate",
+            "oracle AUC",
+            "oracle KS",
+        ],
+        rows,
+    )
 
 
 def sample_stats(folder: Path = SAMPLE_DIR) -> dict:
@@ -91,15 +141,21 @@ def sample_stats(folder: Path = SAMPLE_DIR) -> dict:
     out = {"users": len(records)}
     for m in C.EVENT_MODALITIES:
         n = np.array([len(r["events"].get(m, [])) for r in records])
-        out[m] = {"mean": float(n.mean()), "median": float(np.median(n)), "max": int(n.max()),
-                  "missing": float((n == 0).mean())}
+        out[m] = {
+            "mean": float(n.mean()),
+            "median": float(np.median(n)),
+            "max": int(n.max()),
+            "missing": float((n == 0).mean()),
+        }
     out["tabular"] = {"missing": float(np.mean([r.get("tabular") is None for r in records]))}
     return out
 
 
 def render_sample(stats: dict) -> str:
-    rows = [[m, f"{stats[m]['mean']:.1f}", f"{stats[m]['median']:.0f}", stats[m]["max"], f"{stats[m]['missing']:.0%}"]
-            for m in C.EVENT_MODALITIES]
+    rows = [
+        [m, f"{stats[m]['mean']:.1f}", f"{stats[m]['median']:.0f}", stats[m]["max"], f"{stats[m]['missing']:.0%}"]
+        for m in C.EVENT_MODALITIES
+    ]
     rows.append(["tabular", "-", "-", "-", f"{stats['tabular']['missing']:.0%}"])
     return f"{stats['users']} users.\n\n" + _table(["modality", "mean events", "median", "max", "no events"], rows)
 
@@ -111,22 +167,34 @@ def render_userU(stats: dict) -> str:
 
 def build_sample_userU(folder: Path = SAMPLE_DIR) -> tuple[list[dict], dict]:
     cfg = SAMPLE_PROFILE
-    return userU.build(read_jsonl(folder / "users_pretrain.jsonl"), read_jsonl(folder / "future_pretrain.jsonl"),
-                       seed=cfg.seed, k=cfg.uqa_topics_per_user, error_rate=cfg.draft_error_rate,
-                       window_days=cfg.window_days)
+    return userU.build(
+        read_jsonl(folder / "users_pretrain.jsonl"),
+        read_jsonl(folder / "future_pretrain.jsonl"),
+        seed=cfg.seed,
+        k=cfg.uqa_topics_per_user,
+        error_rate=cfg.draft_error_rate,
+        window_days=cfg.window_days,
+    )
 
 
 def render_blocks(folder: Path = SAMPLE_DIR) -> dict[str, str]:
     """Every generated table of the datasheet, recomputed from the code and the sample in `folder`."""
-    return {"traits": render_traits(), "modalities": render_modalities(), "entries": render_entries(),
-            "tasks": render_tasks(population_task_stats()), "sample": render_sample(sample_stats(folder)),
-            "userU": render_userU(build_sample_userU(folder)[1])}
+    return {
+        "traits": render_traits(),
+        "modalities": render_modalities(),
+        "entries": render_entries(),
+        "tasks": render_tasks(population_task_stats()),
+        "sample": render_sample(sample_stats(folder)),
+        "userU": render_userU(build_sample_userU(folder)[1]),
+    }
 
 
 def read_blocks(readme: Path) -> dict[str, str]:
     text = readme.read_text()
-    return {m.group(1): m.group(2).strip() for m in re.finditer(r"<!-- BEGIN (\w+) -->\n(.*?)<!-- END \1 -->", text,
-                                                                 flags=re.S)}
+    return {
+        m.group(1): m.group(2).strip()
+        for m in re.finditer(r"<!-- BEGIN (\w+) -->\n(.*?)<!-- END \1 -->", text, flags=re.S)
+    }
 
 
 def update_readme(readme: Path, blocks: dict[str, str]) -> None:
@@ -135,7 +203,7 @@ def update_readme(readme: Path, blocks: dict[str, str]) -> None:
         pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", flags=re.S)
         if not pattern.search(text):
             raise ValueError(f"{readme} has no '<!-- BEGIN {name} -->' ... '<!-- END {name} -->' block")
-        text = pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
     atomic_write_text(readme, text)
 
 

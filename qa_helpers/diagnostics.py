@@ -39,25 +39,11 @@ from .user_tensors import UserTensors, capped_records
 def answer_embeddings(model: QAnchor, answers: list[str], batch_size: int = 256) -> np.ndarray:
     """Unit-norm semantic-tower embeddings of answer texts, (n, emb_dim)."""
     model.eval()
-    out = [F.normalize(model.semantic_embedding(answers[i:i + batch_size]), dim=-1).cpu().numpy()
-           for i in range(0, len(answers), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, model.settings["emb_dim"]), np.float32)
-
-
-@torch.no_grad()
-def pair_embeddings(model: QAnchor, prefixes, rows: list[int], queries: list[str], batch_size: int = 256) -> np.ndarray:
-    """Unit-norm anchor embeddings (n, emb_dim) of user rows[k] (a row of the PrefixState `prefixes`) under
-    queries[k]: each pair its own query, the users' prefixes encoded once beforehand."""
-    if len(rows) != len(queries):
-        raise ValueError(f"{len(rows)} rows but {len(queries)} queries")
-    model.eval()
-    out = []
-    for i in range(0, len(rows), batch_size):
-        state = prefixes.select(torch.as_tensor(rows[i:i + batch_size]))
-        suffix = model.suffix(queries[i:i + batch_size])
-        h = model.suffix_states(state, suffix, model.suffix_embeddings(suffix))
-        out.append(F.normalize(model.project(h), dim=-1).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, model.settings["emb_dim"]), np.float32)
+    out = [
+        F.normalize(model.semantic_embedding(answers[i : i + batch_size]), dim=-1).cpu().numpy()
+        for i in range(0, len(answers), batch_size)
+    ]
+    return np.concatenate(out) if out else np.zeros((0, model.config.emb_dim), np.float32)
 
 
 def effective_rank(X: np.ndarray) -> float:
@@ -87,8 +73,14 @@ def answer_visibility(records: list[dict], caps: tuple[int, ...], k: int = 10, w
     return {kind: same[kind] / total[kind] for kind in total}
 
 
-def fact_reader_recall(records: list[dict], population_records: list[dict], pairs: list[dict],
-                       caps: tuple[int, ...], group_size: int = 32, seed: int = 0) -> dict:
+def fact_reader_recall(
+    records: list[dict],
+    population_records: list[dict],
+    pairs: list[dict],
+    caps: tuple[int, ...],
+    group_size: int = 32,
+    seed: int = 0,
+) -> dict:
     """Exact-query retrieval by a rule that reads the prefix perfectly: each D_uqa pair's facts computed from the
     K_m most recent events (levels against the capped population of `population_records`) are matched with every
     answer of its group (the facts computed from the whole record), and the answer agreeing on the most facts is
@@ -131,7 +123,7 @@ def exact_query_groups(pairs: list[dict], group_size: int, seed: int = 0) -> lis
     rng = np.random.default_rng(seed)
     by_topic: dict[str, dict[str, int]] = {}
     for i, p in enumerate(pairs):
-        by_topic.setdefault(p["topic"], {}).setdefault(p["answer"], i)      # first pair of each distinct answer
+        by_topic.setdefault(p["topic"], {}).setdefault(p["answer"], i)  # first pair of each distinct answer
     groups = []
     for topic in sorted(by_topic):
         idx = rng.permutation(list(by_topic[topic].values()))
@@ -143,15 +135,19 @@ def exact_query_groups(pairs: list[dict], group_size: int, seed: int = 0) -> lis
 def _retrieval(u: np.ndarray, v: np.ndarray, groups: list[list[int]]) -> dict:
     hits = wins = comparisons = chance = n = 0
     for g in groups:
-        s = u[g] @ v[g].T                                   # (G, G): row = anchor, column = answer
+        s = u[g] @ v[g].T  # (G, G): row = anchor, column = answer
         hits += int((s.argmax(1) == np.arange(len(g))).sum())
         own = np.diag(s)
-        wins += int((own[None, :] > s).sum())               # column i: own anchor i against anchors j != i
+        wins += int((own[None, :] > s).sum())  # column i: own anchor i against anchors j != i
         comparisons += len(g) * (len(g) - 1)
         chance += 1.0
         n += len(g)
-    return {"recall@1": hits / max(n, 1), "chance@1": chance / max(n, 1),
-            "prefix_shuffle_win": wins / max(comparisons, 1), "pairs": n}
+    return {
+        "recall@1": hits / max(n, 1),
+        "chance@1": chance / max(n, 1),
+        "prefix_shuffle_win": wins / max(comparisons, 1),
+        "pairs": n,
+    }
 
 
 def facet_r2(emb: np.ndarray, shares: np.ndarray, seed: int = 0) -> tuple[float, float]:
@@ -181,13 +177,25 @@ def facet_readout_by_level(model: QAnchor, users: UserTensors, shares: np.ndarra
     questions = [userU.TOPIC_BY_KEY[f"{f}/habits"].question for f in C.FACETS]
     levels = inference.representation_levels(model, users, questions, progress=False)
     prefix = np.repeat(levels["prefix"][None], len(questions), 0)
-    return {name: facet_r2(X, shares, seed) for name, X in (("prefix mean", prefix), ("hidden at <USER_EMB>",
-                                                                                          levels["hidden"]),
-                                                             ("embedding", levels["embedding"]))}
+    return {
+        name: facet_r2(X, shares, seed)
+        for name, X in (
+            ("prefix mean", prefix),
+            ("hidden at <USER_EMB>", levels["hidden"]),
+            ("embedding", levels["embedding"]),
+        )
+    }
 
 
-def diagnose(model: QAnchor, users: UserTensors, pairs: list[dict], group_size: int = 32, grid_users: int = 200,
-             seed: int = 0, facet_shares: dict[str, np.ndarray] | None = None) -> dict:
+def diagnose(
+    model: QAnchor,
+    users: UserTensors,
+    pairs: list[dict],
+    group_size: int = 32,
+    grid_users: int = 200,
+    seed: int = 0,
+    facet_shares: dict[str, np.ndarray] | None = None,
+) -> dict:
     """Every diagnostic of the module docstring on the held-out `pairs` (their users must be in `users`);
     `facet_shares` (user id -> (24,) share of the user's events per facet, in catalog.FACETS order) adds the facet
     read-out of `facet_r2` on the grid."""
@@ -206,8 +214,8 @@ def diagnose(model: QAnchor, users: UserTensors, pairs: list[dict], group_size: 
     for name, wording in (("exact", 0), ("held_out", "held_out")):
         own_q = [userU.query_of(p, wording) for p in pairs]
         swap_q = [userU.question(t, wording) for t in other]
-        u = pair_embeddings(model, prefixes, rows, own_q)
-        u_swap = pair_embeddings(model, prefixes, rows, swap_q)
+        u = inference.embed(model, prefixes, own_q, pairs=True, rows=rows, batch_size=256)
+        u_swap = inference.embed(model, prefixes, swap_q, pairs=True, rows=rows, batch_size=256)
         r = _retrieval(u, v, groups)
         out[f"{name}_recall@1"], out[f"{name}_chance@1"] = r["recall@1"], r["chance@1"]
         out[f"{name}_query_swap_win"] = float(np.mean((u * v).sum(1) > (u_swap * v).sum(1)))
@@ -215,7 +223,7 @@ def diagnose(model: QAnchor, users: UserTensors, pairs: list[dict], group_size: 
             out["prefix_shuffle_win"], out["exact_pairs"] = r["prefix_shuffle_win"], r["pairs"]
     grid = sorted(rng.choice(len(held), min(grid_users, len(held)), replace=False).tolist())
     questions = [userU.TOPIC_BY_KEY[f"{f}/habits"].question for f in C.FACETS]
-    emb = inference.embed_users(model, prefixes.select(torch.as_tensor(grid)), questions)      # (Q, N, e)
+    emb = inference.embed(model, prefixes.select(torch.as_tensor(grid)), questions)  # (Q, N, e)
     out.update(geometry.query_variance(emb))
     out["effective_rank"] = effective_rank((emb - emb.mean(1, keepdims=True)).reshape(-1, emb.shape[-1]))
     if facet_shares is not None:

@@ -29,8 +29,7 @@ class Adapter(nn.Module):
 
     def __init__(self, d_in: int, d_out: int):
         super().__init__()
-        self.net = nn.Sequential(nn.LayerNorm(d_in, eps=1e-6), nn.Linear(d_in, d_in), nn.GELU(),
-                                 nn.Linear(d_in, d_out))
+        self.net = nn.Sequential(nn.LayerNorm(d_in, eps=1e-6), nn.Linear(d_in, d_in), nn.GELU(), nn.Linear(d_in, d_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -43,8 +42,15 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class HierarchicalEncoder(nn.Module):
-    def __init__(self, d_enc: int, d_llm: int, n_tabular: int, tabular_tokens: int = 2,
-                 use_user_token: bool = True, use_modality_tokens: bool = True):
+    def __init__(
+        self,
+        d_enc: int,
+        d_llm: int,
+        n_tabular: int,
+        tabular_tokens: int = 2,
+        use_user_token: bool = True,
+        use_modality_tokens: bool = True,
+    ):
         super().__init__()
         self.d_enc, self.d_llm, self.tabular_tokens = d_enc, d_llm, tabular_tokens
         self.use_user_token, self.use_modality_tokens = use_user_token, use_modality_tokens
@@ -78,25 +84,33 @@ class HierarchicalEncoder(nn.Module):
     def tabular_parts(self, tabular: torch.Tensor, present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Standardised tabular row (B, F) -> its tokens (B, tabular_tokens, d_llm) and summary (B, d_enc)."""
         x = (tabular - self.tab_mean) / self.tab_std
-        x = x * present.unsqueeze(-1).to(x.dtype)                              # missing row -> zeros
+        x = x * present.unsqueeze(-1).to(x.dtype)  # missing row -> zeros
         return self.tabular_event(x).unsqueeze(1).expand(-1, self.tabular_tokens, -1), self.tabular_summary(x)
 
-    def assemble(self, tokens: dict, age: dict, mask: dict, summaries: torch.Tensor, tabular_tokens: torch.Tensor,
-                 tabular_present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def assemble(
+        self,
+        tokens: dict,
+        age: dict,
+        mask: dict,
+        summaries: torch.Tensor,
+        tabular_tokens: torch.Tensor,
+        tabular_present: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The prefix from per-modality parts: time-free event tokens (B, K_m, d_llm), age (B, K_m), mask (B, K_m),
         summaries (B, 6, d_enc) in C.MODALITIES order, tabular tokens (B, T, d_llm) and tabular_present (B,)."""
         event_tokens = [tokens[m] + age[m].unsqueeze(-1) * self.age_direction[m] for m in C.EVENT_MODALITIES]
         event_masks = [mask[m] for m in C.EVENT_MODALITIES]
         event_tokens.append(tabular_tokens)
         event_masks.append(tabular_present.unsqueeze(1).expand(-1, self.tabular_tokens))
-        present = torch.stack([mask[m].any(1) for m in C.EVENT_MODALITIES] + [tabular_present], 1)   # (B, 6)
-        modality_tokens = self.modal_adapter(summaries)                        # (B, 6, d_llm)
+        present = torch.stack([mask[m].any(1) for m in C.EVENT_MODALITIES] + [tabular_present], 1)  # (B, 6)
+        modality_tokens = self.modal_adapter(summaries)  # (B, 6, d_llm)
         user_token = self.user_adapter(masked_mean(summaries, present)).unsqueeze(1)
         b = summaries.shape[0]
         ones = torch.ones(b, 1, dtype=torch.bool, device=summaries.device)
         prefix = torch.cat([user_token, modality_tokens] + event_tokens, 1)
-        prefix_mask = torch.cat([ones * self.use_user_token, ones.expand(-1, 6) & self.use_modality_tokens]
-                                + event_masks, 1)
+        prefix_mask = torch.cat(
+            [ones * self.use_user_token, ones.expand(-1, 6) & self.use_modality_tokens] + event_masks, 1
+        )
         if not self.use_user_token and not self.use_modality_tokens and not bool(prefix_mask.any(1).all()):
             raise ValueError("a user has no events and no summary tokens are used: nothing to attend to")
         return prefix, prefix_mask
@@ -105,9 +119,9 @@ class HierarchicalEncoder(nn.Module):
         """Prefix tokens (B, L_prefix, d_llm) and their attention mask (B, L_prefix), True = attend."""
         tokens, summaries = {}, []
         for m in C.EVENT_MODALITIES:
-            h = self.event_vectors(m, batch.events[m], batch.numeric[m])     # (B, K_m, d_enc)
+            h = self.event_vectors(m, batch.events[m], batch.numeric[m])  # (B, K_m, d_enc)
             tokens[m] = self.event_tokens(m, h)
-            summaries.append(masked_mean(h, batch.mask[m]))                   # (B, d_enc)
+            summaries.append(masked_mean(h, batch.mask[m]))  # (B, d_enc)
         tab_tokens, tab_summary = self.tabular_parts(batch.tabular, batch.tabular_mask)
         summaries.append(tab_summary)
         return self.assemble(tokens, batch.age, batch.mask, torch.stack(summaries, 1), tab_tokens, batch.tabular_mask)

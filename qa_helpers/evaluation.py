@@ -12,7 +12,7 @@ embedding; a static one the same matrix) and returns tidy rows; `table` pivots t
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -32,8 +32,9 @@ from .tasks import TASK_NAMES
 PROBES = ("linear", "mlp")
 
 
-def task_splits(labels: np.ndarray, seed: int = 0, test_size: float = 0.5,
-                users: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+def task_splits(
+    labels: np.ndarray, seed: int = 0, test_size: float = 0.5, users: np.ndarray | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per task, (train, test) user indices stratified by that task's label; `users` restricts to a subset."""
     users = np.arange(len(labels)) if users is None else np.asarray(users)
     splits = []
@@ -65,18 +66,19 @@ def probe_scores(X_train, y_train, X_test, probe: str = "linear", seed: int = 0)
 
 def gbdt_scores(X_train, y_train, X_test, seed: int = 0) -> np.ndarray:
     """Gradient-boosted trees on raw features: the production-style "Business SOTA"."""
-    model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.08, max_leaf_nodes=31, l2_regularization=1.0,
-                                           random_state=seed)
+    model = HistGradientBoostingClassifier(
+        max_iter=200, learning_rate=0.08, max_leaf_nodes=31, l2_regularization=1.0, random_state=seed
+    )
     return model.fit(X_train, y_train).predict_proba(X_test)[:, 1]
 
 
-def _rows_from_scores(method: str, probe: str, labels: np.ndarray, splits, test_scores: list[np.ndarray],
-                      n_boot: int, seed: int) -> list[dict]:
+def _rows_from_scores(
+    method: str, probe: str, labels: np.ndarray, splits, test_scores: list[np.ndarray], n_boot: int, seed: int
+) -> list[dict]:
     rows, samples = [], {"auc": [], "ks": []}
     for k, ((_, test), score) in enumerate(zip(splits, test_scores)):
         y = labels[test, k]
-        row = {"method": method, "probe": probe, "task": TASK_NAMES[k], "n_test": len(test),
-               "n_pos": int(y.sum())}
+        row = {"method": method, "probe": probe, "task": TASK_NAMES[k], "n_test": len(test), "n_pos": int(y.sum())}
         if score is None or len(np.unique(y)) < 2:  # a split without both classes cannot be scored
             rows.append({**row, **{f"{n}{s}": float("nan") for n in ("auc", "ks") for s in ("", "_lo", "_hi")}})
             continue
@@ -86,16 +88,28 @@ def _rows_from_scores(method: str, probe: str, labels: np.ndarray, splits, test_
             row[name] = fn(y, score)
             row[f"{name}_lo"], row[f"{name}_hi"] = metrics.interval(boot)
         rows.append(row)
-    mean = {"method": method, "probe": probe, "task": "Avg", "n_test": int(np.mean([r["n_test"] for r in rows])),
-            "n_pos": int(np.sum([r["n_pos"] for r in rows]))}
+    mean = {
+        "method": method,
+        "probe": probe,
+        "task": "Avg",
+        "n_test": int(np.mean([r["n_test"] for r in rows])),
+        "n_pos": int(np.sum([r["n_pos"] for r in rows])),
+    }
     for name in ("auc", "ks"):  # over the tasks that could be scored
         mean[name] = float(np.nanmean([r[name] for r in rows]))
         mean[f"{name}_lo"], mean[f"{name}_hi"] = metrics.interval(np.mean(samples[name], axis=0))
     return rows + [mean]
 
 
-def evaluate(method: str, features: Callable[[int], np.ndarray] | np.ndarray, labels: np.ndarray, splits,
-             probe: str = "linear", n_boot: int = 200, seed: int = 0) -> list[dict]:
+def evaluate(
+    method: str,
+    features: Callable[[int], np.ndarray] | np.ndarray,
+    labels: np.ndarray,
+    splits,
+    probe: str = "linear",
+    n_boot: int = 200,
+    seed: int = 0,
+) -> list[dict]:
     """Probe `features` (an (n_users, d) matrix, or a function of the task index giving one) on every task."""
     scores = []
     for k, (train, test) in enumerate(splits):
@@ -107,10 +121,13 @@ def evaluate(method: str, features: Callable[[int], np.ndarray] | np.ndarray, la
     return _rows_from_scores(method, probe, labels, splits, scores, n_boot, seed)
 
 
-def evaluate_gbdt(method: str, X: np.ndarray, labels: np.ndarray, splits, n_boot: int = 200,
-                  seed: int = 0) -> list[dict]:
-    scores = [gbdt_scores(X[train], labels[train, k], X[test], seed) if len(np.unique(labels[train, k])) == 2
-              else None for k, (train, test) in enumerate(splits)]
+def evaluate_gbdt(
+    method: str, X: np.ndarray, labels: np.ndarray, splits, n_boot: int = 200, seed: int = 0
+) -> list[dict]:
+    scores = [
+        gbdt_scores(X[train], labels[train, k], X[test], seed) if len(np.unique(labels[train, k])) == 2 else None
+        for k, (train, test) in enumerate(splits)
+    ]
     return _rows_from_scores(method, "gbdt", labels, splits, scores, n_boot, seed)
 
 
@@ -129,8 +146,9 @@ def table(rows: list[dict], metric: str = "auc", probe: str | None = None, with_
     out = out[list(TASK_NAMES) + ["Avg"]]
     if with_ci:
         avg = df[df["task"] == "Avg"].set_index("method")
-        out[f"Avg {metric.upper()} 95% CI"] = [f"{avg.loc[m, metric + '_lo']:.3f}-{avg.loc[m, metric + '_hi']:.3f}"
-                                               for m in out.index]
+        out[f"Avg {metric.upper()} 95% CI"] = [
+            f"{avg.loc[m, metric + '_lo']:.3f}-{avg.loc[m, metric + '_hi']:.3f}" for m in out.index
+        ]
     return out
 
 
@@ -139,5 +157,12 @@ def evidence_aucs(records: list[dict], labels: np.ndarray, n_tabular: int, seed:
     catalog.MODALITIES order), on the per-task stratified splits. Returns (n_tasks, 6)."""
     splits = task_splits(labels, seed)
     feats = [modality_features(records, m, n_tabular) for m in C.MODALITIES]
-    return np.array([[metrics.auc(labels[test, k], probe_scores(X[train], labels[train, k], X[test], "linear", seed))
-                      for X in feats] for k, (train, test) in enumerate(splits)])
+    return np.array(
+        [
+            [
+                metrics.auc(labels[test, k], probe_scores(X[train], labels[train, k], X[test], "linear", seed))
+                for X in feats
+            ]
+            for k, (train, test) in enumerate(splits)
+        ]
+    )

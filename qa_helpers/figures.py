@@ -25,7 +25,6 @@ def save_figure(fig, name: str, cfg: Profile, data: dict) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     png = folder / f"{name}.png"
     fig.savefig(png, metadata={"Software": None})
-    sidecar = {"figure": name, "git_hash": git_hash(), "profile": cfg.name, "seed": cfg.seed,
-               "data": to_jsonable(data)}
+    sidecar = {"figure": name, "git_hash": git_hash(), "profile": cfg.name, "seed": cfg.seed, "data": to_jsonable(data)}
     atomic_write_text(folder / f"{name}.json", json.dumps(sidecar, indent=1, sort_keys=True) + "\n")
     return png

@@ -41,12 +41,14 @@ def _project(X: np.ndarray, method: str, seed: int) -> np.ndarray:
     if method == "pca":
         return PCA(2, random_state=seed).fit_transform(X)
     if method == "tsne":
-        return TSNE(2, metric="cosine", init="pca", perplexity=min(30.0, (len(X) - 1) / 3),
-                    random_state=seed).fit_transform(X)
+        return TSNE(
+            2, metric="cosine", init="pca", perplexity=min(30.0, (len(X) - 1) / 3), random_state=seed
+        ).fit_transform(X)
     import umap  # UMAP: slow to import, so only when asked for
 
-    return umap.UMAP(n_components=2, metric="cosine", n_neighbors=min(15, len(X) - 1), random_state=seed,
-                         n_jobs=1).fit_transform(X)
+    return umap.UMAP(
+        n_components=2, metric="cosine", n_neighbors=min(15, len(X) - 1), random_state=seed, n_jobs=1
+    ).fit_transform(X)
 
 
 def _check_labels(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -105,9 +107,12 @@ def query_variance(emb: np.ndarray) -> dict:
     query = N * ((emb.mean(1) - grand) ** 2).sum()
     user = Q * ((emb.mean(0) - grand) ** 2).sum()
     unit = emb / np.maximum(np.linalg.norm(emb, axis=-1, keepdims=True), 1e-12)
-    same_user = np.einsum("qne,pne->qpn", unit, unit)             # (Q, Q, N)
-    same_query = np.einsum("qne,qme->qnm", unit, unit)            # (Q, N, N)
-    return {"query_share": float(query / total), "user_share": float(user / total),
-            "interaction_share": float((total - query - user) / total),
-            "cos_same_user_other_query": float(same_user[~np.eye(Q, dtype=bool)].mean()),
-            "cos_same_query_other_user": float(same_query[:, ~np.eye(N, dtype=bool)].mean())}
+    same_user = np.einsum("qne,pne->qpn", unit, unit)  # (Q, Q, N)
+    same_query = np.einsum("qne,qme->qnm", unit, unit)  # (Q, N, N)
+    return {
+        "query_share": float(query / total),
+        "user_share": float(user / total),
+        "interaction_share": float((total - query - user) / total),
+        "cos_same_user_other_query": float(same_user[~np.eye(Q, dtype=bool)].mean()),
+        "cos_same_query_other_user": float(same_query[:, ~np.eye(N, dtype=bool)].mean()),
+    }

@@ -39,7 +39,7 @@ class ModalityBuffer:
     def __len__(self) -> int:
         return len(self.day)
 
-    def head(self, n: int) -> "ModalityBuffer":
+    def head(self, n: int) -> ModalityBuffer:
         """The n most recent events (the buffer is ordered most recent first, so the oldest leave from the end)."""
         return ModalityBuffer(self.day[:n], self.hour[:n], self.h[:n], self.tokens[:n])
 
@@ -64,7 +64,7 @@ class UpdateStats:
     expired: int = 0
     modalities_encoded: list[str] = field(default_factory=list)
 
-    def add(self, other: "UpdateStats") -> None:
+    def add(self, other: UpdateStats) -> None:
         """Accumulate another update's counts (to total a day, or many days, of updates)."""
         self.new_events += other.new_events
         self.events_encoded += other.events_encoded
@@ -85,8 +85,14 @@ def _encode_events(encoder: HierarchicalEncoder, m: str, events: list[dict], tab
 
 
 @torch.no_grad()
-def encode(encoder: HierarchicalEncoder, record: dict, table: TextTable, caps: tuple[int, ...], window_days: int,
-           today: int | None = None) -> ProfileState:
+def encode(
+    encoder: HierarchicalEncoder,
+    record: dict,
+    table: TextTable,
+    caps: tuple[int, ...],
+    window_days: int,
+    today: int | None = None,
+) -> ProfileState:
     """A user's state from scratch: every modality's K_m most recent events encoded."""
     today = window_days - 1 if today is None else today
     buffers = {}
@@ -96,12 +102,20 @@ def encode(encoder: HierarchicalEncoder, record: dict, table: TextTable, caps: t
             event_age(e["day"], today, window_days)
         buffers[m] = _encode_events(encoder, m, most_recent(events, k), table)
     tab = record.get("tabular")
-    return ProfileState(record["user_id"], today, buffers, None if tab is None else torch.tensor(tab, dtype=torch.float32))
+    return ProfileState(
+        record["user_id"], today, buffers, None if tab is None else torch.tensor(tab, dtype=torch.float32)
+    )
 
 
 @torch.no_grad()
-def update(encoder: HierarchicalEncoder, state: ProfileState, new_events: dict[str, list[dict]], table: TextTable,
-           caps: tuple[int, ...], window_days: int) -> tuple[ProfileState, UpdateStats]:
+def update(
+    encoder: HierarchicalEncoder,
+    state: ProfileState,
+    new_events: dict[str, list[dict]],
+    table: TextTable,
+    caps: tuple[int, ...],
+    window_days: int,
+) -> tuple[ProfileState, UpdateStats]:
     """The state one day later, after the day's `new_events` (modality -> events, all on the new day)."""
     today = state.today + 1
     unknown = set(new_events) - set(C.EVENT_MODALITIES)
@@ -110,27 +124,32 @@ def update(encoder: HierarchicalEncoder, state: ProfileState, new_events: dict[s
     stats, buffers = UpdateStats(), {}
     for m, k in zip(C.EVENT_MODALITIES, caps):
         old = state.buffers[m]
-        kept = old.head(sum(d > today - window_days for d in old.day))   # drop what left the window
+        kept = old.head(sum(d > today - window_days for d in old.day))  # drop what left the window
         stats.expired += len(old) - len(kept)
         fresh = new_events.get(m, [])
         if any(e["day"] != today for e in fresh):
             raise ValueError(f"{m}: a daily update takes events of day {today} only; re-encode to backfill")
         stats.new_events += len(fresh)
         if fresh:
-            new = _encode_events(encoder, m, most_recent(fresh, k), table)      # new events are the most recent
+            new = _encode_events(encoder, m, most_recent(fresh, k), table)  # new events are the most recent
             stats.events_encoded += len(new)
             stats.modalities_encoded.append(m)
             room = max(k - len(new), 0)
-            kept = ModalityBuffer(new.day + kept.day[:room], new.hour + kept.hour[:room],
-                                  torch.cat([new.h, kept.h[:room]]), torch.cat([new.tokens, kept.tokens[:room]]))
+            kept = ModalityBuffer(
+                new.day + kept.day[:room],
+                new.hour + kept.hour[:room],
+                torch.cat([new.h, kept.h[:room]]),
+                torch.cat([new.tokens, kept.tokens[:room]]),
+            )
         buffers[m] = kept
         stats.full_encode_events += len(kept)
     return ProfileState(state.user_id, today, buffers, state.tabular), stats
 
 
 @torch.no_grad()
-def prefix(encoder: HierarchicalEncoder, states: list[ProfileState], caps: tuple[int, ...],
-           window_days: int) -> tuple[torch.Tensor, torch.Tensor]:
+def prefix(
+    encoder: HierarchicalEncoder, states: list[ProfileState], caps: tuple[int, ...], window_days: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Prefix tokens (B, Lp, d_llm) and mask (B, Lp) of B users' states, as encoder(batch) would give."""
     if not states:
         raise ValueError("no states to assemble")

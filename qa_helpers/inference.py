@@ -1,16 +1,20 @@
-"""Serving Q-Anchor embeddings from cached user prefixes (paper §3.2.4).
+"""Q-Anchor embeddings, one API for every consumer (paper §3.2.4 for the serving paths).
 
-The query sits at the end of the sequence, so a user's prefix (hierarchical user tokens) is run through the LLM
-once and its KV cache answers any number of queries, with or without a tuned soft prompt:
+    emb = embed(model, users, queries)                       # (Q, N, emb_dim), unit norm: every user x every query
+    emb = embed(model, prefixes, queries, prompts)           # the same from prefixes encoded once (encode_prefixes)
+    emb = embed(model, users, queries_per_user, pairs=True)  # (N, emb_dim): user i under queries[i]
+    emb = embed(model, prefixes, queries, pairs=True, rows=r)  # (P, emb_dim): user r[k] under queries[k]
+    h = embed(model, users, queries, level="hidden")         # (Q, N, d): the raw <USER_EMB> states
+    h = anchor_states(model, batch, queries, path="packed")  # (B, Q, d) for one batch, with gradients
 
-    prefixes = encode_prefixes(model, users)                  # PrefixState of every user, kept in memory
-    emb = embed_users(model, prefixes, queries)              # (Q, N, emb_dim), unit norm
-    emb = embed_users(model, users, queries, prompts)        # or stream: prefixes encoded chunk by chunk
-    h = anchor_states_packed(model, *model.prefix(batch), queries)   # (B, Q, d): every query in ONE pass, no cache
+`path` says how the LLM is run; all three give the same numbers (tested):
 
-`prompts` is one soft prompt (n, d) for every query or one per query (Q, n, d). The cached path repeats each
-user's cache for the Q queries; the packed path lays the queries side by side after a single prefix with a
-block attention mask and position ids that restart after the prefix, so no cache is copied at all.
+- cached: the user's prefix (hierarchical user tokens) runs once and its KV cache serves every query;
+- packed: the queries are laid side by side after a single prefix with a block attention mask and position ids
+  that restart after the prefix, one forward pass and no cache copied;
+- uncached: one plain forward over prefix + suffix per query, nothing reused (the reference).
+
+`prompts` is one soft prompt (n, d) for every query, or one per query (Q, n, d) (with `pairs`: one per user).
 """
 
 from __future__ import annotations
@@ -20,8 +24,12 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .backbones import kv_cache
 from .model import PrefixState, QAnchor
-from .user_tensors import UserTensors
+from .user_tensors import UserBatch, UserTensors
+
+PATHS = ("cached", "packed", "uncached")
+LEVELS = ("embedding", "hidden")
 
 
 @torch.no_grad()
@@ -30,19 +38,19 @@ def encode_prefixes(model: QAnchor, users: UserTensors, batch_size: int = 128, p
 
     Memory: n_layers x 2 x (N, n_kv_heads, Lp, head_dim) floats (`prefix_bytes`)."""
     model.eval()
-    states = [model.encode_prefix(users.batch(list(range(i, min(i + batch_size, len(users))))).to(model.device))
-              for i in tqdm(range(0, len(users), batch_size), desc="encoding prefixes", disable=not progress,
-                            mininterval=2.0)]
+    states = [
+        model.encode_prefix(users.batch(list(range(i, min(i + batch_size, len(users))))).to(model.device))
+        for i in tqdm(range(0, len(users), batch_size), desc="encoding prefixes", disable=not progress, mininterval=2.0)
+    ]
     return concat_prefixes(states)
 
 
 def concat_prefixes(states: list[PrefixState]) -> PrefixState:
     """Stack PrefixStates of equal prefix length along the user axis."""
-    from transformers import DynamicCache
-
     layers = zip(*[s.cache.layers for s in states])
-    cache = DynamicCache(ddp_cache_data=[(torch.cat([l.keys for l in ls]), torch.cat([l.values for l in ls]))
-                                         for ls in layers])
+    cache = kv_cache(
+        [(torch.cat([layer.keys for layer in ls]), torch.cat([layer.values for layer in ls])) for ls in layers]
+    )
     return PrefixState(cache, torch.cat([s.mask for s in states]), torch.cat([s.length for s in states]))
 
 
@@ -51,21 +59,93 @@ def prefix_bytes(state: PrefixState) -> int:
     return sum(t.numel() * t.element_size() for layer in state.cache.layers for t in (layer.keys, layer.values))
 
 
-@torch.no_grad()
-def embed_users(model: QAnchor, source: UserTensors | PrefixState, queries: list[str],
-                prompts: torch.Tensor | None = None, batch_size: int = 128, progress: bool = False) -> np.ndarray:
-    """Unit-norm embeddings of every user under every query, (Q, N, emb_dim).
+def anchor_states(
+    model: QAnchor,
+    users: UserBatch | PrefixState,
+    queries: list[str],
+    prompts: torch.Tensor | None = None,
+    path: str = "cached",
+    pairs: bool = False,
+) -> torch.Tensor:
+    """Last hidden states at <USER_EMB>, with gradients: (B, Q, d) for every user of the batch under every query,
+    or (B, d) with `pairs` (user i under queries[i]). `users` is a batch, or its encoded prefixes (cached path)."""
+    if path not in PATHS:
+        raise ValueError(f"unknown path {path!r}; use one of {PATHS}")
+    if isinstance(users, PrefixState) and path != "cached":
+        raise ValueError(f"encoded prefixes serve the cached path only, not {path!r}")
+    if pairs:
+        if len(queries) != len(users.length if isinstance(users, PrefixState) else users):
+            raise ValueError(f"pairs need one query per user: {len(queries)} queries")
+        if path == "packed":
+            raise ValueError("the packed path lays several queries after one prefix; pairs have one each")
+        suffix = model.suffix(list(queries), n_soft=0 if prompts is None else prompts.shape[-2])
+        if path == "uncached":
+            hidden, lp = model.anchor_hidden(users, suffix, prompts)
+            return hidden[torch.arange(len(hidden)), lp + suffix.anchor.to(hidden.device)]
+        state = users if isinstance(users, PrefixState) else model.encode_prefix(users)
+        return model.suffix_states(state, suffix, model.suffix_embeddings(suffix, prompts))
+    if path == "cached":
+        state = users if isinstance(users, PrefixState) else model.encode_prefix(users)
+        return model.anchor_states_cached(state, queries, prompts)
+    if path == "packed":
+        return anchor_states_packed(model, *model.prefix(users), queries, prompts)
+    return anchor_states_uncached(model, users, queries, prompts)
 
-    `source` is either the users (each chunk's prefixes encoded here) or their already encoded prefixes."""
-    model.eval()
+
+@torch.no_grad()
+def embed(
+    model: QAnchor,
+    source: UserTensors | PrefixState,
+    queries: list[str],
+    prompts: torch.Tensor | None = None,
+    *,
+    pairs: bool = False,
+    rows: list[int] | None = None,
+    path: str = "cached",
+    level: str = "embedding",
+    batch_size: int = 128,
+    progress: bool = False,
+) -> np.ndarray:
+    """Every user of `source` under every query, (Q, N, emb_dim) unit-norm embeddings. With `pairs`, one query per
+    user instead, (P, emb_dim): user rows[k] of `source` under queries[k] (rows default to 0..N-1; prompts, if one
+    per pair, (P, n, d)). level='hidden' gives the raw <USER_EMB> states instead ((Q, N, d) or (P, d)).
+
+    `source` is the users (each chunk's prefixes encoded here) or their already encoded prefixes (cached path);
+    `batch_size` users (or pairs) at a time, in eval mode."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}; use one of {LEVELS}")
     n = len(source.length) if isinstance(source, PrefixState) else len(source)
-    out = np.zeros((len(queries), n, model.settings["emb_dim"]), np.float32)
-    for i in tqdm(range(0, n, batch_size), desc="embedding users", disable=not progress, mininterval=2.0):
-        rows = torch.arange(i, min(i + batch_size, n))
-        state = (source.select(rows) if isinstance(source, PrefixState)
-                 else model.encode_prefix(source.batch(rows.tolist()).to(model.device)))
-        u = F.normalize(model.project(model.anchor_states_cached(state, queries, prompts)), dim=-1)  # (B, Q, e)
-        out[:, i:i + len(rows)] = u.transpose(0, 1).cpu().numpy()
+    if rows is not None and not pairs:
+        raise ValueError("rows pick a user per query: they need pairs=True")
+    if pairs:
+        rows = list(range(n)) if rows is None else list(rows)
+        if len(queries) != len(rows):
+            raise ValueError(f"pairs need one query per user row: {len(queries)} queries for {len(rows)} rows")
+        if prompts is not None and prompts.dim() == 3 and len(prompts) != len(rows):
+            raise ValueError(f"{len(prompts)} prompts for {len(rows)} pairs")
+        if rows and not 0 <= min(rows) <= max(rows) < n:
+            raise ValueError(f"rows must lie in [0, {n})")
+    model.eval()
+    width = model.config.emb_dim if level == "embedding" else model.backbone.hidden_size
+    n_out = len(rows) if pairs else n
+    out = np.zeros((n_out, width) if pairs else (len(queries), n, width), np.float32)
+    for i in tqdm(range(0, n_out, batch_size), desc="embedding users", disable=not progress, mininterval=2.0):
+        chunk = torch.arange(i, min(i + batch_size, n_out))
+        users = torch.as_tensor([rows[k] for k in chunk]) if pairs else chunk
+        part = source.select(users) if isinstance(source, PrefixState) else source.batch(users).to(model.device)
+        chunk_queries, chunk_prompts = queries, prompts
+        if pairs:
+            chunk_queries = queries[i : i + len(chunk)]
+            if prompts is not None and prompts.dim() == 3:
+                chunk_prompts = prompts[i : i + len(chunk)]
+        h = anchor_states(model, part, chunk_queries, chunk_prompts, path, pairs)  # (B, Q, d) or (B, d)
+        if level == "embedding":
+            h = F.normalize(model.project(h), dim=-1)
+        h = h.cpu().numpy()
+        if pairs:
+            out[i : i + len(chunk)] = h
+        else:
+            out[:, i : i + len(chunk)] = h.transpose(1, 0, 2)
     return out
 
 
@@ -91,30 +171,37 @@ def packed_layout(prefix_mask: torch.Tensor, lengths: list[int]) -> tuple[torch.
         pos[:, block] = n_prefix.unsqueeze(1) + torch.arange(n)
         start += n
         last.append(start - 1)
-    allowed |= torch.eye(t, dtype=torch.bool)        # a padded prefix slot sees itself (never read; avoids NaN)
+    allowed |= torch.eye(t, dtype=torch.bool)  # a padded prefix slot sees itself (never read; avoids NaN)
     mask = torch.zeros(b, 1, t, t).masked_fill(~allowed.unsqueeze(1), torch.finfo(torch.float32).min)
     return mask, pos, torch.tensor(last)
 
 
-def anchor_states_packed(model: QAnchor, prefix_tokens: torch.Tensor, prefix_mask: torch.Tensor,
-                         queries: list[str], prompts: torch.Tensor | None = None) -> torch.Tensor:
+def anchor_states_packed(
+    model: QAnchor,
+    prefix_tokens: torch.Tensor,
+    prefix_mask: torch.Tensor,
+    queries: list[str],
+    prompts: torch.Tensor | None = None,
+) -> torch.Tensor:
     """<USER_EMB> hidden states (B, Q, d) of every user under every query from ONE forward pass, no KV cache:
     the queries are packed after the prefix (see packed_layout). prefix_tokens (B, Lp, d), prefix_mask (B, Lp)."""
     n_soft = 0 if prompts is None else prompts.shape[-2]
     suffix = model.suffix(list(queries), n_soft=n_soft)
-    x = model.suffix_embeddings(suffix, prompts)                                   # (Q, Ls, d)
-    lengths = (suffix.anchor + 1).tolist()                                         # each block ends at <USER_EMB>
-    blocks = torch.cat([x[j, :n] for j, n in enumerate(lengths)])                  # (sum lengths, d)
+    x = model.suffix_embeddings(suffix, prompts)  # (Q, Ls, d)
+    lengths = (suffix.anchor + 1).tolist()  # each block ends at <USER_EMB>
+    blocks = torch.cat([x[j, :n] for j, n in enumerate(lengths)])  # (sum lengths, d)
     b = len(prefix_tokens)
     seq = torch.cat([prefix_tokens, blocks.unsqueeze(0).expand(b, -1, -1).to(prefix_tokens.dtype)], 1)
     mask, pos, last = packed_layout(prefix_mask.cpu(), lengths)
-    hidden = model.backbone.decoder()(inputs_embeds=seq, attention_mask=mask.to(seq.device, seq.dtype),
-                                      position_ids=pos.to(seq.device)).last_hidden_state
+    hidden = model.backbone.decoder()(
+        inputs_embeds=seq, attention_mask=mask.to(seq.device, seq.dtype), position_ids=pos.to(seq.device)
+    ).last_hidden_state
     return hidden[:, last]
 
 
-def anchor_states_uncached(model: QAnchor, batch, queries: list[str], prompts: torch.Tensor | None = None
-                           ) -> torch.Tensor:
+def anchor_states_uncached(
+    model: QAnchor, batch, queries: list[str], prompts: torch.Tensor | None = None
+) -> torch.Tensor:
     """The reference (B, Q, d): one plain forward over prefix + suffix per query, nothing reused."""
     out = []
     for j, q in enumerate(queries):
@@ -126,31 +213,21 @@ def anchor_states_uncached(model: QAnchor, batch, queries: list[str], prompts: t
 
 
 @torch.no_grad()
-def representation_levels(model: QAnchor, users: UserTensors, queries: list[str], batch_size: int = 64,
-                          progress: bool = True) -> dict:
+def representation_levels(
+    model: QAnchor, users: UserTensors, queries: list[str], batch_size: int = 64, progress: bool = True
+) -> dict:
     """Every user under every query, at three levels (to see where user information lives):
 
     'prefix' (n_users, d_llm): mean of the encoder's attended prefix tokens, before the LLM (query-free);
     'hidden' (n_queries, n_users, d_llm): the raw last hidden state at <USER_EMB>;
-    'embedding' (n_queries, n_users, emb_dim): its projection, not normalised.
+    'embedding' (n_queries, n_users, emb_dim): its projection, not normalised;
+    'unit' (n_queries, n_users, emb_dim): the embedding normalised, as `embed` returns it.
     """
-    model.eval()
-    n, d, e = len(users), model.backbone.hidden_size, model.settings["emb_dim"]
-    out = {"prefix": np.zeros((n, d), np.float32), "hidden": np.zeros((len(queries), n, d), np.float32),
-           "embedding": np.zeros((len(queries), n, e), np.float32)}
-    for i in tqdm(range(0, n, batch_size), desc="embedding users", disable=not progress, mininterval=2.0):
-        idx = list(range(i, min(i + batch_size, n)))
-        batch = users.batch(idx)
-        pre, mask = model.prefix(batch)
-        out["prefix"][idx] = ((pre * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)).numpy()
-        h = model.anchor_states_cached(model.encode_prefix(batch), queries)     # (B, Q, d): prefix run once
-        out["hidden"][:, idx] = h.transpose(0, 1).numpy()
-        out["embedding"][:, idx] = model.project(h).transpose(0, 1).numpy()
-    return out
-
-
-def embed_queries(model: QAnchor, users: UserTensors, queries: list[str], batch_size: int = 64,
-                  progress: bool = True) -> np.ndarray:
-    """Unit-norm embeddings of every user under every query: (n_queries, n_users, emb_dim)."""
-    emb = representation_levels(model, users, queries, batch_size, progress)["embedding"]
-    return emb / np.maximum(np.linalg.norm(emb, axis=-1, keepdims=True), 1e-12)
+    hidden = embed(model, users, queries, level="hidden", batch_size=batch_size, progress=progress)
+    prefix = np.zeros((len(users), model.backbone.hidden_size), np.float32)
+    for i in range(0, len(users), batch_size):
+        pre, mask = model.prefix(users.batch(list(range(i, min(i + batch_size, len(users))))).to(model.device))
+        prefix[i : i + len(pre)] = ((pre * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)).cpu().numpy()
+    embedding = model.project(torch.from_numpy(hidden).to(model.device))
+    unit = F.normalize(embedding, dim=-1)
+    return {"prefix": prefix, "hidden": hidden, "embedding": embedding.cpu().numpy(), "unit": unit.cpu().numpy()}

@@ -1,7 +1,7 @@
 """The token layout, built in one place (paper Fig. 3, §2.3 of the spec):
 
-    [USER] [MOD bill..tabular] [bill events][mini][spm][app][search][tabular] Query: <text> [QVEC] [soft x n] <USER_EMB> Answer: <answer> <eos>
-    |------------------------- prefix (hierarchical user tokens) ----------|-------------- suffix ------------------------------------------|
+    [USER] [MOD bill..tabular] [bill events][mini][spm][app][search][tabular]     (prefix: hierarchical user tokens)
+    Query: <text> [QVEC] [soft x n] <USER_EMB> Answer: <answer> <eos>              (suffix: text tokens and slots)
 
 The prefix comes from the encoder as embeddings; the suffix is text tokens, with an optional slot for the query's
 sentence vector (`query_slot`: a frozen text encoder's view of the whole question, the CPU default's stand-in for
@@ -24,6 +24,8 @@ from . import catalog as C
 
 USER_EMB = "<USER_EMB>"
 QUERY_PREFIX = "Query: "
+MAX_QUERY_TOKENS = 48  # a query longer than this is cut (the tasks' queries are 10-20 tokens)
+MAX_ANSWER_TOKENS = 96  # an answer longer than this is cut before its <eos>
 ANSWER_PREFIX = " Answer:"  # between <USER_EMB> and the answer in pretraining: its last token predicts the answer
 
 
@@ -69,9 +71,11 @@ class Suffix:
     query_slot: torch.Tensor
     queries: list[str]
 
-    def to(self, device) -> "Suffix":
-        return Suffix(*(t.to(device) for t in (self.ids, self.mask, self.soft, self.anchor, self.labels,
-                                               self.query_slot)), self.queries)
+    def to(self, device) -> Suffix:
+        return Suffix(
+            *(t.to(device) for t in (self.ids, self.mask, self.soft, self.anchor, self.labels, self.query_slot)),
+            self.queries,
+        )
 
 
 def pad_right(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -80,13 +84,20 @@ def pad_right(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.T
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros(len(rows), width, dtype=torch.bool)
     for i, r in enumerate(rows):
-        ids[i, :len(r)] = torch.tensor(r, dtype=torch.long)
-        mask[i, :len(r)] = True
+        ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+        mask[i, : len(r)] = True
     return ids, mask
 
 
-def build_suffix(tokenizer, queries: list[str], answers: list[str] | None = None, n_soft: int = 0,
-                 max_query_tokens: int = 48, max_answer_tokens: int = 96, query_slot: bool = False) -> Suffix:
+def build_suffix(
+    tokenizer,
+    queries: list[str],
+    answers: list[str] | None = None,
+    n_soft: int = 0,
+    max_query_tokens: int = MAX_QUERY_TOKENS,
+    max_answer_tokens: int = MAX_ANSWER_TOKENS,
+    query_slot: bool = False,
+) -> Suffix:
     """`Query: q [QVEC] [soft x n_soft] <USER_EMB>` (+ ` Answer: answer <eos>` when answers are given), per row;
     the [QVEC] slot only with `query_slot`. NTP labels start at the separator's last token."""
     anchor_id = tokenizer.convert_tokens_to_ids(USER_EMB)
@@ -94,8 +105,11 @@ def build_suffix(tokenizer, queries: list[str], answers: list[str] | None = None
         raise ValueError(f"the tokenizer has no {USER_EMB} token")
     pad = tokenizer.pad_token_id
     q_ids = tokenizer([QUERY_PREFIX + q for q in queries], add_special_tokens=False)["input_ids"]
-    a_ids = (tokenizer(list(answers), add_special_tokens=False)["input_ids"] if answers is not None
-             else [[] for _ in queries])
+    a_ids = (
+        tokenizer(list(answers), add_special_tokens=False)["input_ids"]
+        if answers is not None
+        else [[] for _ in queries]
+    )
     sep = tokenizer(ANSWER_PREFIX, add_special_tokens=False)["input_ids"] if answers is not None else []
     n_q = int(query_slot)
     rows, soft_rows, anchors, label_rows = [], [], [], []
@@ -118,10 +132,10 @@ def build_suffix(tokenizer, queries: list[str], answers: list[str] | None = None
     qslot = torch.zeros(len(rows), width, dtype=torch.bool)
     labels = torch.full((len(rows), width), -100, dtype=torch.long)
     for i, (r, s, lab, q) in enumerate(zip(rows, soft_rows, label_rows, q_ids)):
-        ids[i, :len(r)] = torch.tensor(r)
-        mask[i, :len(r)] = True
-        soft[i, :len(r)] = torch.tensor(s)
-        labels[i, :len(r)] = torch.tensor(lab)
+        ids[i, : len(r)] = torch.tensor(r)
+        mask[i, : len(r)] = True
+        soft[i, : len(r)] = torch.tensor(s)
+        labels[i, : len(r)] = torch.tensor(lab)
         if query_slot:
             qslot[i, min(len(q), max_query_tokens)] = True
     return Suffix(ids, mask, soft, torch.tensor(anchors), labels, qslot, list(queries))
@@ -132,28 +146,45 @@ def positions(mask: torch.Tensor) -> torch.Tensor:
     return (mask.long().cumsum(1) - 1).clamp(min=0)
 
 
-def describe(caps: tuple[int, ...], tabular_tokens: int, tokenizer, query: str, n_soft: int = 0,
-             query_slot: bool = False) -> list[dict]:
+def describe(
+    caps: tuple[int, ...], tabular_tokens: int, tokenizer, query: str, n_soft: int = 0, query_slot: bool = False
+) -> list[dict]:
     """Rows (positions, block, what) describing the whole sequence for one query, for the notebook."""
     rows = []
     for name, start, end in prefix_segments(caps, tabular_tokens):
         what = {"USER": "user token z_usr"}.get(name) or (
-            f"modality token z_mdl[{name.split(':')[1]}]" if name.startswith("MODALITY")
-            else f"up to {end - start} {name.split(':')[1]} event tokens (most recent first; padding masked)")
-        rows.append({"positions": f"{start}-{end - 1}" if end - start > 1 else str(start), "block": name,
-                     "what": what})
+            f"modality token z_mdl[{name.split(':')[1]}]"
+            if name.startswith("MODALITY")
+            else f"up to {end - start} {name.split(':')[1]} event tokens (most recent first; padding masked)"
+        )
+        rows.append({"positions": f"{start}-{end - 1}" if end - start > 1 else str(start), "block": name, "what": what})
     start = end
     q = tokenizer(QUERY_PREFIX + query, add_special_tokens=False)["input_ids"]
-    rows.append({"positions": f"{start}-{start + len(q) - 1}", "block": "query",
-                 "what": " ".join(tokenizer.convert_ids_to_tokens(q))})
+    rows.append(
+        {
+            "positions": f"{start}-{start + len(q) - 1}",
+            "block": "query",
+            "what": " ".join(tokenizer.convert_ids_to_tokens(q)),
+        }
+    )
     start += len(q)
     if query_slot:
-        rows.append({"positions": str(start), "block": "query vector",
-                     "what": "the frozen text encoder's sentence vector of the query, through an adapter"})
+        rows.append(
+            {
+                "positions": str(start),
+                "block": "query vector",
+                "what": "the frozen text encoder's sentence vector of the query, through an adapter",
+            }
+        )
         start += 1
     if n_soft:
-        rows.append({"positions": f"{start}-{start + n_soft - 1}", "block": "soft prompt",
-                     "what": f"{n_soft} learnable vectors"})
+        rows.append(
+            {
+                "positions": f"{start}-{start + n_soft - 1}",
+                "block": "soft prompt",
+                "what": f"{n_soft} learnable vectors",
+            }
+        )
         start += n_soft
     rows.append({"positions": str(start), "block": USER_EMB, "what": "anchor: its last hidden state is the embedding"})
     return rows

@@ -1,4 +1,5 @@
-"""Pretraining losses: the margin-masked contrastive loss (paper Eq. 3-5, two variants) and next-token prediction.
+"""Pretraining losses: the margin-masked contrastive loss (paper Eq. 3-5, two variants), next-token prediction
+and their total (Eq. 6).
 
 Contrastive, for anchors u_i (query-anchored user embeddings) and answers v_i, cosine similarities over the
 global batch, temperature tau, positive s_i = sim(u_i, v_i):
@@ -41,7 +42,7 @@ class _GatherWithGrad(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         grad = grad.contiguous()
         dist.all_reduce(grad)
-        return grad[ctx.rank * ctx.n:(ctx.rank + 1) * ctx.n]
+        return grad[ctx.rank * ctx.n : (ctx.rank + 1) * ctx.n]
 
 
 def gather(x: torch.Tensor) -> torch.Tensor:
@@ -58,9 +59,17 @@ def duplicate_answers(answers: list[str]) -> torch.Tensor:
     return codes.unsqueeze(0) == codes.unsqueeze(1)
 
 
-def contrastive_loss(u: torch.Tensor, v: torch.Tensor, tau: float = 0.07, margin: float = 0.1,
-                     variant: str = "paper", use_mask: bool = True, anchor_offset: int = 0,
-                     n_anchors: int | None = None, duplicates: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+def contrastive_loss(
+    u: torch.Tensor,
+    v: torch.Tensor,
+    tau: float = 0.07,
+    margin: float = 0.1,
+    variant: str = "paper",
+    use_mask: bool = True,
+    anchor_offset: int = 0,
+    n_anchors: int | None = None,
+    duplicates: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, dict]:
     """Mean loss over anchors `anchor_offset .. anchor_offset + n_anchors` of the batch (u, v: (B, d)).
 
     Negatives come from all B rows, except rows whose answer duplicates the anchor's (`duplicates`, (B, B) bool,
@@ -75,8 +84,8 @@ def contrastive_loss(u: torch.Tensor, v: torch.Tensor, tau: float = 0.07, margin
     rows = torch.arange(anchor_offset, anchor_offset + n_anchors, device=u.device)
     u, v = F.normalize(u, dim=-1), F.normalize(v, dim=-1)
     ua, va = u[rows], v[rows]
-    qd, qq, dd, dq = ua @ v.T, ua @ u.T, va @ v.T, va @ u.T                # (n_anchors, B) each
-    pos = (ua * va).sum(-1, keepdim=True)                                   # (n_anchors, 1)
+    qd, qq, dd, dq = ua @ v.T, ua @ u.T, va @ v.T, va @ u.T  # (n_anchors, B) each
+    pos = (ua * va).sum(-1, keepdim=True)  # (n_anchors, 1)
     off_diag = torch.ones_like(qd, dtype=torch.bool)
     off_diag[torch.arange(n_anchors), rows] = False
     n_pairs = off_diag.sum()
@@ -93,16 +102,19 @@ def contrastive_loss(u: torch.Tensor, v: torch.Tensor, tau: float = 0.07, margin
     logits = [pos / tau]
     for sim, keep in blocks:
         logits.append((sim / tau).masked_fill(~(keep & off_diag), float("-inf")))
-    all_logits = torch.cat(logits, 1)                                        # (n_anchors, 1 + 3B)
+    all_logits = torch.cat(logits, 1)  # (n_anchors, 1 + 3B)
     loss = -(pos.squeeze(1) / tau - torch.logsumexp(all_logits, 1)).mean()
     candidates = sum(off_diag.sum() for _ in blocks)
     kept = sum((keep & off_diag).sum() for _, keep in blocks)
-    return loss, {"masked_share": float(1 - kept / candidates) if candidates else 0.0,
-                  "duplicate_share": float(1 - off_diag.sum() / n_pairs) if n_pairs else 0.0}
+    return loss, {
+        "masked_share": float(1 - kept / candidates) if candidates else 0.0,
+        "duplicate_share": float(1 - off_diag.sum() / n_pairs) if n_pairs else 0.0,
+    }
 
 
 def ntp_loss(logits: torch.Tensor, labels: torch.Tensor, divisor: float | None = None) -> torch.Tensor:
-    """Summed next-token cross-entropy over supervised positions, divided by `divisor` (default: their number).
+    """L_ntp (Eq. 6): summed next-token cross-entropy over supervised positions, divided by `divisor` (default:
+    their number).
 
     logits: (N, V) at the supervised positions, labels: (N,). Under torch.distributed pass
     divisor = global supervised-token count / world size: averaging the ranks' gradients then equals one process
@@ -110,3 +122,9 @@ def ntp_loss(logits: torch.Tensor, labels: torch.Tensor, divisor: float | None =
     """
     loss_sum = F.cross_entropy(logits, labels, reduction="sum")
     return loss_sum / (divisor if divisor is not None else max(len(labels), 1))
+
+
+def total_loss(cl: torch.Tensor, ntp: torch.Tensor, cl_weight: float = 1.0, ntp_weight: float = 1.0) -> torch.Tensor:
+    """Eq. 6, the pretraining objective: L = w_cl L_cl + w_ntp L_ntp. The paper calls it a weighted sum and gives
+    no weights (1:1); a weight of 0 is an ablation (Table 3: w/o NTP, w/o Contrastive)."""
+    return cl_weight * cl + ntp_weight * ntp

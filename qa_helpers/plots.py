@@ -21,11 +21,23 @@ def events_per_modality(records: list[dict]):
         bins = np.unique(np.round(np.logspace(0, np.log10(max(n.max(), 2) + 1), 20)))
         ax.hist(n[n > 0], bins=bins, color="C0")
         ax.set(xscale="log", yscale="log", title=m, xlabel="events per user (90 days)")
-        data[m] = {"mean": float(n.mean()), "median": float(np.median(n)), "p99": float(np.percentile(n, 99)),
-                   "max": int(n.max()), "share_without": float((n == 0).mean())}
-        ax.text(0.97, 0.95, f"mean {n.mean():.0f}\nmedian {np.median(n):.0f}\nnone {np.mean(n == 0):.0%}",
-                transform=ax.transAxes, ha="right", va="top", fontsize=9,
-                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+        data[m] = {
+            "mean": float(n.mean()),
+            "median": float(np.median(n)),
+            "p99": float(np.percentile(n, 99)),
+            "max": int(n.max()),
+            "share_without": float((n == 0).mean()),
+        }
+        ax.text(
+            0.97,
+            0.95,
+            f"mean {n.mean():.0f}\nmedian {np.median(n):.0f}\nnone {np.mean(n == 0):.0%}",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=9,
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+        )
     axes[0].set_ylabel("users")
     fig.suptitle("Events per user and modality (log-log): a heavy tail, and some users without a modality")
     fig.tight_layout()
@@ -45,12 +57,20 @@ def user_timeline(record: dict, window_days: int = 90):
         for ev in evs:
             entry = C.lookup(m, ev["text"])
             facet = entry.facet if entry else "unknown"
-            ax.scatter(ev["day"] + ev["hour"] / 24, row + jitter.uniform(-0.2, 0.2),
-                       s=14, color=palette.get(facet, "grey"), label=None if facet in shown else facet)
+            ax.scatter(
+                ev["day"] + ev["hour"] / 24,
+                row + jitter.uniform(-0.2, 0.2),
+                s=14,
+                color=palette.get(facet, "grey"),
+                label=None if facet in shown else facet,
+            )
             shown.add(facet)
     ax.set_yticks(range(len(C.EVENT_MODALITIES)), C.EVENT_MODALITIES)
-    ax.set(xlim=(0, window_days), xlabel="day of the window (hour as fraction)",
-           title=f"User {record['user_id']}: one 90-day timeline across modalities")
+    ax.set(
+        xlim=(0, window_days),
+        xlabel="day of the window (hour as fraction)",
+        title=f"User {record['user_id']}: one 90-day timeline across modalities",
+    )
     ax.legend(ncol=2, fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left", title="facet", markerscale=1.5)
     fig.tight_layout()
     return fig, data
@@ -77,11 +97,26 @@ def task_rates(stats: dict[str, dict]):
 
 def trait_task_heatmap(future_traits: np.ndarray, probs: np.ndarray):
     """Spearman correlation between each (future) trait and each task's oracle probability."""
-    rho = np.array([[spearmanr(future_traits[:, i], probs[:, k]).statistic for k in range(len(TK.TASKS))]
-                    for i in range(T.N_TRAITS)])
+    rho = np.array(
+        [
+            [spearmanr(future_traits[:, i], probs[:, k]).statistic for k in range(len(TK.TASKS))]
+            for i in range(T.N_TRAITS)
+        ]
+    )
     fig, ax = plt.subplots(figsize=(9, 6.5))
-    sns.heatmap(rho, ax=ax, cmap="vlag", center=0, vmin=-1, vmax=1, annot=True, fmt=".2f", annot_kws={"size": 7},
-                xticklabels=TK.TASK_NAMES, yticklabels=T.TRAITS)
+    sns.heatmap(
+        rho,
+        ax=ax,
+        cmap="vlag",
+        center=0,
+        vmin=-1,
+        vmax=1,
+        annot=True,
+        fmt=".2f",
+        annot_kws={"size": 7},
+        xticklabels=TK.TASK_NAMES,
+        yticklabels=T.TRAITS,
+    )
     ax.set_title("Which traits drive which task (Spearman rho, trait vs oracle probability)")
     fig.tight_layout()
     return fig, {"traits": list(T.TRAITS), "tasks": list(TK.TASK_NAMES), "rho": rho.round(4)}
@@ -90,13 +125,23 @@ def trait_task_heatmap(future_traits: np.ndarray, probs: np.ndarray):
 def evidence_map(aucs: np.ndarray, designed: dict[str, tuple[str, ...]]):
     """Tasks x modalities probe AUC, with the datasheet's designed strongest modality boxed."""
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    sns.heatmap(aucs, ax=ax, cmap="mako", vmin=0.45, vmax=1.0, annot=True, fmt=".2f",
-                xticklabels=C.MODALITIES, yticklabels=TK.TASK_NAMES)
+    sns.heatmap(
+        aucs,
+        ax=ax,
+        cmap="mako",
+        vmin=0.45,
+        vmax=1.0,
+        annot=True,
+        fmt=".2f",
+        xticklabels=C.MODALITIES,
+        yticklabels=TK.TASK_NAMES,
+    )
     for k, task in enumerate(TK.TASK_NAMES):
         j = C.MODALITIES.index(designed[task][0])
         ax.add_patch(plt.Rectangle((j, k), 1, 1, fill=False, edgecolor="orange", lw=2.5))
-    ax.set_title("Where the evidence lives: probe AUC from one modality's counts\n(orange: the datasheet's "
-                 "strongest modality)")
+    ax.set_title(
+        "Where the evidence lives: probe AUC from one modality's counts\n(orange: the datasheet's strongest modality)"
+    )
     fig.tight_layout()
     return fig, {"tasks": list(TK.TASK_NAMES), "modalities": list(C.MODALITIES), "auc": aucs.round(4)}
 
@@ -125,22 +170,35 @@ def _segment_colors(names: list[str]) -> dict[str, tuple]:
 
 def token_layout(segments: list[tuple[str, int, int]], n_query: int, masks: np.ndarray, user_ids: list[str]):
     """The sequence as coloured blocks (top) and, below, which prefix positions each user attends (missing data)."""
-    blocks = list(segments) + [("query", segments[-1][2], segments[-1][2] + n_query),
-                               ("<USER_EMB>", segments[-1][2] + n_query, segments[-1][2] + n_query + 1)]
+    blocks = list(segments) + [
+        ("query", segments[-1][2], segments[-1][2] + n_query),
+        ("<USER_EMB>", segments[-1][2] + n_query, segments[-1][2] + n_query + 1),
+    ]
     colors = _segment_colors([b[0] for b in blocks])
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(15, 2.2 + 0.22 * len(user_ids)), sharex=True,
-                                 gridspec_kw={"height_ratios": [1, max(2, 0.35 * len(user_ids))]})
+    fig, (a1, a2) = plt.subplots(
+        2,
+        1,
+        figsize=(15, 2.2 + 0.22 * len(user_ids)),
+        sharex=True,
+        gridspec_kw={"height_ratios": [1, max(2, 0.35 * len(user_ids))]},
+    )
     for name, start, end in blocks:
         a1.barh(0, end - start, left=start, color=colors[name], edgecolor="white")
         label = name.replace("events:", "").replace("MODALITY:", "")
         if end - start >= 4 or name in ("USER", "<USER_EMB>"):
-            a1.text((start + end) / 2, 0, label if not name.startswith("MODALITY") else "", ha="center",
-                    va="center", fontsize=8, rotation=0 if end - start >= 4 else 90)
+            a1.text(
+                (start + end) / 2,
+                0,
+                label if not name.startswith("MODALITY") else "",
+                ha="center",
+                va="center",
+                fontsize=8,
+                rotation=0 if end - start >= 4 else 90,
+            )
     mod_start = segments[1][1]
     a1.text(mod_start + 3, 0.55, "6 modality tokens", ha="center", fontsize=8)
     a1.set(yticks=[], title="Token layout: [USER] [6 x MODALITY] [events per modality] Query: ... <USER_EMB>")
-    a2.imshow(masks, aspect="auto", cmap="Greys", interpolation="nearest", extent=(0, masks.shape[1], len(user_ids),
-                                                                                    0))
+    a2.imshow(masks, aspect="auto", cmap="Greys", interpolation="nearest", extent=(0, masks.shape[1], len(user_ids), 0))
     a2.set_yticks(np.arange(len(user_ids)) + 0.5, user_ids, fontsize=7)
     a2.set(xlabel="position", title="Attended prefix positions per user (black); blank = padding or a missing modality")
     for _, start, _ in segments[7:]:
@@ -179,39 +237,68 @@ def pretraining_curves(history: list[dict]):
         y = np.array([h[key] for h in history])
         axes[0].plot(steps, y, color=color, alpha=0.25)
         k = max(1, len(y) // 30)
-        axes[0].plot(steps[k - 1:], np.convolve(y, np.ones(k) / k, mode="valid"), color=color,
-                     label={"cl": "contrastive", "ntp": "next-token"}[key])
+        axes[0].plot(
+            steps[k - 1 :],
+            np.convolve(y, np.ones(k) / k, mode="valid"),
+            color=color,
+            label={"cl": "contrastive", "ntp": "next-token"}[key],
+        )
     axes[0].set(xlabel="step", ylabel="loss", title="Pretraining losses (smoothed)")
     axes[0].legend()
-    for key, color, label in (("exact_recall@1", "C2", "trained wording"), ("held_out_recall@1", "C4",
-                                                                            "held-out wording")):
+    for key, color, label in (
+        ("exact_recall@1", "C2", "trained wording"),
+        ("held_out_recall@1", "C4", "held-out wording"),
+    ):
         axes[1].plot(es, [h[key] for h in evals], "o-", color=color, label=label)
     if evals:
         axes[1].axhline(evals[0]["exact_chance@1"], color="grey", ls="--", lw=0.8, label="chance")
     axes[1].set(xlabel="step", ylabel="recall@1", ylim=(0, 1), title="Which user? Retrieval under one question")
     axes[1].legend()
-    for key, color, label in (("exact_query_swap_win", "C2", "query swap, trained wording"),
-                              ("held_out_query_swap_win", "C4", "query swap, held-out wording"),
-                              ("prefix_shuffle_win", "C5", "prefix shuffle")):
+    for key, color, label in (
+        ("exact_query_swap_win", "C2", "query swap, trained wording"),
+        ("held_out_query_swap_win", "C4", "query swap, held-out wording"),
+        ("prefix_shuffle_win", "C5", "prefix shuffle"),
+    ):
         axes[2].plot(es, [h[key] for h in evals], "o-", color=color, label=label)
     axes[2].axhline(0.5, color="grey", ls="--", lw=0.8, label="chance")
-    axes[2].set(xlabel="step", ylabel="share of wins", ylim=(0.4, 1.02),
-                title="Does the right question / user fit the answer?")
+    axes[2].set(
+        xlabel="step", ylabel="share of wins", ylim=(0.4, 1.02), title="Does the right question / user fit the answer?"
+    )
     axes[2].legend(fontsize=8)
-    for key, color, label in (("user_share", "C0", "user share"), ("query_share", "C1", "query share"),
-                              ("interaction_share", "C7", "interaction share"),
-                              ("cos_same_query_other_user", "C3", "cos, two users, one question")):
+    for key, color, label in (
+        ("user_share", "C0", "user share"),
+        ("query_share", "C1", "query share"),
+        ("interaction_share", "C7", "interaction share"),
+        ("cos_same_query_other_user", "C3", "cos, two users, one question"),
+    ):
         axes[3].plot(es, [h[key] for h in evals], "o-", color=color, label=label)
     axes[3].set(xlabel="step", ylim=(0, 1), title="Embedding spread (held-out users x 24 questions)")
     axes[3].legend(fontsize=8)
     fig.tight_layout()
-    keys = ("step", "exact_recall@1", "exact_chance@1", "held_out_recall@1", "exact_query_swap_win",
-            "held_out_query_swap_win", "prefix_shuffle_win", "user_share", "query_share", "interaction_share",
-            "cos_same_query_other_user", "cos_same_user_other_query", "effective_rank", "facet_r2_own_question",
-            "facet_r2_other_question")
-    return fig, {"step": steps, "cl": [h["cl"] for h in history], "ntp": [h["ntp"] for h in history],
-                 "masked_share": [h["masked_share"] for h in history],
-                 "eval": [{k: h[k] for k in keys if k in h} for h in evals]}
+    keys = (
+        "step",
+        "exact_recall@1",
+        "exact_chance@1",
+        "held_out_recall@1",
+        "exact_query_swap_win",
+        "held_out_query_swap_win",
+        "prefix_shuffle_win",
+        "user_share",
+        "query_share",
+        "interaction_share",
+        "cos_same_query_other_user",
+        "cos_same_user_other_query",
+        "effective_rank",
+        "facet_r2_own_question",
+        "facet_r2_other_question",
+    )
+    return fig, {
+        "step": steps,
+        "cl": [h["cl"] for h in history],
+        "ntp": [h["ntp"] for h in history],
+        "masked_share": [h["masked_share"] for h in history],
+        "eval": [{k: h[k] for k in keys if k in h} for h in evals],
+    }
 
 
 def mean_scores(rows: list[dict], metric: str = "auc"):
@@ -228,9 +315,11 @@ def mean_scores(rows: list[dict], metric: str = "auc"):
     ax.set_yticks(y, [r["method"] for r in avg])
     for yi, v in zip(y, vals):
         ax.text(v + 0.005, yi, f"{v:.3f}", va="center", fontsize=8)
-    ax.set(xlim=(0.5 if metric == "auc" else 0, 1 if metric == "auc" else max(vals) * 1.25),
-           xlabel=f"mean {metric.upper()} over the 10 tasks (95% bootstrap interval)",
-           title=f"Downstream {metric.upper()}: every method on the same users, split and probe")
+    ax.set(
+        xlim=(0.5 if metric == "auc" else 0, 1 if metric == "auc" else max(vals) * 1.25),
+        xlabel=f"mean {metric.upper()} over the 10 tasks (95% bootstrap interval)",
+        title=f"Downstream {metric.upper()}: every method on the same users, split and probe",
+    )
     fig.tight_layout()
     return fig, {r["method"]: {k: r[k] for k in (metric, f"{metric}_lo", f"{metric}_hi")} for r in avg}
 
@@ -248,10 +337,22 @@ def gap_to_oracle(auc_table, oracle: str = "Oracle"):
 def query_match_matrix(aucs: np.ndarray, names: list[str]):
     """AUC of the embedding asked task a's query (rows) probed on task b's labels (columns)."""
     fig, ax = plt.subplots(figsize=(8, 6.5))
-    sns.heatmap(aucs, ax=ax, cmap="mako", annot=True, fmt=".2f", annot_kws={"size": 7}, xticklabels=names,
-                yticklabels=names, vmin=0.5)
-    ax.set(xlabel="labels of task", ylabel="embedding asked the query of task",
-           title="Matched (diagonal) vs mismatched queries, Q-Anchor (Base)")
+    sns.heatmap(
+        aucs,
+        ax=ax,
+        cmap="mako",
+        annot=True,
+        fmt=".2f",
+        annot_kws={"size": 7},
+        xticklabels=names,
+        yticklabels=names,
+        vmin=0.5,
+    )
+    ax.set(
+        xlabel="labels of task",
+        ylabel="embedding asked the query of task",
+        title="Matched (diagonal) vs mismatched queries, Q-Anchor (Base)",
+    )
     fig.tight_layout()
     return fig, {"tasks": names, "auc": aucs.round(4)}
 
@@ -279,19 +380,20 @@ def prompt_sweeps(tokens: dict, steps: dict, base: dict, paper: dict):
     paper: {"tokens": {x: {auc, ks}}, "steps": {..}, "base": {auc, ks}} (Tables 9, 10, 2)."""
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
     data = {}
-    for col, (axis_name, ours, theirs) in enumerate((("prompt tokens", tokens, paper["tokens"]),
-                                                       ("tuning steps", steps, paper["steps"]))):
+    for col, (axis_name, ours, theirs) in enumerate(
+        (("prompt tokens", tokens, paper["tokens"]), ("tuning steps", steps, paper["steps"]))
+    ):
         for row, metric in enumerate(("auc", "ks")):
             ax = axes[2 * col + row]
             xs = sorted(ours)
             gain = [ours[x][metric] - base[metric] for x in xs]
             ax.plot(xs, gain, "o-", label="ours (mean over tasks)")
             pxs = sorted(theirs)
-            ax.plot(pxs, [theirs[x][metric] - paper["base"][metric] for x in pxs], "s--", color="C7",
-                    label="paper")
+            ax.plot(pxs, [theirs[x][metric] - paper["base"][metric] for x in pxs], "s--", color="C7", label="paper")
             ax.axhline(0, color="k", lw=0.8)
-            ax.set(xlabel=axis_name, ylabel=f"mean {metric.upper()} minus Base",
-                   title=f"{metric.upper()} vs {axis_name}")
+            ax.set(
+                xlabel=axis_name, ylabel=f"mean {metric.upper()} minus Base", title=f"{metric.upper()} vs {axis_name}"
+            )
             if axis_name == "prompt tokens":
                 ax.set_xscale("log", base=2)
                 ax.set_xticks(xs, [str(x) for x in xs])
@@ -302,22 +404,39 @@ def prompt_sweeps(tokens: dict, steps: dict, base: dict, paper: dict):
     return fig, data
 
 
-def attention_shift(before: np.ndarray, after: np.ndarray, task_names: list[str], categories: list[str],
-                    evidence: dict[str, tuple[str, ...]]):
+def attention_shift(
+    before: np.ndarray,
+    after: np.ndarray,
+    task_names: list[str],
+    categories: list[str],
+    evidence: dict[str, tuple[str, ...]],
+):
     """Heatmap of the change (percentage points) in <USER_EMB>'s prefix-attention share per category, tasks x
     categories, after tuning; the datasheet's evidence modalities of each task are boxed."""
     shift = 100 * (after - before)
     fig, ax = plt.subplots(figsize=(9, 6))
     lim = max(np.abs(shift).max(), 1e-6)
-    sns.heatmap(shift, ax=ax, cmap="vlag", center=0, vmin=-lim, vmax=lim, annot=True, fmt=".1f",
-                annot_kws={"size": 8}, xticklabels=categories, yticklabels=task_names,
-                cbar_kws={"label": "attention share after - before (pp)"})
+    sns.heatmap(
+        shift,
+        ax=ax,
+        cmap="vlag",
+        center=0,
+        vmin=-lim,
+        vmax=lim,
+        annot=True,
+        fmt=".1f",
+        annot_kws={"size": 8},
+        xticklabels=categories,
+        yticklabels=task_names,
+        cbar_kws={"label": "attention share after - before (pp)"},
+    )
     for r, name in enumerate(task_names):
         for c, cat in enumerate(categories):
             if cat in evidence[name]:
                 ax.add_patch(plt.Rectangle((c, r), 1, 1, fill=False, edgecolor="k", lw=1.5))
-    ax.set(title="Where <USER_EMB> looks after prompt tuning (boxed: the task's evidence modalities)", xlabel="",
-           ylabel="")
+    ax.set(
+        title="Where <USER_EMB> looks after prompt tuning (boxed: the task's evidence modalities)", xlabel="", ylabel=""
+    )
     fig.tight_layout()
     return fig, {"shift_pp": dict(zip(task_names, np.round(shift, 3).tolist())), "categories": list(categories)}
 
@@ -334,8 +453,11 @@ def packed_mask(mask: np.ndarray, blocks: list[tuple[str, int]]):
     centers = edges - np.array([n for _, n in blocks]) / 2 - 0.5
     ax.set_xticks(centers, names)
     ax.set_yticks(centers, names)
-    ax.set(xlabel="key (attended to)", ylabel="query position",
-           title="Packed queries: each block sees the prefix and itself")
+    ax.set(
+        xlabel="key (attended to)",
+        ylabel="query position",
+        title="Packed queries: each block sees the prefix and itself",
+    )
     fig.tight_layout()
     return fig, {"allowed": allowed.astype(int), "blocks": blocks}
 
@@ -345,7 +467,7 @@ def serving_speedups(runs: dict[str, list[dict]]):
     cols = min(3, len(runs))
     rows_of_panels = -(-len(runs) // cols)
     fig, axes = plt.subplots(rows_of_panels, cols, figsize=(5 * cols, 4 * rows_of_panels), squeeze=False)
-    for ax in axes.flat[len(runs):]:
+    for ax in axes.flat[len(runs) :]:
         ax.set_visible(False)
     data = {}
     for ax, (name, rows) in zip(axes.flat, runs.items()):
@@ -355,21 +477,28 @@ def serving_speedups(runs: dict[str, list[dict]]):
             ax.plot(n_q, [r[f"{path}_speedup"] for r in rows], style, label=path)
         ax.set(xlabel="queries per user n_q", ylabel="speed-up over full recompute", title=name)
         ax.legend(fontsize=8)
-        data[name] = [{k: r[k] for k in ("n_q", "theoretical_speedup", "packed_speedup", "batched_speedup",
-                                         "sequential_speedup")} for r in rows]
+        data[name] = [
+            {k: r[k] for k in ("n_q", "theoretical_speedup", "packed_speedup", "batched_speedup", "sequential_speedup")}
+            for r in rows
+        ]
     fig.suptitle("Serving many queries per user from one prefix (seconds per user, median)")
     fig.tight_layout()
     return fig, data
 
 
-def embedding_maps(maps: dict[str, dict[str, np.ndarray]], labels: dict[str, np.ndarray], method: str,
-                   scores: dict[str, dict[str, float]] | None = None):
+def embedding_maps(
+    maps: dict[str, dict[str, np.ndarray]],
+    labels: dict[str, np.ndarray],
+    method: str,
+    scores: dict[str, dict[str, float]] | None = None,
+):
     """2-D maps of users, one row per task and one column per variant, positives drawn on top in colour.
 
     maps[task][variant]: (n, 2); labels[task]: (n,) 0/1; scores[task][variant]: a separation score for the title."""
     tasks_, variants = list(maps), list(next(iter(maps.values())))
-    fig, axes = plt.subplots(len(tasks_), len(variants), figsize=(4.6 * len(variants), 4.2 * len(tasks_)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(tasks_), len(variants), figsize=(4.6 * len(variants), 4.2 * len(tasks_)), squeeze=False
+    )
     data = {}
     for r, task in enumerate(tasks_):
         y = np.asarray(labels[task]).astype(bool)
@@ -402,8 +531,10 @@ def separation_bars(scores: dict[str, dict[str, dict[str, float]]], names: list[
             data[f"{metric}/{v}"] = dict(zip(names, np.round(vals, 4)))
         ax.axhline(floor, color="k", lw=0.8)
         ax.set_xticks(np.arange(len(names)), names, rotation=30)
-        ax.set(ylabel={"silhouette": "balanced cosine silhouette", "knn_auc": "kNN AUC (k = 15)"}[metric],
-               title={"silhouette": "Silhouette of the two classes", "knn_auc": "Neighbourhood purity as an AUC"}[metric])
+        ax.set(
+            ylabel={"silhouette": "balanced cosine silhouette", "knn_auc": "kNN AUC (k = 15)"}[metric],
+            title={"silhouette": "Silhouette of the two classes", "knn_auc": "Neighbourhood purity as an AUC"}[metric],
+        )
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig, data
@@ -435,7 +566,11 @@ def scaling_curves(series: dict[str, tuple[list, list, list, list]], metric: str
             ax.annotate(f"{v:.3f}", (x, v), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
         ax.set_xscale("log")
         ax.set(xlabel=axis_name, ylabel=metric, title=f"{metric} against {axis_name}")
-        data[axis_name] = {"x": [float(x) for x in xs], "y": [float(v) for v in ys], "lo": [float(v) for v in lo],
-                           "hi": [float(v) for v in hi]}
+        data[axis_name] = {
+            "x": [float(x) for x in xs],
+            "y": [float(v) for v in ys],
+            "lo": [float(v) for v in lo],
+            "hi": [float(v) for v in hi],
+        }
     fig.tight_layout()
     return fig, data

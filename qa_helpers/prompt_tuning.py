@@ -8,7 +8,7 @@ reused at every step: a step runs only the suffix tokens (tested: the same gradi
 
     prefixes = inference.encode_prefixes(model, users)
     run = tune(model, prefixes, queries, labels, train_users, n_tokens=6, steps=500)
-    emb = inference.embed_users(model, prefixes, queries, run.final.vectors)       # (T, N, e)
+    emb = inference.embed(model, prefixes, queries, run.final.vectors)       # (T, N, e)
 
 Loss (Eq. 7): -log softmax_k(cos(u_i, p_k) / tau)[y_i]. The paper writes u^T p without normalisation and gives no
 tau; we use cosine (the embeddings are unit-normalised downstream) with tau = 0.1. Batches are class-balanced
@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
+from . import inference
 from .model import PrefixState, QAnchor
 
 
@@ -47,13 +48,16 @@ class PromptSet:
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        save_file({"vectors": self.vectors.contiguous(), "prototypes": self.prototypes.contiguous()},
-                  folder / "prompts.safetensors")
-        (folder / "prompts.json").write_text(json.dumps({"tasks": self.tasks, "queries": self.queries,
-                                                         "step": self.step}, indent=1))
+        save_file(
+            {"vectors": self.vectors.contiguous(), "prototypes": self.prototypes.contiguous()},
+            folder / "prompts.safetensors",
+        )
+        (folder / "prompts.json").write_text(
+            json.dumps({"tasks": self.tasks, "queries": self.queries, "step": self.step}, indent=1)
+        )
 
     @classmethod
-    def load(cls, folder: str | Path) -> "PromptSet":
+    def load(cls, folder: str | Path) -> PromptSet:
         folder = Path(folder)
         meta = json.loads((folder / "prompts.json").read_text())
         tensors = load_file(folder / "prompts.safetensors")
@@ -89,22 +93,37 @@ def balanced_batch(rng: np.random.Generator, users: np.ndarray, y: np.ndarray, s
     if len(pos) == 0 or len(neg) == 0:
         raise ValueError("a task's training users must include both classes")
     half = size // 2
-    return np.concatenate([rng.choice(pos, half, replace=len(pos) < half),
-                           rng.choice(neg, size - half, replace=len(neg) < size - half)])
+    return np.concatenate(
+        [rng.choice(pos, half, replace=len(pos) < half), rng.choice(neg, size - half, replace=len(neg) < size - half)]
+    )
 
 
-def _suffix_pass(model: QAnchor, prefixes: PrefixState, suffix, rows: np.ndarray, vectors: torch.Tensor,
-                 per_task: int) -> torch.Tensor:
-    """Projected anchor states (T, per_task, e) of the users `rows` (T * per_task,), task-major."""
-    x = model.suffix_embeddings(suffix, vectors.repeat_interleave(per_task, 0))
-    h = model.suffix_states(prefixes.select(torch.as_tensor(rows)), suffix, x)
+def _suffix_pass(
+    model: QAnchor, prefixes: PrefixState, queries: list[str], rows: np.ndarray, vectors: torch.Tensor, per_task: int
+) -> torch.Tensor:
+    """Projected anchor states (T, per_task, e) of the users `rows` (T * per_task,) under their task's query and
+    prompt (queries: T * per_task, task-major), with gradients into the prompts."""
+    state = prefixes.select(torch.as_tensor(rows))
+    h = inference.anchor_states(model, state, queries, vectors.repeat_interleave(per_task, 0), pairs=True)
     return model.project(h).view(len(vectors), per_task, -1)
 
 
-def tune(model: QAnchor, prefixes: PrefixState, queries: list[str], labels: np.ndarray,
-         train_users: list[np.ndarray], n_tokens: int = 6, steps: int = 500, batch_size: int = 32, lr: float = 3e-3,
-         tau: float = 0.1, seed: int = 0, snapshot_steps: tuple[int, ...] = (), task_names: list[str] | None = None,
-         progress: bool = True) -> TuningRun:
+def tune(
+    model: QAnchor,
+    prefixes: PrefixState,
+    queries: list[str],
+    labels: np.ndarray,
+    train_users: list[np.ndarray],
+    n_tokens: int = 6,
+    steps: int = 500,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    tau: float = 0.1,
+    seed: int = 0,
+    snapshot_steps: tuple[int, ...] = (),
+    task_names: list[str] | None = None,
+    progress: bool = True,
+) -> TuningRun:
     """Tune one prompt and prototype pair per task (queries[t], labels[:, t], train_users[t]) on cached prefixes.
 
     The T tasks' parameters are independent and the loss is their sum, so one batched pass per step is the same
@@ -122,35 +141,41 @@ def tune(model: QAnchor, prefixes: PrefixState, queries: list[str], labels: np.n
     model.eval()
     try:
         vectors = torch.stack([init_prompt(model, n_tokens, seed + t) for t in range(T)]).requires_grad_(True)
-        suffix = model.suffix([q for q in queries for _ in range(batch_size)], n_soft=n_tokens)
+        pair_queries = [q for q in queries for _ in range(batch_size)]  # task-major, as draw() orders the users
         rng = np.random.default_rng(seed)
 
         def draw():
-            rows = np.stack([balanced_batch(rng, np.asarray(train_users[t]), labels[train_users[t], t], batch_size)
-                             for t in range(T)])                                            # (T, batch)
+            rows = np.stack(
+                [
+                    balanced_batch(rng, np.asarray(train_users[t]), labels[train_users[t], t], batch_size)
+                    for t in range(T)
+                ]
+            )  # (T, batch)
             y = torch.as_tensor(np.stack([labels[rows[t], t] for t in range(T)]), dtype=torch.long, device=model.device)
             return rows.reshape(-1), y
 
         with torch.no_grad():  # prototypes start at the class means of a first batch
             rows, y = draw()
-            u = F.normalize(_suffix_pass(model, prefixes, suffix, rows, vectors, batch_size), dim=-1)
+            u = F.normalize(_suffix_pass(model, prefixes, pair_queries, rows, vectors, batch_size), dim=-1)
             prototypes = torch.stack([torch.stack([u[t][y[t] == k].mean(0) for k in (0, 1)]) for t in range(T)])
         prototypes.requires_grad_(True)
         opt = torch.optim.Adam([vectors, prototypes], lr=lr)
         losses, snapshots = np.zeros((steps, T), np.float32), {}
         names = task_names or [f"task{t}" for t in range(T)]
-        for step in tqdm(range(1, steps + 1), desc=f"prompt tuning ({n_tokens} tokens)", disable=not progress,
-                         mininterval=2.0):
+        for step in tqdm(
+            range(1, steps + 1), desc=f"prompt tuning ({n_tokens} tokens)", disable=not progress, mininterval=2.0
+        ):
             rows, y = draw()
-            u = _suffix_pass(model, prefixes, suffix, rows, vectors, batch_size)
+            u = _suffix_pass(model, prefixes, pair_queries, rows, vectors, batch_size)
             per_task = torch.stack([prototype_loss(u[t], prototypes[t], y[t], tau) for t in range(T)])
             opt.zero_grad()
             per_task.sum().backward()
             opt.step()
             losses[step - 1] = per_task.detach().cpu().numpy()
             if step in snapshot_steps:
-                snapshots[step] = PromptSet(names, list(queries), vectors.detach().clone(),
-                                            prototypes.detach().clone(), step)
+                snapshots[step] = PromptSet(
+                    names, list(queries), vectors.detach().clone(), prototypes.detach().clone(), step
+                )
         final = PromptSet(names, list(queries), vectors.detach().clone(), prototypes.detach().clone(), steps)
         return TuningRun(final, snapshots, losses)
     finally:

@@ -26,8 +26,13 @@ class MetricsRecorder:
 
     def save(self) -> Path:
         path = metrics_path(self.notebook, self.cfg)
-        payload = {"notebook": self.notebook, "profile": self.cfg.name, "seed": self.cfg.seed,
-                   "git_hash": git_hash(), "metrics": self.metrics}
+        payload = {
+            "notebook": self.notebook,
+            "profile": self.cfg.name,
+            "seed": self.cfg.seed,
+            "git_hash": git_hash(),
+            "metrics": self.metrics,
+        }
         atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
         return path
 

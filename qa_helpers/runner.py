@@ -37,8 +37,14 @@ def run_notebook(path: Path, profile: str, parameters: dict | None = None, out_d
     out_dir = out_dir or REPO_ROOT / "artifacts" / profile / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / path.name
-    pm.execute_notebook(str(path), str(out), parameters={"PROFILE": profile, **(parameters or {})},
-                        kernel_name="python3", cwd=str(path.parent), progress_bar=False)
+    pm.execute_notebook(
+        str(path),
+        str(out),
+        parameters={"PROFILE": profile, **(parameters or {})},
+        kernel_name="python3",
+        cwd=str(path.parent),
+        progress_bar=False,
+    )
     return out
 
 

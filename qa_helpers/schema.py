@@ -21,8 +21,8 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 EVENT_MODALITIES = ("bill", "mini", "spm", "app", "search")
 _RECORD_KEYS = {"user_id", "events", "tabular"}
@@ -46,6 +46,7 @@ def validate_record(record, where: str = "record", n_tabular: int | None = None,
 
     `n_tabular`: the required tabular length F (None: any length >= 1). `window_days`: days in the window.
     """
+
     def fail(field: str, problem: str):
         uid = record.get("user_id") if isinstance(record, dict) else None
         who = f"{where} (user {uid!r})" if isinstance(uid, str) else where
@@ -167,11 +168,14 @@ def check_records(records: list, source: str, n_tabular: int | None = None, wind
         where = f"{source} record {i + 1}"
         validate_record(rec, where, n_tabular, window_days)
         if rec["user_id"] in seen:
-            raise RecordError(f"{where}: user_id: duplicate user id {rec['user_id']!r} (first in record "
-                              f"{seen[rec['user_id']] + 1})")
+            raise RecordError(
+                f"{where}: user_id: duplicate user id {rec['user_id']!r} (first in record {seen[rec['user_id']] + 1})"
+            )
         seen[rec["user_id"]] = i
         if rec.get("tabular") is not None:
             widths.add(len(rec["tabular"]))
             if len(widths) > 1:
-                raise RecordError(f"{where}: tabular: wrong tabular length {len(rec['tabular'])}; earlier records "
-                                  f"have {sorted(widths - {len(rec['tabular'])})[0]}")
+                raise RecordError(
+                    f"{where}: tabular: wrong tabular length {len(rec['tabular'])}; earlier records "
+                    f"have {sorted(widths - {len(rec['tabular'])})[0]}"
+                )

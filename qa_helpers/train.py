@@ -44,12 +44,19 @@ def batch_indices(step: int, batch_size: int, n: int, seed: int) -> np.ndarray:
     while len(out) < batch_size:
         epoch, offset = divmod(start + len(out), n)
         perm = np.random.default_rng([seed, epoch]).permutation(n)
-        out.extend(perm[offset:offset + batch_size - len(out)].tolist())
+        out.extend(perm[offset : offset + batch_size - len(out)].tolist())
     return np.array(out)
 
 
-def grouped_batch_indices(step: int, batch_size: int, topic_pairs: dict[str, np.ndarray], pair_users: np.ndarray,
-                          n_topics: int, future_share: float, seed: int) -> np.ndarray:
+def grouped_batch_indices(
+    step: int,
+    batch_size: int,
+    topic_pairs: dict[str, np.ndarray],
+    pair_users: np.ndarray,
+    n_topics: int,
+    future_share: float,
+    seed: int,
+) -> np.ndarray:
     """Pair indices of global batch `step`: `n_topics` topics drawn with probability proportional to their pairs
     (the D_future topic "future" apart), each given an equal share of the batch, plus round(batch_size x
     future_share) D_future pairs; no user appears twice. Topics short of users are topped up with random pairs.
@@ -91,10 +98,22 @@ class PairSampler:
 
     pairs: UserU rows; pair_users: (n_pairs,) an index of each pair's user."""
 
-    def __init__(self, pairs: list[dict], pair_users: np.ndarray, batch_size: int, n_topics: int = 0,
-                 future_share: float = 0.0, seed: int = 0):
-        self.n, self.batch_size, self.n_topics, self.future_share, self.seed = (len(pairs), batch_size, n_topics,
-                                                                                future_share, seed)
+    def __init__(
+        self,
+        pairs: list[dict],
+        pair_users: np.ndarray,
+        batch_size: int,
+        n_topics: int = 0,
+        future_share: float = 0.0,
+        seed: int = 0,
+    ):
+        self.n, self.batch_size, self.n_topics, self.future_share, self.seed = (
+            len(pairs),
+            batch_size,
+            n_topics,
+            future_share,
+            seed,
+        )
         self.pair_users = np.asarray(pair_users)
         groups: dict[str, list[int]] = {}
         for i, p in enumerate(pairs):
@@ -102,15 +121,22 @@ class PairSampler:
         self.topic_pairs = {t: np.array(idx) for t, idx in groups.items()}
 
     @classmethod
-    def for_profile(cls, pairs: list[dict], cfg: Profile) -> "PairSampler":
+    def for_profile(cls, pairs: list[dict], cfg: Profile) -> PairSampler:
         users = {uid: i for i, uid in enumerate(dict.fromkeys(p["user_id"] for p in pairs))}
-        return cls(pairs, np.array([users[p["user_id"]] for p in pairs]), cfg.batch_size, cfg.batch_topics,
-                   cfg.batch_future_share, cfg.seed)
+        return cls(
+            pairs,
+            np.array([users[p["user_id"]] for p in pairs]),
+            cfg.batch_size,
+            cfg.batch_topics,
+            cfg.batch_future_share,
+            cfg.seed,
+        )
 
     def __call__(self, step: int) -> np.ndarray:
         if self.n_topics:
-            return grouped_batch_indices(step, self.batch_size, self.topic_pairs, self.pair_users, self.n_topics,
-                                         self.future_share, self.seed)
+            return grouped_batch_indices(
+                step, self.batch_size, self.topic_pairs, self.pair_users, self.n_topics, self.future_share, self.seed
+            )
         return batch_indices(step, self.batch_size, self.n, self.seed)
 
 
@@ -142,14 +168,22 @@ def _flat_all_reduce_mean(tensors: list[torch.Tensor], world: int) -> None:
     flat /= world
     offset = 0
     for t in tensors:
-        t.copy_(flat[offset:offset + t.numel()].view_as(t))
+        t.copy_(flat[offset : offset + t.numel()].view_as(t))
         offset += t.numel()
 
 
 class Pretrainer:
-    def __init__(self, model: QAnchor, users: UserTensors, train_pairs: list[dict], eval_pairs: list[dict],
-                 cfg: Profile, out_dir: Path | None = None, device: str = "cpu",
-                 facet_shares: dict[str, np.ndarray] | None = None):
+    def __init__(
+        self,
+        model: QAnchor,
+        users: UserTensors,
+        train_pairs: list[dict],
+        eval_pairs: list[dict],
+        cfg: Profile,
+        out_dir: Path | None = None,
+        device: str = "cpu",
+        facet_shares: dict[str, np.ndarray] | None = None,
+    ):
         from transformers import get_cosine_schedule_with_warmup
 
         self.model, self.users, self.cfg, self.device = model.to(device), users, cfg, device
@@ -178,7 +212,7 @@ class Pretrainer:
     def local_pairs(self, step: int) -> list[dict]:
         """This rank's share of the pairs of global batch `step`."""
         b = self.cfg.batch_size // self.world
-        return self.global_batch(step)[self.rank * b:(self.rank + 1) * b]
+        return self.global_batch(step)[self.rank * b : (self.rank + 1) * b]
 
     def user_batch(self, pairs: list[dict]):
         """The UserBatch of the pairs' users, on the trainer's device."""
@@ -190,18 +224,27 @@ class Pretrainer:
         cfg = self.cfg
         every = self.global_batch(step)
         b = cfg.batch_size // self.world
-        pairs = every[self.rank * b:(self.rank + 1) * b]
-        out = self.model.pretrain_forward(self.user_batch(pairs), [p["query"] for p in pairs],
-                                          [p["answer"] for p in pairs])
+        pairs = every[self.rank * b : (self.rank + 1) * b]
+        out = self.model.pretrain_forward(
+            self.user_batch(pairs), [p["query"] for p in pairs], [p["answer"] for p in pairs]
+        )
         u, v = losses.gather(out["u"]), losses.gather(out["v"])
-        cl, stats = losses.contrastive_loss(u, v, cfg.tau, cfg.margin, cfg.contrastive_variant, cfg.use_margin_mask,
-                                            anchor_offset=self.rank * b, n_anchors=b,
-                                            duplicates=losses.duplicate_answers([p["answer"] for p in every]))
+        cl, stats = losses.contrastive_loss(
+            u,
+            v,
+            cfg.tau,
+            cfg.margin,
+            cfg.contrastive_variant,
+            cfg.use_margin_mask,
+            anchor_offset=self.rank * b,
+            n_anchors=b,
+            duplicates=losses.duplicate_answers([p["answer"] for p in every]),
+        )
         n_tok = torch.tensor(float(len(out["labels"])))
         if self.world > 1:
             dist.all_reduce(n_tok)
         ntp = losses.ntp_loss(out["logits"], out["labels"].to(out["logits"].device), float(n_tok) / self.world)
-        total = cfg.cl_weight * cl + cfg.ntp_weight * ntp
+        total = losses.total_loss(cl, ntp, cfg.cl_weight, cfg.ntp_weight)
         parts = torch.tensor([total.item(), cl.item(), ntp.item(), stats["masked_share"], stats["duplicate_share"]])
         if self.world > 1:
             dist.all_reduce(parts)
@@ -220,15 +263,27 @@ class Pretrainer:
         self.optimizer.step()
         self.scheduler.step()
         self.step += 1
-        return {"step": self.step, **parts, "grad_norm": float(grad_norm), "lr": self.scheduler.get_last_lr()[0],
-                "seconds": time.perf_counter() - start}
+        return {
+            "step": self.step,
+            **parts,
+            "grad_norm": float(grad_norm),
+            "lr": self.scheduler.get_last_lr()[0],
+            "seconds": time.perf_counter() - start,
+        }
 
     # ------------------------------------------------------------------ eval
 
     def evaluate(self) -> dict:
         """The pretraining-side diagnostics on the held-out users (diagnostics.diagnose)."""
-        return diagnostics.diagnose(self.model, self.users, self.eval_pairs, self.cfg.diagnostic_group,
-                                    self.cfg.diagnostic_grid_users, self.cfg.seed, self.facet_shares)
+        return diagnostics.diagnose(
+            self.model,
+            self.users,
+            self.eval_pairs,
+            self.cfg.diagnostic_group,
+            self.cfg.diagnostic_grid_users,
+            self.cfg.seed,
+            self.facet_shares,
+        )
 
     # ------------------------------------------------------------------ loop
 
@@ -262,9 +317,17 @@ class Pretrainer:
         tmp = self.out_dir / f".tmp-ckpt-{self.step:06d}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        torch.save({"model": self._trainable_state(), "optimizer": self.optimizer.state_dict(),
-                    "scheduler": self.scheduler.state_dict(), "step": self.step, "history": self.history,
-                    "torch_rng": torch.get_rng_state()}, tmp / "trainer_state.pt")
+        torch.save(
+            {
+                "model": self._trainable_state(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "step": self.step,
+                "history": self.history,
+                "torch_rng": torch.get_rng_state(),
+            },
+            tmp / "trainer_state.pt",
+        )
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
         return final

@@ -36,22 +36,33 @@ USERU_VERSION = 3  # bump when how pairs are built changes: invalidates cached U
 FUTURE_QUERY = "What are the user's most likely actions in the next period?"
 MAX_FUTURE_ACTIONS = 5
 ASPECTS = ("habits", "timing", "trend")
-DAYPARTS = (("night", range(0, 5)), ("morning", range(5, 12)), ("afternoon", range(12, 18)),
-            ("evening", range(18, 23)), ("night", range(23, 24)))
+DAYPARTS = (
+    ("night", range(0, 5)),
+    ("morning", range(5, 12)),
+    ("afternoon", range(12, 18)),
+    ("evening", range(18, 23)),
+    ("night", range(23, 24)),
+)
 LEVEL_WORDS = ("far below", "below", "about the same as", "above", "far above")  # quintiles of the population
 
 # Three trained wordings per aspect ({domain}: the facet's noun phrase, {action}: its verb phrase) and one
 # held-out wording that uses the facet's alias instead: never trained on, asked only by the diagnostics.
 WORDINGS = {
-    "habits": ("How much does this user engage in {domain}, and with what?",
-               "Describe this user's {domain} habits.",
-               "How big a part of this person's life is {domain}?"),
-    "timing": ("At what time of day does this user usually {action}?",
-               "When does this person tend to {action}?",
-               "Which part of the day does this user {action} in?"),
-    "trend": ("Has this user's interest in {domain} grown or faded over the last three months?",
-              "Is {domain} rising or falling for this person lately?",
-              "How has this user's {domain} changed over recent weeks?"),
+    "habits": (
+        "How much does this user engage in {domain}, and with what?",
+        "Describe this user's {domain} habits.",
+        "How big a part of this person's life is {domain}?",
+    ),
+    "timing": (
+        "At what time of day does this user usually {action}?",
+        "When does this person tend to {action}?",
+        "Which part of the day does this user {action} in?",
+    ),
+    "trend": (
+        "Has this user's interest in {domain} grown or faded over the last three months?",
+        "Is {domain} rising or falling for this person lately?",
+        "How has this user's {domain} changed over recent weeks?",
+    ),
 }
 HELD_OUT_WORDINGS = {
     "habits": "How involved is this person in {alias}?",
@@ -60,26 +71,41 @@ HELD_OUT_WORDINGS = {
 }
 # Other words for each facet's domain, used only by the held-out wordings.
 ALIASES = {
-    "takeout": "ordering meals to the door", "groceries": "buying food and household supplies",
-    "dining": "eating at restaurants", "transport": "getting around town", "utilities": "paying for power, water and phone",
-    "discount": "hunting for cheap deals", "brand": "buying from famous labels", "concert": "concerts and live performances",
-    "eco": "eco-friendly habits", "wealth": "investing and saving money", "social": "posting in social groups",
-    "transfer": "sending and receiving money", "security": "keeping the account safe", "loan": "borrowing money",
-    "promo": "shopping festivals and vouchers", "value": "looking for the lowest price", "health": "medical care",
-    "music": "songs and music apps", "video": "watching shows and clips", "fitness": "sport and workouts",
-    "travel": "trips and hotels", "membership": "loyalty cards and member points",
-    "gifting": "giving presents and red envelopes", "daily_tools": "small helpers like maps and weather",
+    "takeout": "ordering meals to the door",
+    "groceries": "buying food and household supplies",
+    "dining": "eating at restaurants",
+    "transport": "getting around town",
+    "utilities": "paying for power, water and phone",
+    "discount": "hunting for cheap deals",
+    "brand": "buying from famous labels",
+    "concert": "concerts and live performances",
+    "eco": "eco-friendly habits",
+    "wealth": "investing and saving money",
+    "social": "posting in social groups",
+    "transfer": "sending and receiving money",
+    "security": "keeping the account safe",
+    "loan": "borrowing money",
+    "promo": "shopping festivals and vouchers",
+    "value": "looking for the lowest price",
+    "health": "medical care",
+    "music": "songs and music apps",
+    "video": "watching shows and clips",
+    "fitness": "sport and workouts",
+    "travel": "trips and hotels",
+    "membership": "loyalty cards and member points",
+    "gifting": "giving presents and red envelopes",
+    "daily_tools": "small helpers like maps and weather",
 }
 
 
 @dataclass(frozen=True)
 class Topic:
-    key: str        # "<facet>/<aspect>"
+    key: str  # "<facet>/<aspect>"
     facet: str
     aspect: str
     title: str
     wordings: tuple[str, ...]  # the trained questions
-    held_out: str   # a question never trained on (other words for the domain)
+    held_out: str  # a question never trained on (other words for the domain)
 
     @property
     def question(self) -> str:
@@ -93,9 +119,16 @@ def _topics() -> tuple[Topic, ...]:
     for facet, (domain, action) in C.FACETS.items():
         for aspect in ASPECTS:
             fill = {"domain": domain, "action": action, "alias": ALIASES[facet]}
-            out.append(Topic(f"{facet}/{aspect}", facet, aspect, titles[aspect].format(**fill),
-                             tuple(w.format(**fill) for w in WORDINGS[aspect]),
-                             HELD_OUT_WORDINGS[aspect].format(**fill)))
+            out.append(
+                Topic(
+                    f"{facet}/{aspect}",
+                    facet,
+                    aspect,
+                    titles[aspect].format(**fill),
+                    tuple(w.format(**fill) for w in WORDINGS[aspect]),
+                    HELD_OUT_WORDINGS[aspect].format(**fill),
+                )
+            )
     return tuple(out)
 
 
@@ -104,6 +137,7 @@ TOPIC_BY_KEY = {t.key: t for t in TOPICS}
 
 
 # ----------------------------------------------------------------------------- facts a record shows
+
 
 def daypart(hour: int) -> str:
     return next(name for name, hours in DAYPARTS if hour in hours)
@@ -243,9 +277,11 @@ def supported(claim: Claim, truth) -> bool:
 
 # ----------------------------------------------------------------------------- D_uqa
 
-ASPECT_FACTS = {"habits": ("level", "modalities", "top_item", "spend_level"),
-                 "timing": ("level", "daypart", "top_item"),
-                 "trend": ("level", "trend", "spend_level")}
+ASPECT_FACTS = {
+    "habits": ("level", "modalities", "top_item", "spend_level"),
+    "timing": ("level", "daypart", "top_item"),
+    "trend": ("level", "trend", "spend_level"),
+}
 
 
 def topic_relevance(record: dict, window_days: int = 90) -> dict[str, float]:
@@ -274,8 +310,14 @@ def top_topics(record: dict, k: int = 10, window_days: int = 90) -> list[Topic]:
     return ranked[:k]
 
 
-def draft_claims(record: dict, topic: Topic, population: Population, rng: np.random.Generator, error_rate: float,
-                 window_days: int = 90) -> list[Claim]:
+def draft_claims(
+    record: dict,
+    topic: Topic,
+    population: Population,
+    rng: np.random.Generator,
+    error_rate: float,
+    window_days: int = 90,
+) -> list[Claim]:
     """A drafted answer as claims. Like an LLM draft, a share `error_rate` of claims is wrong, and with the same
     chance one claim about an interest the record does not show is invented."""
     claims = []
@@ -318,13 +360,14 @@ class ReflectionReport:
     revised: int = 0
     dropped: int = 0
 
-    def add(self, other: "ReflectionReport") -> None:
+    def add(self, other: ReflectionReport) -> None:
         for f in ("checked", "supported", "revised", "dropped"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
 
 
-def reflect(record: dict, claims: list[Claim], population: Population | None = None,
-            window_days: int = 90) -> tuple[list[Claim], ReflectionReport]:
+def reflect(
+    record: dict, claims: list[Claim], population: Population | None = None, window_days: int = 90
+) -> tuple[list[Claim], ReflectionReport]:
     """Check each claim against the record: keep it if supported, revise a wrong value, drop an unsupported one."""
     report = ReflectionReport()
     kept = []
@@ -343,6 +386,7 @@ def reflect(record: dict, claims: list[Claim], population: Population | None = N
 
 
 # ----------------------------------------------------------------------------- D_future
+
 
 def frequency_word(n: int) -> str:
     return "often" if n >= 6 else "several times" if n >= 3 else "a couple of times" if n == 2 else "once"
@@ -376,8 +420,15 @@ def future_answer(actions: list[tuple[str, str, int]]) -> str:
 
 # ----------------------------------------------------------------------------- the dataset
 
-def build(records: list[dict], future_records: list[dict], seed: int, k: int = 10, error_rate: float = 0.25,
-          window_days: int = 90) -> tuple[list[dict], dict]:
+
+def build(
+    records: list[dict],
+    future_records: list[dict],
+    seed: int,
+    k: int = 10,
+    error_rate: float = 0.25,
+    window_days: int = 90,
+) -> tuple[list[dict], dict]:
     """UserU pairs for pretraining users, and statistics of the reflection step. Levels compare each user with
     all of `records`.
 
@@ -394,9 +445,19 @@ def build(records: list[dict], future_records: list[dict], seed: int, k: int = 1
     for rec, fut in tqdm(list(zip(records, future_records)), desc="UserU", mininterval=1.0):
         if rec["user_id"] != fut["user_id"]:
             raise ValueError(f"user order differs: {rec['user_id']} vs {fut['user_id']}")
-        rows.append({"user_id": rec["user_id"], "source": "future", "topic": "future", "wording": 0,
-                     "query": FUTURE_QUERY, "answer": future_answer(future_actions(fut)), "checked": 0, "revised": 0,
-                     "dropped": 0})
+        rows.append(
+            {
+                "user_id": rec["user_id"],
+                "source": "future",
+                "topic": "future",
+                "wording": 0,
+                "query": FUTURE_QUERY,
+                "answer": future_answer(future_actions(fut)),
+                "checked": 0,
+                "revised": 0,
+                "dropped": 0,
+            }
+        )
         topics = top_topics(rec, k, window_days)
         topics_per_user.append(len(topics))
         for topic in topics:
@@ -407,16 +468,32 @@ def build(records: list[dict], future_records: list[dict], seed: int, k: int = 1
             if not claims:
                 answers_dropped += 1
                 continue
-            rows.append({"user_id": rec["user_id"], "source": "uqa", "topic": topic.key, "wording": wording,
-                         "query": topic.wordings[wording], "answer": " ".join(c.text() for c in claims),
-                         "checked": report.checked, "revised": report.revised, "dropped": report.dropped})
-    stats = {"users": len(records), "pairs_future": sum(r["source"] == "future" for r in rows),
-             "pairs_uqa": sum(r["source"] == "uqa" for r in rows), "claims_checked": total.checked,
-             "claims_supported": total.supported, "claims_revised": total.revised,
-             "claims_dropped": total.dropped, "answers_dropped": answers_dropped,
-             "mean_topics_per_user": float(np.mean(topics_per_user)) if topics_per_user else 0.0,
-             "distinct_queries": len({r["query"] for r in rows}),
-             "distinct_answers": len({r["answer"] for r in rows})}
+            rows.append(
+                {
+                    "user_id": rec["user_id"],
+                    "source": "uqa",
+                    "topic": topic.key,
+                    "wording": wording,
+                    "query": topic.wordings[wording],
+                    "answer": " ".join(c.text() for c in claims),
+                    "checked": report.checked,
+                    "revised": report.revised,
+                    "dropped": report.dropped,
+                }
+            )
+    stats = {
+        "users": len(records),
+        "pairs_future": sum(r["source"] == "future" for r in rows),
+        "pairs_uqa": sum(r["source"] == "uqa" for r in rows),
+        "claims_checked": total.checked,
+        "claims_supported": total.supported,
+        "claims_revised": total.revised,
+        "claims_dropped": total.dropped,
+        "answers_dropped": answers_dropped,
+        "mean_topics_per_user": float(np.mean(topics_per_user)) if topics_per_user else 0.0,
+        "distinct_queries": len({r["query"] for r in rows}),
+        "distinct_answers": len({r["answer"] for r in rows}),
+    }
     return rows, stats
 
 
@@ -443,14 +520,14 @@ def load_or_build(cfg: Profile, w: world.World) -> tuple[list[dict], dict]:
     """UserU pairs and stats for a profile's world `w`, cached beside the world (see world.cache_folder)."""
     folder = world.cache_folder(cfg)
     rows_path, stats_path = folder / "userU.jsonl", folder / "userU_stats.json"
-    key = {"version": USERU_VERSION, "seed": cfg.seed, "k": cfg.uqa_topics_per_user,
-           "error_rate": cfg.draft_error_rate}
+    key = {"version": USERU_VERSION, "seed": cfg.seed, "k": cfg.uqa_topics_per_user, "error_rate": cfg.draft_error_rate}
     if stats_path.exists():
         saved = json.loads(stats_path.read_text())
         if saved.get("key") == key:
             return read_jsonl(rows_path), saved["stats"]
-    rows, stats = build(w.pretrain, w.pretrain_future, cfg.seed, cfg.uqa_topics_per_user, cfg.draft_error_rate,
-                        cfg.window_days)
+    rows, stats = build(
+        w.pretrain, w.pretrain_future, cfg.seed, cfg.uqa_topics_per_user, cfg.draft_error_rate, cfg.window_days
+    )
     write_jsonl(rows_path, rows)
     atomic_write_text(stats_path, json.dumps({"key": key, "stats": stats}, indent=1))
     return rows, stats

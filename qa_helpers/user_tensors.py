@@ -40,15 +40,16 @@ class TextTable:
         return self.vectors.shape[1]
 
     @classmethod
-    def build(cls, records: list[dict], cache) -> "TextTable":
+    def build(cls, records: list[dict], cache) -> TextTable:
         """A table of every text in `records`, encoded through `cache` (an EmbeddingCache)."""
         texts = sorted({ev["text"] for r in records for evs in r.get("events", {}).values() for ev in evs})
         return cls(texts, cache.encode(texts))
 
     def extend(self, records: list[dict], cache) -> None:
         """Add texts of `records` not in the table yet (for example a user's own logs)."""
-        new = sorted({ev["text"] for r in records for evs in r.get("events", {}).values() for ev in evs}
-                     - set(self.index))
+        new = sorted(
+            {ev["text"] for r in records for evs in r.get("events", {}).values() for ev in evs} - set(self.index)
+        )
         if new:
             start = len(self.texts) + 1
             self.texts += new
@@ -101,11 +102,15 @@ class UserBatch:
     def __len__(self) -> int:
         return self.tabular.shape[0]
 
-    def to(self, device) -> "UserBatch":
+    def to(self, device) -> UserBatch:
         if str(device) == "cpu":
             return self
-        return UserBatch(**{k: ({m: t.to(device) for m, t in v.items()} if isinstance(v, dict) else v.to(device))
-                            for k, v in vars(self).items()})
+        return UserBatch(
+            **{
+                k: ({m: t.to(device) for m, t in v.items()} if isinstance(v, dict) else v.to(device))
+                for k, v in vars(self).items()
+            }
+        )
 
 
 class UserTensors:
@@ -116,8 +121,15 @@ class UserTensors:
         self.tabular, self.tabular_mask, self.table = tabular, tabular_mask, table
 
     @classmethod
-    def build(cls, records: list[dict], table: TextTable, caps: tuple[int, ...], n_tabular: int,
-              window_days: int = 90, today: int | None = None) -> "UserTensors":
+    def build(
+        cls,
+        records: list[dict],
+        table: TextTable,
+        caps: tuple[int, ...],
+        n_tabular: int,
+        window_days: int = 90,
+        today: int | None = None,
+    ) -> UserTensors:
         """`today`: the window's last day (default window_days - 1, the world's convention: days 0..89)."""
         today = window_days - 1 if today is None else today
         if len(caps) != len(C.EVENT_MODALITIES):
@@ -138,15 +150,18 @@ class UserTensors:
                     event_age(ev["day"], today, window_days)  # every event must lie in the window
                 for j, ev in enumerate(most_recent(events.get(m, []), k)):
                     if ev["text"] not in table.index:
-                        raise KeyError(f"user {rec.get('user_id')!r}: text {ev['text']!r} is not in the text table; "
-                                       "call table.extend(records, cache) first")
+                        raise KeyError(
+                            f"user {rec.get('user_id')!r}: text {ev['text']!r} is not in the text table; "
+                            "call table.extend(records, cache) first"
+                        )
                     text_ids[m][u, j] = table.index[ev["text"]]
                     numeric[m][u, j] = torch.tensor(event_numeric(ev))
                     age[m][u, j] = event_age(ev["day"], today, window_days)
             if rec.get("tabular") is not None:
                 if len(rec["tabular"]) != n_tabular:
-                    raise ValueError(f"user {rec.get('user_id')!r}: tabular length {len(rec['tabular'])}, "
-                                     f"expected {n_tabular}")
+                    raise ValueError(
+                        f"user {rec.get('user_id')!r}: tabular length {len(rec['tabular'])}, expected {n_tabular}"
+                    )
                 tabular[u] = torch.tensor(rec["tabular"])
                 tabular_mask[u] = True
         mask = {m: ids > 0 for m, ids in text_ids.items()}
@@ -155,18 +170,27 @@ class UserTensors:
     def __len__(self) -> int:
         return len(self.user_ids)
 
-    def subset(self, rows: list[int]) -> "UserTensors":
+    def subset(self, rows: list[int]) -> UserTensors:
         """The users at `rows`, in that order, sharing this population's text table."""
         idx = torch.as_tensor(rows, dtype=torch.long)
-        return UserTensors([self.user_ids[i] for i in rows], {m: t[idx] for m, t in self.text_ids.items()},
-                           {m: t[idx] for m, t in self.numeric.items()}, {m: t[idx] for m, t in self.age.items()},
-                           {m: t[idx] for m, t in self.mask.items()}, self.tabular[idx], self.tabular_mask[idx],
-                           self.table)
+        return UserTensors(
+            [self.user_ids[i] for i in rows],
+            {m: t[idx] for m, t in self.text_ids.items()},
+            {m: t[idx] for m, t in self.numeric.items()},
+            {m: t[idx] for m, t in self.age.items()},
+            {m: t[idx] for m, t in self.mask.items()},
+            self.tabular[idx],
+            self.tabular_mask[idx],
+            self.table,
+        )
 
     def batch(self, idx) -> UserBatch:
         idx = torch.as_tensor(idx, dtype=torch.long)
-        return UserBatch(events={m: self.table.vectors[ids[idx]] for m, ids in self.text_ids.items()},
-                         numeric={m: v[idx] for m, v in self.numeric.items()},
-                         age={m: v[idx] for m, v in self.age.items()},
-                         mask={m: v[idx] for m, v in self.mask.items()},
-                         tabular=self.tabular[idx], tabular_mask=self.tabular_mask[idx])
+        return UserBatch(
+            events={m: self.table.vectors[ids[idx]] for m, ids in self.text_ids.items()},
+            numeric={m: v[idx] for m, v in self.numeric.items()},
+            age={m: v[idx] for m, v in self.age.items()},
+            mask={m: v[idx] for m, v in self.mask.items()},
+            tabular=self.tabular[idx],
+            tabular_mask=self.tabular_mask[idx],
+        )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +31,23 @@ from . import traits as T
 from .config import Profile
 from .schema import read_jsonl, read_records, write_jsonl, write_records
 
-WORLD_VERSION = 1          # bump when a mechanism changes: invalidates cached worlds
+WORLD_VERSION = 1  # bump when a mechanism changes: invalidates cached worlds
 SHARED_DEVICE_RATE = 0.08  # share of users whose App and Search come from another household member
 TABULAR_FEATURES: tuple[str, ...] = (
-    "age_years", "log_monthly_income", "account_age_years", "login_days_30", "sessions_per_day",
-    "log_avg_balance", "credit_score", "devices_90d", "bank_cards", "balance_turnover",
-    "log_credit_limit", "coupon_redemptions_90d", "membership_cards", "night_session_share",
+    "age_years",
+    "log_monthly_income",
+    "account_age_years",
+    "login_days_30",
+    "sessions_per_day",
+    "log_avg_balance",
+    "credit_score",
+    "devices_90d",
+    "bank_cards",
+    "balance_turnover",
+    "log_credit_limit",
+    "coupon_redemptions_90d",
+    "membership_cards",
+    "night_session_share",
 )
 
 
@@ -52,13 +63,13 @@ class _ModalityTables:
     """Catalogue entries of one modality as arrays, for fast sampling."""
 
     entries: tuple
-    loadings: np.ndarray   # (E, N_TRAITS)
-    base: np.ndarray       # (E,)
-    late: np.ndarray       # (E,)
-    hour_p: np.ndarray     # (E, 24), rows sum to 1
+    loadings: np.ndarray  # (E, N_TRAITS)
+    base: np.ndarray  # (E,)
+    late: np.ndarray  # (E,)
+    hour_p: np.ndarray  # (E, 24), rows sum to 1
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tables(modality: str) -> _ModalityTables:
     entries = C.ENTRIES[modality]
     loadings = np.zeros((len(entries), T.N_TRAITS))
@@ -66,8 +77,13 @@ def _tables(modality: str) -> _ModalityTables:
         for trait, w in e.loadings.items():
             loadings[i, T.INDEX[trait]] = w
     hours = np.array([C.HOUR_PROFILES[e.hours] for e in entries], dtype=float)
-    return _ModalityTables(entries, loadings, np.array([e.base for e in entries]),
-                           np.array([e.late for e in entries]), hours / hours.sum(1, keepdims=True))
+    return _ModalityTables(
+        entries,
+        loadings,
+        np.array([e.base for e in entries]),
+        np.array([e.late for e in entries]),
+        hours / hours.sum(1, keepdims=True),
+    )
 
 
 def _sigmoid(x):
@@ -111,15 +127,27 @@ def _signature_events(z: np.ndarray, days: int, rng: np.random.Generator) -> lis
     events = []
     n_fraud = rng.poisson(6.0 * scale * np.exp(1.6 * (z[T.INDEX["fraud_propensity"]] - 1.8)))
     for _ in range(n_fraud):  # small transfer to a new payee in the small hours
-        events.append({"day": int(rng.integers(days)), "hour": int(rng.integers(0, 6)), "text": C.FRAUD_TEXT,
-                       "amount": round(float(rng.uniform(5, 80)), 2)})
+        events.append(
+            {
+                "day": int(rng.integers(days)),
+                "hour": int(rng.integers(0, 6)),
+                "text": C.FRAUD_TEXT,
+                "amount": round(float(rng.uniform(5, 80)), 2),
+            }
+        )
     n_launder = rng.poisson(4.0 * scale * np.exp(1.6 * (z[T.INDEX["laundering_pattern"]] - 1.8)))
     for _ in range(n_launder):  # a round amount comes in and leaves the same day
         d, h = int(rng.integers(days)), int(rng.integers(8, 20))
         amount = float(rng.choice([2000, 5000, 10000, 20000]))
         events.append({"day": d, "hour": h, "text": C.LAUNDER_IN_TEXT, "amount": amount})
-        events.append({"day": d, "hour": h + int(rng.integers(1, 4)), "text": C.LAUNDER_OUT_TEXT,
-                       "amount": round(amount * rng.uniform(0.97, 1.0), 2)})
+        events.append(
+            {
+                "day": d,
+                "hour": h + int(rng.integers(1, 4)),
+                "text": C.LAUNDER_OUT_TEXT,
+                "amount": round(amount * rng.uniform(0.97, 1.0), 2),
+            }
+        )
     return events
 
 
@@ -146,9 +174,16 @@ def _tabular(z: np.ndarray, n_tabular: int, rng: np.random.Generator) -> list[fl
     return [round(float(v), 4) for v in values]
 
 
-def generate_user(user_id: str, z: np.ndarray, rng: np.random.Generator, days: int = 90,
-                  activity_scale: float = 1.0, n_tabular: int = 24, household: np.ndarray | None = None,
-                  missing: frozenset = frozenset()) -> dict:
+def generate_user(
+    user_id: str,
+    z: np.ndarray,
+    rng: np.random.Generator,
+    days: int = 90,
+    activity_scale: float = 1.0,
+    n_tabular: int = 24,
+    household: np.ndarray | None = None,
+    missing: frozenset = frozenset(),
+) -> dict:
     """One user record from traits `z` (N_TRAITS,). `household`: traits driving App and Search (shared device)."""
     activity = np.exp(z[T.INDEX["activity_level"]])
     burst = rng.gamma(2.0, 0.5)  # extra dispersion: some users are simply much louder than their traits say
@@ -180,8 +215,9 @@ def _missing_sets(n: int, rng: np.random.Generator) -> list[frozenset]:
     return out
 
 
-def generate_population(prefix: str, n: int, cfg: Profile, seed_seq: np.random.SeedSequence,
-                        future: bool = False, desc: str = "users") -> dict:
+def generate_population(
+    prefix: str, n: int, cfg: Profile, seed_seq: np.random.SeedSequence, future: bool = False, desc: str = "users"
+) -> dict:
     """`n` users with traits, history records and (optionally) future-window records."""
     rng = np.random.default_rng(seed_seq)
     z = T.sample(n, rng)
@@ -193,27 +229,34 @@ def generate_population(prefix: str, n: int, cfg: Profile, seed_seq: np.random.S
     for i in tqdm(range(n), desc=desc, mininterval=1.0):
         uid = f"{prefix}{i:06d}"
         hh = household[i] if shared[i] else None
-        history.append(generate_user(uid, z[i], rng, cfg.window_days, cfg.activity_scale, cfg.n_tabular, hh,
-                                     missing[i]))
+        history.append(
+            generate_user(uid, z[i], rng, cfg.window_days, cfg.activity_scale, cfg.n_tabular, hh, missing[i])
+        )
         if future:
-            future_records.append(generate_user(uid, z_future[i], rng, cfg.future_days, cfg.activity_scale,
-                                                cfg.n_tabular, hh, missing[i]))
-    return {"records": history, "future_records": future_records, "traits": z, "future_traits": z_future,
-            "shared_device": shared}
+            future_records.append(
+                generate_user(uid, z_future[i], rng, cfg.future_days, cfg.activity_scale, cfg.n_tabular, hh, missing[i])
+            )
+    return {
+        "records": history,
+        "future_records": future_records,
+        "traits": z,
+        "future_traits": z_future,
+        "shared_device": shared,
+    }
 
 
 @dataclass
 class World:
     """Everything notebook 01 produces. Pretraining (prefix 'p') and downstream (prefix 'd') users are disjoint."""
 
-    pretrain: list[dict]            # history records of the UserU users
-    pretrain_future: list[dict]     # their future-window records (source of D_future answers)
-    downstream: list[dict]          # history records of the labelled users
-    traits: dict                    # split -> (n, N_TRAITS) history traits (hidden ground truth)
-    future_traits: dict             # split -> (n, N_TRAITS) drifted traits of the future window
-    probs: np.ndarray               # (n_downstream, 10) oracle P(y = 1)
-    labels: np.ndarray              # (n_downstream, 10) int8 labels
-    shared_device: dict             # split -> (n,) bool, App and Search from another person
+    pretrain: list[dict]  # history records of the UserU users
+    pretrain_future: list[dict]  # their future-window records (source of D_future answers)
+    downstream: list[dict]  # history records of the labelled users
+    traits: dict  # split -> (n, N_TRAITS) history traits (hidden ground truth)
+    future_traits: dict  # split -> (n, N_TRAITS) drifted traits of the future window
+    probs: np.ndarray  # (n_downstream, 10) oracle P(y = 1)
+    labels: np.ndarray  # (n_downstream, 10) int8 labels
+    shared_device: dict  # split -> (n,) bool, App and Search from another person
 
 
 def generate(cfg: Profile) -> World:
@@ -223,22 +266,32 @@ def generate(cfg: Profile) -> World:
     down = generate_population("d", cfg.n_downstream_users, cfg, down_ss, desc="downstream users")
     probs = TK.label_probabilities(down["future_traits"])
     labels = TK.draw_labels(probs, np.random.default_rng(label_ss))
-    return World(pre["records"], pre["future_records"], down["records"],
-                 {"pretrain": pre["traits"], "downstream": down["traits"]},
-                 {"pretrain": pre["future_traits"], "downstream": down["future_traits"]},
-                 probs, labels, {"pretrain": pre["shared_device"], "downstream": down["shared_device"]})
+    return World(
+        pre["records"],
+        pre["future_records"],
+        down["records"],
+        {"pretrain": pre["traits"], "downstream": down["traits"]},
+        {"pretrain": pre["future_traits"], "downstream": down["future_traits"]},
+        probs,
+        labels,
+        {"pretrain": pre["shared_device"], "downstream": down["shared_device"]},
+    )
 
 
 # ----------------------------------------------------------------------------- storage
+
 
 def _ground_truth_rows(w: World) -> list[dict]:
     rows = []
     for split, records in (("pretrain", w.pretrain), ("downstream", w.downstream)):
         for i, rec in enumerate(records):
-            row = {"user_id": rec["user_id"], "split": split,
-                   "shared_device": bool(w.shared_device[split][i]),
-                   "traits": dict(zip(T.TRAITS, np.round(w.traits[split][i], 5).tolist())),
-                   "future_traits": dict(zip(T.TRAITS, np.round(w.future_traits[split][i], 5).tolist()))}
+            row = {
+                "user_id": rec["user_id"],
+                "split": split,
+                "shared_device": bool(w.shared_device[split][i]),
+                "traits": dict(zip(T.TRAITS, np.round(w.traits[split][i], 5).tolist())),
+                "future_traits": dict(zip(T.TRAITS, np.round(w.future_traits[split][i], 5).tolist())),
+            }
             if split == "downstream":
                 row["labels"] = dict(zip(TK.TASK_NAMES, w.labels[i].tolist()))
                 row["probs"] = dict(zip(TK.TASK_NAMES, np.round(w.probs[i], 6).tolist()))
@@ -269,7 +322,8 @@ def load(folder: Path, n_tabular: int | None = None, window_days: int = 90, futu
         read_records(folder / "users_pretrain.jsonl", n_tabular, window_days),
         read_records(folder / "future_pretrain.jsonl", n_tabular, future_days),
         read_records(folder / "users_downstream.jsonl", n_tabular, window_days),
-        {s: mat(s, "traits") for s in by_split}, {s: mat(s, "future_traits") for s in by_split},
+        {s: mat(s, "traits") for s in by_split},
+        {s: mat(s, "future_traits") for s in by_split},
         np.array([[r["probs"][t] for t in TK.TASK_NAMES] for r in down]).reshape(-1, len(TK.TASKS)),
         np.array([[r["labels"][t] for t in TK.TASK_NAMES] for r in down], dtype=np.int8).reshape(-1, len(TK.TASKS)),
         {s: np.array([r["shared_device"] for r in by_split[s]], dtype=bool) for s in by_split},
@@ -278,8 +332,15 @@ def load(folder: Path, n_tabular: int | None = None, window_days: int = 90, futu
 
 def cache_key(cfg: Profile) -> str:
     """Hash of everything the world depends on."""
-    fields = ("seed", "n_pretrain_users", "n_downstream_users", "window_days", "future_days", "n_tabular",
-              "activity_scale")
+    fields = (
+        "seed",
+        "n_pretrain_users",
+        "n_downstream_users",
+        "window_days",
+        "future_days",
+        "n_tabular",
+        "activity_scale",
+    )
     payload = json.dumps({"version": WORLD_VERSION, **{f: getattr(cfg, f) for f in fields}}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 

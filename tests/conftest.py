@@ -26,8 +26,17 @@ def tiny_setup(small_cfg, small_world, tmp_path_factory):
     from qa_helpers.user_tensors import TextTable
 
     torch.manual_seed(0)
-    cfg = config.load("smoke", n_pretrain_users=40, n_downstream_users=60, batch_size=8, pretrain_steps=6,
-                      eval_pairs=16, eval_every=3, checkpoint_every=3, tokenizer_vocab=600)
+    cfg = config.load(
+        "smoke",
+        n_pretrain_users=40,
+        n_downstream_users=60,
+        batch_size=8,
+        pretrain_steps=6,
+        eval_pairs=16,
+        eval_every=3,
+        checkpoint_every=3,
+        tokenizer_vocab=600,
+    )
     pairs, _ = userU.build(small_world.pretrain, small_world.pretrain_future, seed=0)
     cache = text_encoder.EmbeddingCache(text_encoder.HashingEncoder(32), tmp_path_factory.mktemp("text_cache"))
     table = TextTable.build(small_world.pretrain + small_world.downstream, cache)

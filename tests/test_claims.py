@@ -12,8 +12,7 @@ from qa_helpers import claims, config
 from qa_helpers.recorder import load_metrics, metrics_path
 
 CFG = config.load("default")
-WITH_CLAIMS = ("04_downstream_evaluation", "05_soft_prompt_tuning", "07_embedding_geometry",
-               "08_ablations_and_scaling")
+WITH_CLAIMS = ("04_downstream_evaluation", "05_soft_prompt_tuning", "07_embedding_geometry", "08_ablations_and_scaling")
 
 
 def metrics(notebook: str) -> dict:
@@ -33,8 +32,9 @@ def test_every_recorded_verdict_follows_from_its_numbers(notebook):
 
 
 @pytest.mark.claims
-@pytest.mark.parametrize("notebook, rows_key", [("04_downstream_evaluation", "rows"),
-                                                ("08_ablations_and_scaling", "rows")])
+@pytest.mark.parametrize(
+    "notebook, rows_key", [("04_downstream_evaluation", "rows"), ("08_ablations_and_scaling", "rows")]
+)
 def test_compared_methods_carry_the_numbers_of_the_recorded_tables(notebook, rows_key):
     m = metrics(notebook)
     rows = m[rows_key] + m.get("scale_rows", []) + m.get("model_rows", [])
@@ -52,7 +52,7 @@ def test_04_matched_query_count_is_the_recorded_matrix():
     m = metrics("04_downstream_evaluation")
     match = np.array(m["query_match"])
     diag = np.diag(match)
-    off = (match.sum(0) - diag) / (len(match) - 1)          # per task's labels (a column), the other queries
+    off = (match.sum(0) - diag) / (len(match) - 1)  # per task's labels (a column), the other queries
     count = next(c for c in m["claims"] if c["kind"] == "count")
     assert count["k"] == int((diag > off).sum()) == m["matched_beats_mismatched"]
 
@@ -60,10 +60,10 @@ def test_04_matched_query_count_is_the_recorded_matrix():
 @pytest.mark.claims
 def test_06_fast_paths_equal_the_plain_forward_and_the_update_equals_scratch():
     m = metrics("06_kv_cache_inference")
-    assert max(g["max |diff|"] for g in m["gate"]) < 1e-4          # float32 rounding over a few layers
+    assert max(g["max |diff|"] for g in m["gate"]) < 1e-4  # float32 rounding over a few layers
     inc = m["incremental"]
     assert inc["same token masks every day"] and inc["max |diff| of prefix tokens (worst day)"] < 1e-5
-    assert inc["events encoded (incremental)"] == inc["new events"]   # exactly the day's new events, nothing else
+    assert inc["events encoded (incremental)"] == inc["new events"]  # exactly the day's new events, nothing else
     assert inc["events encoded (from scratch, same days)"] > 10 * inc["events encoded (incremental)"]
 
 

@@ -6,7 +6,7 @@ from qa_helpers import claims
 
 
 def test_a_difference_is_real_only_beyond_both_half_widths():
-    assert claims.difference_verdict(0.70, 0.68, 0.72, 0.66, 0.64, 0.68) == "reproduced"     # d 0.04 > 0.02
+    assert claims.difference_verdict(0.70, 0.68, 0.72, 0.66, 0.64, 0.68) == "reproduced"  # d 0.04 > 0.02
     assert claims.difference_verdict(0.66, 0.64, 0.68, 0.70, 0.68, 0.72) == "reversed"
     assert claims.difference_verdict(0.70, 0.68, 0.72, 0.69, 0.67, 0.71) == "inside the noise"
     # the wider interval decides: 0.04 is not beyond a half-width of 0.05
@@ -17,7 +17,8 @@ def test_a_difference_is_real_only_beyond_both_half_widths():
 
 def test_counts_against_a_fair_coin():
     assert [claims.count_verdict(k, 10) for k in range(11)] == (
-        ["reversed"] * 3 + ["inside the noise"] * 5 + ["reproduced"] * 3)
+        ["reversed"] * 3 + ["inside the noise"] * 5 + ["reproduced"] * 3
+    )
     with pytest.raises(ValueError):
         claims.count_verdict(11, 10)
 

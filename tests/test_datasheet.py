@@ -17,8 +17,7 @@ def recomputed():
 def test_datasheet_block_matches_the_code(block, recomputed):
     written = datasheet.read_blocks(README)
     assert block in written, f"data_samples/README.md lacks the {block} block"
-    assert written[block] == recomputed[block].strip(), (
-        f"the {block} table is stale: run `python -m qa_helpers sample`")
+    assert written[block] == recomputed[block].strip(), f"the {block} table is stale: run `python -m qa_helpers sample`"
 
 
 def test_sample_is_the_documented_world():

@@ -25,11 +25,18 @@ def test_effective_rank_counts_the_directions_used():
 
 
 def test_batch_composition_counts_what_an_anchor_competes_with():
-    batch = [{"topic": "a", "query": "q1", "answer": "x"}, {"topic": "a", "query": "q1", "answer": "x"},
-             {"topic": "a", "query": "q2", "answer": "y"}, {"topic": "b", "query": "q3", "answer": "z"}]
+    batch = [
+        {"topic": "a", "query": "q1", "answer": "x"},
+        {"topic": "a", "query": "q1", "answer": "x"},
+        {"topic": "a", "query": "q2", "answer": "y"},
+        {"topic": "b", "query": "q3", "answer": "z"},
+    ]
     out = diagnostics.batch_composition(batch)
-    assert out == {"same_topic": pytest.approx(6 / 4), "same_question": pytest.approx(2 / 4),
-                   "same_answer": pytest.approx(2 / 4)}
+    assert out == {
+        "same_topic": pytest.approx(6 / 4),
+        "same_question": pytest.approx(2 / 4),
+        "same_answer": pytest.approx(2 / 4),
+    }
 
 
 def test_diagnose_reports_every_number_in_range(tiny_setup):
@@ -38,25 +45,35 @@ def test_diagnose_reports_every_number_in_range(tiny_setup):
     model = pipeline.new_model(tiny_setup["cfg"], train, tiny_setup["users"])
     from qa_helpers import catalog, userU
 
-    shares = {r["user_id"]: np.array([userU.facet_share(r, f) for f in catalog.FACETS])
-              for r in tiny_setup["world"].pretrain}
+    shares = {
+        r["user_id"]: np.array([userU.facet_share(r, f) for f in catalog.FACETS]) for r in tiny_setup["world"].pretrain
+    }
     out = diagnostics.diagnose(model, tiny_setup["users"], held, group_size=8, grid_users=10, facet_shares=shares)
-    for key in ("exact_recall@1", "held_out_recall@1", "exact_query_swap_win", "held_out_query_swap_win",
-                "prefix_shuffle_win", "user_share", "query_share", "interaction_share"):
+    for key in (
+        "exact_recall@1",
+        "held_out_recall@1",
+        "exact_query_swap_win",
+        "held_out_query_swap_win",
+        "prefix_shuffle_win",
+        "user_share",
+        "query_share",
+        "interaction_share",
+    ):
         assert 0.0 <= out[key] <= 1.0, key
     assert out["user_share"] + out["query_share"] + out["interaction_share"] == pytest.approx(1.0)
     assert 1 / 8 <= out["exact_chance@1"] <= 1 / 4 and out["exact_pairs"] > 0
     assert 1.0 <= out["effective_rank"] <= tiny_setup["cfg"].emb_dim
     assert out["facet_r2_own_question"] <= 1.0 and out["facet_r2_other_question"] <= 1.0
-    assert out == diagnostics.diagnose(model, tiny_setup["users"], held, group_size=8, grid_users=10,
-                                       facet_shares=shares)
+    assert out == diagnostics.diagnose(
+        model, tiny_setup["users"], held, group_size=8, grid_users=10, facet_shares=shares
+    )
 
 
 def test_facet_read_out_finds_a_planted_facet_only_under_its_own_question():
     rng = np.random.default_rng(0)
     shares = rng.random((200, 3))
     emb = rng.normal(size=(3, 200, 8))
-    for f in range(3):          # question f's embedding carries facet f's share in its first coordinate
+    for f in range(3):  # question f's embedding carries facet f's share in its first coordinate
         emb[f, :, 0] = shares[:, f]
     own, other = diagnostics.facet_r2(emb, shares)
     assert own > 0.9 and other < 0.1

@@ -44,27 +44,34 @@ def test_caps_keep_the_most_recent_events_first(table):
 
 
 def test_no_events_one_modality_and_missing_tabular_give_finite_tokens(table):
-    recs = [{"user_id": "empty", "events": {}},
-            {"user_id": "one", "events": {"search": [ev(3, "event number 1")]}},
-            {"user_id": "tab", "tabular": [1.0, 2.0, 3.0]}]
+    recs = [
+        {"user_id": "empty", "events": {}},
+        {"user_id": "one", "events": {"search": [ev(3, "event number 1")]}},
+        {"user_id": "tab", "tabular": [1.0, 2.0, 3.0]},
+    ]
     users = UserTensors.build(recs, table, CAPS, n_tabular=3)
     enc = HierarchicalEncoder(16, 8, n_tabular=3, tabular_tokens=2)
     tokens, mask = enc(users.batch([0, 1, 2]))
     assert tokens.shape == (3, layout.prefix_length(CAPS, 2), 8)
     assert torch.isfinite(tokens).all()
-    assert mask[:, :7].all()                      # user + 6 modality tokens always attended
-    assert mask[0, 7:].sum() == 0                 # no events at all
-    assert mask[1, 7:].sum() == 1                 # one search event
-    assert mask[2, 7:].sum() == 2                 # the two tabular tokens
-    tokens.sum().backward()                       # gradients flow without NaN
+    assert mask[:, :7].all()  # user + 6 modality tokens always attended
+    assert mask[0, 7:].sum() == 0  # no events at all
+    assert mask[1, 7:].sum() == 1  # one search event
+    assert mask[2, 7:].sum() == 2  # the two tabular tokens
+    tokens.sum().backward()  # gradients flow without NaN
     assert all(torch.isfinite(p.grad).all() for p in enc.parameters() if p.grad is not None)
 
 
 def test_padding_does_not_change_a_users_tokens(table):
     """A user's tokens are the same alone or batched with a user who has many events."""
     a = {"user_id": "a", "events": {"bill": [ev(2, "event number 3", amount=5.0)]}, "tabular": [1.0, 0.0, 2.0]}
-    b = {"user_id": "b", "events": {m: [ev(d, f"event number {d}", amount=1.0) if m == "bill" else ev(d, f"event number {d}")
-                                        for d in range(6)] for m in catalog.EVENT_MODALITIES}}
+    b = {
+        "user_id": "b",
+        "events": {
+            m: [ev(d, f"event number {d}", amount=1.0) if m == "bill" else ev(d, f"event number {d}") for d in range(6)]
+            for m in catalog.EVENT_MODALITIES
+        },
+    }
     users = UserTensors.build([a, b], table, CAPS, n_tabular=3)
     enc = HierarchicalEncoder(16, 8, n_tabular=3)
     alone, m1 = enc(users.batch([0]))

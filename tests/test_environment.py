@@ -20,8 +20,9 @@ def test_environment_yml_mirrors_pyproject():
     pip = next(d["pip"] for d in deps if isinstance(d, dict))
     assert conda["python"].endswith("3.11")
     # every pinned runtime and extra dependency appears with the same pin, in conda or pip
-    wanted = list(project["dependencies"]) + [d for ds in project["optional-dependencies"].values() for d in ds
-                                               if not d.startswith("qa-helpers")]
+    wanted = list(project["dependencies"]) + [
+        d for ds in project["optional-dependencies"].values() for d in ds if not d.startswith("qa-helpers")
+    ]
     listed = {**{_name(p): p for p in pip if not p.startswith("-e")}, **conda}
     for req in wanted:
         name = _name(req)

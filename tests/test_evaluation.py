@@ -69,8 +69,9 @@ def test_evaluate_gives_a_tidy_row_per_task_and_an_average(data):
     assert [r["task"] for r in rows] == list(TASK_NAMES) + ["Avg"]
     assert rows[-1]["auc"] == pytest.approx(np.mean([r["auc"] for r in rows[:-1]]))
     assert all(r["auc_lo"] <= r["auc_hi"] for r in rows) and all(r["auc"] > 0.6 for r in rows[:-1])
-    noise = evaluation.evaluate("noise", np.random.default_rng(9).standard_normal((len(X), 3)), labels, splits,
-                                n_boot=20)
+    noise = evaluation.evaluate(
+        "noise", np.random.default_rng(9).standard_normal((len(X), 3)), labels, splits, n_boot=20
+    )
     assert abs(noise[-1]["auc"] - 0.5) < 0.05
     oracle = evaluation.evaluate_oracle(labels.astype(float), labels, splits, n_boot=10)
     assert oracle[-1]["auc"] == 1.0
@@ -140,8 +141,9 @@ def test_sequence_contrastive_baseline_learns(tiny_setup, grouped):
     tok = backbones.train_tokenizer(pipeline.tokenizer_corpus(tiny_setup["pairs"]), 500)
     cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "batch_size": 16, "batch_topics": 4})
     sampler = PairSampler.for_profile(tiny_setup["pairs"], cfg) if grouped else None
-    model, history = baselines.train_sequence_contrastive(tiny_setup["users"], tiny_setup["pairs"], tok, emb_dim=8,
-                                                          steps=100, batch_size=32, seed=0, sampler=sampler)
+    model, history = baselines.train_sequence_contrastive(
+        tiny_setup["users"], tiny_setup["pairs"], tok, emb_dim=8, steps=100, batch_size=32, seed=0, sampler=sampler
+    )
     assert np.mean(history[-10:]) < np.mean(history[:10]) - 0.3
     feats = baselines.SequenceContrastive.user_features(tiny_setup["users"])
     assert model.user(feats).shape == (len(tiny_setup["users"]), 8)

@@ -8,7 +8,7 @@ from qa_helpers import geometry, metrics
 
 def _clusters(n=60, shift=4.0, seed=0):
     rng = np.random.default_rng(seed)
-    y = (np.arange(n) < n // 4).astype(int)                   # imbalanced: a quarter positive
+    y = (np.arange(n) < n // 4).astype(int)  # imbalanced: a quarter positive
     X = rng.normal(size=(n, 8))
     X[y == 1, 0] += shift
     X[y == 0, 1] += shift
@@ -66,10 +66,10 @@ def test_duplicate_rows_still_keep_k_neighbours():
 def test_query_variance_on_built_cases():
     rng = np.random.default_rng(0)
     user, query = rng.normal(size=(1, 30, 6)), rng.normal(size=(4, 1, 6))
-    additive = geometry.query_variance(user + query)              # no interaction by construction
+    additive = geometry.query_variance(user + query)  # no interaction by construction
     assert additive["interaction_share"] == pytest.approx(0, abs=1e-12)
     assert additive["query_share"] + additive["user_share"] == pytest.approx(1)
-    static = geometry.query_variance(np.repeat(user, 4, 0))       # the same embedding for every query
+    static = geometry.query_variance(np.repeat(user, 4, 0))  # the same embedding for every query
     assert static["query_share"] == pytest.approx(0, abs=1e-12) and static["user_share"] == pytest.approx(1)
     assert static["cos_same_user_other_query"] == pytest.approx(1)
     mixed = geometry.query_variance(rng.normal(size=(4, 30, 6)))

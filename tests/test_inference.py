@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from qa_helpers import backbones as B
-from qa_helpers import incremental, inference, layout, pipeline
+from qa_helpers import incremental, inference, pipeline
 from qa_helpers.model import QAnchor
 
 QUERIES = ["Fraud?", "Would this person click on a concert or live show recommendation?", "Log in soon?"]
@@ -49,7 +49,7 @@ def test_cached_and_packed_equal_uncached_with_the_query_vector(tiny_setup):
     torch.manual_seed(0)
     model = pipeline.new_model(cfg, tiny_setup["pairs"], tiny_setup["users"]).eval()
     suffix = model.suffix(QUERIES, n_soft=2)
-    assert suffix.query_slot.sum(1).tolist() == [1, 1, 1]             # one slot per row, before the soft slots
+    assert suffix.query_slot.sum(1).tolist() == [1, 1, 1]  # one slot per row, before the soft slots
     assert (suffix.query_slot.int().argmax(1) < suffix.soft.int().argmax(1)).all()
     _check_paths(model, tiny_setup["users"], [0, 4, 9])
     _check_paths(model, tiny_setup["users"], [1, 2], torch.randn(len(QUERIES), 2, model.backbone.hidden_size) * 0.02)
@@ -73,6 +73,7 @@ def _small_caps_users(tiny_setup):
     return pipeline.user_tensors(cfg, tiny_setup["world"].pretrain[:3], tiny_setup["table"])
 
 
+@pytest.mark.slow
 def test_cached_and_packed_equal_uncached_smollm2_with_lora(tiny_setup):
     bb = B.smollm2(lora=True, lora_r=8, lora_alpha=16, lora_dropout=0.0)
     m = QAnchor.create(bb, tiny_setup["users"].table.dim, tiny_setup["cfg"].n_tabular, (2, 2, 2, 2, 1), 16).eval()
@@ -91,10 +92,10 @@ def test_packed_layout_blocks():
     mask, pos, last = inference.packed_layout(torch.tensor([[True, True, False]]), [2, 3])
     allowed = mask[0, 0] == 0
     assert last.tolist() == [4, 7]
-    assert pos[0].tolist() == [0, 1, 1, 2, 3, 2, 3, 4]          # each block restarts after the 2 real prefix tokens
+    assert pos[0].tolist() == [0, 1, 1, 2, 3, 2, 3, 4]  # each block restarts after the 2 real prefix tokens
     assert allowed[3, :4].tolist() == [True, True, False, True]  # block 1 sees the real prefix and itself
-    assert not allowed[5:, 3:5].any()                            # block 2 never sees block 1
-    assert not allowed[:, 2].any() or allowed[2, 2]              # the padded slot is seen by no one but itself
+    assert not allowed[5:, 3:5].any()  # block 2 never sees block 1
+    assert not allowed[:, 2].any() or allowed[2, 2]  # the padded slot is seen by no one but itself
 
 
 # ------------------------------------------------------------------ incremental daily update
@@ -111,25 +112,26 @@ def test_incremental_update_equals_encoding_from_scratch(tiny, tiny_setup):
     from qa_helpers.user_tensors import UserTensors
 
     cfg, table = tiny_setup["cfg"], tiny_setup["table"]
-    caps, window = tuple(cfg.event_caps), 60            # a 60-day window, so events expire as the days pass
+    caps, window = tuple(cfg.event_caps), 60  # a 60-day window, so events expire as the days pass
     records = tiny_setup["world"].pretrain[:12]
     states, total = [], incremental.UpdateStats()
     for rec in records:
         state = incremental.encode(tiny.encoder, _window(rec, 79 - window + 1, 79), table, caps, window, today=79)
-        for today in (80, 81, 82):                       # three daily updates: only the day's events are given
+        for today in (80, 81, 82):  # three daily updates: only the day's events are given
             todays = {m: [e for e in evs if e["day"] == today] for m, evs in rec["events"].items()}
             state, stats = incremental.update(tiny.encoder, state, todays, table, caps, window)
             total.add(stats)
         states.append(state)
     tokens, mask = incremental.prefix(tiny.encoder, states, caps, window)
-    scratch = UserTensors.build([_window(r, 82 - window + 1, 82) for r in records], table, caps, cfg.n_tabular,
-                                window, today=82)
+    scratch = UserTensors.build(
+        [_window(r, 82 - window + 1, 82) for r in records], table, caps, cfg.n_tabular, window, today=82
+    )
     batch = scratch.batch(list(range(len(records))))
     with torch.no_grad():
         ref_tokens, ref_mask = tiny.encoder(batch)
     assert torch.equal(mask, ref_mask)
     torch.testing.assert_close(tokens[mask], ref_tokens[ref_mask], atol=1e-5, rtol=1e-5)
-    assert total.expired > 0 and total.events_encoded < total.full_encode_events   # windows moved, work was saved
+    assert total.expired > 0 and total.events_encoded < total.full_encode_events  # windows moved, work was saved
     with torch.no_grad():  # the LLM reads the same prefix: the same embeddings
         a = tiny.anchor_states_cached(tiny.encode_prefix_tokens(tokens, mask), QUERIES[:1])
         b = tiny.anchor_states_cached(tiny.encode_prefix(batch), QUERIES[:1])
@@ -147,11 +149,17 @@ def test_incremental_update_rejects_bad_input(tiny, tiny_setup):
     with pytest.raises(ValueError, match="events of day 90 only"):
         incremental.update(tiny.encoder, state, {"bill": [{"day": 12, "hour": 3, "text": some_text}]}, table, caps, 90)
     with pytest.raises(KeyError, match="not in the text table"):
-        incremental.update(tiny.encoder, state, {"bill": [{"day": 90, "hour": 3, "text": "never seen"}]}, table,
-                           caps, 90)
+        incremental.update(
+            tiny.encoder, state, {"bill": [{"day": 90, "hour": 3, "text": "never seen"}]}, table, caps, 90
+        )
     with pytest.raises(ValueError, match="outside the 90-day window"):
-        incremental.encode(tiny.encoder, {"user_id": "x", "events": {"bill": [{"day": 95, "hour": 1, "text": some_text}]}},
-                           table, caps, 90)
+        incremental.encode(
+            tiny.encoder,
+            {"user_id": "x", "events": {"bill": [{"day": 95, "hour": 1, "text": some_text}]}},
+            table,
+            caps,
+            90,
+        )
     with pytest.raises(ValueError, match="no states"):
         incremental.prefix(tiny.encoder, [], caps, 90)
 

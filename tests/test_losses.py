@@ -54,9 +54,9 @@ def test_duplicate_answers_are_never_negatives(variant):
     g = torch.Generator().manual_seed(5)
     u, v = torch.randn(6, 4, generator=g, dtype=torch.float64), torch.randn(6, 4, generator=g, dtype=torch.float64)
     answers = ["a", "b", "a", "c", "b", "a"]
-    v[2], v[5], v[4] = v[0], v[0], v[1]          # identical answers embed identically
+    v[2], v[5], v[4] = v[0], v[0], v[1]  # identical answers embed identically
     dup = losses.duplicate_answers(answers)
-    assert dup.sum() == 6 + 2 * 3 + 2 * 1        # the diagonal, the three a's, the two b's
+    assert dup.sum() == 6 + 2 * 3 + 2 * 1  # the diagonal, the three a's, the two b's
     loss, stats = losses.contrastive_loss(u, v, tau=0.2, margin=0.1, variant=variant, duplicates=dup)
     expected, share = loop_loss(u, v, 0.2, 0.1, variant, True, answers)
     assert float(loss) == pytest.approx(expected, rel=1e-9)
@@ -77,8 +77,10 @@ def test_a_slice_of_anchors_equals_those_rows_of_the_loop():
 
 def test_collapsed_anchors_mask_every_negative_in_the_paper_variant():
     """At random init the anchors are near-identical: qq > s_i + margin for all j, so the joint mask empties Z."""
-    u = torch.ones(4, 3) + 0.01 * torch.randn(4, 3)
-    v = torch.randn(4, 3)
+    g = torch.Generator().manual_seed(0)
+    u = torch.ones(4, 3) + 0.01 * torch.randn(4, 3, generator=g)
+    v = torch.randn(4, 3, generator=g)
+    v[:, 0] = -v[:, 0].abs()  # every answer far from the anchors' common direction: s_i + margin < qq_ij ~ 1
     loss, stats = losses.contrastive_loss(u, v, variant="paper")
     assert stats["masked_share"] == 1.0 and float(loss) == pytest.approx(0.0, abs=1e-6)
     _, code_stats = losses.contrastive_loss(u, v, variant="code")
@@ -96,4 +98,13 @@ def test_ntp_loss_is_cross_entropy_and_its_divisor():
     logits, labels = torch.randn(5, 11), torch.tensor([1, 2, 3, 4, 5])
     assert float(losses.ntp_loss(logits, labels)) == pytest.approx(float(F.cross_entropy(logits, labels)))
     assert float(losses.ntp_loss(logits, labels, divisor=10)) == pytest.approx(
-        float(F.cross_entropy(logits, labels, reduction="sum")) / 10)
+        float(F.cross_entropy(logits, labels, reduction="sum")) / 10
+    )
+
+
+def test_total_loss_is_the_weighted_sum_of_eq_6():
+    cl, ntp = torch.tensor(2.0, requires_grad=True), torch.tensor(3.0, requires_grad=True)
+    assert losses.total_loss(cl, ntp).item() == 5.0  # the paper's 1:1
+    total = losses.total_loss(cl, ntp, cl_weight=0.5, ntp_weight=0.0)  # w/o NTP ablation
+    total.backward()
+    assert total.item() == 1.0 and cl.grad.item() == 0.5 and ntp.grad.item() == 0.0

@@ -34,9 +34,15 @@ def test_evidence_map_finds_the_modality_that_carries_a_signal():
     for u in range(200):
         eco = u % 2
         n = 8 if eco else 1
-        records.append({"user_id": f"u{u}", "events": {
-            "spm": [{"day": d, "hour": 9, "text": "home > ant forest > collect energy"} for d in range(n)],
-            "search": [{"day": 1, "hour": 9, "text": "weather tomorrow"}]}})
+        records.append(
+            {
+                "user_id": f"u{u}",
+                "events": {
+                    "spm": [{"day": d, "hour": 9, "text": "home > ant forest > collect energy"} for d in range(n)],
+                    "search": [{"day": 1, "hour": 9, "text": "weather tomorrow"}],
+                },
+            }
+        )
         labels[u] = eco if rng.random() < 0.9 else 1 - eco
     aucs = evaluation.evidence_aucs(records, labels, n_tabular=3)
     assert aucs.shape == (10, 6)

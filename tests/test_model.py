@@ -1,11 +1,17 @@
 """The Q-Anchor model: layout, towers, save/load, backbones, the text encoder's guards."""
 
+import numpy as np
 import pytest
 import torch
 
 from qa_helpers import backbones as B
 from qa_helpers import inference, layout, pipeline, text_encoder
 from qa_helpers.model import QAnchor
+
+
+def embed_pairs(model, users, rows, queries, prompt=None, path="uncached"):
+    """(P, e) unit-norm embeddings of users[rows[k]] under queries[k], through the one embedding API."""
+    return torch.from_numpy(inference.embed(model, users, queries, prompt, pairs=True, rows=rows, path=path))
 
 
 @pytest.fixture(scope="module")
@@ -16,12 +22,11 @@ def model(tiny_setup):
 
 def test_suffix_layout_and_labels(model):
     tok = model.tokenizer
-    s = layout.build_suffix(tok, ["is it so?", "a much longer question about the user"], ["yes", "no idea"],
-                            n_soft=2)
+    s = layout.build_suffix(tok, ["is it so?", "a much longer question about the user"], ["yes", "no idea"], n_soft=2)
     anchor_id = tok.convert_tokens_to_ids(layout.USER_EMB)
     for i in range(2):
         a = int(s.anchor[i])
-        assert s.ids[i, a] == anchor_id and s.soft[i, a - 2:a].all() and not s.soft[i, a]
+        assert s.ids[i, a] == anchor_id and s.soft[i, a - 2 : a].all() and not s.soft[i, a]
         supervised = (s.labels[i] != -100).nonzero().flatten()
         n_sep = len(tok(layout.ANSWER_PREFIX, add_special_tokens=False)["input_ids"])
         # <USER_EMB> predicts nothing; the separator's last token predicts the first answer token
@@ -30,7 +35,7 @@ def test_suffix_layout_and_labels(model):
         assert s.labels[i, supervised[-1]] == tok.eos_token_id
         assert torch.equal(s.labels[i, supervised[:-1]], s.ids[i, supervised[:-1] + 1])
     assert not s.mask[0, -1]  # the shorter row is right-padded
-    rows = layout.describe(tuple(model.settings["caps"]), 2, tok, "is it so?", n_soft=2)
+    rows = layout.describe(model.config.caps, 2, tok, "is it so?", n_soft=2)
     assert rows[0]["block"] == "USER" and rows[-1]["block"] == layout.USER_EMB
 
 
@@ -40,9 +45,9 @@ def test_user_emb_is_a_single_token(model):
 
 
 def test_embeddings_depend_on_the_query_and_the_user(model, tiny_setup):
-    users = tiny_setup["users"].batch([0, 1])
-    a = model.embed(users, ["Will this person order takeout?"] * 2)
-    b = model.embed(users, ["Is this account used for fraud?"] * 2)
+    users = tiny_setup["users"]
+    a = embed_pairs(model, users, [0, 1], ["Will this person order takeout?"] * 2)
+    b = embed_pairs(model, users, [0, 1], ["Is this account used for fraud?"] * 2)
     assert a.shape == (2, tiny_setup["cfg"].emb_dim)
     torch.testing.assert_close(a.norm(dim=-1), torch.ones(2))
     assert not torch.allclose(a, b) and not torch.allclose(a[0], a[1])
@@ -51,31 +56,39 @@ def test_embeddings_depend_on_the_query_and_the_user(model, tiny_setup):
 def test_batching_does_not_change_an_embedding(model, tiny_setup):
     users = tiny_setup["users"]
     q = ["Would this person click on a concert recommendation?", "Short?", "A third, different query here"]
-    together = model.embed(users.batch([0, 1, 2]), q)
+    together = embed_pairs(model, users, [0, 1, 2], q)
     for i in range(3):
-        torch.testing.assert_close(model.embed(users.batch([i]), [q[i]])[0], together[i], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(embed_pairs(model, users, [i], [q[i]])[0], together[i], atol=1e-5, rtol=1e-4)
 
 
 def test_anchor_pass_gives_embedding_and_ntp_logits(model, tiny_setup):
     pairs = tiny_setup["pairs"][:3]
     row = {u: i for i, u in enumerate(tiny_setup["users"].user_ids)}
-    out = model.pretrain_forward(tiny_setup["users"].batch([row[p["user_id"]] for p in pairs]),
-                                 [p["query"] for p in pairs], [p["answer"] for p in pairs])
+    out = model.pretrain_forward(
+        tiny_setup["users"].batch([row[p["user_id"]] for p in pairs]),
+        [p["query"] for p in pairs],
+        [p["answer"] for p in pairs],
+    )
     n_answer = sum(len(model.tokenizer(p["answer"], add_special_tokens=False)["input_ids"][:96]) + 1 for p in pairs)
     assert out["logits"].shape == (n_answer, len(model.tokenizer)) and out["labels"].shape == (n_answer,)
     assert out["u"].shape == out["v"].shape == (3, tiny_setup["cfg"].emb_dim)
     # causal attention: the anchor embedding is the same with or without the answer behind it
-    torch.testing.assert_close(model.project(model.anchor_hidden(
-        tiny_setup["users"].batch([row[p["user_id"]] for p in pairs]),
-        model.suffix([p["query"] for p in pairs]))[0][
-        torch.arange(3), model.prefix_len + model.suffix([p["query"] for p in pairs]).anchor]),
-        out["u"], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(
+        model.project(
+            model.anchor_hidden(
+                tiny_setup["users"].batch([row[p["user_id"]] for p in pairs]), model.suffix([p["query"] for p in pairs])
+            )[0][torch.arange(3), model.prefix_len + model.suffix([p["query"] for p in pairs]).anchor]
+        ),
+        out["u"],
+        atol=1e-5,
+        rtol=1e-4,
+    )
 
 
 def test_save_and_load_round_trip_gives_identical_embeddings(model, tiny_setup, tmp_path):
-    users = tiny_setup["users"].batch([0, 3, 5])
+    users, rows = tiny_setup["users"], [0, 3, 5]
     q = ["Will this person log in soon?"] * 3
-    before = model.embed(users, q)
+    before = embed_pairs(model, users, rows, q)
     answers = [p["answer"] for p in tiny_setup["pairs"][:6]]  # numbers, apostrophes, punctuation
     with torch.no_grad():
         semantic = model.semantic_embedding(answers)
@@ -84,21 +97,21 @@ def test_save_and_load_round_trip_gives_identical_embeddings(model, tiny_setup, 
     assert type(again.tokenizer) is type(model.tokenizer)
     texts = answers + [p["query"] for p in tiny_setup["pairs"][:6]] + ["this person's 12 events at 23:00"]
     assert again.tokenizer(texts)["input_ids"] == model.tokenizer(texts)["input_ids"]
-    assert torch.equal(again.embed(users, q), before)
+    assert torch.equal(embed_pairs(again, users, rows, q), before)
     with torch.no_grad():
         assert torch.equal(again.semantic_embedding(answers), semantic)
-    assert again.settings == model.settings
+    assert again.config == model.config
 
 
 def test_save_and_load_round_trip_keeps_the_query_adapter(tiny_setup, tmp_path):
     cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "query_encoder": "hashing-32"})
     torch.manual_seed(1)
     model = pipeline.new_model(cfg, tiny_setup["pairs"], tiny_setup["users"])
-    users, q = tiny_setup["users"].batch([0, 3]), ["Will this person log in soon?", "Fraud?"]
-    before = model.embed(users, q)
+    users, q = tiny_setup["users"], ["Will this person log in soon?", "Fraud?"]
+    before = embed_pairs(model, users, [0, 3], q)
     model.save_pretrained(tmp_path)
     again = QAnchor.from_pretrained(tmp_path)
-    assert again.query_adapter is not None and torch.equal(again.embed(users, q), before)
+    assert again.query_adapter is not None and torch.equal(embed_pairs(again, users, [0, 3], q), before)
     with pytest.raises(ValueError, match="unknown text encoder"):
         text_encoder.encoder_dim("word2vec")
 
@@ -109,9 +122,10 @@ def test_local_folder_backbone_with_lora(model, tiny_setup, tmp_path):
     bb = B.from_folder(tmp_path / "hf", lora=True, lora_r=4, lora_alpha=8)
     trainable = {n for n, p in bb.lm.named_parameters() if p.requires_grad}
     assert trainable and all("lora_" in n for n in trainable)
-    m = QAnchor.create(bb, tiny_setup["users"].table.dim, tiny_setup["cfg"].n_tabular,
-                       tuple(tiny_setup["cfg"].event_caps), 16)
-    emb = m.embed(tiny_setup["users"].batch([0]), ["Will this person log in soon?"])
+    m = QAnchor.create(
+        bb, tiny_setup["users"].table.dim, tiny_setup["cfg"].n_tabular, tuple(tiny_setup["cfg"].event_caps), 16
+    )
+    emb = embed_pairs(m, tiny_setup["users"], [0], ["Will this person log in soon?"])
     assert emb.shape == (1, 16) and torch.isfinite(emb).all()
     with pytest.raises(FileNotFoundError, match="not a Hugging Face model folder"):
         B.from_folder(tmp_path / "nothing")
@@ -131,6 +145,7 @@ def test_missing_minilm_wheel_is_a_clear_error(monkeypatch):
         text_encoder.MiniLMEncoder()
 
 
+@pytest.mark.slow
 def test_smollm2_from_the_wheel_with_lora(tiny_setup, tmp_path):
     """The real pretrained backbone: loads offline, only LoRA weights train, save/load keeps embeddings."""
     bb = B.smollm2(lora=True, lora_r=8, lora_alpha=16, lora_dropout=0.0)
@@ -139,28 +154,62 @@ def test_smollm2_from_the_wheel_with_lora(tiny_setup, tmp_path):
     m = QAnchor.create(bb, tiny_setup["users"].table.dim, tiny_setup["cfg"].n_tabular, (2, 2, 2, 2, 1), 16)
     base_trainable = [n for n, p in m.lm.named_parameters() if p.requires_grad and "lora_" not in n]
     assert base_trainable == []
-    users = pipeline.user_tensors(tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(),
-                                                                  "event_caps": (2, 2, 2, 2, 1)}),
-                                  tiny_setup["world"].pretrain[:2], tiny_setup["table"])
+    users = pipeline.user_tensors(
+        tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "event_caps": (2, 2, 2, 2, 1)}),
+        tiny_setup["world"].pretrain[:2],
+        tiny_setup["table"],
+    )
     q = ["Will this person log in soon?"] * 2
-    before = m.embed(users.batch([0, 1]), q)
+    before = embed_pairs(m, users, [0, 1], q)
     m.save_pretrained(tmp_path)
     assert not (tmp_path / "backbone" / "model.safetensors").exists()  # the adapter only, not 135M weights
-    assert torch.allclose(QAnchor.from_pretrained(tmp_path).embed(users.batch([0, 1]), q), before, atol=1e-5)
+    assert torch.allclose(embed_pairs(QAnchor.from_pretrained(tmp_path), users, [0, 1], q), before, atol=1e-5)
 
 
-def test_embed_queries_and_representation_levels_agree_with_embed(model, tiny_setup):
+def test_every_path_and_shape_of_the_embedding_api_agree(model, tiny_setup):
     users = tiny_setup["users"]
-    q = ["Will this person log in soon?", "Fraud?"]
-    all_emb = inference.embed_queries(model, users, q, batch_size=7, progress=False)
-    assert all_emb.shape == (2, len(users), model.settings["emb_dim"])
-    torch.testing.assert_close(torch.from_numpy(all_emb[1, :3]), model.embed(users.batch([0, 1, 2]), [q[1]] * 3),
-                               atol=1e-5, rtol=1e-4)
+    q = ["Will this person log in soon?", "Fraud? A much longer question about this user's payments"]
+    grid = {path: inference.embed(model, users, q, path=path, batch_size=7) for path in inference.PATHS}
+    assert grid["cached"].shape == (2, len(users), model.config.emb_dim)
+    for path in ("packed", "uncached"):
+        np.testing.assert_allclose(grid[path], grid["cached"], atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(grid["cached"], axis=-1), 1.0, rtol=1e-5)
+    prefixes = inference.encode_prefixes(model, users, batch_size=5)
+    np.testing.assert_allclose(inference.embed(model, prefixes, q, batch_size=9), grid["cached"], atol=1e-5, rtol=1e-4)
+    # pairs: user rows[k] under queries[k] is the grid's (query, user) entry
+    rows, pair_q = [3, 0, 3], [q[1], q[0], q[0]]
+    for path in ("cached", "uncached"):
+        pairs = inference.embed(
+            model, prefixes if path == "cached" else users, pair_q, pairs=True, rows=rows, path=path
+        )
+        expect = grid["cached"][[1, 0, 0], rows]
+        np.testing.assert_allclose(pairs, expect, atol=1e-5, rtol=1e-4)
+    hidden = inference.embed(model, users, q, level="hidden")
+    with torch.no_grad():
+        projected = torch.nn.functional.normalize(model.project(torch.from_numpy(hidden)), dim=-1).numpy()
+    np.testing.assert_allclose(projected, grid["cached"], atol=1e-5, rtol=1e-4)
     levels = inference.representation_levels(model, users, q, batch_size=9, progress=False)
     assert levels["prefix"].shape == (len(users), model.backbone.hidden_size)
-    assert levels["hidden"].shape == (2, len(users), model.backbone.hidden_size)
-    emb = torch.nn.functional.normalize(torch.from_numpy(levels["embedding"][0]), dim=-1)
-    torch.testing.assert_close(emb, torch.from_numpy(all_emb[0]), atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(levels["hidden"], hidden, atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(levels["unit"], grid["cached"], atol=1e-5, rtol=1e-4)
+
+
+def test_the_embedding_api_rejects_bad_requests(model, tiny_setup):
+    users = tiny_setup["users"]
+    with pytest.raises(ValueError, match="unknown path"):
+        inference.embed(model, users, ["q"], path="fast")
+    with pytest.raises(ValueError, match="unknown level"):
+        inference.embed(model, users, ["q"], level="logits")
+    with pytest.raises(ValueError, match="one query per user"):
+        inference.embed(model, users, ["q"] * 2, pairs=True)
+    with pytest.raises(ValueError, match="need pairs=True"):
+        inference.embed(model, users, ["q"], rows=[0])
+    with pytest.raises(ValueError, match="rows must lie"):
+        inference.embed(model, users, ["q"], pairs=True, rows=[len(users)])
+    with pytest.raises(ValueError, match="cached path only"):
+        inference.embed(model, inference.encode_prefixes(model, users.subset([0])), ["q"], path="packed")
+    with pytest.raises(ValueError, match="pairs have one each"):
+        inference.embed(model, users.subset([0]), ["q"], pairs=True, path="packed")
 
 
 def test_pretrain_key_ignores_evaluation_settings():
@@ -177,7 +226,7 @@ def test_cached_prefix_equals_the_uncached_pass_for_ragged_queries(model, tiny_s
     state = model.encode_prefix(users)
     with torch.no_grad():
         cached = model.anchor_states_cached(state, queries)
-        again = model.anchor_states_cached(state, queries)      # the cache given is not modified
+        again = model.anchor_states_cached(state, queries)  # the cache given is not modified
         for j, q in enumerate(queries):
             suffix = model.suffix([q] * 3)
             hidden, lp = model.anchor_hidden(users, suffix)
@@ -190,18 +239,25 @@ def test_ablated_prefix_tokens_are_masked_and_survive_save_and_load(tiny_setup, 
     """Table 3's token ablations: the switched-off tokens leave the prefix mask, and a reload keeps them off."""
     from qa_helpers import config
 
-    cfg = config.load("smoke", **{**{k: getattr(tiny_setup["cfg"], k) for k in ("n_pretrain_users",
-                                                                              "n_downstream_users")},
-                                  "use_user_token": False, "use_modality_tokens": False})
+    cfg = config.load(
+        "smoke",
+        **{
+            **{k: getattr(tiny_setup["cfg"], k) for k in ("n_pretrain_users", "n_downstream_users")},
+            "use_user_token": False,
+            "use_modality_tokens": False,
+        },
+    )
     m = pipeline.new_model(cfg, tiny_setup["pairs"], tiny_setup["users"]).eval()
     batch = tiny_setup["users"].batch([0, 1])
     _, mask = m.prefix(batch)
-    assert not mask[:, :7].any() and mask[:, 7:].any(1).all()        # user token and six modality tokens off
+    assert not mask[:, :7].any() and mask[:, 7:].any(1).all()  # user token and six modality tokens off
     m.save_pretrained(tmp_path)
     again = QAnchor.from_pretrained(tmp_path)
     assert not again.encoder.use_user_token and not again.encoder.use_modality_tokens
-    assert torch.equal(again.embed(batch, ["Will this person log in soon?"] * 2),
-                       m.embed(batch, ["Will this person log in soon?"] * 2))
+    q = ["Will this person log in soon?"] * 2
+    assert torch.equal(
+        embed_pairs(again, tiny_setup["users"], [0, 1], q), embed_pairs(m, tiny_setup["users"], [0, 1], q)
+    )
 
 
 def test_pretrain_key_keeps_old_models_and_separates_ablations():
@@ -209,7 +265,13 @@ def test_pretrain_key_keeps_old_models_and_separates_ablations():
 
     base = config.load("smoke")
     assert pipeline.pretrain_key(base) == pipeline.pretrain_key(config.load("smoke", use_user_token=True))
-    keys = {pipeline.pretrain_key(config.load("smoke", **o)) for o in
-            ({}, {"use_user_token": False}, {"use_modality_tokens": False},
-             {"use_user_token": False, "use_modality_tokens": False})}
+    keys = {
+        pipeline.pretrain_key(config.load("smoke", **o))
+        for o in (
+            {},
+            {"use_user_token": False},
+            {"use_modality_tokens": False},
+            {"use_user_token": False, "use_modality_tokens": False},
+        )
+    }
     assert len(keys) == 4

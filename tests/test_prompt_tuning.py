@@ -38,11 +38,11 @@ def test_only_the_prompt_and_prototypes_change(model, tiny_setup, task_data):
     run = _tune(model, tiny_setup["users"], *task_data, snapshot_steps=(1,))
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert all(p.grad is None for p in model.parameters())
-    assert [p.requires_grad for p in model.parameters()] == flags          # restored after the run
+    assert [p.requires_grad for p in model.parameters()] == flags  # restored after the run
     init = torch.stack([prompt_tuning.init_prompt(model, 3, t) for t in range(2)])
     assert run.final.vectors.shape == (2, 3, model.backbone.hidden_size)
-    assert run.final.prototypes.shape == (2, 2, model.settings["emb_dim"])
-    assert not torch.equal(run.final.vectors, init)                          # the prompt did train
+    assert run.final.prototypes.shape == (2, 2, model.config.emb_dim)
+    assert not torch.equal(run.final.vectors, init)  # the prompt did train
     assert run.losses.shape == (3, 2) and np.isfinite(run.losses).all()
     assert set(run.snapshots) == {1} and not torch.equal(run.snapshots[1].vectors, run.final.vectors)
 
@@ -58,16 +58,18 @@ def test_gradient_through_the_cached_prefix_equals_a_full_forward(model, tiny_se
     rows = [0, 3, 5, 8]
     y = torch.tensor([0, 1, 1, 0])
     vectors = prompt_tuning.init_prompt(model, 4, seed=1).requires_grad_(True)
-    protos = torch.randn(2, model.settings["emb_dim"], requires_grad=True)
+    protos = torch.randn(2, model.config.emb_dim, requires_grad=True)
     model.requires_grad_(False)
     try:
         # cached: the prefix encoded once, the suffix alone run against it
         state = inference.encode_prefixes(model, users, batch_size=64).select(torch.tensor(rows))
-        suffix = model.suffix([QUERIES[0]] * 4, n_soft=4)
-        u_cached = model.project(model.suffix_states(state, suffix, model.suffix_embeddings(suffix, vectors)))
+        u_cached = model.project(inference.anchor_states(model, state, [QUERIES[0]] * 4, vectors, pairs=True))
         g_cached = torch.autograd.grad(prompt_tuning.prototype_loss(u_cached, protos, y, 0.1), [vectors, protos])
         # full: prefix and suffix in one uncached pass
-        u_full = model.anchor_embedding(users.batch(rows), [QUERIES[0]] * 4, vectors)
+        h_full = inference.anchor_states(
+            model, users.batch(rows), [QUERIES[0]] * 4, vectors, path="uncached", pairs=True
+        )
+        u_full = model.project(h_full)
         g_full = torch.autograd.grad(prompt_tuning.prototype_loss(u_full, protos, y, 0.1), [vectors, protos])
     finally:
         model.requires_grad_(True)
@@ -91,17 +93,17 @@ def test_tuned_embeddings_from_cached_prefixes_equal_the_uncached_pass(model, ti
     users = tiny_setup["users"]
     run = _tune(model, users, *task_data)
     prefixes = inference.encode_prefixes(model, users, batch_size=16)
-    cached = inference.embed_users(model, prefixes, QUERIES, run.final.vectors, batch_size=7)
-    streamed = inference.embed_users(model, users, QUERIES, run.final.vectors, batch_size=5)
-    assert cached.shape == (2, len(users), model.settings["emb_dim"])
+    cached = inference.embed(model, prefixes, QUERIES, run.final.vectors, batch_size=7)
+    streamed = inference.embed(model, users, QUERIES, run.final.vectors, batch_size=5)
+    assert cached.shape == (2, len(users), model.config.emb_dim)
     np.testing.assert_allclose(cached, streamed, atol=1e-5)
     for t, q in enumerate(QUERIES):
-        full = model.embed(users.batch(list(range(6))), [q] * 6, run.final.vectors[t])
-        np.testing.assert_allclose(cached[t, :6], full.numpy(), atol=1e-5)
+        full = inference.embed(model, users.subset(list(range(6))), [q], run.final.vectors[t], path="uncached")
+        np.testing.assert_allclose(cached[t, :6], full[0], atol=1e-5)
     run.final.save(tmp_path / "prompts")
     again = prompt_tuning.PromptSet.load(tmp_path / "prompts")
     assert again.tasks == run.final.tasks and again.queries == QUERIES and again.step == 3
-    np.testing.assert_array_equal(inference.embed_users(model, prefixes, QUERIES, again.vectors, batch_size=7), cached)
+    np.testing.assert_array_equal(inference.embed(model, prefixes, QUERIES, again.vectors, batch_size=7), cached)
 
 
 def test_bad_inputs_are_clear_errors(model, tiny_setup, task_data):
@@ -114,8 +116,9 @@ def test_bad_inputs_are_clear_errors(model, tiny_setup, task_data):
     with pytest.raises(ValueError, match="training sets"):
         _tune(model, users, labels, train[:1])
     with pytest.raises(ValueError, match="labels of"):
-        prompt_tuning.tune(model, inference.encode_prefixes(model, users), QUERIES, labels[:5], train, steps=1,
-                           progress=False)
+        prompt_tuning.tune(
+            model, inference.encode_prefixes(model, users), QUERIES, labels[:5], train, steps=1, progress=False
+        )
     state = model.encode_prefix(users.batch([0, 1]))
     with pytest.raises(ValueError, match="3 soft prompts for 2 queries"):
         model.anchor_states_cached(state, QUERIES, torch.zeros(3, 2, model.backbone.hidden_size))
@@ -130,12 +133,11 @@ def test_modality_attention_shares(model, tiny_setup, task_data):
     shares = attention.modality_attention(model, prefixes, QUERIES, batch_size=9)
     assert shares.shape == (2, 7)
     np.testing.assert_allclose(shares.sum(1), 1.0, atol=1e-5)
-    assert model.backbone.base_lm().config._attn_implementation == "sdpa"      # restored after the call
+    assert model.backbone.base_lm().config._attn_implementation == "sdpa"  # restored after the call
     per_layer = attention.modality_attention(model, prefixes, QUERIES, per_layer=True)
     np.testing.assert_allclose(per_layer.mean(0), shares, atol=1e-5)
     # the same shares from one full uncached forward per user, position by position
-    owner = np.array(layout.modality_of_position(tuple(model.settings["caps"]),
-                                                          model.settings["tabular_tokens"]))
+    owner = np.array(layout.modality_of_position(model.config.caps, model.config.tabular_tokens))
     lp = len(owner)
     expected = np.zeros(7)
     with attention.eager_attention(model), torch.no_grad():
@@ -145,8 +147,9 @@ def test_modality_attention_shares(model, tiny_setup, task_data):
             suffix = model.suffix([QUERIES[1]])
             x = torch.cat([pre, model.suffix_embeddings(suffix)], 1)
             mask = torch.cat([pre_mask, suffix.mask], 1)
-            out = model.backbone.decoder()(inputs_embeds=x, attention_mask=mask.long(),
-                                           position_ids=layout.positions(mask), output_attentions=True)
+            out = model.backbone.decoder()(
+                inputs_embeds=x, attention_mask=mask.long(), position_ids=layout.positions(mask), output_attentions=True
+            )
             row = torch.stack([a[0, :, lp + suffix.anchor[0], :lp] for a in out.attentions]).mean(1)  # (layers, Lp)
             row = (row / row.sum(-1, keepdim=True)).mean(0).numpy()
             expected += np.array([row[owner == c].sum() for c in attention.CATEGORIES])
@@ -160,5 +163,5 @@ def test_a_soft_prompt_starts_at_the_scale_of_the_token_embeddings(model):
     table = model.backbone.input_embeddings().weight.detach()
     norms = table.norm(dim=-1)
     for v in vectors:
-        assert bool(((table - v).abs().sum(-1) == 0).any())            # an exact row of the table
+        assert bool(((table - v).abs().sum(-1) == 0).any())  # an exact row of the table
         assert norms.min() <= v.norm() <= norms.max()

@@ -8,7 +8,7 @@ from qa_helpers.recorder import load_metrics
 
 def test_readme_results_match_the_recorded_metrics():
     text = results_page.README.read_text()
-    block = text[text.index(results_page.START):text.index(results_page.END) + len(results_page.END)]
+    block = text[text.index(results_page.START) : text.index(results_page.END) + len(results_page.END)]
     assert block == results_page.render(), "README results are stale: run `python -m qa_helpers results`"
 
 
@@ -26,7 +26,7 @@ def test_update_readme_round_trip(tmp_path):
     assert results_page.update_readme(readme) is True
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("\nrest\n") and "old" not in text
-    assert results_page.update_readme(readme) is False        # idempotent
+    assert results_page.update_readme(readme) is False  # idempotent
 
 
 def test_update_readme_without_markers_is_an_error(tmp_path):

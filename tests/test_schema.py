@@ -9,9 +9,10 @@ from qa_helpers.schema import RecordError, check_records, read_records, validate
 
 GOOD = {
     "user_id": "u1",
-    "events": {"bill": [{"day": 3, "hour": 21, "text": "pay Meituan Takeout | food delivery | via balance",
-                         "amount": 32.5}],
-               "search": [{"day": 80, "hour": 9, "text": "weather tomorrow"}]},
+    "events": {
+        "bill": [{"day": 3, "hour": 21, "text": "pay Meituan Takeout | food delivery | via balance", "amount": 32.5}],
+        "search": [{"day": 80, "hour": 9, "text": "weather tomorrow"}],
+    },
     "tabular": [1.0, 2.0, 3.0],
 }
 

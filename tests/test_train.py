@@ -35,15 +35,16 @@ def test_batches_are_a_function_of_the_step_and_cover_each_epoch():
 
 def test_grouped_batches_hold_few_topics_distinct_users_and_a_future_share(tiny_setup):
     pairs = tiny_setup["pairs"]
-    cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "batch_size": 12, "batch_topics": 2,
-                                         "batch_future_share": 0.25})
+    cfg = tiny_setup["cfg"].__class__(
+        **{**tiny_setup["cfg"].to_dict(), "batch_size": 12, "batch_topics": 2, "batch_future_share": 0.25}
+    )
     sampler = PairSampler.for_profile(pairs, cfg)
     for step in range(20):
         idx = sampler(step)
-        assert np.array_equal(idx, sampler(step)) and len(idx) == 12           # a pure function of the step
+        assert np.array_equal(idx, sampler(step)) and len(idx) == 12  # a pure function of the step
         batch = [pairs[i] for i in idx]
-        assert len({p["user_id"] for p in batch}) == 12                          # no user twice
-        assert sum(p["topic"] == "future" for p in batch) >= 3                   # round(12 x 0.25) D_future pairs
+        assert len({p["user_id"] for p in batch}) == 12  # no user twice
+        assert sum(p["topic"] == "future" for p in batch) >= 3  # round(12 x 0.25) D_future pairs
         uqa = [p["topic"] for p in batch if p["topic"] != "future"]
         # two topics fill the rest, unless a topic ran short of users and random pairs topped it up
         assert sum(t in sorted(set(uqa), key=uqa.count)[-2:] for t in uqa) >= 6
@@ -95,6 +96,7 @@ def _worker(rank, world, port, setup, out):
     total, parts = trainer.batch_losses(0)
     total.backward()
     from qa_helpers.train import _flat_all_reduce_mean
+
     _flat_all_reduce_mean([p.grad for p in trainer.params], world)
     if rank == 0:
         torch.save({"parts": parts, "grads": _grads(trainer)}, out)
@@ -102,6 +104,7 @@ def _worker(rank, world, port, setup, out):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_processes_equal_one_process_on_the_same_global_batch(tiny_setup, tmp_path):
     single = make_trainer(tiny_setup)
     total, parts = single.batch_losses(0)
@@ -114,14 +117,31 @@ def test_two_processes_equal_one_process_on_the_same_global_batch(tiny_setup, tm
     # fp32 sums in another order differ by about 1e-6 on gradients of size 1e-2; a wrong all-reduce (a missing
     # average, a rank's negatives dropped) changes them by far more
     for name, grad in _grads(single).items():
-        torch.testing.assert_close(two["grads"][name], grad, atol=5e-6, rtol=1e-4, msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(
+            two["grads"][name], grad, atol=5e-6, rtol=1e-4, msg=lambda m, name=name: f"{name}: {m}"
+        )
 
 
-@pytest.mark.notebooks
+@pytest.mark.slow
 def test_torchrun_two_processes_on_cpu(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-           "-m", "qa_helpers.train", "--profile", "smoke", "--steps", "2", "--out", str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29533",
+        "-m",
+        "qa_helpers.train",
+        "--profile",
+        "smoke",
+        "--steps",
+        "2",
+        "--out",
+        str(tmp_path),
+    ]
     result = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     history = json.loads((tmp_path / "history.json").read_text())

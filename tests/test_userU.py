@@ -9,9 +9,11 @@ from qa_helpers.userU import Claim, Population, compute_fact, reflect
 RECORD = {
     "user_id": "u1",
     "events": {
-        "bill": [{"day": 1, "hour": 20, "text": "pay Meituan Takeout | food delivery | via balance", "amount": 30.0},
-                 {"day": 50, "hour": 21, "text": "pay Ele.me | food delivery | via Huabei", "amount": 25.5},
-                 {"day": 60, "hour": 21, "text": "pay Meituan Takeout | food delivery | via balance", "amount": 40.0}],
+        "bill": [
+            {"day": 1, "hour": 20, "text": "pay Meituan Takeout | food delivery | via balance", "amount": 30.0},
+            {"day": 50, "hour": 21, "text": "pay Ele.me | food delivery | via Huabei", "amount": 25.5},
+            {"day": 60, "hour": 21, "text": "pay Meituan Takeout | food delivery | via balance", "amount": 40.0},
+        ],
         "mini": [{"day": 70, "hour": 12, "text": "mini program Ant Forest | collect energy"}],
         "search": [{"day": 3, "hour": 9, "text": "a text the catalogue does not know"}],
     },
@@ -19,9 +21,25 @@ RECORD = {
 
 
 # four other users with 10 events each, of which 0, 1, 2 or 9 are takeout orders (the rest groceries)
-OTHERS = [{"user_id": f"o{n}", "events": {"bill": [
-    {"day": d, "hour": 12, "text": "pay Ele.me | food delivery | via balance" if d < n else
-     "pay Hema Fresh | groceries | via balance", "amount": 10.0} for d in range(10)]}} for n in (0, 1, 2, 9)]
+OTHERS = [
+    {
+        "user_id": f"o{n}",
+        "events": {
+            "bill": [
+                {
+                    "day": d,
+                    "hour": 12,
+                    "text": "pay Ele.me | food delivery | via balance"
+                    if d < n
+                    else "pay Hema Fresh | groceries | via balance",
+                    "amount": 10.0,
+                }
+                for d in range(10)
+            ]
+        },
+    }
+    for n in (0, 1, 2, 9)
+]
 POPULATION = Population([RECORD] + OTHERS)
 
 
@@ -49,15 +67,17 @@ def test_levels_place_the_user_among_the_population():
     assert compute_fact(OTHERS[3], "level", "groceries", POPULATION) == "below"
     # spend 95.5 against 0, 10, 20 and 90 yuan: the top quintile
     assert compute_fact(RECORD, "spend_level", "takeout", POPULATION) == "far above"
-    assert compute_fact(RECORD, "spend_level", "eco", POPULATION) is None   # no bill events for eco: no spend fact
+    assert compute_fact(RECORD, "spend_level", "eco", POPULATION) is None  # no bill events for eco: no spend fact
     with pytest.raises(ValueError, match="at least one record"):
         Population([])
 
 
 def test_reflection_keeps_supported_revises_wrong_and_drops_unsupported():
-    claims = [Claim("level", "takeout", "above"),             # supported
-              Claim("trend", "takeout", "faded"),             # wrong value: revised to "stayed about the same"
-              Claim("level", "concert", "far above")]         # injected, the record shows no concerts: dropped
+    claims = [
+        Claim("level", "takeout", "above"),  # supported
+        Claim("trend", "takeout", "faded"),  # wrong value: revised to "stayed about the same"
+        Claim("level", "concert", "far above"),
+    ]  # injected, the record shows no concerts: dropped
     kept, report = reflect(RECORD, claims, POPULATION)
     assert (report.checked, report.supported, report.revised, report.dropped) == (3, 1, 1, 1)
     assert kept == [Claim("level", "takeout", "above"), Claim("trend", "takeout", "stayed about the same")]
@@ -88,12 +108,18 @@ def test_seventy_two_topics_and_top_ten_with_evidence(small_world):
 
 
 def test_future_answer_by_frequency_and_diversity():
-    future = {"user_id": "u1", "events": {
-        "bill": [{"day": d, "hour": 21, "text": "pay Meituan Takeout | food delivery | via balance", "amount": 3.0}
-                 for d in range(5)] + [{"day": 1, "hour": 12, "text": "pay Ele.me | food delivery | via balance",
-                                        "amount": 3.0}] * 3,
-        "spm": [{"day": 2, "hour": 8, "text": "home > ant forest > collect energy"}] * 2
-               + [{"day": 2, "hour": 8, "text": "home > scan > pay"}] * 9}}
+    future = {
+        "user_id": "u1",
+        "events": {
+            "bill": [
+                {"day": d, "hour": 21, "text": "pay Meituan Takeout | food delivery | via balance", "amount": 3.0}
+                for d in range(5)
+            ]
+            + [{"day": 1, "hour": 12, "text": "pay Ele.me | food delivery | via balance", "amount": 3.0}] * 3,
+            "spm": [{"day": 2, "hour": 8, "text": "home > ant forest > collect energy"}] * 2
+            + [{"day": 2, "hour": 8, "text": "home > scan > pay"}] * 9,
+        },
+    }
     actions = userU.future_actions(future)
     assert actions == [("takeout", "evening", 5), ("eco", "morning", 2)]  # one per facet; tools left out
     assert "order food delivery in the evening (several times)" in userU.future_answer(actions)
@@ -113,8 +139,22 @@ def test_build_covers_every_user_once_for_d_future(small_world):
 
 def test_downstream_queries_are_worded_unlike_userU_questions():
     def words(s):
-        return set(re.findall(r"[a-z]+", s.lower())) - {"this", "user", "the", "a", "in", "or", "of", "to", "and",
-                                                           "does", "is", "person", "their"}
+        return set(re.findall(r"[a-z]+", s.lower())) - {
+            "this",
+            "user",
+            "the",
+            "a",
+            "in",
+            "or",
+            "of",
+            "to",
+            "and",
+            "does",
+            "is",
+            "person",
+            "their",
+        }
+
     for task in tasks.TASKS:
         for topic in userU.TOPICS:
             for question in (*topic.wordings, topic.held_out):

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from sklearn.linear_model import LogisticRegression
 
 from qa_helpers import catalog, config, tasks, traits, world
@@ -63,11 +64,14 @@ def test_signature_events_follow_their_trait():
 
     def night_small_transfers(zz):
         rec = world.generate_user("u", zz, rng)
-        return sum(ev["text"] == catalog.FRAUD_TEXT and ev["hour"] < 6 and ev["amount"] <= 80
-                   for ev in rec["events"].get("bill", []))
+        return sum(
+            ev["text"] == catalog.FRAUD_TEXT and ev["hour"] < 6 and ev["amount"] <= 80
+            for ev in rec["events"].get("bill", [])
+        )
 
     assert np.mean([night_small_transfers(fraudster) for _ in range(30)]) > 5 * max(
-        np.mean([night_small_transfers(z) for _ in range(30)]), 0.2)
+        np.mean([night_small_transfers(z) for _ in range(30)]), 0.2
+    )
 
 
 def test_base_rates_span_the_design():
@@ -75,6 +79,7 @@ def test_base_rates_span_the_design():
     assert min(rates) <= 0.02 and max(rates) >= 0.4
 
 
+@pytest.mark.slow
 def test_oracle_is_not_beaten_by_a_model_on_the_true_traits():
     """The stored probability is the ceiling: logistic regression on the traits (history or even future)
     may not beat it by more than sampling noise on held-out users."""
@@ -96,6 +101,7 @@ def test_oracle_is_not_beaten_by_a_model_on_the_true_traits():
 
 def test_oracle_spread_matches_design():
     from qa_helpers.datasheet import population_task_stats
+
     stats = population_task_stats(n=50_000)
     aucs = {t: s["oracle_auc"] for t, s in stats.items()}
     assert min(aucs.values()) < 0.66 and max(aucs.values()) > 0.95

@@ -1,11 +1,13 @@
-"""Every notebook: paired .ipynb/.py in sync, no committed outputs, a parameters cell, and a smoke run."""
+"""Every notebook: paired .ipynb/.py in sync, no committed outputs, a parameters cell, and a smoke run whose
+recorded metrics are in range."""
 
 import json
+import math
 
 import jupytext
 import pytest
 
-from qa_helpers import config, runner
+from qa_helpers import claims, config, runner
 from qa_helpers.recorder import load_metrics, metrics_path
 
 NOTEBOOKS = runner.notebook_paths()
@@ -21,7 +23,10 @@ def test_ipynb_and_py_are_in_sync(path):
     py = path.with_suffix(".py")
     assert py.exists(), f"{path.name} has no paired {py.name}"
     a, b = jupytext.read(path), jupytext.read(py)
-    cells = lambda nb: [(c.cell_type, c.source.strip()) for c in nb.cells]  # noqa: E731
+
+    def cells(nb):
+        return [(c.cell_type, c.source.strip()) for c in nb.cells]
+
     assert cells(a) == cells(b), f"{path.name} and {py.name} drifted: run `jupytext --sync {py}`"
 
 
@@ -52,3 +57,54 @@ def test_notebook_runs_in_the_smoke_profile(path, tmp_path):
     assert not errors
     metrics = load_metrics(path.stem, config.load("smoke"))
     assert metrics, f"{path.name} recorded no metrics"
+    assert IN_RANGE[path.stem](metrics), f"{path.name} recorded metrics out of range"
+    for recorded in metrics.get("claims", []) if isinstance(metrics.get("claims"), list) else []:
+        claims.check(recorded)  # every verdict follows from its numbers
+
+
+def _unit(x) -> bool:
+    return isinstance(x, float | int) and 0.0 <= x <= 1.0
+
+
+def _all_rows_scored(rows, allow_nan: bool = False) -> bool:
+    """AUC and KS in [0, 1]; with `allow_nan`, NaN too (a small subset's test split may hold no positive)."""
+
+    def ok(x):
+        return _unit(x) or (allow_nan and math.isnan(x))
+
+    return bool(rows) and all(ok(r["auc"]) and ok(r["ks"]) for r in rows)
+
+
+def _shares_sum_to_one(d) -> bool:
+    return math.isclose(d["user_share"] + d["query_share"] + d["interaction_share"], 1.0, abs_tol=1e-3)
+
+
+# What each notebook's smoke run must record: value ranges that hold for any model, trained or not
+IN_RANGE = {
+    "01_synthetic_world": lambda m: (
+        m["n_pretrain_users"] == 200 and all(v["mean"] > 0 for v in m["events_per_modality"].values())
+    ),
+    "02_hierarchical_encoder": lambda m: m["padding_invariant"] is True and m["prefix_length"] > 0,
+    "03_userU_pretraining": lambda m: (
+        m["steps"] == 12
+        and _unit(m["final_diagnostics"]["exact_recall@1"])
+        and _shares_sum_to_one(m["final_diagnostics"])
+        and m["final_diagnostics"]["effective_rank"] >= 1
+        and _unit(m["fact_reader"]["recall@1"])
+    ),
+    "04_downstream_evaluation": lambda m: (
+        _all_rows_scored(m["rows"])
+        and _all_rows_scored(m["subset_rows"], allow_nan=True)
+        and 0 <= m["matched_beats_mismatched"] <= 10
+        and m["mean_auc"]["Oracle"] > 0.6
+    ),
+    "05_soft_prompt_tuning": lambda m: _all_rows_scored(m["rows"]) and all(_unit(v) for v in m["mean_auc"].values()),
+    "06_kv_cache_inference": lambda m: (
+        m["claims"]["cached and packed paths equal the plain forward (max |diff| < 1e-4)"]
+        and m["claims"]["incremental update equals encoding from scratch (max |diff| < 1e-5)"]
+    ),
+    "07_embedding_geometry": lambda m: all(
+        _unit(v["knn_auc"]) and -1 <= v["silhouette"] <= 1 for v in m["mean_separation"].values()
+    ),
+    "08_ablations_and_scaling": lambda m: _all_rows_scored(m["rows"]) and all(_unit(v) for v in m["mean_auc"].values()),
+}

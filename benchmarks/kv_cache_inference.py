@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 import transformers
 
-from qa_helpers import backbones, config, pipeline, timing
+from qa_helpers import artifacts, backbones, config, pipeline, timing
 from qa_helpers.model import QAnchor
 
 USERS_PER_CALL = {"tiny": 32, "smollm2": 4}
@@ -60,8 +60,8 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     cfg = config.load("default")
-    w, pairs = pipeline.world_and_userU(cfg)
-    table = pipeline.text_table(w)
+    w, pairs = artifacts.world_and_userU(cfg)
+    table = artifacts.text_table(w)
     queries = timing.serving_queries(max(args.n_q))
     runs = []
     for kind in args.backbones:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from qa_helpers import config, pipeline
+from qa_helpers import artifacts, config, pipeline
 
 
 def timed(step, n: int, warmup: int = 3) -> float:
@@ -43,7 +43,7 @@ def main(argv=None) -> dict:
         raise SystemExit("this benchmark compares the tiny backbone; use a profile with backbone='tiny'")
     torch.manual_seed(cfg.seed)
 
-    trainer = pipeline.pretrainer(cfg, resume=False)
+    trainer = pipeline.pretrainer(cfg, artifacts.pretraining_data(cfg), resume=False)
     pairs = trainer.local_pairs(0)
     batch = trainer.user_batch(pairs)
     _, prefix_mask = trainer.model.prefix(batch)

@@ -20,28 +20,13 @@ import time
 
 import torch
 
-from qa_helpers import config, pipeline, userU
+from qa_helpers import artifacts, config, diagnostics, pipeline, userU
 from qa_helpers.config import REPO_ROOT
 from qa_helpers.model import MODEL_VERSION
 from qa_helpers.provenance import git_hash
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "recipe_variants.jsonl"
-COLUMNS = (
-    "exact_recall@1",
-    "exact_chance@1",
-    "prefix_shuffle_win",
-    "exact_query_swap_win",
-    "held_out_recall@1",
-    "held_out_query_swap_win",
-    "user_share",
-    "query_share",
-    "interaction_share",
-    "cos_same_query_other_user",
-    "cos_same_user_other_query",
-    "effective_rank",
-    "facet_r2_own_question",
-    "facet_r2_other_question",
-)
+COLUMNS = diagnostics.REPORTED
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -88,7 +73,7 @@ def main() -> None:
         overrides["pretrain_steps"] = args.steps
     cfg = config.load("default", **overrides)
     torch.manual_seed(cfg.seed)
-    trainer = pipeline.pretrainer(cfg, resume=False)
+    trainer = pipeline.pretrainer(cfg, artifacts.pretraining_data(cfg), resume=False)
     start = time.perf_counter()
     error = None
     try:

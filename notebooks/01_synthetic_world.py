@@ -38,16 +38,11 @@ import json
 
 import pandas as pd
 
-from qa_helpers import catalog, config, datasheet, evaluation, plots, tasks, userU, world
-from qa_helpers.figures import save_figure, use_style
-from qa_helpers.recorder import MetricsRecorder
+from qa_helpers import artifacts, catalog, chapter, datasheet, evaluation, plots, tasks, userU
+from qa_helpers.figures import save_figure
 
-cfg = config.load(PROFILE, **({} if SEED is None else {"seed": SEED}))
-use_style()
-rec = MetricsRecorder("01_synthetic_world", cfg)
-print(
-    f"profile {cfg.name}: {cfg.n_pretrain_users} pretraining + {cfg.n_downstream_users} downstream users, seed {cfg.seed}"
-)
+ch = chapter.setup("01_synthetic_world", PROFILE, SEED)
+cfg, rec, w = ch.cfg, ch.rec, ch.world
 
 # %% [markdown]
 # ## 1 Generate the world
@@ -56,11 +51,10 @@ print(
 # > (paper §3.1)
 #
 # Each user gets 14 latent traits (price sensitivity, takeout habit, eco-mindedness, fraud propensity, ...)
-# drawn with designed correlations; each modality's events are drawn from them. The call below generates the
-# world once and caches it; later notebooks call the same function and get the same users.
+# drawn with designed correlations; each modality's events are drawn from them. The set-up above generated the
+# world once and cached it (`artifacts.world`); later notebooks load the same users from that cache.
 
 # %%
-w = world.load_or_generate(cfg)
 print(
     f"{len(w.pretrain)} pretraining users (ids {w.pretrain[0]['user_id']}...), "
     f"{len(w.downstream)} downstream users (ids {w.downstream[0]['user_id']}...)"
@@ -167,7 +161,7 @@ pd.DataFrame(
 # datasheet's *Changes* says why).
 
 # %%
-pairs, stats = userU.load_or_build(cfg, w)
+pairs, stats = artifacts.userU_pairs(cfg, w)
 print(json.dumps(stats, indent=1))
 for source in ("future", "uqa"):
     example = next(p for p in pairs if p["source"] == source)

@@ -36,15 +36,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from qa_helpers import catalog, config, layout, pipeline, plots, text_encoder
+from qa_helpers import artifacts, catalog, chapter, layout, pipeline, plots, text_encoder
 from qa_helpers.encoder import masked_mean
-from qa_helpers.figures import save_figure, use_style
-from qa_helpers.recorder import MetricsRecorder
+from qa_helpers.figures import save_figure
 
-cfg = config.load(PROFILE, **({} if SEED is None else {"seed": SEED}))
-use_style()
-rec = MetricsRecorder("02_hierarchical_encoder", cfg)
-w, pairs = pipeline.world_and_userU(cfg)
+ch = chapter.setup("02_hierarchical_encoder", PROFILE, SEED)
+cfg, rec, w, pairs = ch.cfg, ch.rec, ch.world, ch.pairs
 print(
     f"profile {cfg.name}: caps K_m = {dict(zip(catalog.EVENT_MODALITIES, cfg.event_caps))}, "
     f"{cfg.tabular_tokens} tabular tokens, backbone {cfg.backbone}"
@@ -61,7 +58,7 @@ print(
 
 # %%
 encoder = text_encoder.MiniLMEncoder()
-table = pipeline.text_table(w, encoder)
+table = artifacts.text_table(w, encoder)
 n_events = sum(len(evs) for r in w.pretrain + w.downstream for evs in r["events"].values())
 print(
     f"{n_events:,} events, {len(table.texts)} unique texts -> table {tuple(table.vectors.shape)} "

@@ -47,16 +47,25 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import backbones, baselines, catalog, config, diagnostics, losses, pipeline, plots, userU
+from qa_helpers import (
+    artifacts,
+    backbones,
+    baselines,
+    catalog,
+    chapter,
+    config,
+    diagnostics,
+    losses,
+    pipeline,
+    plots,
+    userU,
+)
 from qa_helpers.config import REPO_ROOT
-from qa_helpers.figures import save_figure, use_style
-from qa_helpers.recorder import MetricsRecorder
+from qa_helpers.figures import save_figure
 from qa_helpers.train import PairSampler, split_pairs
 
-cfg = config.load(PROFILE, **({} if SEED is None else {"seed": SEED}))
-use_style()
-rec = MetricsRecorder("03_userU_pretraining", cfg)
-w, pairs = pipeline.world_and_userU(cfg)
+ch = chapter.setup("03_userU_pretraining", PROFILE, SEED)
+cfg, rec, w, pairs = ch.cfg, ch.rec, ch.world, ch.pairs
 train_pairs, eval_pairs = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
 print(
     f"{len(pairs):,} UserU pairs: {len(train_pairs):,} to train on, {len(eval_pairs):,} held out "
@@ -103,7 +112,7 @@ pd.DataFrame(same_topic)[["user_id", "query", "answer"]]
 
 # %%
 torch.manual_seed(cfg.seed)
-fresh = pipeline.pretrainer(cfg, resume=False)
+fresh = pipeline.pretrainer(cfg, artifacts.pretraining_data(cfg), resume=False)
 first = fresh.global_batch(0)
 with torch.no_grad():
     out = fresh.model.pretrain_forward(
@@ -143,7 +152,8 @@ print("contrastive variant:", cfg.contrastive_variant, "| margin mask:", cfg.use
 # D_future pairs, whose question is the same for everyone. What one anchor competes with, averaged over 50 batches:
 
 # %%
-uniform = pipeline.pretrainer(config.load(PROFILE, seed=cfg.seed, batch_topics=0), resume=False)
+uniform_cfg = config.load(PROFILE, seed=cfg.seed, batch_topics=0)
+uniform = pipeline.pretrainer(uniform_cfg, artifacts.pretraining_data(uniform_cfg), resume=False)
 composition = {
     "uniform batches": pd.DataFrame([diagnostics.batch_composition(uniform.global_batch(s)) for s in range(50)]).mean(),
     f"this profile (batch_topics={cfg.batch_topics})": pd.DataFrame(
@@ -178,7 +188,7 @@ print("query encoder:", cfg.query_encoder or "none (the LLM reads the query toke
 fresh_users = fresh.users  # the pretraining users' tensors (their text table serves any user of this world)
 del fresh
 start = time.perf_counter()
-model, history = pipeline.pretrained_model(cfg)
+model, history = artifacts.pretrained_model(cfg)
 seconds = time.perf_counter() - start
 train_seconds = sum(h["seconds"] for h in history)
 print(

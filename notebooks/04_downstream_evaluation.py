@@ -38,13 +38,13 @@ import torch
 from IPython.display import display
 
 from qa_helpers import (
+    artifacts,
     backbones,
     baselines,
+    chapter,
     claims,
-    config,
     evaluation,
     inference,
-    metrics,
     paper,
     pipeline,
     plots,
@@ -52,17 +52,12 @@ from qa_helpers import (
     text_encoder,
     user_tensors,
 )
-from qa_helpers.figures import save_figure, use_style
-from qa_helpers.recorder import MetricsRecorder
+from qa_helpers.figures import save_figure
 from qa_helpers.train import PairSampler, split_pairs
 
-cfg = config.load(PROFILE, **({} if SEED is None else {"seed": SEED}))
-use_style()
-rec = MetricsRecorder("04_downstream_evaluation", cfg)
-w, pairs = pipeline.world_and_userU(cfg)
-table = pipeline.text_table(w)
-users = pipeline.user_tensors(cfg, w.downstream, table)
-labels, probs = w.labels, w.probs
+ch = chapter.setup("04_downstream_evaluation", PROFILE, SEED, users=True)
+cfg, rec, w, pairs, table, users = ch.cfg, ch.rec, ch.world, ch.pairs, ch.table, ch.users
+labels, probs, splits = ch.labels, ch.world.probs, ch.splits
 print(f"{len(users)} downstream users; positives per task: {dict(zip(tasks.TASK_NAMES, labels.sum(0).tolist()))}")
 
 # %% [markdown]
@@ -77,7 +72,6 @@ print(f"{len(users)} downstream users; positives per task: {dict(zip(tasks.TASK_
 # Each task has one query, worded unlike the UserU questions the model was pretrained on:
 
 # %%
-splits = evaluation.task_splits(labels, cfg.seed, cfg.probe_test_size)
 pd.DataFrame({"query": {t.name: t.query for t in tasks.TASKS}})
 
 # %% [markdown]
@@ -137,7 +131,7 @@ for name, budget in (
 print("sequence-contrastive baselines, loss first -> last 10 steps:", seq_loss)
 
 # %%
-model, _ = pipeline.pretrained_model(cfg)
+model, _ = artifacts.pretrained_model(cfg)
 queries = [t.query for t in tasks.TASKS]
 base_levels = inference.representation_levels(model, users, queries)  # kept for section 6
 base_emb = base_levels["unit"]
@@ -196,12 +190,7 @@ save_figure(fig, "04_gap_to_oracle", cfg, data)
 # query-prefixed text embedding and SmolLM2 used as is.
 
 # %%
-rng = np.random.default_rng(cfg.seed)
-subset = (
-    np.arange(len(users))
-    if not cfg.baseline_users
-    else np.sort(rng.choice(len(users), size=min(cfg.baseline_users, len(users)), replace=False))
-)
+subset = chapter.subset(len(users), cfg.baseline_users, np.random.default_rng(cfg.seed))
 sub_splits = evaluation.task_splits(labels, cfg.seed, cfg.probe_test_size, users=subset)
 sub_records = [w.downstream[i] for i in subset]
 
@@ -251,14 +240,12 @@ evaluation.table(sub_rows, "ks", with_ci=True).round(4)
 
 
 # %%
-def probe_auc(X: np.ndarray, k: int) -> float:
-    train, test = splits[k]
-    return metrics.auc(
-        labels[test, k], evaluation.probe_scores(X[train], labels[train, k], X[test], "linear", cfg.seed)
-    )
-
-
-match = np.array([[probe_auc(base_emb[a], b) for b in range(len(queries))] for a in range(len(queries))])
+match = np.array(
+    [
+        [evaluation.probe_auc(base_emb[a], labels, splits, b, cfg.seed) for b in range(len(queries))]
+        for a in range(len(queries))
+    ]
+)
 fig, data = plots.query_match_matrix(match, list(tasks.TASK_NAMES))
 save_figure(fig, "04_query_match", cfg, data)
 diag = np.diag(match)
@@ -279,9 +266,15 @@ pd.DataFrame(
 # %%
 levels = {}
 for name, reps in (("pretrained", base_levels), ("untrained", untrained_levels)):
-    levels[f"{name}: prefix"] = [probe_auc(reps["prefix"], k) for k in range(len(queries))]
-    levels[f"{name}: hidden"] = [probe_auc(reps["hidden"][k], k) for k in range(len(queries))]
-    levels[f"{name}: embedding"] = [probe_auc(reps["embedding"][k], k) for k in range(len(queries))]
+    levels[f"{name}: prefix"] = [
+        evaluation.probe_auc(reps["prefix"], labels, splits, k, cfg.seed) for k in range(len(queries))
+    ]
+    levels[f"{name}: hidden"] = [
+        evaluation.probe_auc(reps["hidden"][k], labels, splits, k, cfg.seed) for k in range(len(queries))
+    ]
+    levels[f"{name}: embedding"] = [
+        evaluation.probe_auc(reps["embedding"][k], labels, splits, k, cfg.seed) for k in range(len(queries))
+    ]
 levels = pd.DataFrame(levels, index=tasks.TASK_NAMES).T
 levels["Avg"] = levels.mean(1)
 levels.round(3)

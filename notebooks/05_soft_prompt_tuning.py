@@ -41,9 +41,10 @@ import torch
 from IPython.display import display
 
 from qa_helpers import (
+    artifacts,
     attention,
+    chapter,
     claims,
-    config,
     evaluation,
     inference,
     layout,
@@ -53,21 +54,13 @@ from qa_helpers import (
     tasks,
     timing,
 )
-from qa_helpers.figures import save_figure, use_style
-from qa_helpers.recorder import MetricsRecorder, load_metrics, metrics_path
+from qa_helpers.figures import save_figure
+from qa_helpers.recorder import load_metrics, metrics_path
 
-cfg = config.load(PROFILE, **({} if SEED is None else {"seed": SEED}))
-use_style()
-rec = MetricsRecorder("05_soft_prompt_tuning", cfg)
+ch = chapter.setup("05_soft_prompt_tuning", PROFILE, SEED, users=True, model=True)
+cfg, rec, users, model, labels = ch.cfg, ch.rec, ch.users, ch.model, ch.labels
+queries, names, splits = ch.queries, list(tasks.TASK_NAMES), ch.splits  # the same splits as notebook 04
 started = time.perf_counter()
-w, _ = pipeline.world_and_userU(cfg)
-users = pipeline.user_tensors(cfg, w.downstream, pipeline.text_table(w))
-labels = w.labels
-model, _ = pipeline.pretrained_model(cfg)
-model.eval()
-queries = [t.query for t in tasks.TASKS]
-names = list(tasks.TASK_NAMES)
-splits = evaluation.task_splits(labels, cfg.seed, cfg.probe_test_size)  # the same splits as notebook 04
 print(f"{len(users)} downstream users; prompts train on each task's probe-training half only")
 
 # %% [markdown]
@@ -156,7 +149,7 @@ for n_tokens in cfg.prompt_token_grid:
     tune_seconds[n_tokens] = time.perf_counter() - t0
 print({n: f"{s:.0f} s" for n, s in tune_seconds.items()})
 main_run = runs[cfg.prompt_tokens]
-main_run.final.save(pipeline.prompts_folder(cfg))  # notebook 07 reads them
+main_run.final.save(artifacts.prompts_folder(cfg))  # notebook 07 reads them
 # a soft token lives among the token embeddings: it starts as a copy of random ones and should stay at their scale
 norms = {
     "token embeddings": float(model.backbone.input_embeddings().weight.norm(dim=-1).mean()),
@@ -174,12 +167,7 @@ save_figure(fig, "05_prompt_losses", cfg, data)
 # (embedding every user under ten queries costs about 35 s per prompt set here); the tuned row of section 5 uses all.
 
 # %%
-rng = np.random.default_rng(cfg.seed)
-sweep_users = (
-    np.arange(len(users))
-    if not cfg.prompt_eval_users
-    else np.sort(rng.choice(len(users), min(cfg.prompt_eval_users, len(users)), replace=False))
-)
+sweep_users = chapter.subset(len(users), cfg.prompt_eval_users, np.random.default_rng(cfg.seed))
 # the subset's part of notebook 04's splits: the prompts were tuned on the training halves, so no test user of a
 # task has been seen by its prompt
 sweep_splits = [(np.intersect1d(train, sweep_users), np.intersect1d(test, sweep_users)) for train, test in splits]
@@ -260,9 +248,7 @@ evaluation.table(main_rows, "ks", with_ci=True).round(4)
 # from the datasheet (notebook 01 measured them).
 
 # %%
-sample = torch.as_tensor(
-    np.sort(np.random.default_rng(cfg.seed + 1).choice(len(users), min(cfg.attention_users, len(users)), replace=False))
-)
+sample = torch.as_tensor(chapter.subset(len(users), cfg.attention_users, np.random.default_rng(cfg.seed + 1)))
 sample_prefixes = prefixes.select(sample)
 before = attention.modality_attention(model, sample_prefixes, queries)
 after = np.stack(

@@ -32,7 +32,6 @@ PROFILE = "default"
 SEED = None  # None: the profile's seed
 
 # %%
-import copy
 import json
 import time
 
@@ -40,20 +39,12 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import config, incremental, inference, pipeline, plots, timing
+from qa_helpers import chapter, incremental, inference, plots, timing
 from qa_helpers.config import REPO_ROOT
-from qa_helpers.figures import save_figure, use_style
-from qa_helpers.recorder import MetricsRecorder
-from qa_helpers.user_tensors import UserTensors
+from qa_helpers.figures import save_figure
 
-cfg = config.load(PROFILE, **({} if SEED is None else {"seed": SEED}))
-use_style()
-rec = MetricsRecorder("06_kv_cache_inference", cfg)
-w, _ = pipeline.world_and_userU(cfg)
-table = pipeline.text_table(w)
-users = pipeline.user_tensors(cfg, w.downstream, table)
-model, _ = pipeline.pretrained_model(cfg)
-model.eval()
+ch = chapter.setup("06_kv_cache_inference", PROFILE, SEED, users=True, model=True)
+cfg, rec, w, table, users, model = ch.cfg, ch.rec, ch.world, ch.table, ch.users, ch.model
 torch.set_num_threads(torch.get_num_threads())
 print(f"prefix length L_p = {model.prefix_len} tokens; backbone {model.config.backbone.kind}")
 
@@ -189,46 +180,16 @@ at10.round(3)
 
 
 # %%
-def window(record, first, last):
-    r = copy.deepcopy(record)
-    r["events"] = {m: [e for e in evs if first <= e["day"] <= last] for m, evs in r["events"].items()}
-    return r
-
-
-W, caps, sample = cfg.window_days, tuple(cfg.event_caps), w.downstream[: cfg.incremental_users]
-start = W - 11  # day 79: the state before the replay
-stats = incremental.UpdateStats()
-states = [
-    incremental.encode(model.encoder, window(r, start - W + 1, start), table, caps, W, today=start) for r in sample
-]
-update_seconds, full_seconds, worst, masks_equal = 0.0, 0.0, 0.0, True
-for day in range(start + 1, W):
-    t0 = time.perf_counter()
-    for i, r in enumerate(sample):
-        new = {m: [e for e in evs if e["day"] == day] for m, evs in r["events"].items()}
-        states[i], s = incremental.update(model.encoder, states[i], new, table, caps, W)
-        stats.add(s)
-    tokens, mask = incremental.prefix(model.encoder, states, caps, W)
-    update_seconds += time.perf_counter() - t0
-    t0 = time.perf_counter()  # the alternative: rebuild and encode every profile from scratch that day
-    scratch = UserTensors.build([window(r, day - W + 1, day) for r in sample], table, caps, cfg.n_tabular, W, today=day)
-    with torch.no_grad():
-        ref_tokens, ref_mask = model.encoder(scratch.batch(list(range(len(sample)))))
-    full_seconds += time.perf_counter() - t0
-    masks_equal &= bool(torch.equal(mask, ref_mask))
-    worst = max(worst, float((tokens[mask] - ref_tokens[ref_mask]).abs().max()))
-inc = {
-    "users": len(sample),
-    "days": 10,
-    "new events": stats.new_events,
-    "events encoded (incremental)": stats.events_encoded,
-    "events encoded (from scratch, same days)": stats.full_encode_events,
-    "expired": stats.expired,
-    "encoder seconds (incremental)": update_seconds,
-    "encoder seconds (from scratch)": full_seconds,
-    "same token masks every day": masks_equal,
-    "max |diff| of prefix tokens (worst day)": worst,
-}
+inc, _ = incremental.replay(
+    model.encoder,
+    w.downstream[: cfg.incremental_users],
+    table,
+    tuple(cfg.event_caps),
+    cfg.n_tabular,
+    cfg.window_days,
+    last_day=cfg.window_days - 1,
+    days=10,
+)
 pd.Series(inc).to_frame("10 daily updates")
 
 # %% [markdown]
@@ -245,8 +206,10 @@ pd.Series(inc).to_frame("10 daily updates")
 packed10 = {name: next(r for r in rs if r["n_q"] == 10) for name, rs in runs.items()}
 claims = {
     "cached and packed paths equal the plain forward (max |diff| < 1e-4)": bool(gate["max |diff|"].max() < 1e-4),
-    "incremental update equals encoding from scratch (max |diff| < 1e-5)": masks_equal and worst < 1e-5,
-    "the incremental update encodes fewer events": stats.events_encoded < stats.full_encode_events,
+    "incremental update equals encoding from scratch (max |diff| < 1e-5)": inc["same token masks every day"]
+    and inc["max |diff| of prefix tokens (worst day)"] < 1e-5,
+    "the incremental update encodes fewer events": inc["events encoded (incremental)"]
+    < inc["events encoded (from scratch, same days)"],
 }
 for name, r in packed10.items():
     claims[f"{name}: packed reaches 85% of the theoretical speed-up at n_q = 10"] = (

@@ -39,23 +39,24 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import claims, config, evaluation, geometry, inference, metrics, pipeline, plots, tasks
-from qa_helpers.figures import save_figure, use_style
-from qa_helpers.recorder import MetricsRecorder
+from qa_helpers import (
+    artifacts,
+    chapter,
+    claims,
+    geometry,
+    inference,
+    metrics,
+    plots,
+    tasks,
+)
+from qa_helpers.figures import save_figure
 
-cfg = config.load(PROFILE, **({} if SEED is None else {"seed": SEED}))
-use_style()
-rec = MetricsRecorder("07_embedding_geometry", cfg)
 started = time.perf_counter()
-w, _ = pipeline.world_and_userU(cfg)
-users = pipeline.user_tensors(cfg, w.downstream, pipeline.text_table(w))
-labels = w.labels
-model, _ = pipeline.pretrained_model(cfg)
-model.eval()
+ch = chapter.setup("07_embedding_geometry", PROFILE, SEED, users=True, model=True)
+cfg, rec, users, model, labels = ch.cfg, ch.rec, ch.users, ch.model, ch.labels
+queries, names, splits = ch.queries, list(tasks.TASK_NAMES), ch.splits  # the prompts saw only the training halves
 prefixes = inference.encode_prefixes(model, users, batch_size=256)
-prompts = pipeline.tuned_prompts(cfg, model, prefixes, labels)
-queries, names = [t.query for t in tasks.TASKS], list(tasks.TASK_NAMES)
-splits = evaluation.task_splits(labels, cfg.seed, cfg.probe_test_size)  # the prompts saw only the training halves
+prompts = artifacts.tuned_prompts(cfg, model, prefixes, labels)
 print(f"{len(users)} downstream users; prompts of {prompts.n_tokens} tokens after {prompts.step} steps")
 
 # %% [markdown]
@@ -71,7 +72,7 @@ variants = ("static", "Base", "Prompt Tuned")
 emb, y_of, rows_of = {}, {}, {}
 for t, name in enumerate(names):
     test = splits[t][1]
-    rows = np.sort(rng.choice(test, min(cfg.geometry_users, len(test)), replace=False))
+    rows = chapter.subset(test, cfg.geometry_users, rng)
     state = prefixes.select(torch.as_tensor(rows))
     emb[name] = {
         "static": inference.embed(model, state, [tasks.GENERIC_QUERY])[0],
@@ -137,7 +138,7 @@ print({m: f"{s:.1f} s" for m, s in map_seconds.items()})
 # that matters: it is how differently the query re-orders users, not just a shift of everyone.
 
 # %%
-sample = np.sort(rng.choice(len(users), min(cfg.geometry_users, len(users)), replace=False))
+sample = chapter.subset(len(users), cfg.geometry_users, rng)
 state = prefixes.select(torch.as_tensor(sample))
 all_q = {
     "Base": inference.embed(model, state, queries),

@@ -47,27 +47,16 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import claims, config, evaluation, inference, paper, pipeline, plots, tasks
-from qa_helpers.figures import save_figure, use_style
-from qa_helpers.recorder import MetricsRecorder
+from qa_helpers import artifacts, chapter, claims, config, evaluation, inference, paper, pipeline, plots
+from qa_helpers.figures import save_figure
 
-cfg = config.load(PROFILE, **({} if SEED is None else {"seed": SEED}))
-use_style()
-rec = MetricsRecorder("08_ablations_and_scaling", cfg)
 started = time.perf_counter()
-w, _ = pipeline.world_and_userU(cfg)
-table = pipeline.text_table(w)
-labels = w.labels
-rng = np.random.default_rng(cfg.seed)
-scored = (
-    np.arange(len(w.downstream))
-    if not cfg.ablation_eval_users
-    else np.sort(rng.choice(len(w.downstream), min(cfg.ablation_eval_users, len(w.downstream)), replace=False))
-)
-users = pipeline.user_tensors(cfg, [w.downstream[i] for i in scored], table)
-y = labels[scored]
+ch = chapter.setup("08_ablations_and_scaling", PROFILE, SEED)
+cfg, rec, w, queries = ch.cfg, ch.rec, ch.world, ch.queries
+scored = chapter.subset(len(w.downstream), cfg.ablation_eval_users, np.random.default_rng(cfg.seed))
+users = pipeline.user_tensors(cfg, [w.downstream[i] for i in scored], artifacts.text_table(w))
+y = ch.labels[scored]
 splits = evaluation.task_splits(y, cfg.seed, cfg.probe_test_size)
-queries = [t.query for t in tasks.TASKS]
 budget = dict(
     pretrain_steps=cfg.ablation_steps,
     batch_size=cfg.ablation_batch,
@@ -89,7 +78,7 @@ run_seconds = {}
 def variant(name, **overrides):
     """The pretrained model of the profile with the reduced budget and `overrides` (trained once, then cached)."""
     t0 = time.perf_counter()
-    model, history = pipeline.pretrained_model(
+    model, history = artifacts.pretrained_model(
         config.load(PROFILE, **{"seed": cfg.seed, **budget, **overrides}), progress=False
     )
     run_seconds[name] = time.perf_counter() - t0
@@ -143,7 +132,7 @@ t0 = time.perf_counter()
 base_prefixes = inference.encode_prefixes(base_model, users, batch_size=256)
 tuned = pipeline.tune_prompts(cfg, base_model, base_prefixes, y)
 rows += score("Q-Anchor (Prompt Tuned)", base_model, tuned.final.vectors)
-pretrain_users, train_pairs, _, _ = pipeline.pretraining_data(cfg)
+pretrain_users, train_pairs, _, _ = artifacts.pretraining_data(cfg)
 torch.manual_seed(cfg.seed)
 untrained = pipeline.new_model(cfg, train_pairs, pretrain_users).eval()
 untuned = pipeline.tune_prompts(cfg, untrained, inference.encode_prefixes(untrained, users, batch_size=256), y)

@@ -34,6 +34,24 @@ from . import geometry, inference, userU
 from .model import QAnchor
 from .user_tensors import UserTensors, capped_records
 
+# the numbers `diagnose` reports, in the order tables and curves show them
+REPORTED = (
+    "exact_recall@1",
+    "exact_chance@1",
+    "prefix_shuffle_win",
+    "exact_query_swap_win",
+    "held_out_recall@1",
+    "held_out_query_swap_win",
+    "user_share",
+    "query_share",
+    "interaction_share",
+    "cos_same_query_other_user",
+    "cos_same_user_other_query",
+    "effective_rank",
+    "facet_r2_own_question",
+    "facet_r2_other_question",
+)
+
 
 @torch.no_grad()
 def answer_embeddings(model: QAnchor, answers: list[str], batch_size: int = 256) -> np.ndarray:

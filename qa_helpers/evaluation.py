@@ -64,6 +64,13 @@ def probe_scores(X_train, y_train, X_test, probe: str = "linear", seed: int = 0)
     return model.predict_proba(X_test)[:, 1]
 
 
+def probe_auc(X: np.ndarray, labels: np.ndarray, splits, task: int, seed: int = 0, probe: str = "linear") -> float:
+    """AUC on task `task`'s test half of a probe fitted on its training half; X (n_users, d), labels (n_users, T),
+    splits as task_splits gives them."""
+    train, test = splits[task]
+    return metrics.auc(labels[test, task], probe_scores(X[train], labels[train, task], X[test], probe, seed))
+
+
 def gbdt_scores(X_train, y_train, X_test, seed: int = 0) -> np.ndarray:
     """Gradient-boosted trees on raw features: the production-style "Business SOTA"."""
     model = HistGradientBoostingClassifier(

@@ -8,6 +8,7 @@ import seaborn as sns
 from scipy.stats import spearmanr
 
 from . import catalog as C
+from . import diagnostics
 from . import tasks as TK
 from . import traits as T
 
@@ -275,23 +276,7 @@ def pretraining_curves(history: list[dict]):
     axes[3].set(xlabel="step", ylim=(0, 1), title="Embedding spread (held-out users x 24 questions)")
     axes[3].legend(fontsize=8)
     fig.tight_layout()
-    keys = (
-        "step",
-        "exact_recall@1",
-        "exact_chance@1",
-        "held_out_recall@1",
-        "exact_query_swap_win",
-        "held_out_query_swap_win",
-        "prefix_shuffle_win",
-        "user_share",
-        "query_share",
-        "interaction_share",
-        "cos_same_query_other_user",
-        "cos_same_user_other_query",
-        "effective_rank",
-        "facet_r2_own_question",
-        "facet_r2_other_question",
-    )
+    keys = ("step", *diagnostics.REPORTED)
     return fig, {
         "step": steps,
         "cl": [h["cl"] for h in history],

@@ -17,8 +17,6 @@ never its negatives (losses.duplicate_answers).
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 import time
@@ -350,29 +348,3 @@ class Pretrainer:
             return None
         done = sorted(p for p in self.out_dir.glob("ckpt-*") if (p / "trainer_state.pt").exists())
         return done[-1] if done else None
-
-
-def main(argv: list[str] | None = None) -> None:
-    """`torchrun --nproc_per_node N -m qa_helpers.train --profile P --out DIR`: pretrain, write history JSON."""
-    from . import config, pipeline
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--profile", default="smoke")
-    parser.add_argument("--steps", type=int, default=None)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
-    if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    cfg = config.load(args.profile)
-    trainer = pipeline.pretrainer(cfg, out_dir=args.out)
-    history = trainer.run(args.steps)
-    if trainer.rank == 0:
-        (args.out / "history.json").write_text(json.dumps(history, indent=1))
-        trainer.model.save_pretrained(args.out / "model")
-    if dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
-
-
-if __name__ == "__main__":
-    main()

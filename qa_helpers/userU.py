@@ -20,7 +20,6 @@ the datasheet); the spending level compares the facet's bill amounts.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, replace
 
@@ -28,9 +27,6 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import catalog as C
-from . import world
-from .config import Profile
-from .schema import atomic_write_text, read_jsonl, write_jsonl
 
 USERU_VERSION = 3  # bump when how pairs are built changes: invalidates cached UserU pairs (see the datasheet)
 FUTURE_QUERY = "What are the user's most likely actions in the next period?"
@@ -514,20 +510,3 @@ def query_of(pair: dict, wording: int | str = "own") -> str:
 def all_questions() -> list[str]:
     """Every question UserU can ask (trained and held-out wordings, and the D_future template)."""
     return [FUTURE_QUERY] + [q for t in TOPICS for q in (*t.wordings, t.held_out)]
-
-
-def load_or_build(cfg: Profile, w: world.World) -> tuple[list[dict], dict]:
-    """UserU pairs and stats for a profile's world `w`, cached beside the world (see world.cache_folder)."""
-    folder = world.cache_folder(cfg)
-    rows_path, stats_path = folder / "userU.jsonl", folder / "userU_stats.json"
-    key = {"version": USERU_VERSION, "seed": cfg.seed, "k": cfg.uqa_topics_per_user, "error_rate": cfg.draft_error_rate}
-    if stats_path.exists():
-        saved = json.loads(stats_path.read_text())
-        if saved.get("key") == key:
-            return read_jsonl(rows_path), saved["stats"]
-    rows, stats = build(
-        w.pretrain, w.pretrain_future, cfg.seed, cfg.uqa_topics_per_user, cfg.draft_error_rate, cfg.window_days
-    )
-    write_jsonl(rows_path, rows)
-    atomic_write_text(stats_path, json.dumps({"key": key, "stats": stats}, indent=1))
-    return rows, stats

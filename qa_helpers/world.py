@@ -1,7 +1,7 @@
 """The synthetic six-modality user world: users, their 90-day logs, a future window, task labels and the oracle.
 
-    >>> from qa_helpers import config, world
-    >>> w = world.load_or_generate(config.load("smoke"))
+    >>> from qa_helpers import artifacts, config
+    >>> w = artifacts.world(config.load("smoke"))          # generated once, then loaded from artifacts/
     >>> w.downstream[0]["events"]["bill"][0]
     {'day': 3, 'hour': 12, 'text': 'pay Hema Fresh | groceries | via balance', 'amount': 41.2}
 
@@ -16,8 +16,6 @@ Mechanisms (each written up in data_samples/README.md):
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -328,33 +326,3 @@ def load(folder: Path, n_tabular: int | None = None, window_days: int = 90, futu
         np.array([[r["labels"][t] for t in TK.TASK_NAMES] for r in down], dtype=np.int8).reshape(-1, len(TK.TASKS)),
         {s: np.array([r["shared_device"] for r in by_split[s]], dtype=bool) for s in by_split},
     )
-
-
-def cache_key(cfg: Profile) -> str:
-    """Hash of everything the world depends on."""
-    fields = (
-        "seed",
-        "n_pretrain_users",
-        "n_downstream_users",
-        "window_days",
-        "future_days",
-        "n_tabular",
-        "activity_scale",
-    )
-    payload = json.dumps({"version": WORLD_VERSION, **{f: getattr(cfg, f) for f in fields}}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
-
-
-def cache_folder(cfg: Profile) -> Path:
-    """artifacts/<profile>/world-<key>/: where the profile's world (and its UserU pairs) are cached."""
-    return cfg.artifacts_path() / f"world-{cache_key(cfg)}"
-
-
-def load_or_generate(cfg: Profile) -> World:
-    """The profile's world from its cache folder, generating and saving it if missing."""
-    folder = cache_folder(cfg)
-    if (folder / "ground_truth.jsonl").exists():
-        return load(folder, cfg.n_tabular, cfg.window_days, cfg.future_days)
-    w = generate(cfg)
-    save(w, folder)
-    return w

@@ -159,3 +159,14 @@ def test_auc_and_ks_equal_sklearns_roc_curve_with_ties():
         fpr, tpr, _ = roc_curve(y, s)
         assert metrics.auc(y, s) == pytest.approx(roc_auc_score(y, s))
         assert metrics.ks(y, s) == pytest.approx(max(0.0, (tpr - fpr).max()))
+
+
+def test_probe_auc_scores_the_test_half_of_one_task():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, size=(200, 2))
+    X = np.c_[labels[:, 1] + 0.3 * rng.normal(size=200), rng.normal(size=(200, 3))]  # informative for task 1 only
+    splits = evaluation.task_splits(labels, seed=0, test_size=0.5)
+    train, test = splits[1]
+    expected = metrics.auc(labels[test, 1], evaluation.probe_scores(X[train], labels[train, 1], X[test], "linear", 0))
+    assert evaluation.probe_auc(X, labels, splits, 1) == expected > 0.9
+    assert abs(evaluation.probe_auc(X, labels, splits, 0) - 0.5) < 0.15

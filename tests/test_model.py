@@ -212,14 +212,6 @@ def test_the_embedding_api_rejects_bad_requests(model, tiny_setup):
         inference.embed(model, users.subset([0]), ["q"], pairs=True, path="packed")
 
 
-def test_pretrain_key_ignores_evaluation_settings():
-    from qa_helpers import config
-
-    base = config.load("smoke")
-    assert pipeline.pretrain_key(base) == pipeline.pretrain_key(config.load("smoke", bootstrap=7, baseline_users=3))
-    assert pipeline.pretrain_key(base) != pipeline.pretrain_key(config.load("smoke", pretrain_steps=99))
-
-
 def test_cached_prefix_equals_the_uncached_pass_for_ragged_queries(model, tiny_setup):
     users = tiny_setup["users"].batch([0, 4, 9])
     queries = ["Fraud?", "Would this person click on a concert or live show recommendation?", "Log in soon?"]
@@ -258,20 +250,3 @@ def test_ablated_prefix_tokens_are_masked_and_survive_save_and_load(tiny_setup, 
     assert torch.equal(
         embed_pairs(again, tiny_setup["users"], [0, 1], q), embed_pairs(m, tiny_setup["users"], [0, 1], q)
     )
-
-
-def test_pretrain_key_keeps_old_models_and_separates_ablations():
-    from qa_helpers import config
-
-    base = config.load("smoke")
-    assert pipeline.pretrain_key(base) == pipeline.pretrain_key(config.load("smoke", use_user_token=True))
-    keys = {
-        pipeline.pretrain_key(config.load("smoke", **o))
-        for o in (
-            {},
-            {"use_user_token": False},
-            {"use_modality_tokens": False},
-            {"use_user_token": False, "use_modality_tokens": False},
-        )
-    }
-    assert len(keys) == 4

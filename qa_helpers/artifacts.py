@@ -1,0 +1,156 @@
+"""Every cached artifact, loaded if present and built (then saved) if not: one place, one way to key them.
+
+    w = artifacts.world(cfg)                          # artifacts/<profile>/world-<key>/
+    pairs, stats = artifacts.userU_pairs(cfg, w)      # beside the world, keyed by its own settings
+    table = artifacts.text_table(w)                   # MiniLM vectors of every event text (artifacts/text_cache/)
+    model, history = artifacts.pretrained_model(cfg)  # artifacts/<profile>/qanchor-<key>/
+    prompts = artifacts.tuned_prompts(cfg, model, prefixes, labels)   # .../qanchor-<key>/prompts-<key>/
+
+A key hashes the stage's version, the Profile settings `config.CACHED_BY[stage]` declares, and the key of the
+stage it builds on (world <- userU <- pretrain <- prompts). Every Profile field is declared for exactly one stage
+or as shaping nothing cached (tested), so a new setting cannot be left out of a key by accident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import catalog as C
+from . import pipeline, prompt_tuning, tasks, text_encoder, userU
+from . import world as W
+from .config import CACHED_BY, Profile
+from .model import MODEL_VERSION, QAnchor
+from .schema import atomic_write_text, read_jsonl, write_jsonl
+from .train import split_pairs
+from .user_tensors import TextTable, UserTensors
+
+PROMPTS_VERSION = 1  # bump when prompt tuning changes: invalidates tuned prompts
+VERSIONS = {
+    "world": W.WORLD_VERSION,
+    "userU": userU.USERU_VERSION,
+    "pretrain": MODEL_VERSION,
+    "prompts": PROMPTS_VERSION,
+}
+BUILDS_ON = {"world": None, "userU": "world", "pretrain": "userU", "prompts": "pretrain"}
+
+
+def key(cfg: Profile, stage: str) -> str:
+    """12 hex digits: the hash of the stage's version, declared settings and upstream key."""
+    if stage not in BUILDS_ON:
+        raise ValueError(f"unknown stage {stage!r}; one of {sorted(BUILDS_ON)}")
+    upstream = BUILDS_ON[stage]
+    payload = {
+        "stage": stage,
+        "version": VERSIONS[stage],
+        "upstream": key(cfg, upstream) if upstream else None,
+        **{f: getattr(cfg, f) for f in CACHED_BY[stage]},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=list).encode()).hexdigest()[:12]
+
+
+# ----------------------------------------------------------------------------- the world and UserU
+
+
+def world_folder(cfg: Profile) -> Path:
+    """artifacts/<profile>/world-<key>/: the profile's world, and its UserU pairs beside it."""
+    return cfg.artifacts_path() / f"world-{key(cfg, 'world')}"
+
+
+def world(cfg: Profile) -> W.World:
+    """The profile's world, generated and saved on first use."""
+    folder = world_folder(cfg)
+    if (folder / "ground_truth.jsonl").exists():
+        return W.load(folder, cfg.n_tabular, cfg.window_days, cfg.future_days)
+    w = W.generate(cfg)
+    W.save(w, folder)
+    return w
+
+
+def userU_pairs(cfg: Profile, w: W.World) -> tuple[list[dict], dict]:
+    """UserU pairs and their stats for the profile's world `w`, built and saved on first use."""
+    folder = world_folder(cfg)
+    rows_path, stats_path = folder / "userU.jsonl", folder / "userU_stats.json"
+    stage_key = key(cfg, "userU")
+    if stats_path.exists():
+        saved = json.loads(stats_path.read_text())
+        if saved.get("key") == stage_key:
+            return read_jsonl(rows_path), saved["stats"]
+    rows, stats = userU.build(
+        w.pretrain, w.pretrain_future, cfg.seed, cfg.uqa_topics_per_user, cfg.draft_error_rate, cfg.window_days
+    )
+    write_jsonl(rows_path, rows)
+    atomic_write_text(stats_path, json.dumps({"key": stage_key, "stats": stats}, indent=1))
+    return rows, stats
+
+
+def world_and_userU(cfg: Profile) -> tuple[W.World, list[dict]]:
+    w = world(cfg)
+    return w, userU_pairs(cfg, w)[0]
+
+
+def text_table(w: W.World, encoder=None) -> TextTable:
+    """Every event text of the world (both splits), encoded with MiniLM through the on-disk cache."""
+    cache = text_encoder.EmbeddingCache(encoder or text_encoder.MiniLMEncoder(), text_encoder.TEXT_CACHE_DIR)
+    return TextTable.build(w.pretrain + w.downstream, cache)
+
+
+_DATA_MEMO: dict[tuple, tuple] = {}  # one world's pretraining data, kept while a process trains several variants
+
+
+def pretraining_data(cfg: Profile) -> tuple[UserTensors, list[dict], list[dict], dict[str, np.ndarray]]:
+    """The pretraining users' tensors, the train / held-out UserU pairs, and each held-out user's share of events
+    per facet (for the diagnostics); built once per process for a world, its UserU pairs, the held-out split and
+    the event caps (notebook 08 pretrains a dozen variants of one world). Treat them as read-only."""
+    memo_key = (cfg.name, key(cfg, "userU"), cfg.eval_pairs, tuple(cfg.event_caps))
+    if memo_key not in _DATA_MEMO:
+        _DATA_MEMO.clear()
+        w, pairs = world_and_userU(cfg)
+        train, held = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
+        held_users = {p["user_id"] for p in held}
+        shares = {
+            r["user_id"]: np.array([userU.facet_share(r, f) for f in C.FACETS])
+            for r in w.pretrain
+            if r["user_id"] in held_users
+        }
+        _DATA_MEMO[memo_key] = (pipeline.user_tensors(cfg, w.pretrain, text_table(w)), train, held, shares)
+    return _DATA_MEMO[memo_key]
+
+
+# ----------------------------------------------------------------------------- the pretrained model and prompts
+
+
+def model_folder(cfg: Profile) -> Path:
+    return cfg.artifacts_path() / f"qanchor-{key(cfg, 'pretrain')}"
+
+
+def pretrained_model(cfg: Profile, progress: bool = True) -> tuple[QAnchor, list[dict]]:
+    """The profile's pretrained model and its training history, trained once (resuming any checkpoint) and saved."""
+    folder = model_folder(cfg)
+    if (folder / "model" / "qanchor_config.json").exists() and (folder / "history.json").exists():
+        return QAnchor.from_pretrained(folder / "model"), json.loads((folder / "history.json").read_text())
+    trainer = pipeline.pretrainer(cfg, pretraining_data(cfg), out_dir=folder / "checkpoints")
+    history = trainer.run(progress=progress)
+    trainer.model.save_pretrained(folder / "model")
+    (folder / "history.json").write_text(json.dumps(history, indent=1))
+    return trainer.model.cpu(), history
+
+
+def prompts_folder(cfg: Profile) -> Path:
+    """Where the profile's tuned prompts (prompt_tokens tokens, prompt_steps steps) live, beside their model."""
+    return model_folder(cfg) / f"prompts-{key(cfg, 'prompts')[:8]}"
+
+
+def tuned_prompts(cfg: Profile, model: QAnchor, prefixes, labels: np.ndarray) -> prompt_tuning.PromptSet:
+    """The profile's tuned prompts (notebook 05 saves them), tuned and saved here if missing."""
+    folder = prompts_folder(cfg)
+    if (folder / "prompts.json").exists():
+        saved = prompt_tuning.PromptSet.load(folder)
+        if saved.queries == [t.query for t in tasks.TASKS] and saved.vectors.shape[-1] == model.backbone.hidden_size:
+            return saved
+    prompts = pipeline.tune_prompts(cfg, model, prefixes, labels).final
+    prompts.save(folder)
+    return prompts

@@ -1,0 +1,44 @@
+"""Cache keys: derived from the settings each stage declares, so no setting can be left out by accident."""
+
+import dataclasses
+
+import pytest
+
+from qa_helpers import artifacts, config
+
+
+def test_every_profile_setting_is_declared_for_exactly_one_stage():
+    declared = [f for fields in config.CACHED_BY.values() for f in fields]
+    assert len(declared) == len(set(declared)), "a setting is declared twice"
+    assert set(declared) == {f.name for f in dataclasses.fields(config.Profile)} - {"name"}
+    assert set(config.CACHED_BY) == set(artifacts.BUILDS_ON) | {"nothing"}
+
+
+def test_a_stage_key_moves_with_its_settings_and_those_upstream_only():
+    base = config.load("smoke")
+    keys = {stage: artifacts.key(base, stage) for stage in artifacts.BUILDS_ON}
+    # a run-time setting changes no key
+    assert all(artifacts.key(config.load("smoke", bootstrap=7), s) == k for s, k in keys.items())
+    # a pretraining setting changes the model's and the prompts' keys, not the world's or UserU's
+    steps = config.load("smoke", pretrain_steps=99)
+    assert artifacts.key(steps, "world") == keys["world"] and artifacts.key(steps, "userU") == keys["userU"]
+    assert artifacts.key(steps, "pretrain") != keys["pretrain"] and artifacts.key(steps, "prompts") != keys["prompts"]
+    # a world setting changes every key; ablation switches separate the models
+    bigger = config.load("smoke", n_pretrain_users=201)
+    assert all(artifacts.key(bigger, s) != k for s, k in keys.items())
+    ablations = [{}, {"use_user_token": False}, {"use_modality_tokens": False}]
+    assert len({artifacts.key(config.load("smoke", **o), "pretrain") for o in ablations}) == 3
+    with pytest.raises(ValueError, match="unknown stage"):
+        artifacts.key(base, "tokenizer")
+
+
+def test_a_new_setting_declared_for_a_stage_joins_its_key(monkeypatch):
+    @dataclasses.dataclass(frozen=True)
+    class WithNewSetting(config.Profile):
+        new_knob: int = 1
+
+    cfg = WithNewSetting(name="smoke")
+    before = artifacts.key(cfg, "pretrain")
+    monkeypatch.setitem(config.CACHED_BY, "pretrain", (*config.CACHED_BY["pretrain"], "new_knob"))
+    assert artifacts.key(cfg, "pretrain") != before
+    assert artifacts.key(dataclasses.replace(cfg, new_knob=2), "pretrain") != artifacts.key(cfg, "pretrain")

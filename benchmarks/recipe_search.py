@@ -23,7 +23,7 @@ import torch
 from qa_helpers import artifacts, config, diagnostics, pipeline, userU
 from qa_helpers.config import REPO_ROOT
 from qa_helpers.model import MODEL_VERSION
-from qa_helpers.provenance import git_hash
+from qa_helpers.outputs import git_hash
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "recipe_variants.jsonl"
 COLUMNS = diagnostics.REPORTED

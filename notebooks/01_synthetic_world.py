@@ -39,7 +39,7 @@ import json
 import pandas as pd
 
 from qa_helpers import artifacts, catalog, chapter, datasheet, evaluation, plots, tasks, userU
-from qa_helpers.figures import save_figure
+from qa_helpers.outputs import save_figure
 
 ch = chapter.setup("01_synthetic_world", PROFILE, SEED)
 cfg, rec, w = ch.cfg, ch.rec, ch.world

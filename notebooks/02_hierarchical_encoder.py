@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from qa_helpers import artifacts, catalog, chapter, layout, pipeline, plots, text_encoder
-from qa_helpers.encoder import masked_mean
-from qa_helpers.figures import save_figure
+from qa_helpers import artifacts, catalog, chapter, layout, pipeline, plots, sentence_encoder
+from qa_helpers.outputs import save_figure
+from qa_helpers.user_encoder import masked_mean
 
 ch = chapter.setup("02_hierarchical_encoder", PROFILE, SEED)
 cfg, rec, w, pairs = ch.cfg, ch.rec, ch.world, ch.pairs
@@ -57,7 +57,7 @@ print(
 # Every unique event string is encoded once and cached on disk, keyed by the weights' hash and the text.
 
 # %%
-encoder = text_encoder.MiniLMEncoder()
+encoder = sentence_encoder.MiniLMEncoder()
 table = artifacts.text_table(w, encoder)
 n_events = sum(len(evs) for r in w.pretrain + w.downstream for evs in r["events"].values())
 print(

@@ -61,7 +61,7 @@ from qa_helpers import (
     userU,
 )
 from qa_helpers.config import REPO_ROOT
-from qa_helpers.figures import save_figure
+from qa_helpers.outputs import save_figure
 from qa_helpers.train import PairSampler, split_pairs
 
 ch = chapter.setup("03_userU_pretraining", PROFILE, SEED)

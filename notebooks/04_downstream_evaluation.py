@@ -48,11 +48,11 @@ from qa_helpers import (
     paper,
     pipeline,
     plots,
+    sentence_encoder,
     tasks,
-    text_encoder,
     user_tensors,
 )
-from qa_helpers.figures import save_figure
+from qa_helpers.outputs import save_figure
 from qa_helpers.train import PairSampler, split_pairs
 
 ch = chapter.setup("04_downstream_evaluation", PROFILE, SEED, users=True)
@@ -103,7 +103,7 @@ rows += evaluation.evaluate_gbdt("Handcrafted + GBDT (capped events)", capped, l
 print(f"handcrafted features: {handcrafted.shape[1]} columns")
 
 # %%
-minilm = text_encoder.MiniLMEncoder()
+minilm = sentence_encoder.MiniLMEncoder()
 profile_text = baselines.text_embeddings(w.downstream, minilm)
 print("example description:", baselines.serialize(w.downstream[0])[:300], "...")
 

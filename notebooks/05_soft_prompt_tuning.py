@@ -54,8 +54,7 @@ from qa_helpers import (
     tasks,
     timing,
 )
-from qa_helpers.figures import save_figure
-from qa_helpers.recorder import load_metrics, metrics_path
+from qa_helpers.outputs import load_metrics, metrics_path, save_figure
 
 ch = chapter.setup("05_soft_prompt_tuning", PROFILE, SEED, users=True, model=True)
 cfg, rec, users, model, labels = ch.cfg, ch.rec, ch.users, ch.model, ch.labels

@@ -41,7 +41,7 @@ from IPython.display import display
 
 from qa_helpers import chapter, incremental, inference, plots, timing
 from qa_helpers.config import REPO_ROOT
-from qa_helpers.figures import save_figure
+from qa_helpers.outputs import save_figure
 
 ch = chapter.setup("06_kv_cache_inference", PROFILE, SEED, users=True, model=True)
 cfg, rec, w, table, users, model = ch.cfg, ch.rec, ch.world, ch.table, ch.users, ch.model

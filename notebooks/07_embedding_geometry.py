@@ -49,7 +49,7 @@ from qa_helpers import (
     plots,
     tasks,
 )
-from qa_helpers.figures import save_figure
+from qa_helpers.outputs import save_figure
 
 started = time.perf_counter()
 ch = chapter.setup("07_embedding_geometry", PROFILE, SEED, users=True, model=True)

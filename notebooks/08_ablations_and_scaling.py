@@ -48,7 +48,7 @@ import torch
 from IPython.display import display
 
 from qa_helpers import artifacts, chapter, claims, config, evaluation, inference, paper, pipeline, plots
-from qa_helpers.figures import save_figure
+from qa_helpers.outputs import save_figure
 
 started = time.perf_counter()
 ch = chapter.setup("08_ablations_and_scaling", PROFILE, SEED)

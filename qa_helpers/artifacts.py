@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import catalog as C
-from . import pipeline, prompt_tuning, tasks, text_encoder, userU
+from . import pipeline, prompt_tuning, sentence_encoder, tasks, userU
 from . import world as W
 from .config import CACHED_BY, Profile
 from .model import MODEL_VERSION, QAnchor
@@ -94,7 +94,9 @@ def world_and_userU(cfg: Profile) -> tuple[W.World, list[dict]]:
 
 def text_table(w: W.World, encoder=None) -> TextTable:
     """Every event text of the world (both splits), encoded with MiniLM through the on-disk cache."""
-    cache = text_encoder.EmbeddingCache(encoder or text_encoder.MiniLMEncoder(), text_encoder.TEXT_CACHE_DIR)
+    cache = sentence_encoder.EmbeddingCache(
+        encoder or sentence_encoder.MiniLMEncoder(), sentence_encoder.TEXT_CACHE_DIR
+    )
     return TextTable.build(w.pretrain + w.downstream, cache)
 
 

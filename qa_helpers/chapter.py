@@ -18,9 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import artifacts, config, evaluation, pipeline, tasks
-from .figures import use_style
 from .model import QAnchor
-from .recorder import MetricsRecorder
+from .outputs import MetricsRecorder, use_style
 from .user_tensors import TextTable, UserTensors
 from .world import World
 

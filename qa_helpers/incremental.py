@@ -1,7 +1,7 @@
 """Incremental daily update of users' prefix tokens (paper App. E).
 
 A ProfileState keeps, per event modality, the K_m most recent events of the window with their time-free
-encodings (h and the adapter's token; an event's age is added only when the prefix is assembled, see encoder.py).
+encodings (h and the adapter's token; an event's age is added only when the prefix is assembled, see user_encoder.py).
 When a day's events arrive, `update`:
   1. moves the window to the new day: events older than `window_days` leave every buffer (nothing re-encoded);
   2. encodes only the new events (text vector, numeric projection, event adapter), in the modalities that have any;
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import catalog as C
-from .encoder import HierarchicalEncoder, masked_mean
+from .user_encoder import HierarchicalEncoder, masked_mean
 from .user_tensors import N_NUMERIC, TextTable, UserTensors, event_age, event_numeric, most_recent
 
 

@@ -24,9 +24,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from . import backbones as B
-from . import text_encoder
-from .encoder import Adapter, HierarchicalEncoder
+from . import sentence_encoder
 from .layout import MAX_ANSWER_TOKENS, MAX_QUERY_TOKENS, Suffix, build_suffix, pad_right, positions, prefix_length
+from .user_encoder import Adapter, HierarchicalEncoder
 from .user_tensors import UserBatch
 
 MODEL_VERSION = 3  # bump when the architecture changes, so cached pretrained models are rebuilt (3: answer separator)
@@ -60,7 +60,7 @@ class ModelConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "caps", tuple(self.caps))
-        dim = text_encoder.encoder_dim(self.query_encoder) if self.query_encoder else None
+        dim = sentence_encoder.encoder_dim(self.query_encoder) if self.query_encoder else None
         object.__setattr__(self, "query_dim", dim)
 
     def to_json(self) -> str:
@@ -118,7 +118,7 @@ class QAnchor(nn.Module):
         self.head = ProjectionHead(backbone.hidden_size, config.emb_dim)
         q = config.query_encoder
         self.query_adapter = Adapter(config.query_dim, backbone.hidden_size) if q else None
-        self._query_vectors = text_encoder.QueryVectors(q) if q else None
+        self._query_vectors = sentence_encoder.QueryVectors(q) if q else None
 
     @classmethod
     def create(

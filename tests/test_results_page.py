@@ -3,7 +3,7 @@
 import pytest
 
 from qa_helpers import config, results_page
-from qa_helpers.recorder import load_metrics
+from qa_helpers.outputs import load_metrics
 
 
 def test_readme_results_match_the_recorded_metrics():

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from qa_helpers import catalog, layout
-from qa_helpers.encoder import HierarchicalEncoder, masked_mean
-from qa_helpers.text_encoder import EmbeddingCache, HashingEncoder
+from qa_helpers.sentence_encoder import EmbeddingCache, HashingEncoder
+from qa_helpers.user_encoder import HierarchicalEncoder, masked_mean
 from qa_helpers.user_tensors import TextTable, UserTensors
 
 CAPS = (4, 3, 3, 2, 2)

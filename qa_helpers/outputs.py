@@ -1,0 +1,103 @@
+"""What a notebook writes, with its provenance: figures (a PNG and a JSON sidecar of the plotted numbers) and one
+metrics JSON of the numbers it reports, each stamped with the git hash, profile and seed; tests read them back.
+
+    use_style()                                          # the series' matplotlib look
+    save_figure(fig, "04_mean_auc", cfg, data)           # figures/04_mean_auc.png + .json
+    rec = MetricsRecorder("04_downstream_evaluation", cfg); rec.log(rows=rows); rec.save()
+    load_metrics("04_downstream_evaluation", cfg)        # the `metrics` dict it wrote
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+from .config import REPO_ROOT, Profile
+from .schema import atomic_write_text
+
+
+@lru_cache(maxsize=1)
+def git_hash() -> str:
+    """The checkout's commit hash (with '-dirty' for uncommitted changes), or 'unknown' outside git."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return head + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def to_jsonable(value):
+    """numpy scalars and arrays, tuples and nested dicts -> plain JSON types."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def use_style() -> None:
+    """The series' matplotlib look: seaborn whitegrid, readable fonts, tight saved figures."""
+    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "savefig.bbox": "tight", "axes.titleweight": "bold"})
+
+
+def save_figure(fig, name: str, cfg: Profile, data: dict) -> Path:
+    """Write `<figures>/<name>.png` and `<name>.json` (git hash, profile, seed and the plotted numbers `data`)."""
+    folder = cfg.figures_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    png = folder / f"{name}.png"
+    fig.savefig(png, metadata={"Software": None})
+    sidecar = {"figure": name, "git_hash": git_hash(), "profile": cfg.name, "seed": cfg.seed, "data": to_jsonable(data)}
+    atomic_write_text(folder / f"{name}.json", json.dumps(sidecar, indent=1, sort_keys=True) + "\n")
+    return png
+
+
+def metrics_path(notebook: str, cfg: Profile) -> Path:
+    return cfg.figures_path() / f"metrics_{notebook}.json"
+
+
+class MetricsRecorder:
+    """Collect named numbers for one notebook and write them to `<figures>/metrics_<notebook>.json`."""
+
+    def __init__(self, notebook: str, cfg: Profile):
+        self.notebook, self.cfg = notebook, cfg
+        self.metrics: dict = {}
+
+    def log(self, **values) -> None:
+        self.metrics.update(to_jsonable(values))
+
+    def save(self) -> Path:
+        path = metrics_path(self.notebook, self.cfg)
+        payload = {
+            "notebook": self.notebook,
+            "profile": self.cfg.name,
+            "seed": self.cfg.seed,
+            "git_hash": git_hash(),
+            "metrics": self.metrics,
+        }
+        atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        return path
+
+
+def load_metrics(notebook: str, cfg: Profile) -> dict:
+    """The `metrics` dict a notebook recorded for this profile."""
+    return json.loads(metrics_path(notebook, cfg).read_text())["metrics"]

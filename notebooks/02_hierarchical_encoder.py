@@ -105,7 +105,7 @@ pd.DataFrame(
         {
             "modality": m,
             "events (B, K_m, d_enc)": tuple(batch.events[m].shape),
-            "numeric (B, K_m, 3)": tuple(batch.numeric[m].shape),
+            "numeric (B, K_m, 3)": tuple(batch.numeric[m].shape),  # log1p amount (bills only), sin and cos of the hour
             "mask (B, K_m)": tuple(batch.mask[m].shape),
             "users truncated at the cap": f"{np.mean([len(r['events'].get(m, [])) > k for r in w.downstream]):.0%}",
         }
@@ -161,12 +161,12 @@ query = "Would this person respond to a late-night food-delivery offer?"
 print("tokens of <USER_EMB>:", model.tokenizer(layout.USER_EMB, add_special_tokens=False)["input_ids"])
 pd.DataFrame(
     layout.describe(
-        tuple(cfg.event_caps), cfg.tabular_tokens, model.tokenizer, query, query_slot=model.query_adapter is not None
+        model.config.spec, cfg.tabular_tokens, model.tokenizer, query, query_slot=model.query_adapter is not None
     )
 )
 
 # %%
-segments = layout.prefix_segments(tuple(cfg.event_caps), cfg.tabular_tokens)
+segments = layout.prefix_segments(model.config.spec, cfg.tabular_tokens)
 n_query = int(model.suffix([query]).anchor[0])  # query tokens (and the query-vector slot) before <USER_EMB>
 show = list(range(24))
 _, masks = enc(users.batch(show))

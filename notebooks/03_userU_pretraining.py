@@ -59,6 +59,7 @@ from qa_helpers import (
     pipeline,
     plots,
     userU,
+    world,
 )
 from qa_helpers.config import REPO_ROOT
 from qa_helpers.outputs import save_figure
@@ -235,7 +236,7 @@ pd.Series(final).round(3).to_frame("held-out users, end of training")
 # prefix can recover; the rest it must guess from the recent events:
 
 # %%
-visibility = diagnostics.answer_visibility(w.pretrain[:1000], tuple(cfg.event_caps), cfg.uqa_topics_per_user)
+visibility = diagnostics.answer_visibility(w.pretrain[:1000], world.spec(cfg), cfg.uqa_topics_per_user)
 pd.Series(visibility).round(3).to_frame("facts the prefix shows as the answer states them")
 
 # %% [markdown]
@@ -249,7 +250,7 @@ reader = diagnostics.fact_reader_recall(
     [r for r in w.pretrain if r["user_id"] in held_users],
     w.pretrain,
     eval_pairs,
-    tuple(cfg.event_caps),
+    world.spec(cfg),
     cfg.diagnostic_group,
     cfg.seed,
 )

@@ -51,6 +51,7 @@ from qa_helpers import (
     sentence_encoder,
     tasks,
     user_tensors,
+    world,
 )
 from qa_helpers.outputs import save_figure
 from qa_helpers.train import PairSampler, split_pairs
@@ -98,7 +99,7 @@ pd.DataFrame({"query": {t.name: t.query for t in tasks.TASKS}})
 rows = evaluation.evaluate_oracle(probs, labels, splits, cfg.bootstrap, cfg.seed)
 handcrafted = baselines.handcrafted_features(w.downstream, cfg.n_tabular)
 rows += evaluation.evaluate_gbdt("Handcrafted + GBDT", handcrafted, labels, splits, cfg.bootstrap, cfg.seed)
-capped = baselines.handcrafted_features(user_tensors.capped_records(w.downstream, tuple(cfg.event_caps)), cfg.n_tabular)
+capped = baselines.handcrafted_features(user_tensors.capped_records(w.downstream, world.spec(cfg)), cfg.n_tabular)
 rows += evaluation.evaluate_gbdt("Handcrafted + GBDT (capped events)", capped, labels, splits, cfg.bootstrap, cfg.seed)
 print(f"handcrafted features: {handcrafted.shape[1]} columns")
 

@@ -73,7 +73,7 @@ print(f"{len(users)} downstream users; prompts train on each task's probe-traini
 # %%
 pd.DataFrame(
     layout.describe(
-        tuple(cfg.event_caps),
+        model.config.spec,
         cfg.tabular_tokens,
         model.tokenizer,
         queries[6],
@@ -257,11 +257,11 @@ after = np.stack(
     ]
 )
 evidence = {t.name: t.evidence for t in tasks.TASKS}
-fig, data = plots.attention_shift(before, after, names, list(attention.CATEGORIES), evidence)
+fig, data = plots.attention_shift(before, after, names, list(attention.categories(model)), evidence)
 save_figure(fig, "05_attention_shift", cfg, data)
 
 # %%
-cats = list(attention.CATEGORIES)
+cats = list(attention.categories(model))
 shift = pd.DataFrame(100 * (after - before), index=names, columns=cats)
 ev_shift = pd.Series({n: shift.loc[n, list(evidence[n])].sum() for n in names})
 top_gain = shift.idxmax(axis=1)

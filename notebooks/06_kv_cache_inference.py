@@ -184,9 +184,7 @@ inc, _ = incremental.replay(
     model.encoder,
     w.downstream[: cfg.incremental_users],
     table,
-    tuple(cfg.event_caps),
-    cfg.n_tabular,
-    cfg.window_days,
+    model.config.spec,
     last_day=cfg.window_days - 1,
     days=10,
 )

@@ -64,9 +64,9 @@ def world(cfg: Profile) -> W.World:
     """The profile's world, generated and saved on first use."""
     folder = world_folder(cfg)
     if (folder / "ground_truth.jsonl").exists():
-        return W.load(folder, cfg.n_tabular, cfg.window_days, cfg.future_days)
+        return W.load(folder, cfg)
     w = W.generate(cfg)
-    W.save(w, folder)
+    W.save(w, folder, cfg)
     return w
 
 

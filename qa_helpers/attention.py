@@ -1,7 +1,8 @@
 """Where the anchor looks: the share of `<USER_EMB>`'s attention that lands on each modality's prefix tokens
 (paper Fig. 7).
 
-    shares = modality_attention(model, prefixes, queries, prompts)       # (Q, 7): user + six modalities
+    shares = modality_attention(model, prefixes, queries, prompts)       # (Q, 1 + M): user, then each modality
+    names = categories(model)                                            # ('user', 'bill', ..., 'tabular')
 
 Attention weights need the eager implementation (SDPA does not return them); it is switched on for the call and
 restored after. Each modality's share counts its modality token and its event tokens; padded event slots get
@@ -16,11 +17,13 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from . import catalog as C
 from .layout import modality_of_position
 from .model import PrefixState, QAnchor
 
-CATEGORIES = ("user",) + tuple(C.MODALITIES)
+
+def categories(model: QAnchor) -> tuple[str, ...]:
+    """What attention is split over: the user token, then the model's modalities (spec.all_modalities)."""
+    return ("user",) + model.config.spec.all_modalities
 
 
 @contextmanager
@@ -44,13 +47,13 @@ def modality_attention(
     batch_size: int = 64,
     per_layer: bool = False,
 ) -> np.ndarray:
-    """Share of <USER_EMB>'s prefix attention per category (user token, then C.MODALITIES).
+    """Share of <USER_EMB>'s prefix attention per category (`categories(model)`: user token, then modalities).
 
-    Returns (Q, 7), or (n_layers, Q, 7) with `per_layer`; averaged over heads and users (and layers)."""
+    Returns (Q, C), or (n_layers, Q, C) with `per_layer`; averaged over heads and users (and layers)."""
     model.eval()
-    owner = np.array(modality_of_position(model.config.caps, model.config.tabular_tokens))
+    owner = np.array(modality_of_position(model.config.spec, model.config.tabular_tokens))
     lp = len(owner)
-    onehot = torch.tensor(np.stack([owner == c for c in CATEGORIES], 1), dtype=torch.float32)  # (Lp, 7)
+    onehot = torch.tensor(np.stack([owner == c for c in categories(model)], 1), dtype=torch.float32)  # (Lp, C)
     n = len(prefixes.length)
     total = None
     with eager_attention(model):
@@ -59,7 +62,7 @@ def modality_attention(
             _, attn = model.anchor_states_cached(state, queries, prompts, output_attentions=True)
             on_prefix = attn[..., :lp].mean(3)  # (layers, B, Q, Lp): head mean
             on_prefix = on_prefix / on_prefix.sum(-1, keepdim=True)
-            part = (on_prefix @ onehot).sum(1)  # (layers, Q, 7)
+            part = (on_prefix @ onehot).sum(1)  # (layers, Q, C)
             total = part if total is None else total + part
     shares = (total / n).numpy()
     return shares if per_layer else shares.mean(0)

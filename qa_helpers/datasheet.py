@@ -210,7 +210,7 @@ def update_readme(readme: Path, blocks: dict[str, str]) -> None:
 def write_sample(folder: Path = SAMPLE_DIR) -> None:
     """Regenerate the sample world, its UserU pairs, and the datasheet tables."""
     w = world.generate(SAMPLE_PROFILE)
-    world.save(w, folder)
+    world.save(w, folder, SAMPLE_PROFILE)
     rows, stats = build_sample_userU(folder)
     write_jsonl(folder / "userU.jsonl", rows)
     update_readme(folder / "README.md", render_blocks(folder))

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from . import catalog as C
 from . import geometry, inference, userU
 from .model import QAnchor
+from .spec import DatasetSpec
 from .user_tensors import UserTensors, capped_records
 
 # the numbers `diagnose` reports, in the order tables and curves show them
@@ -72,11 +73,11 @@ def effective_rank(X: np.ndarray) -> float:
     return float(np.exp(-(p * np.log(p)).sum()))
 
 
-def answer_visibility(records: list[dict], caps: tuple[int, ...], k: int = 10, window_days: int = 90) -> dict:
+def answer_visibility(records: list[dict], spec: DatasetSpec, k: int = 10) -> dict:
     """How much of an answer the prefix can show: per fact kind, the share of (user, top-k topic) facts that come
     out the same from the K_m most recent events per modality (what the encoder reads; levels against the
     population read the same way) as from the whole 90-day record the answers are written from."""
-    capped = capped_records(records, caps)
+    capped, window_days = capped_records(records, spec), spec.window_days
     full_pop, capped_pop = userU.Population(records), userU.Population(capped)
     same, total = {}, {}
     for rec, cut in zip(records, capped):
@@ -95,7 +96,7 @@ def fact_reader_recall(
     records: list[dict],
     population_records: list[dict],
     pairs: list[dict],
-    caps: tuple[int, ...],
+    spec: DatasetSpec,
     group_size: int = 32,
     seed: int = 0,
 ) -> dict:
@@ -104,8 +105,8 @@ def fact_reader_recall(
     answer of its group (the facts computed from the whole record), and the answer agreeing on the most facts is
     retrieved (ties split). A ceiling for what the prefix shows, not a model. records: the pairs' users."""
     by_id = {r["user_id"]: r for r in records}
-    cut = {r["user_id"]: r for r in capped_records(records, caps)}
-    full_pop, cut_pop = userU.Population(population_records), userU.Population(capped_records(population_records, caps))
+    cut = {r["user_id"]: r for r in capped_records(records, spec)}
+    full_pop, cut_pop = userU.Population(population_records), userU.Population(capped_records(population_records, spec))
     uqa = [p for p in pairs if p["source"] == "uqa"]
 
     def facts(rec, topic, population):

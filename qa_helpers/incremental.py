@@ -11,10 +11,11 @@ the user token from the summaries. The result equals encoding the updated profil
 The LLM must still re-read the whole prefix (its first token, the user token, changes), so the KV cache is
 rebuilt; what is saved is event-level encoding.
 
-    states = [encode(model.encoder, r, table, caps, 90, today=89) for r in records]
-    new_state, stats = update(model.encoder, states[0], {"bill": todays_bills}, table, caps, 90)
-    tokens, mask = prefix(model.encoder, [new_state], caps, 90)          # (1, Lp, d_llm), (1, Lp)
-    report, (tokens, mask) = replay(model.encoder, records, table, caps, 24, 90, last_day=89, days=10)
+    spec = model.config.spec                                               # modalities, K_m, window
+    states = [encode(model.encoder, r, table, spec, today=89) for r in records]
+    new_state, stats = update(model.encoder, states[0], {"bill": todays_bills}, table, spec)
+    tokens, mask = prefix(model.encoder, [new_state], spec)               # (1, Lp, d_llm), (1, Lp)
+    report, (tokens, mask) = replay(model.encoder, records, table, spec, last_day=89, days=10)
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import catalog as C
+from .spec import DatasetSpec
 from .user_encoder import HierarchicalEncoder, masked_mean
-from .user_tensors import N_NUMERIC, TextTable, UserTensors, event_age, event_numeric, most_recent
+from .user_tensors import TextTable, UserTensors, event_age, event_numeric, most_recent
 
 
 @dataclass
@@ -76,13 +77,17 @@ class UpdateStats:
         self.modalities_encoded += other.modalities_encoded
 
 
-def _encode_events(encoder: HierarchicalEncoder, m: str, events: list[dict], table: TextTable) -> ModalityBuffer:
+def _encode_events(
+    encoder: HierarchicalEncoder, spec: DatasetSpec, m: str, events: list[dict], table: TextTable
+) -> ModalityBuffer:
     """Time-free encodings of `events` (already in buffer order)."""
     missing = [e["text"] for e in events if e["text"] not in table.index]
     if missing:
         raise KeyError(f"text {missing[0]!r} is not in the text table; call table.extend(records, cache) first")
     text = table.vectors[torch.tensor([table.index[e["text"]] for e in events], dtype=torch.long)]
-    numeric = torch.tensor([event_numeric(e) for e in events], dtype=torch.float32).reshape(len(events), N_NUMERIC)
+    fields, width = spec.modality(m).numeric, spec.n_numeric
+    numeric = torch.tensor([event_numeric(e, fields, width) for e in events], dtype=torch.float32)
+    numeric = numeric.reshape(len(events), width)
     h = encoder.event_vectors(m, text, numeric)
     return ModalityBuffer([e["day"] for e in events], [e["hour"] for e in events], h, encoder.event_tokens(m, h))
 
@@ -92,18 +97,17 @@ def encode(
     encoder: HierarchicalEncoder,
     record: dict,
     table: TextTable,
-    caps: tuple[int, ...],
-    window_days: int,
+    spec: DatasetSpec,
     today: int | None = None,
 ) -> ProfileState:
     """A user's state from scratch: every modality's K_m most recent events encoded."""
-    today = window_days - 1 if today is None else today
+    today = spec.window_days - 1 if today is None else today
     buffers = {}
-    for m, k in zip(C.EVENT_MODALITIES, caps):
-        events = record.get("events", {}).get(m, [])
+    for m in spec.modalities:
+        events = record.get("events", {}).get(m.name, [])
         for e in events:
-            event_age(e["day"], today, window_days)
-        buffers[m] = _encode_events(encoder, m, most_recent(events, k), table)
+            event_age(e["day"], today, spec.window_days)
+        buffers[m.name] = _encode_events(encoder, spec, m.name, most_recent(events, m.cap), table)
     tab = record.get("tabular")
     return ProfileState(
         record["user_id"], today, buffers, None if tab is None else torch.tensor(tab, dtype=torch.float32)
@@ -116,25 +120,24 @@ def update(
     state: ProfileState,
     new_events: dict[str, list[dict]],
     table: TextTable,
-    caps: tuple[int, ...],
-    window_days: int,
+    spec: DatasetSpec,
 ) -> tuple[ProfileState, UpdateStats]:
     """The state one day later, after the day's `new_events` (modality -> events, all on the new day)."""
     today = state.today + 1
-    unknown = set(new_events) - set(C.EVENT_MODALITIES)
+    unknown = set(new_events) - set(spec.event_modalities)
     if unknown:
-        raise ValueError(f"unknown modality {sorted(unknown)[0]!r}; event modalities are {C.EVENT_MODALITIES}")
+        raise ValueError(f"unknown modality {sorted(unknown)[0]!r}; event modalities are {spec.event_modalities}")
     stats, buffers = UpdateStats(), {}
-    for m, k in zip(C.EVENT_MODALITIES, caps):
+    for m, k in ((m.name, m.cap) for m in spec.modalities):
         old = state.buffers[m]
-        kept = old.head(sum(d > today - window_days for d in old.day))  # drop what left the window
+        kept = old.head(sum(d > today - spec.window_days for d in old.day))  # drop what left the window
         stats.expired += len(old) - len(kept)
         fresh = new_events.get(m, [])
         if any(e["day"] != today for e in fresh):
             raise ValueError(f"{m}: a daily update takes events of day {today} only; re-encode to backfill")
         stats.new_events += len(fresh)
         if fresh:
-            new = _encode_events(encoder, m, most_recent(fresh, k), table)  # new events are the most recent
+            new = _encode_events(encoder, spec, m, most_recent(fresh, k), table)  # new events are the most recent
             stats.events_encoded += len(new)
             stats.modalities_encoded.append(m)
             room = max(k - len(new), 0)
@@ -151,14 +154,14 @@ def update(
 
 @torch.no_grad()
 def prefix(
-    encoder: HierarchicalEncoder, states: list[ProfileState], caps: tuple[int, ...], window_days: int
+    encoder: HierarchicalEncoder, states: list[ProfileState], spec: DatasetSpec
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Prefix tokens (B, Lp, d_llm) and mask (B, Lp) of B users' states, as encoder(batch) would give."""
     if not states:
         raise ValueError("no states to assemble")
-    b, d_llm = len(states), encoder.d_llm
+    b, d_llm, window_days = len(states), encoder.d_llm, spec.window_days
     tokens, age, mask, summaries = {}, {}, {}, []
-    for m, k in zip(C.EVENT_MODALITIES, caps):
+    for m, k in ((m.name, m.cap) for m in spec.modalities):
         tokens[m] = torch.zeros(b, k, d_llm)
         h = torch.zeros(b, k, encoder.d_enc)
         age[m], mask[m] = torch.zeros(b, k), torch.zeros(b, k, dtype=torch.bool)
@@ -171,10 +174,11 @@ def prefix(
             age[m][i, :n] = torch.tensor([event_age(d, s.today, window_days) for d in buf.day])
         summaries.append(masked_mean(h, mask[m]))
     present = torch.tensor([s.tabular is not None for s in states])
-    n_tab = encoder.tab_mean.shape[0]
-    tab = torch.stack([s.tabular if s.tabular is not None else torch.zeros(n_tab) for s in states])
-    tab_tokens, tab_summary = encoder.tabular_parts(tab, present)
-    summaries.append(tab_summary)
+    tab = torch.stack([s.tabular if s.tabular is not None else torch.zeros(spec.tabular) for s in states])
+    tabular = encoder.tabular_parts(tab, present)
+    if tabular is not None:
+        summaries.append(tabular[1])
+    tab_tokens = tabular[0] if tabular is not None else None
     return encoder.assemble(tokens, age, mask, torch.stack(summaries, 1), tab_tokens, present)
 
 
@@ -189,9 +193,7 @@ def replay(
     encoder: HierarchicalEncoder,
     records: list[dict],
     table: TextTable,
-    caps: tuple[int, ...],
-    n_tabular: int,
-    window_days: int,
+    spec: DatasetSpec,
     last_day: int,
     days: int,
 ) -> tuple[dict, tuple[torch.Tensor, torch.Tensor]]:
@@ -202,23 +204,21 @@ def replay(
     if not records:
         raise ValueError("no records to replay")
     start = last_day - days  # the state before the replay
+    window_days = spec.window_days
     stats = UpdateStats()
-    states = [
-        encode(encoder, window(r, start - window_days + 1, start), table, caps, window_days, today=start)
-        for r in records
-    ]
+    states = [encode(encoder, window(r, start - window_days + 1, start), table, spec, today=start) for r in records]
     update_seconds, full_seconds, worst, masks_equal = 0.0, 0.0, 0.0, True
     for day in range(start + 1, last_day + 1):
         t0 = time.perf_counter()
         for i, r in enumerate(records):
             new = {m: [e for e in evs if e["day"] == day] for m, evs in r["events"].items()}
-            states[i], s = update(encoder, states[i], new, table, caps, window_days)
+            states[i], s = update(encoder, states[i], new, table, spec)
             stats.add(s)
-        tokens, mask = prefix(encoder, states, caps, window_days)
+        tokens, mask = prefix(encoder, states, spec)
         update_seconds += time.perf_counter() - t0
         t0 = time.perf_counter()  # the alternative: rebuild and encode every profile from scratch that day
         today = [window(r, day - window_days + 1, day) for r in records]
-        scratch = UserTensors.build(today, table, caps, n_tabular, window_days, today=day)
+        scratch = UserTensors.build(today, table, spec, today=day)
         with torch.no_grad():
             ref_tokens, ref_mask = encoder(scratch.batch(list(range(len(records)))))
         full_seconds += time.perf_counter() - t0

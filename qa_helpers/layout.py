@@ -1,6 +1,7 @@
 """The token layout, built in one place (paper Fig. 3, §2.3 of the spec):
 
     [USER] [MOD bill..tabular] [bill events][mini][spm][app][search][tabular]     (prefix: hierarchical user tokens)
+    (the synthetic world's modalities; any dataset's come from its spec, spec.py)
     Query: <text> [QVEC] [soft x n] <USER_EMB> Answer: <answer> <eos>              (suffix: text tokens and slots)
 
 The prefix comes from the encoder as embeddings; the suffix is text tokens, with an optional slot for the query's
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from . import catalog as C
+from .spec import DatasetSpec
 
 USER_EMB = "<USER_EMB>"
 QUERY_PREFIX = "Query: "
@@ -29,26 +30,27 @@ MAX_ANSWER_TOKENS = 96  # an answer longer than this is cut before its <eos>
 ANSWER_PREFIX = " Answer:"  # between <USER_EMB> and the answer in pretraining: its last token predicts the answer
 
 
-def prefix_segments(caps: tuple[int, ...], tabular_tokens: int) -> list[tuple[str, int, int]]:
-    """(name, start, end) of every block of the prefix, in order; end is exclusive."""
+def prefix_segments(spec: DatasetSpec, tabular_tokens: int) -> list[tuple[str, int, int]]:
+    """(name, start, end) of every block of the prefix, in order; end is exclusive. The tabular block (of
+    `tabular_tokens` copies) only when the spec has a tabular row."""
     segments, pos = [("USER", 0, 1)], 1
-    for m in C.MODALITIES:
+    for m in spec.all_modalities:
         segments.append((f"MODALITY:{m}", pos, pos + 1))
         pos += 1
-    for m, k in zip(C.MODALITIES, tuple(caps) + (tabular_tokens,)):
+    for m, k in zip(spec.all_modalities, spec.caps + (tabular_tokens,)):
         segments.append((f"events:{m}", pos, pos + k))
         pos += k
     return segments
 
 
-def prefix_length(caps: tuple[int, ...], tabular_tokens: int) -> int:
-    return prefix_segments(caps, tabular_tokens)[-1][2]
+def prefix_length(spec: DatasetSpec, tabular_tokens: int) -> int:
+    return prefix_segments(spec, tabular_tokens)[-1][2]
 
 
-def modality_of_position(caps: tuple[int, ...], tabular_tokens: int) -> list[str]:
+def modality_of_position(spec: DatasetSpec, tabular_tokens: int) -> list[str]:
     """For each prefix position, the modality it belongs to ('user' for the user token)."""
     out = []
-    for name, start, end in prefix_segments(caps, tabular_tokens):
+    for name, start, end in prefix_segments(spec, tabular_tokens):
         out += ["user" if name == "USER" else name.split(":")[1]] * (end - start)
     return out
 
@@ -147,11 +149,11 @@ def positions(mask: torch.Tensor) -> torch.Tensor:
 
 
 def describe(
-    caps: tuple[int, ...], tabular_tokens: int, tokenizer, query: str, n_soft: int = 0, query_slot: bool = False
+    spec: DatasetSpec, tabular_tokens: int, tokenizer, query: str, n_soft: int = 0, query_slot: bool = False
 ) -> list[dict]:
     """Rows (positions, block, what) describing the whole sequence for one query, for the notebook."""
     rows = []
-    for name, start, end in prefix_segments(caps, tabular_tokens):
+    for name, start, end in prefix_segments(spec, tabular_tokens):
         what = {"USER": "user token z_usr"}.get(name) or (
             f"modality token z_mdl[{name.split(':')[1]}]"
             if name.startswith("MODALITY")

@@ -8,7 +8,7 @@
   never read most words of a new question; the sentence encoder has. It is the CPU default's stand-in for the
   paper's pretrained LLM (the full profile's SmolLM2 reads the query tokens alone, as the paper does).
 
-    model = QAnchor.create(backbone, d_enc=384, n_tabular=24, caps=(32, 16, 24, 16, 8), emb_dim=64)
+    model = QAnchor.create(backbone, d_enc=384, spec=world.spec(cfg), emb_dim=64)
     emb = inference.embed(model, users, ["Will this person order takeout?"])   # (1, N, 64), unit norm
     model.save_pretrained(folder); again = QAnchor.from_pretrained(folder)
 """
@@ -26,10 +26,11 @@ from torch import nn
 from . import backbones as B
 from . import sentence_encoder
 from .layout import MAX_ANSWER_TOKENS, MAX_QUERY_TOKENS, Suffix, build_suffix, pad_right, positions, prefix_length
+from .spec import DatasetSpec
 from .user_encoder import Adapter, HierarchicalEncoder
 from .user_tensors import UserBatch
 
-MODEL_VERSION = 3  # bump when the architecture changes, so cached pretrained models are rebuilt (3: answer separator)
+MODEL_VERSION = 4  # bump when the architecture changes, so cached pretrained models are rebuilt (4: dataset spec)
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,7 @@ class ModelConfig:
     """Everything needed to rebuild a QAnchor around its saved weights (qanchor_config.json)."""
 
     d_enc: int  # width of the event-text vectors the encoder reads
-    n_tabular: int  # F, the tabular width
-    caps: tuple[int, ...]  # K_m, events kept per modality
+    spec: DatasetSpec  # the data's modalities, K_m, numeric fields and tabular width F
     emb_dim: int  # embedding size
     backbone: BackboneSource
     tabular_tokens: int = 2
@@ -59,7 +59,6 @@ class ModelConfig:
     max_answer_tokens: int = MAX_ANSWER_TOKENS
 
     def __post_init__(self):
-        object.__setattr__(self, "caps", tuple(self.caps))
         dim = sentence_encoder.encoder_dim(self.query_encoder) if self.query_encoder else None
         object.__setattr__(self, "query_dim", dim)
 
@@ -70,7 +69,8 @@ class ModelConfig:
     def from_json(cls, text: str) -> ModelConfig:
         values = json.loads(text)
         values.pop("query_dim", None)
-        return cls(**{**values, "backbone": BackboneSource(**values["backbone"])})
+        spec = DatasetSpec.from_dict(values["spec"], "qanchor_config.json spec")
+        return cls(**{**values, "spec": spec, "backbone": BackboneSource(**values["backbone"])})
 
 
 @dataclass
@@ -125,8 +125,7 @@ class QAnchor(nn.Module):
         cls,
         backbone: B.Backbone,
         d_enc: int,
-        n_tabular: int,
-        caps: tuple[int, ...],
+        spec: DatasetSpec,
         emb_dim: int,
         tabular_tokens: int = 2,
         seed: int = 0,
@@ -139,8 +138,7 @@ class QAnchor(nn.Module):
         `query_encoder` ('minilm', or 'hashing-<dim>' in tests) adds the query-vector slot."""
         config = ModelConfig(
             d_enc,
-            n_tabular,
-            caps,
+            spec,
             emb_dim,
             BackboneSource(backbone.kind, backbone.source, backbone.lora),
             tabular_tokens,
@@ -163,7 +161,7 @@ class QAnchor(nn.Module):
 
     @property
     def prefix_len(self) -> int:
-        return prefix_length(self.config.caps, self.config.tabular_tokens)
+        return prefix_length(self.config.spec, self.config.tabular_tokens)
 
     # ------------------------------------------------------------------ sequences
 
@@ -348,5 +346,5 @@ class QAnchor(nn.Module):
 
 def _encoder(config: ModelConfig, d_llm: int) -> HierarchicalEncoder:
     return HierarchicalEncoder(
-        config.d_enc, d_llm, config.n_tabular, config.tabular_tokens, config.use_user_token, config.use_modality_tokens
+        config.d_enc, d_llm, config.spec, config.tabular_tokens, config.use_user_token, config.use_modality_tokens
     )

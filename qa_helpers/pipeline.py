@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 from . import backbones as B
-from . import evaluation, prompt_tuning, tasks, userU
+from . import evaluation, prompt_tuning, tasks, userU, world
 from .config import Profile
 from .model import QAnchor
+from .spec import DatasetSpec
 from .train import Pretrainer
 from .user_tensors import TextTable, UserTensors
 
@@ -28,7 +29,8 @@ def device(cfg: Profile) -> str:
 
 
 def user_tensors(cfg: Profile, records: list[dict], table: TextTable) -> UserTensors:
-    return UserTensors.build(records, table, tuple(cfg.event_caps), cfg.n_tabular, cfg.window_days)
+    """The synthetic world's records as tensors, read through the profile's spec (world.spec)."""
+    return UserTensors.build(records, table, world.spec(cfg))
 
 
 def tokenizer_corpus(pairs: list[dict]) -> list[str]:
@@ -60,14 +62,14 @@ def backbone(cfg: Profile, pairs: list[dict]) -> B.Backbone:
     return B.from_folder(cfg.backbone, True, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
 
 
-def new_model(cfg: Profile, pairs: list[dict], users: UserTensors) -> QAnchor:
-    """A fresh Q-Anchor model for the profile, its tabular standardisation fitted on `users`."""
+def new_model(cfg: Profile, pairs: list[dict], users: UserTensors, spec: DatasetSpec | None = None) -> QAnchor:
+    """A fresh Q-Anchor model for the profile and a dataset spec (default: the world's), its tabular
+    standardisation fitted on `users`."""
     bb = backbone(cfg, pairs)
     model = QAnchor.create(
         bb,
         users.table.dim,
-        cfg.n_tabular,
-        tuple(cfg.event_caps),
+        spec or world.spec(cfg),
         cfg.emb_dim,
         cfg.tabular_tokens,
         seed=cfg.seed,

@@ -1,6 +1,7 @@
 """The user-record schema (JSONL, one user per line), its validator, and atomic readers/writers.
 
-A record, as a user would write one for their own logs:
+A record, as a user would write one for their own logs (the modalities and numeric fields come from the dataset's
+spec, see spec.py; this one is the synthetic world's):
 
     {"user_id": "u42",
      "events": {"bill":   [{"day": 3, "hour": 21, "text": "pay Meituan Takeout | food delivery | via balance",
@@ -8,11 +9,14 @@ A record, as a user would write one for their own logs:
                 "search": [{"day": 80, "hour": 9, "text": "weather tomorrow"}]},
      "tabular": [0.1, 3.0, ...]}
 
-- `events` maps a modality (bill, mini, spm, app, search) to a list of events; any subset may be present.
-- Every event has `day` (integer, 0 <= day < window_days, 0 = first day of the window), `hour` (integer 0..23)
-  and a non-empty `text`; bill events also carry a numeric `amount` (yuan, >= 0).
-- `tabular` (optional) is a list of exactly F finite numbers.
+- `events` maps a modality of the spec to a list of events; any subset may be present.
+- Every event has `day` (integer, 0 <= day < window_days, 0 = first day of the window), `hour` (integer 0..23),
+  a non-empty `text`, and each numeric field its modality declares (finite, >= 0), nothing else.
+- `tabular` (optional, only when the spec declares a width F > 0) is a list of exactly F finite numbers.
 - A record with no events and no tabular row is empty and rejected; nothing is dropped silently.
+
+`record_problems` lists every problem of a record (the `validate` command prints them all); `validate_record`
+raises the first.
 """
 
 from __future__ import annotations
@@ -21,12 +25,12 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-EVENT_MODALITIES = ("bill", "mini", "spm", "app", "search")
+from .spec import EVENT_FIELDS, DatasetSpec
+
 _RECORD_KEYS = {"user_id", "events", "tabular"}
-_EVENT_KEYS = {"day", "hour", "text", "amount"}
 
 
 class RecordError(ValueError):
@@ -41,71 +45,90 @@ def _is_int(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
-def validate_record(record, where: str = "record", n_tabular: int | None = None, window_days: int = 90) -> None:
-    """Raise RecordError naming `where` and the field if `record` breaks the schema.
-
-    `n_tabular`: the required tabular length F (None: any length >= 1). `window_days`: days in the window.
-    """
-
-    def fail(field: str, problem: str):
-        uid = record.get("user_id") if isinstance(record, dict) else None
-        who = f"{where} (user {uid!r})" if isinstance(uid, str) else where
-        raise RecordError(f"{who}: {field}: {problem}")
-
+def record_problems(record, spec: DatasetSpec) -> list[tuple[str, str]]:
+    """Every (field, problem) of `record` against `spec`; empty when the record is valid."""
     if not isinstance(record, dict):
-        fail("record", f"expected a JSON object, got {type(record).__name__}")
-    unknown = set(record) - _RECORD_KEYS
-    if unknown:
-        fail(sorted(unknown)[0], f"unknown field; allowed fields are {sorted(_RECORD_KEYS)}")
+        return [("record", f"expected a JSON object, got {type(record).__name__}")]
+    out = []
+    for key in sorted(set(record) - _RECORD_KEYS):
+        out.append((key, f"unknown field; allowed fields are {sorted(_RECORD_KEYS)}"))
     if not isinstance(record.get("user_id"), str) or not record["user_id"]:
-        fail("user_id", "missing or not a non-empty string")
+        out.append(("user_id", "missing or not a non-empty string"))
     events = record.get("events", {})
     if not isinstance(events, dict):
-        fail("events", f"expected an object mapping modality to a list of events, got {type(events).__name__}")
+        out.append(("events", f"expected an object mapping modality to a list of events, got {type(events).__name__}"))
+        events = {}
     n_events = 0
     for modality, evs in events.items():
-        if modality not in EVENT_MODALITIES:
-            fail(f"events.{modality}", f"unknown modality; expected one of {list(EVENT_MODALITIES)}")
+        if modality not in spec.event_modalities:
+            out.append((f"events.{modality}", f"unknown modality; the spec declares {list(spec.event_modalities)}"))
+            continue
         if not isinstance(evs, list):
-            fail(f"events.{modality}", f"expected a list of events, got {type(evs).__name__}")
+            out.append((f"events.{modality}", f"expected a list of events, got {type(evs).__name__}"))
+            continue
+        numeric = spec.modality(modality).numeric
         for j, ev in enumerate(evs):
-            path = f"events.{modality}[{j}]"
-            if not isinstance(ev, dict):
-                fail(path, f"expected an event object, got {type(ev).__name__}")
-            extra = set(ev) - _EVENT_KEYS
-            if extra:
-                fail(f"{path}.{sorted(extra)[0]}", f"unknown event field; allowed fields are {sorted(_EVENT_KEYS)}")
-            if not isinstance(ev.get("text"), str) or not ev["text"].strip():
-                fail(f"{path}.text", "missing or empty text")
-            day = ev.get("day")
-            if not _is_int(day):
-                fail(f"{path}.day", f"expected an integer day offset, got {day!r}")
-            if not 0 <= day < window_days:
-                fail(f"{path}.day", f"timestamp outside the {window_days}-day window: day {day}")
-            hour = ev.get("hour")
-            if not _is_int(hour) or not 0 <= hour <= 23:
-                fail(f"{path}.hour", f"expected an integer hour 0..23, got {hour!r}")
-            if modality == "bill":
-                if "amount" not in ev:
-                    fail(f"{path}.amount", "bill events need an amount")
-                if not _is_number(ev["amount"]):
-                    fail(f"{path}.amount", f"non-numeric amount {ev['amount']!r}")
-                if ev["amount"] < 0:
-                    fail(f"{path}.amount", f"negative amount {ev['amount']}")
-            elif "amount" in ev:
-                fail(f"{path}.amount", f"only bill events carry an amount, not {modality} events")
+            out += [(f"events.{modality}[{j}]{f}", p) for f, p in _event_problems(ev, modality, numeric, spec)]
         n_events += len(evs)
     tab = record.get("tabular")
     if tab is not None:
-        if not isinstance(tab, list) or not tab:
-            fail("tabular", "expected a non-empty list of numbers")
-        if n_tabular is not None and len(tab) != n_tabular:
-            fail("tabular", f"wrong tabular length: expected {n_tabular} values, got {len(tab)}")
-        for k, v in enumerate(tab):
-            if not _is_number(v):
-                fail(f"tabular[{k}]", f"non-numeric or non-finite value {v!r}")
+        if not spec.tabular:
+            out.append(("tabular", "the spec declares no tabular row; set 'tabular': F in the spec, or drop the row"))
+        elif not isinstance(tab, list) or not tab:
+            out.append(("tabular", "expected a non-empty list of numbers"))
+        else:
+            if len(tab) != spec.tabular:
+                out.append(("tabular", f"wrong tabular length: expected {spec.tabular} values, got {len(tab)}"))
+            out += [
+                (f"tabular[{k}]", f"non-numeric or non-finite value {v!r}")
+                for k, v in enumerate(tab)
+                if not _is_number(v)
+            ]
     if n_events == 0 and tab is None:
-        fail("record", "empty record: no events in any modality and no tabular row")
+        out.append(("record", "empty record: no events in any modality and no tabular row"))
+    return out
+
+
+def _event_problems(ev, modality: str, numeric: tuple[str, ...], spec: DatasetSpec) -> list[tuple[str, str]]:
+    """(field suffix, problem) of one event: '' for the event itself, '.day' for its day, and so on."""
+    if not isinstance(ev, dict):
+        return [("", f"expected an event object, got {type(ev).__name__}")]
+    out = []
+    allowed = list(EVENT_FIELDS) + list(numeric)
+    for extra in sorted(set(ev) - set(allowed)):
+        out.append((f".{extra}", f"unknown event field; {modality} events carry {allowed}"))
+    if not isinstance(ev.get("text"), str) or not ev["text"].strip():
+        out.append((".text", "missing or empty text"))
+    day = ev.get("day")
+    if not _is_int(day):
+        out.append((".day", f"expected an integer day offset, got {day!r}"))
+    elif not 0 <= day < spec.window_days:
+        out.append((".day", f"timestamp outside the {spec.window_days}-day window: day {day}"))
+    hour = ev.get("hour")
+    if not _is_int(hour) or not 0 <= hour <= 23:
+        out.append((".hour", f"expected an integer hour 0..23, got {hour!r}"))
+    for f in numeric:
+        if f not in ev:
+            out.append((f".{f}", f"{modality} events need {f!r} (a number >= 0, declared in the spec)"))
+        elif not _is_number(ev[f]):
+            out.append((f".{f}", f"non-numeric {f} {ev[f]!r}"))
+        elif ev[f] < 0:
+            out.append((f".{f}", f"negative {f} {ev[f]}"))
+    return out
+
+
+def validate_record(record, spec: DatasetSpec, where: str = "record") -> None:
+    """Raise RecordError naming `where`, the user and the field of the first problem of `record`."""
+    problems = record_problems(record, spec)
+    if problems:
+        raise RecordError(describe(record, where, *problems[0]))
+
+
+def describe(record, where: str, field: str, problem: str) -> str:
+    """'<where> (user <id>): <field>: <problem>'."""
+    uid = record.get("user_id") if isinstance(record, dict) else None
+    who = f"{where} (user {uid!r})" if isinstance(uid, str) else where
+    return f"{who}: {field}: {problem}"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -135,47 +158,51 @@ def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
 
 def read_jsonl(path: Path) -> list[dict]:
     """Read one JSON object per line; blank lines are skipped, a malformed line is an error naming it."""
-    rows = []
+    return [row for _, row in iter_jsonl(path)]
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
+    """(line number, parsed JSON) of every non-blank line, read lazily; a malformed line is an error naming it."""
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                yield lineno, json.loads(line)
             except json.JSONDecodeError as e:
                 raise RecordError(f"{path}:{lineno}: malformed JSON ({e.msg})") from None
-    return rows
 
 
-def write_records(path: Path, records: list[dict], n_tabular: int | None = None, window_days: int = 90) -> None:
+def write_records(path: Path, records: list[dict], spec: DatasetSpec) -> None:
     """Validate every record, then write them atomically."""
-    check_records(records, str(path), n_tabular, window_days)
+    check_records(records, spec, str(path))
     write_jsonl(path, records)
 
 
-def read_records(path: Path, n_tabular: int | None = None, window_days: int = 90) -> list[dict]:
+def read_records(path: Path, spec: DatasetSpec) -> list[dict]:
     """Read and validate user records (for example your own logs) from a JSONL file."""
     records = read_jsonl(path)
-    check_records(records, str(path), n_tabular, window_days)
+    check_records(records, spec, str(path))
     return records
 
 
-def check_records(records: list, source: str, n_tabular: int | None = None, window_days: int = 90) -> None:
-    """Validate a list of records: each against the schema, a common tabular length, unique user ids."""
+def check_records(records: list, spec: DatasetSpec, source: str = "records") -> None:
+    """Validate a list of records against the spec and for unique user ids; raise on the first problem."""
+    for message in find_problems(records, spec, source):
+        raise RecordError(message)
+
+
+def find_problems(records: Iterable, spec: DatasetSpec, source: str = "records") -> Iterator[str]:
+    """Every problem of a sequence of records, one message each ('<source> record N (user id): field: problem'),
+    duplicate user ids included; lazy, so a large file is checked in one pass."""
     seen: dict[str, int] = {}
-    widths = set()
     for i, rec in enumerate(records):
         where = f"{source} record {i + 1}"
-        validate_record(rec, where, n_tabular, window_days)
-        if rec["user_id"] in seen:
-            raise RecordError(
-                f"{where}: user_id: duplicate user id {rec['user_id']!r} (first in record {seen[rec['user_id']] + 1})"
-            )
-        seen[rec["user_id"]] = i
-        if rec.get("tabular") is not None:
-            widths.add(len(rec["tabular"]))
-            if len(widths) > 1:
-                raise RecordError(
-                    f"{where}: tabular: wrong tabular length {len(rec['tabular'])}; earlier records "
-                    f"have {sorted(widths - {len(rec['tabular'])})[0]}"
-                )
+        for field, problem in record_problems(rec, spec):
+            yield describe(rec, where, field, problem)
+        uid = rec.get("user_id") if isinstance(rec, dict) else None
+        if isinstance(uid, str):
+            if uid in seen:
+                yield describe(rec, where, "user_id", f"duplicate user id {uid!r} (first in record {seen[uid] + 1})")
+            else:
+                seen[uid] = i

@@ -1,14 +1,17 @@
 """The hierarchical coarse-to-fine user encoder (paper §3.2.1, Eq. 1-2; reference code's adapters).
 
-For every event modality m, with h_{m,t} = text vector + W_m * (log amount, sin hour, cos hour) (d_enc):
+The modalities come from the dataset's spec (spec.py). For every event modality m, with
+h_{m,t} = text vector + W_m * (log1p of its numeric fields, sin hour, cos hour) (d_enc):
   event tokens     z_evt[m, t] = EventAdapter_m(h_{m,t}) + age_{m,t} * r_m  (B, K_m, d_llm)
   modality token   z_mdl[m]    = ModalAdapter(masked_mean_t h_{m,t})       (B, d_llm), adapter shared by modalities
-Tabular: event tokens = Linear(F -> d_llm)(x) repeated `tabular_tokens` times; summary = Linear(F -> d_enc)(x).
+Tabular (when the spec has a row of width F > 0): event tokens = Linear(F -> d_llm)(x) repeated `tabular_tokens`
+times; summary = Linear(F -> d_enc)(x).
   user token       z_usr       = UserAdapter(mean over present modalities of the summaries)   (B, d_llm)
 
-Output order: [USER] [6 x MODALITY] [bill events] [mini] [spm] [app] [search] [tabular tokens]
-(see layout.prefix_segments). As in the reference code, summaries pool the raw vectors h, not the adapted
-tokens; the user token averages only the modalities a user has (the code averages all six, zeros included).
+Output order: [USER] [M x MODALITY] [events of each event modality, in spec order] [tabular tokens]
+(see layout.prefix_segments; for the synthetic world M = 6: bill, mini, spm, app, search, tabular). As in the
+reference code, summaries pool the raw vectors h, not the adapted tokens; the user token averages only the
+modalities a user has (the code averages all six, zeros included).
 
 An event's age (0 today, 1 at the window's start) enters after the adapter, as a learned per-modality
 direction r_m scaled by the age (like a time embedding), so the adapter's output for an event never changes as
@@ -20,8 +23,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import catalog as C
-from .user_tensors import N_NUMERIC, UserBatch
+from .spec import DatasetSpec
+from .user_tensors import UserBatch
 
 
 class Adapter(nn.Module):
@@ -46,27 +49,31 @@ class HierarchicalEncoder(nn.Module):
         self,
         d_enc: int,
         d_llm: int,
-        n_tabular: int,
+        spec: DatasetSpec,
         tabular_tokens: int = 2,
         use_user_token: bool = True,
         use_modality_tokens: bool = True,
     ):
         super().__init__()
-        self.d_enc, self.d_llm, self.tabular_tokens = d_enc, d_llm, tabular_tokens
+        self.d_enc, self.d_llm, self.spec = d_enc, d_llm, spec
+        self.tabular_tokens = tabular_tokens if spec.tabular else 0
         self.use_user_token, self.use_modality_tokens = use_user_token, use_modality_tokens
-        self.numeric = nn.ModuleDict({m: nn.Linear(N_NUMERIC, d_enc) for m in C.EVENT_MODALITIES})
-        self.event_adapters = nn.ModuleDict({m: Adapter(d_enc, d_llm) for m in C.EVENT_MODALITIES})
-        self.tabular_event = nn.Linear(n_tabular, d_llm)
-        self.tabular_summary = nn.Linear(n_tabular, d_enc)
+        names, f = spec.event_modalities, spec.tabular
+        self.numeric = nn.ModuleDict({m: nn.Linear(spec.n_numeric, d_enc) for m in names})
+        self.event_adapters = nn.ModuleDict({m: Adapter(d_enc, d_llm) for m in names})
+        self.tabular_event = nn.Linear(f, d_llm) if f else None
+        self.tabular_summary = nn.Linear(f, d_enc) if f else None
         self.modal_adapter = Adapter(d_enc, d_llm)
         self.user_adapter = Adapter(d_enc, d_llm)
-        self.age_direction = nn.ParameterDict({m: nn.Parameter(0.1 * torch.randn(d_llm)) for m in C.EVENT_MODALITIES})
+        self.age_direction = nn.ParameterDict({m: nn.Parameter(0.1 * torch.randn(d_llm)) for m in names})
         # standardisation of the tabular row, fitted on training users (fit_tabular)
-        self.register_buffer("tab_mean", torch.zeros(n_tabular))
-        self.register_buffer("tab_std", torch.ones(n_tabular))
+        self.register_buffer("tab_mean", torch.zeros(f))
+        self.register_buffer("tab_std", torch.ones(f))
 
     def fit_tabular(self, tabular: torch.Tensor, present: torch.Tensor) -> None:
-        """Set the tabular mean and std from rows (N, F) of users with `present` (N,) True."""
+        """Set the tabular mean and std from rows (N, F) of users with `present` (N,) True; nothing without F."""
+        if not self.spec.tabular:
+            return
         rows = tabular[present]
         if len(rows) < 2:
             raise ValueError("need at least two users with a tabular row to standardise it")
@@ -74,15 +81,18 @@ class HierarchicalEncoder(nn.Module):
         self.tab_std.copy_(rows.std(0).clamp(min=1e-6))
 
     def event_vectors(self, m: str, text: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
-        """h = text vector + numeric projection: (..., d_enc) from text (..., d_enc) and numeric (..., 3)."""
+        """h = text vector + numeric projection: (..., d_enc) from text (..., d_enc) and numeric (..., n_numeric)."""
         return text + self.numeric[m](numeric)
 
     def event_tokens(self, m: str, h: torch.Tensor) -> torch.Tensor:
         """Time-free event tokens (..., d_llm): what a daily update keeps for old events."""
         return self.event_adapters[m](h)
 
-    def tabular_parts(self, tabular: torch.Tensor, present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Standardised tabular row (B, F) -> its tokens (B, tabular_tokens, d_llm) and summary (B, d_enc)."""
+    def tabular_parts(self, tabular: torch.Tensor, present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Standardised tabular row (B, F) -> its tokens (B, tabular_tokens, d_llm) and summary (B, d_enc);
+        None when the spec has no tabular row."""
+        if not self.spec.tabular:
+            return None
         x = (tabular - self.tab_mean) / self.tab_std
         x = x * present.unsqueeze(-1).to(x.dtype)  # missing row -> zeros
         return self.tabular_event(x).unsqueeze(1).expand(-1, self.tabular_tokens, -1), self.tabular_summary(x)
@@ -93,23 +103,27 @@ class HierarchicalEncoder(nn.Module):
         age: dict,
         mask: dict,
         summaries: torch.Tensor,
-        tabular_tokens: torch.Tensor,
+        tabular: tuple[torch.Tensor, torch.Tensor] | None,
         tabular_present: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The prefix from per-modality parts: time-free event tokens (B, K_m, d_llm), age (B, K_m), mask (B, K_m),
-        summaries (B, 6, d_enc) in C.MODALITIES order, tabular tokens (B, T, d_llm) and tabular_present (B,)."""
-        event_tokens = [tokens[m] + age[m].unsqueeze(-1) * self.age_direction[m] for m in C.EVENT_MODALITIES]
-        event_masks = [mask[m] for m in C.EVENT_MODALITIES]
-        event_tokens.append(tabular_tokens)
-        event_masks.append(tabular_present.unsqueeze(1).expand(-1, self.tabular_tokens))
-        present = torch.stack([mask[m].any(1) for m in C.EVENT_MODALITIES] + [tabular_present], 1)  # (B, 6)
-        modality_tokens = self.modal_adapter(summaries)  # (B, 6, d_llm)
-        user_token = self.user_adapter(masked_mean(summaries, present)).unsqueeze(1)
-        b = summaries.shape[0]
+        summaries (B, M, d_enc) in spec.all_modalities order, the tabular tokens (B, T, d_llm) (None without a
+        tabular row) and tabular_present (B,)."""
+        names = self.spec.event_modalities
+        event_tokens = [tokens[m] + age[m].unsqueeze(-1) * self.age_direction[m] for m in names]
+        event_masks = [mask[m] for m in names]
+        present = [mask[m].any(1) for m in names]
+        if tabular is not None:
+            event_tokens.append(tabular)
+            event_masks.append(tabular_present.unsqueeze(1).expand(-1, self.tabular_tokens))
+            present.append(tabular_present)
+        modality_tokens = self.modal_adapter(summaries)  # (B, M, d_llm)
+        user_token = self.user_adapter(masked_mean(summaries, torch.stack(present, 1))).unsqueeze(1)
+        b, n_mod = summaries.shape[:2]
         ones = torch.ones(b, 1, dtype=torch.bool, device=summaries.device)
         prefix = torch.cat([user_token, modality_tokens] + event_tokens, 1)
         prefix_mask = torch.cat(
-            [ones * self.use_user_token, ones.expand(-1, 6) & self.use_modality_tokens] + event_masks, 1
+            [ones * self.use_user_token, ones.expand(-1, n_mod) & self.use_modality_tokens] + event_masks, 1
         )
         if not self.use_user_token and not self.use_modality_tokens and not bool(prefix_mask.any(1).all()):
             raise ValueError("a user has no events and no summary tokens are used: nothing to attend to")
@@ -118,10 +132,12 @@ class HierarchicalEncoder(nn.Module):
     def forward(self, batch: UserBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """Prefix tokens (B, L_prefix, d_llm) and their attention mask (B, L_prefix), True = attend."""
         tokens, summaries = {}, []
-        for m in C.EVENT_MODALITIES:
+        for m in self.spec.event_modalities:
             h = self.event_vectors(m, batch.events[m], batch.numeric[m])  # (B, K_m, d_enc)
             tokens[m] = self.event_tokens(m, h)
             summaries.append(masked_mean(h, batch.mask[m]))  # (B, d_enc)
-        tab_tokens, tab_summary = self.tabular_parts(batch.tabular, batch.tabular_mask)
-        summaries.append(tab_summary)
+        tabular = self.tabular_parts(batch.tabular, batch.tabular_mask)
+        if tabular is not None:
+            summaries.append(tabular[1])
+        tab_tokens = tabular[0] if tabular is not None else None
         return self.assemble(tokens, batch.age, batch.mask, torch.stack(summaries, 1), tab_tokens, batch.tabular_mask)

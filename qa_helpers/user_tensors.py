@@ -1,13 +1,15 @@
 """Records -> tensors for the hierarchical encoder.
 
-Each event becomes a text id (a row of a `TextTable` of unique texts and their frozen encoder vectors), three
-time-free numeric fields (log amount, hour on the clock circle as sin, cos) and its age in the window
+Each event becomes a text id (a row of a `TextTable` of unique texts and their frozen encoder vectors), its
+time-free numeric inputs (log1p / 10 of each numeric field its modality declares, zero-padded to the spec's widest
+modality, then the hour on the clock circle as sin, cos) and its age in the window
 ((today - day) / (window_days - 1): 0 today, 1 on the window's first day). Age is kept apart so that an event's
 encoding does not change as days pass (the encoder adds it after the event adapter; see incremental.py).
-Per modality the K_m most recent events are kept, most recent first; padded slots have text id 0 and mask False.
+Per modality of the dataset's spec (spec.py) the K_m most recent events are kept, most recent first; padded
+slots have text id 0 and mask False.
 
     table = TextTable.build(records, cache)             # each unique text encoded once
-    users = UserTensors.build(records, table, caps=(32, 16, 24, 16, 8), n_tabular=24)
+    users = UserTensors.build(records, table, spec)      # spec: modalities, K_m, tabular width, window
     batch = users.batch([0, 5, 7])                       # UserBatch with event vectors, shapes below
 """
 
@@ -19,9 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import catalog as C
-
-N_NUMERIC = 3  # log1p(amount) / 10, sin(hour), cos(hour)
+from .spec import DatasetSpec
 
 
 class TextTable:
@@ -57,9 +57,12 @@ class TextTable:
             self.vectors = torch.cat([self.vectors, torch.as_tensor(cache.encode(new), dtype=torch.float32)])
 
 
-def event_numeric(ev: dict) -> list[float]:
+def event_numeric(ev: dict, fields: tuple[str, ...], width: int) -> list[float]:
+    """An event's `width` numeric inputs: log1p(field) / 10 per numeric field, zeros up to width - 2, sin and cos
+    of the hour."""
     angle = 2 * math.pi * ev["hour"] / 24
-    return [math.log1p(ev.get("amount", 0.0)) / 10, math.sin(angle), math.cos(angle)]
+    values = [math.log1p(ev[f]) / 10 for f in fields]
+    return values + [0.0] * (width - 2 - len(values)) + [math.sin(angle), math.cos(angle)]
 
 
 def event_age(day: int, today: int, window_days: int) -> float:
@@ -74,22 +77,22 @@ def most_recent(events: list[dict], k: int) -> list[dict]:
     return sorted(events, key=lambda e: (e["day"], e["hour"]), reverse=True)[:k]
 
 
-def capped_records(records: list[dict], caps: tuple[int, ...]) -> list[dict]:
+def capped_records(records: list[dict], spec: DatasetSpec) -> list[dict]:
     """The records with each event modality cut to its K_m most recent events: what the encoder reads of them."""
     out = []
     for rec in records:
-        events = {m: most_recent(rec.get("events", {}).get(m, []), k) for m, k in zip(C.EVENT_MODALITIES, caps)}
+        events = {m.name: most_recent(rec.get("events", {}).get(m.name, []), m.cap) for m in spec.modalities}
         out.append({**rec, "events": {m: evs for m, evs in events.items() if evs}})
     return out
 
 
 @dataclass
 class UserBatch:
-    """What the encoder reads for B users. Modalities in catalog.EVENT_MODALITIES order.
+    """What the encoder reads for B users, per event modality of the spec (in its order).
 
-    events[m]: (B, K_m, d_enc) text vectors; numeric[m]: (B, K_m, 3); age[m]: (B, K_m) in [0, 1];
+    events[m]: (B, K_m, d_enc) text vectors; numeric[m]: (B, K_m, n_numeric); age[m]: (B, K_m) in [0, 1];
     mask[m]: (B, K_m) bool, True = real event.
-    tabular: (B, F) raw values; tabular_mask: (B,) bool, True = the user has a tabular row.
+    tabular: (B, F) raw values (F = 0 without a tabular row); tabular_mask: (B,) bool, True = the user has one.
     """
 
     events: dict[str, torch.Tensor]
@@ -121,46 +124,40 @@ class UserTensors:
         self.tabular, self.tabular_mask, self.table = tabular, tabular_mask, table
 
     @classmethod
-    def build(
-        cls,
-        records: list[dict],
-        table: TextTable,
-        caps: tuple[int, ...],
-        n_tabular: int,
-        window_days: int = 90,
-        today: int | None = None,
-    ) -> UserTensors:
-        """`today`: the window's last day (default window_days - 1, the world's convention: days 0..89)."""
-        today = window_days - 1 if today is None else today
-        if len(caps) != len(C.EVENT_MODALITIES):
-            raise ValueError(f"caps must give one K_m per event modality {C.EVENT_MODALITIES}, got {caps}")
-        n = len(records)
-        text_ids = {m: torch.zeros(n, k, dtype=torch.long) for m, k in zip(C.EVENT_MODALITIES, caps)}
-        numeric = {m: torch.zeros(n, k, N_NUMERIC) for m, k in zip(C.EVENT_MODALITIES, caps)}
-        age = {m: torch.zeros(n, k) for m, k in zip(C.EVENT_MODALITIES, caps)}
-        tabular = torch.zeros(n, n_tabular)
+    def build(cls, records: list[dict], table: TextTable, spec: DatasetSpec, today: int | None = None) -> UserTensors:
+        """`today`: the window's last day (default spec.window_days - 1, the world's convention: days 0..89)."""
+        window = spec.window_days
+        today = window - 1 if today is None else today
+        n, width = len(records), spec.n_numeric
+        text_ids = {m.name: torch.zeros(n, m.cap, dtype=torch.long) for m in spec.modalities}
+        numeric = {m.name: torch.zeros(n, m.cap, width) for m in spec.modalities}
+        age = {m.name: torch.zeros(n, m.cap) for m in spec.modalities}
+        tabular = torch.zeros(n, spec.tabular)
         tabular_mask = torch.zeros(n, dtype=torch.bool)
         for u, rec in enumerate(records):
             events = rec.get("events", {})
-            unknown = set(events) - set(C.EVENT_MODALITIES)
+            unknown = set(events) - set(spec.event_modalities)
             if unknown:
-                raise ValueError(f"user {rec.get('user_id')!r}: unknown modality {sorted(unknown)[0]!r}")
-            for m, k in zip(C.EVENT_MODALITIES, caps):
-                for ev in events.get(m, []):
-                    event_age(ev["day"], today, window_days)  # every event must lie in the window
-                for j, ev in enumerate(most_recent(events.get(m, []), k)):
+                raise ValueError(
+                    f"user {rec.get('user_id')!r}: unknown modality {sorted(unknown)[0]!r}; "
+                    f"the spec declares {list(spec.event_modalities)}"
+                )
+            for m in spec.modalities:
+                for ev in events.get(m.name, []):
+                    event_age(ev["day"], today, window)  # every event must lie in the window
+                for j, ev in enumerate(most_recent(events.get(m.name, []), m.cap)):
                     if ev["text"] not in table.index:
                         raise KeyError(
                             f"user {rec.get('user_id')!r}: text {ev['text']!r} is not in the text table; "
                             "call table.extend(records, cache) first"
                         )
-                    text_ids[m][u, j] = table.index[ev["text"]]
-                    numeric[m][u, j] = torch.tensor(event_numeric(ev))
-                    age[m][u, j] = event_age(ev["day"], today, window_days)
+                    text_ids[m.name][u, j] = table.index[ev["text"]]
+                    numeric[m.name][u, j] = torch.tensor(event_numeric(ev, m.numeric, width))
+                    age[m.name][u, j] = event_age(ev["day"], today, window)
             if rec.get("tabular") is not None:
-                if len(rec["tabular"]) != n_tabular:
+                if len(rec["tabular"]) != spec.tabular:
                     raise ValueError(
-                        f"user {rec.get('user_id')!r}: tabular length {len(rec['tabular'])}, expected {n_tabular}"
+                        f"user {rec.get('user_id')!r}: tabular length {len(rec['tabular'])}, expected {spec.tabular}"
                     )
                 tabular[u] = torch.tensor(rec["tabular"])
                 tabular_mask[u] = True

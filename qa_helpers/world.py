@@ -28,6 +28,7 @@ from . import tasks as TK
 from . import traits as T
 from .config import Profile
 from .schema import read_jsonl, read_records, write_jsonl, write_records
+from .spec import DatasetSpec, Modality
 
 WORLD_VERSION = 1  # bump when a mechanism changes: invalidates cached worlds
 SHARED_DEVICE_RATE = 0.08  # share of users whose App and Search come from another household member
@@ -54,6 +55,15 @@ def tabular_names(n_tabular: int) -> list[str]:
     if n_tabular < len(TABULAR_FEATURES):
         raise ValueError(f"n_tabular must be at least {len(TABULAR_FEATURES)} (the informative features)")
     return list(TABULAR_FEATURES) + [f"noise_{i}" for i in range(n_tabular - len(TABULAR_FEATURES))]
+
+
+def spec(cfg: Profile) -> DatasetSpec:
+    """The world as a dataset spec: five event modalities (bill events carry an amount) with the profile's K_m,
+    a tabular row of width F and the profile's window."""
+    modalities = tuple(
+        Modality(m, int(k), ("amount",) if m == "bill" else ()) for m, k in zip(C.EVENT_MODALITIES, cfg.event_caps)
+    )
+    return DatasetSpec(modalities, cfg.n_tabular, cfg.window_days, "synthetic-world")
 
 
 @dataclass
@@ -297,17 +307,20 @@ def _ground_truth_rows(w: World) -> list[dict]:
     return rows
 
 
-def save(w: World, folder: Path) -> None:
-    """Write the world as JSONL: users_pretrain, future_pretrain, users_downstream, ground_truth."""
+def save(w: World, folder: Path, cfg: Profile) -> None:
+    """Write the world as JSONL (users_pretrain, future_pretrain, users_downstream, ground_truth) and its spec."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_records(folder / "users_pretrain.jsonl", w.pretrain)
-    write_records(folder / "future_pretrain.jsonl", w.pretrain_future)
-    write_records(folder / "users_downstream.jsonl", w.downstream)
+    history, future = spec(cfg), spec(cfg).with_window(cfg.future_days)
+    write_records(folder / "users_pretrain.jsonl", w.pretrain, history)
+    write_records(folder / "future_pretrain.jsonl", w.pretrain_future, future)
+    write_records(folder / "users_downstream.jsonl", w.downstream, history)
+    history.save(folder / "spec.json")
     write_jsonl(folder / "ground_truth.jsonl", _ground_truth_rows(w))
 
 
-def load(folder: Path, n_tabular: int | None = None, window_days: int = 90, future_days: int = 30) -> World:
-    """Read a world written by `save`, validating every user record."""
+def load(folder: Path, cfg: Profile) -> World:
+    """Read a world written by `save`, validating every user record against the profile's spec."""
+    history, future = spec(cfg), spec(cfg).with_window(cfg.future_days)
     folder = Path(folder)
     gt = read_jsonl(folder / "ground_truth.jsonl")
     by_split = {s: [r for r in gt if r["split"] == s] for s in ("pretrain", "downstream")}
@@ -317,9 +330,9 @@ def load(folder: Path, n_tabular: int | None = None, window_days: int = 90, futu
 
     down = by_split["downstream"]
     return World(
-        read_records(folder / "users_pretrain.jsonl", n_tabular, window_days),
-        read_records(folder / "future_pretrain.jsonl", n_tabular, future_days),
-        read_records(folder / "users_downstream.jsonl", n_tabular, window_days),
+        read_records(folder / "users_pretrain.jsonl", history),
+        read_records(folder / "future_pretrain.jsonl", future),
+        read_records(folder / "users_downstream.jsonl", history),
         {s: mat(s, "traits") for s in by_split},
         {s: mat(s, "future_traits") for s in by_split},
         np.array([[r["probs"][t] for t in TK.TASK_NAMES] for r in down]).reshape(-1, len(TK.TASKS)),

@@ -25,7 +25,7 @@ def test_sample_is_the_documented_world():
     w = world.generate(datasheet.SAMPLE_PROFILE)
     assert read_jsonl(datasheet.SAMPLE_DIR / "users_downstream.jsonl") == w.downstream
     assert read_jsonl(datasheet.SAMPLE_DIR / "users_pretrain.jsonl") == w.pretrain
-    loaded = world.load(datasheet.SAMPLE_DIR, datasheet.SAMPLE_PROFILE.n_tabular)
+    loaded = world.load(datasheet.SAMPLE_DIR, datasheet.SAMPLE_PROFILE)
     assert (loaded.labels == w.labels).all()
 
 
@@ -35,7 +35,7 @@ def test_sample_userU_pairs_are_reproducible():
 
 
 def test_sample_has_every_modality_and_labels():
-    loaded = world.load(datasheet.SAMPLE_DIR, datasheet.SAMPLE_PROFILE.n_tabular)
+    loaded = world.load(datasheet.SAMPLE_DIR, datasheet.SAMPLE_PROFILE)
     present = {m for r in loaded.downstream + loaded.pretrain for m in r["events"]}
     assert present == {"bill", "mini", "spm", "app", "search"}
     assert any(r.get("tabular") for r in loaded.downstream)

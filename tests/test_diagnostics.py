@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from qa_helpers import diagnostics, pipeline
+from qa_helpers import config, diagnostics, pipeline
 from qa_helpers.train import split_pairs
+from qa_helpers.world import spec as world_spec
+
+SPEC = world_spec(config.load("smoke"))
 
 
 def test_exact_query_groups_hold_one_topic_and_distinct_answers(tiny_setup):
@@ -81,7 +84,11 @@ def test_facet_read_out_finds_a_planted_facet_only_under_its_own_question():
 
 def test_the_fact_reader_is_perfect_without_a_cap_and_worse_with_a_small_one(tiny_setup):
     world, pairs = tiny_setup["world"], tiny_setup["pairs"]
-    full = diagnostics.fact_reader_recall(world.pretrain, world.pretrain, pairs, (10**6,) * 5, group_size=8)
+    full = diagnostics.fact_reader_recall(
+        world.pretrain, world.pretrain, pairs, SPEC.with_caps((10**6,) * 5), group_size=8
+    )
     assert full["recall@1"] == pytest.approx(1.0) and full["pairs"] > 0
-    small = diagnostics.fact_reader_recall(world.pretrain, world.pretrain, pairs, (2, 1, 1, 1, 1), group_size=8)
+    small = diagnostics.fact_reader_recall(
+        world.pretrain, world.pretrain, pairs, SPEC.with_caps((2, 1, 1, 1, 1)), group_size=8
+    )
     assert full["chance@1"] < small["recall@1"] < 1.0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import ks_2samp, mannwhitneyu
 
-from qa_helpers import baselines, evaluation, metrics, user_tensors
+from qa_helpers import baselines, evaluation, metrics, user_tensors, world
 from qa_helpers.tasks import TASK_NAMES
 
 
@@ -91,9 +91,9 @@ def test_a_task_without_positives_in_a_subset_is_reported_not_dropped(data):
     assert len(rows) == 11
 
 
-def test_capped_records_keep_the_most_recent_events(small_world):
+def test_capped_records_keep_the_most_recent_events(small_cfg, small_world):
     caps = (3, 2, 2, 1, 1)
-    capped = user_tensors.capped_records(small_world.downstream, caps)
+    capped = user_tensors.capped_records(small_world.downstream, world.spec(small_cfg).with_caps(caps))
     for rec, cut in zip(small_world.downstream, capped):
         for m, k in zip(("bill", "mini", "spm", "app", "search"), caps):
             full = rec["events"].get(m, [])

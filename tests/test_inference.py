@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from qa_helpers import backbones as B
-from qa_helpers import incremental, inference, pipeline
+from qa_helpers import incremental, inference, pipeline, world
 from qa_helpers.model import QAnchor
 
 QUERIES = ["Fraud?", "Would this person click on a concert or live show recommendation?", "Log in soon?"]
@@ -66,6 +66,10 @@ def test_cached_and_packed_equal_uncached_under_eager_attention(tiny, tiny_setup
         _check_paths(tiny, tiny_setup["users"], [0, 4])
 
 
+def _small_spec(tiny_setup):
+    return world.spec(tiny_setup["cfg"]).with_caps((2, 2, 2, 2, 1))
+
+
 def _small_caps_users(tiny_setup):
     cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "event_caps": (2, 2, 2, 2, 1)})
     return pipeline.user_tensors(cfg, tiny_setup["world"].pretrain[:3], tiny_setup["table"])
@@ -74,7 +78,7 @@ def _small_caps_users(tiny_setup):
 @pytest.mark.slow
 def test_cached_and_packed_equal_uncached_smollm2_with_lora(tiny_setup):
     bb = B.smollm2(lora=True, lora_r=8, lora_alpha=16, lora_dropout=0.0)
-    m = QAnchor.create(bb, tiny_setup["users"].table.dim, tiny_setup["cfg"].n_tabular, (2, 2, 2, 2, 1), 16).eval()
+    m = QAnchor.create(bb, tiny_setup["users"].table.dim, _small_spec(tiny_setup), 16).eval()
     _check_paths(m, _small_caps_users(tiny_setup), [0, 2])
 
 
@@ -82,7 +86,7 @@ def test_cached_and_packed_equal_uncached_local_folder(tiny, tiny_setup, tmp_pat
     tiny.lm.save_pretrained(tmp_path)
     tiny.tokenizer.save_pretrained(tmp_path)
     bb = B.from_folder(tmp_path, lora=True, lora_r=4, lora_alpha=8, lora_dropout=0.0)
-    m = QAnchor.create(bb, tiny_setup["users"].table.dim, tiny_setup["cfg"].n_tabular, (2, 2, 2, 2, 1), 16).eval()
+    m = QAnchor.create(bb, tiny_setup["users"].table.dim, _small_spec(tiny_setup), 16).eval()
     _check_paths(m, _small_caps_users(tiny_setup), [0, 1, 2])
 
 
@@ -102,18 +106,16 @@ def test_packed_layout_blocks():
 def test_incremental_update_equals_encoding_from_scratch(tiny, tiny_setup):
     from qa_helpers.user_tensors import UserTensors
 
-    cfg, table = tiny_setup["cfg"], tiny_setup["table"]
-    caps, window = tuple(cfg.event_caps), 60  # a 60-day window, so events expire as the days pass
+    table, window = tiny_setup["table"], 60
+    spec = tiny.config.spec.with_window(window)  # a 60-day window, so events expire as the days pass
     records = tiny_setup["world"].pretrain[:12]
-    report, (tokens, mask) = incremental.replay(
-        tiny.encoder, records, table, caps, cfg.n_tabular, window, last_day=82, days=3
-    )
+    report, (tokens, mask) = incremental.replay(tiny.encoder, records, table, spec, last_day=82, days=3)
     assert report["same token masks every day"] and report["max |diff| of prefix tokens (worst day)"] < 1e-5
     assert report["expired"] > 0  # the window moved
     assert report["events encoded (incremental)"] < report["events encoded (from scratch, same days)"]
     # an independent check of the last day, built here from the records
     today = [incremental.window(r, 82 - window + 1, 82) for r in records]
-    batch = UserTensors.build(today, table, caps, cfg.n_tabular, window, today=82).batch(list(range(len(records))))
+    batch = UserTensors.build(today, table, spec, today=82).batch(list(range(len(records))))
     with torch.no_grad():
         ref_tokens, ref_mask = tiny.encoder(batch)
     assert torch.equal(mask, ref_mask)
@@ -125,29 +127,25 @@ def test_incremental_update_equals_encoding_from_scratch(tiny, tiny_setup):
 
 
 def test_incremental_update_rejects_bad_input(tiny, tiny_setup):
-    cfg, table = tiny_setup["cfg"], tiny_setup["table"]
-    caps = tuple(cfg.event_caps)
+    table, spec = tiny_setup["table"], tiny.config.spec
     rec = tiny_setup["world"].pretrain[0]
-    state = incremental.encode(tiny.encoder, rec, table, caps, 90)
+    state = incremental.encode(tiny.encoder, rec, table, spec)
     some_text = table.texts[0]
     with pytest.raises(ValueError, match="unknown modality"):
-        incremental.update(tiny.encoder, state, {"email": []}, table, caps, 90)
+        incremental.update(tiny.encoder, state, {"email": []}, table, spec)
     with pytest.raises(ValueError, match="events of day 90 only"):
-        incremental.update(tiny.encoder, state, {"bill": [{"day": 12, "hour": 3, "text": some_text}]}, table, caps, 90)
+        incremental.update(tiny.encoder, state, {"bill": [{"day": 12, "hour": 3, "text": some_text}]}, table, spec)
     with pytest.raises(KeyError, match="not in the text table"):
-        incremental.update(
-            tiny.encoder, state, {"bill": [{"day": 90, "hour": 3, "text": "never seen"}]}, table, caps, 90
-        )
+        incremental.update(tiny.encoder, state, {"bill": [{"day": 90, "hour": 3, "text": "never seen"}]}, table, spec)
     with pytest.raises(ValueError, match="outside the 90-day window"):
         incremental.encode(
             tiny.encoder,
             {"user_id": "x", "events": {"bill": [{"day": 95, "hour": 1, "text": some_text}]}},
             table,
-            caps,
-            90,
+            spec,
         )
     with pytest.raises(ValueError, match="no states"):
-        incremental.prefix(tiny.encoder, [], caps, 90)
+        incremental.prefix(tiny.encoder, [], spec)
 
 
 def test_serving_queries_are_distinct_and_bounded():

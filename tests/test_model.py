@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from qa_helpers import backbones as B
-from qa_helpers import inference, layout, pipeline, sentence_encoder
+from qa_helpers import inference, layout, pipeline, sentence_encoder, world
 from qa_helpers.model import QAnchor
 
 
@@ -35,7 +35,7 @@ def test_suffix_layout_and_labels(model):
         assert s.labels[i, supervised[-1]] == tok.eos_token_id
         assert torch.equal(s.labels[i, supervised[:-1]], s.ids[i, supervised[:-1] + 1])
     assert not s.mask[0, -1]  # the shorter row is right-padded
-    rows = layout.describe(model.config.caps, 2, tok, "is it so?", n_soft=2)
+    rows = layout.describe(model.config.spec, 2, tok, "is it so?", n_soft=2)
     assert rows[0]["block"] == "USER" and rows[-1]["block"] == layout.USER_EMB
 
 
@@ -122,9 +122,7 @@ def test_local_folder_backbone_with_lora(model, tiny_setup, tmp_path):
     bb = B.from_folder(tmp_path / "hf", lora=True, lora_r=4, lora_alpha=8)
     trainable = {n for n, p in bb.lm.named_parameters() if p.requires_grad}
     assert trainable and all("lora_" in n for n in trainable)
-    m = QAnchor.create(
-        bb, tiny_setup["users"].table.dim, tiny_setup["cfg"].n_tabular, tuple(tiny_setup["cfg"].event_caps), 16
-    )
+    m = QAnchor.create(bb, tiny_setup["users"].table.dim, world.spec(tiny_setup["cfg"]), 16)
     emb = embed_pairs(m, tiny_setup["users"], [0], ["Will this person log in soon?"])
     assert emb.shape == (1, 16) and torch.isfinite(emb).all()
     with pytest.raises(FileNotFoundError, match="not a Hugging Face model folder"):
@@ -151,7 +149,7 @@ def test_smollm2_from_the_wheel_with_lora(tiny_setup, tmp_path):
     bb = B.smollm2(lora=True, lora_r=8, lora_alpha=16, lora_dropout=0.0)
     assert bb.hidden_size == 576 and bb.kind == "smollm2"
     assert len(bb.tokenizer(layout.USER_EMB, add_special_tokens=False)["input_ids"]) == 1
-    m = QAnchor.create(bb, tiny_setup["users"].table.dim, tiny_setup["cfg"].n_tabular, (2, 2, 2, 2, 1), 16)
+    m = QAnchor.create(bb, tiny_setup["users"].table.dim, world.spec(tiny_setup["cfg"]).with_caps((2, 2, 2, 2, 1)), 16)
     base_trainable = [n for n, p in m.lm.named_parameters() if p.requires_grad and "lora_" not in n]
     assert base_trainable == []
     users = pipeline.user_tensors(

@@ -137,7 +137,7 @@ def test_modality_attention_shares(model, tiny_setup, task_data):
     per_layer = attention.modality_attention(model, prefixes, QUERIES, per_layer=True)
     np.testing.assert_allclose(per_layer.mean(0), shares, atol=1e-5)
     # the same shares from one full uncached forward per user, position by position
-    owner = np.array(layout.modality_of_position(model.config.caps, model.config.tabular_tokens))
+    owner = np.array(layout.modality_of_position(model.config.spec, model.config.tabular_tokens))
     lp = len(owner)
     expected = np.zeros(7)
     with attention.eager_attention(model), torch.no_grad():
@@ -152,7 +152,7 @@ def test_modality_attention_shares(model, tiny_setup, task_data):
             )
             row = torch.stack([a[0, :, lp + suffix.anchor[0], :lp] for a in out.attentions]).mean(1)  # (layers, Lp)
             row = (row / row.sum(-1, keepdim=True)).mean(0).numpy()
-            expected += np.array([row[owner == c].sum() for c in attention.CATEGORIES])
+            expected += np.array([row[owner == c].sum() for c in attention.categories(model)])
     np.testing.assert_allclose(shares[1], expected / len(users), atol=1e-5)
 
 

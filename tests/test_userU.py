@@ -3,8 +3,10 @@ import re
 import numpy as np
 import pytest
 
-from qa_helpers import tasks, userU
+from qa_helpers import config, tasks, userU, world
 from qa_helpers.userU import Claim, Population, compute_fact, reflect
+
+SPEC = world.spec(config.load("smoke"))
 
 RECORD = {
     "user_id": "u1",
@@ -167,6 +169,6 @@ def test_answer_visibility_is_complete_without_a_cap_and_partial_with_a_small_on
     from qa_helpers import diagnostics
 
     records = small_world.pretrain[:20]
-    assert set(diagnostics.answer_visibility(records, (10**6,) * 5).values()) == {1.0}
-    shown = diagnostics.answer_visibility(records, (2, 1, 1, 1, 1))
+    assert set(diagnostics.answer_visibility(records, SPEC.with_caps((10**6,) * 5)).values()) == {1.0}
+    shown = diagnostics.answer_visibility(records, SPEC.with_caps((2, 1, 1, 1, 1)))
     assert set(shown) <= set(userU.FACT_KINDS) and min(shown.values()) < 1.0

@@ -5,6 +5,7 @@ from sklearn.linear_model import LogisticRegression
 from qa_helpers import catalog, config, tasks, traits, world
 from qa_helpers.metrics import auc
 from qa_helpers.schema import check_records
+from qa_helpers.spec import DatasetSpec
 
 
 def test_same_seed_same_world(small_cfg, small_world):
@@ -22,8 +23,9 @@ def test_different_seed_different_world(small_cfg, small_world):
 
 
 def test_records_follow_the_schema(small_cfg, small_world):
+    spec = world.spec(small_cfg)
     for records, days in ((small_world.pretrain, 90), (small_world.downstream, 90), (small_world.pretrain_future, 30)):
-        check_records(records, "generated", small_cfg.n_tabular, days)
+        check_records(records, spec.with_window(days), "generated")
 
 
 def test_pretraining_and_downstream_users_are_disjoint(small_world):
@@ -37,8 +39,9 @@ def test_every_generated_text_is_in_the_catalogue(small_world):
 
 
 def test_save_load_round_trip(tmp_path, small_cfg, small_world):
-    world.save(small_world, tmp_path)
-    back = world.load(tmp_path, small_cfg.n_tabular)
+    world.save(small_world, tmp_path, small_cfg)
+    back = world.load(tmp_path, small_cfg)
+    assert DatasetSpec.load(tmp_path / "spec.json") == world.spec(small_cfg)
     assert back.downstream == small_world.downstream and back.pretrain_future == small_world.pretrain_future
     np.testing.assert_array_equal(back.labels, small_world.labels)
     np.testing.assert_allclose(back.probs, small_world.probs, atol=1e-6)

@@ -1,0 +1,43 @@
+"""Embeddings of a tiny Q-Anchor on the small test world, written by the code before dataset specs (commit
+776aa25) and checked by tests/test_spec_parity.py against the code of today: the synthetic world read through its
+spec must give the same model, the same embeddings and the same training steps.
+
+    git worktree add /tmp/before 776aa25 && cd /tmp/before && python <this file> <repo>/tests/data/world_golden.npz
+"""
+
+import sys
+
+import numpy as np
+import torch
+
+from qa_helpers import config, inference, pipeline, sentence_encoder, userU, world
+from qa_helpers.train import Pretrainer
+from qa_helpers.user_tensors import TextTable
+
+QUERIES = ["Will this person order takeout?", "Is this user likely to travel abroad?"]
+
+
+def golden(tmp_folder) -> dict[str, np.ndarray]:
+    """Embeddings (2, 8, 16) of a fresh model, the losses of two training steps, and the embeddings after them."""
+    cfg = config.load(
+        "smoke", n_pretrain_users=40, n_downstream_users=60, batch_size=8, tokenizer_vocab=600, emb_dim=16
+    )
+    w = world.generate(cfg)
+    pairs, _ = userU.build(w.pretrain, w.pretrain_future, seed=0)
+    cache = sentence_encoder.EmbeddingCache(sentence_encoder.HashingEncoder(32), tmp_folder)
+    table = TextTable.build(w.pretrain + w.downstream, cache)
+    users = pipeline.user_tensors(cfg, w.pretrain, table)
+    model = pipeline.new_model(cfg, pairs, users).eval()
+    sample = users.subset(list(range(8)))
+    before = inference.embed(model, sample, QUERIES)
+    trainer = Pretrainer(model, users, pairs, pairs[:8], cfg)
+    losses = [trainer.train_step()["loss"] for _ in range(2)]
+    after = inference.embed(model.eval(), sample, QUERIES)
+    return {"before": np.asarray(before), "losses": np.array(losses), "after": np.asarray(after)}
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        np.savez(sys.argv[1], **golden(tmp))

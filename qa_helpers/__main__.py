@@ -1,66 +1,196 @@
-"""Command line: `python -m qa_helpers run|pretrain|sample|results ...`."""
+"""Command line: `python -m qa_helpers COMMAND --help` for each.
+
+The series:   run (every notebook with papermill), sample, results, pretrain (the synthetic world's model).
+Your logs:    validate, pretrain --records, embed, probe (a records file and its spec: see qa_helpers/spec.py).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
 
 from . import config
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m qa_helpers", description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m qa_helpers", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute notebooks in order with papermill")
     run.add_argument("--profile", default="default", choices=sorted(config.PROFILES))
     run.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers or names to run (default: all)")
-    pre = sub.add_parser(
-        "pretrain", help="pretrain a profile's model; under torchrun --nproc_per_node N, on N processes"
-    )
-    pre.add_argument("--profile", default="smoke", choices=sorted(config.PROFILES))
-    pre.add_argument("--steps", type=int, default=None, help="stop after this many steps (default: the profile's)")
-    pre.add_argument("--out", type=Path, required=True, help="checkpoints, history.json and the model go here")
     sub.add_parser("sample", help="regenerate data_samples/ (the committed sample and its datasheet tables)")
     sub.add_parser("results", help="rewrite the README's results section from the default profile's metrics")
+
+    val = sub.add_parser("validate", help="check a records file against its spec; every problem, one line each")
+    val.add_argument("records", type=Path, help="JSONL, one user per line (qa_helpers/schema.py)")
+    val.add_argument("--spec", type=Path, required=True, help="the dataset spec JSON (qa_helpers/spec.py)")
+    val.add_argument("--max-problems", type=int, default=1000, help="stop listing after this many (default 1000)")
+
+    pre = sub.add_parser(
+        "pretrain",
+        help="pretrain on your records (--records, --spec) or on the synthetic world; under torchrun on N processes",
+    )
+    pre.add_argument("--out", type=Path, required=True, help="checkpoints, history.json and model/ go here")
+    pre.add_argument("--records", type=Path, help="your records (JSONL); without it, the profile's synthetic world")
+    pre.add_argument("--spec", type=Path, help="their spec (required with --records)")
+    pre.add_argument("--future", type=Path, help="the same users' next-period events, for D_future answers")
+    pre.add_argument("--profile", default="smoke", choices=sorted(config.PROFILES), help="sizes and recipe")
+    pre.add_argument("--steps", type=int, default=None, help="stop after this many steps (default: the profile's)")
+    pre.add_argument("--facets", type=int, default=24, help="facets (clusters of event texts) UserU asks about")
+    pre.add_argument("--text-encoder", default="minilm", help="sentence encoder of event texts (default minilm)")
+
+    emb = sub.add_parser("embed", help="embed every user of a records file under every query")
+    emb.add_argument("records", type=Path, help="JSONL records, validated against the model's spec")
+    emb.add_argument("--model", type=Path, required=True, help="a saved model folder (pretrain's OUT/model)")
+    emb.add_argument("--queries", type=Path, required=True, help="a text file, one query per line")
+    emb.add_argument("--out", type=Path, required=True, help=".parquet or .npy (with --ray: a folder of shards)")
+    emb.add_argument("--chunk-size", type=int, default=1000, help="users per chunk (memory stays flat)")
+    emb.add_argument("--path", default="cached", choices=("cached", "packed"), help="inference path (notebook 06)")
+    emb.add_argument("--prompts", type=Path, help="a tuned prompt set folder (notebook 05): one prompt per query")
+    emb.add_argument("--ray", action="store_true", help="run as a Ray Data job (pip install 'qa-helpers[ray]')")
+    emb.add_argument("--workers", type=int, default=2, help="Ray actors (one CPU each)")
+
+    prb = sub.add_parser("probe", help="AUC / KS of linear probes on embeddings vs counts + GBDT, per labelled task")
+    prb.add_argument("embeddings", type=Path, help="embed's output (.parquet file or folder, or .npy)")
+    prb.add_argument("--labels", type=Path, required=True, help="CSV: user_id, then one 0/1 column per task")
+    prb.add_argument("--records", type=Path, required=True, help="the users' records (for the counts baseline)")
+    prb.add_argument("--spec", type=Path, required=True, help="their spec")
+    prb.add_argument("--tasks", type=Path, help="JSON: task -> the query whose embedding it probes")
+    prb.add_argument("--seed", type=int, default=0)
+    prb.add_argument("--out", type=Path, help="write every row (with intervals) here as JSON")
     args = parser.parse_args(argv)
 
-    if args.command == "run":
-        from .runner import run as run_series
-
-        run_series(args.profile, args.only)
-    elif args.command == "pretrain":
-        pretrain(config.load(args.profile), args.out, args.steps)
-    elif args.command == "sample":
-        from .datasheet import write_sample
-
-        write_sample()
-    elif args.command == "results":
-        from .results_page import README, update_readme
-
-        print(f"{README.name} results section", "updated" if update_readme() else "already up to date")
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, KeyError, FileNotFoundError) as e:  # RecordError and SpecError are ValueErrors
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
-def pretrain(cfg: config.Profile, out: Path, steps: int | None = None) -> None:
+def _run(args) -> int:
+    from .runner import run as run_series
+
+    run_series(args.profile, args.only)
+    return 0
+
+
+def _sample(args) -> int:
+    from .datasheet import write_sample
+
+    write_sample()
+    return 0
+
+
+def _results(args) -> int:
+    from .results_page import README, update_readme
+
+    print(f"{README.name} results section", "updated" if update_readme() else "already up to date")
+    return 0
+
+
+def _validate(args) -> int:
+    from .spec import DatasetSpec
+    from .your_logs import validate_file
+
+    spec = DatasetSpec.load(args.spec)
+    n = 0
+    for n, problem in enumerate(validate_file(args.records, spec), 1):
+        if n > args.max_problems:
+            print(f"... more problems not listed (--max-problems {args.max_problems})")
+            break
+        print(problem)
+    if n:
+        print(f"{args.records}: {min(n, args.max_problems)}{'+' if n > args.max_problems else ''} problem(s)")
+        return 1
+    print(f"{args.records}: every record follows {args.spec}")
+    return 0
+
+
+def _pretrain(args) -> int:
     """Pretrain (one process, or every process of a torchrun launch); rank 0 writes history.json and the model."""
-    import json
     import os
 
     import torch
     import torch.distributed as dist
 
-    from . import artifacts, pipeline
-
+    if args.records is not None and args.spec is None:
+        raise ValueError("--records needs --spec (the dataset spec JSON beside your records)")
+    cfg = config.load(args.profile)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    trainer = pipeline.pretrainer(cfg, artifacts.pretraining_data(cfg), out_dir=out)
-    history = trainer.run(steps)
-    if trainer.rank == 0:
-        (out / "history.json").write_text(json.dumps(history, indent=1))
-        trainer.model.save_pretrained(out / "model")
-    if dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+    try:
+        if args.records is not None:
+            from .spec import DatasetSpec
+            from .your_logs import pretrain
 
+            spec = DatasetSpec.load(args.spec)
+            pretrain(args.records, spec, args.out, cfg, args.future, args.steps, args.facets, args.text_encoder)
+        else:
+            from . import artifacts, pipeline
+
+            trainer = pipeline.pretrainer(cfg, artifacts.pretraining_data(cfg), out_dir=args.out)
+            history = trainer.run(args.steps)
+            if trainer.rank == 0:
+                (args.out / "history.json").write_text(json.dumps(history, indent=1))
+                trainer.model.save_pretrained(args.out / "model")
+    finally:
+        if dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+    return 0
+
+
+def _embed(args) -> int:
+    from . import batch_embedding as BE
+
+    queries = [q.strip() for q in args.queries.read_text(encoding="utf-8").splitlines() if q.strip()]
+    if args.ray:
+        import tempfile
+
+        model, _ = BE.load_model(args.model)
+        with tempfile.TemporaryDirectory() as shards:
+            BE.records_to_parquet(args.records, shards, model.config.spec, args.chunk_size)
+            report = BE.embed_with_ray(
+                shards, args.model, queries, args.out, args.chunk_size, args.workers, args.path, args.prompts
+            )
+    else:
+        report = BE.embed_file(args.records, args.model, queries, args.out, args.chunk_size, args.path, args.prompts)
+    print(
+        f"{report['users']:,} users x {len(queries)} queries -> {args.out} "
+        f"in {report['seconds']:.1f} s ({report['users_per_second']:.0f} users/s)"
+    )
+    return 0
+
+
+def _probe(args) -> int:
+    from . import evaluation
+    from .spec import DatasetSpec
+    from .your_logs import probe, read_labels
+
+    tasks = json.loads(args.tasks.read_text()) if args.tasks else None
+    spec = DatasetSpec.load(args.spec)
+    rows = probe(args.embeddings, args.labels, args.records, spec, tasks, args.seed)
+    names = read_labels(args.labels)[1]
+    for metric in ("auc", "ks"):
+        print(evaluation.table(rows, metric, with_ci=True, task_names=names).round(3).to_string(), end="\n\n")
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+COMMANDS = {
+    "run": _run,
+    "sample": _sample,
+    "results": _results,
+    "validate": _validate,
+    "pretrain": _pretrain,
+    "embed": _embed,
+    "probe": _probe,
+}
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

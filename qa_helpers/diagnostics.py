@@ -34,6 +34,7 @@ from . import geometry, inference, userU
 from .model import QAnchor
 from .spec import DatasetSpec
 from .user_tensors import UserTensors, capped_records
+from .userU_from_records import QuestionBank, catalogue_questions
 
 # the numbers `diagnose` reports, in the order tables and curves show them
 REPORTED = (
@@ -214,10 +215,13 @@ def diagnose(
     grid_users: int = 200,
     seed: int = 0,
     facet_shares: dict[str, np.ndarray] | None = None,
+    questions: QuestionBank | None = None,
 ) -> dict:
     """Every diagnostic of the module docstring on the held-out `pairs` (their users must be in `users`);
-    `facet_shares` (user id -> (24,) share of the user's events per facet, in catalog.FACETS order) adds the facet
-    read-out of `facet_r2` on the grid."""
+    `questions`: the topics' questions (default: the catalogue's, userU; a catalogue-free UserU has its own, see
+    userU_from_records); `facet_shares` (user id -> (F,) share of the user's events per facet, in the order of
+    questions.grid_questions()) adds the facet read-out of `facet_r2` on the grid."""
+    questions = questions or catalogue_questions()
     rng = np.random.default_rng(seed)
     row_of = {uid: i for i, uid in enumerate(users.user_ids)}
     held = sorted({p["user_id"] for p in pairs})
@@ -231,8 +235,8 @@ def diagnose(
     other = [topics[(topics.index(p["topic"]) + 1 + rng.integers(len(topics) - 1)) % len(topics)] for p in pairs]
     out = {}
     for name, wording in (("exact", 0), ("held_out", "held_out")):
-        own_q = [userU.query_of(p, wording) for p in pairs]
-        swap_q = [userU.question(t, wording) for t in other]
+        own_q = [questions.query_of(p, wording) for p in pairs]
+        swap_q = [questions.question(t, wording) for t in other]
         u = inference.embed(model, prefixes, own_q, pairs=True, rows=rows, batch_size=256)
         u_swap = inference.embed(model, prefixes, swap_q, pairs=True, rows=rows, batch_size=256)
         r = _retrieval(u, v, groups)
@@ -241,8 +245,7 @@ def diagnose(
         if name == "exact":
             out["prefix_shuffle_win"], out["exact_pairs"] = r["prefix_shuffle_win"], r["pairs"]
     grid = sorted(rng.choice(len(held), min(grid_users, len(held)), replace=False).tolist())
-    questions = [userU.TOPIC_BY_KEY[f"{f}/habits"].question for f in C.FACETS]
-    emb = inference.embed(model, prefixes.select(torch.as_tensor(grid)), questions)  # (Q, N, e)
+    emb = inference.embed(model, prefixes.select(torch.as_tensor(grid)), questions.grid_questions())  # (Q, N, e)
     out.update(geometry.query_variance(emb))
     out["effective_rank"] = effective_rank((emb - emb.mean(1, keepdims=True)).reshape(-1, emb.shape[-1]))
     if facet_shares is not None:

@@ -80,12 +80,19 @@ def gbdt_scores(X_train, y_train, X_test, seed: int = 0) -> np.ndarray:
 
 
 def _rows_from_scores(
-    method: str, probe: str, labels: np.ndarray, splits, test_scores: list[np.ndarray], n_boot: int, seed: int
+    method: str,
+    probe: str,
+    labels: np.ndarray,
+    splits,
+    test_scores: list[np.ndarray],
+    n_boot: int,
+    seed: int,
+    task_names=TASK_NAMES,
 ) -> list[dict]:
     rows, samples = [], {"auc": [], "ks": []}
     for k, ((_, test), score) in enumerate(zip(splits, test_scores)):
         y = labels[test, k]
-        row = {"method": method, "probe": probe, "task": TASK_NAMES[k], "n_test": len(test), "n_pos": int(y.sum())}
+        row = {"method": method, "probe": probe, "task": task_names[k], "n_test": len(test), "n_pos": int(y.sum())}
         if score is None or len(np.unique(y)) < 2:  # a split without both classes cannot be scored
             rows.append({**row, **{f"{n}{s}": float("nan") for n in ("auc", "ks") for s in ("", "_lo", "_hi")}})
             continue
@@ -116,8 +123,10 @@ def evaluate(
     probe: str = "linear",
     n_boot: int = 200,
     seed: int = 0,
+    task_names=TASK_NAMES,
 ) -> list[dict]:
-    """Probe `features` (an (n_users, d) matrix, or a function of the task index giving one) on every task."""
+    """Probe `features` (an (n_users, d) matrix, or a function of the task index giving one) on every task
+    (`task_names`: one per label column; default the world's ten)."""
     scores = []
     for k, (train, test) in enumerate(splits):
         X = features(k) if callable(features) else features
@@ -125,17 +134,17 @@ def evaluate(
             raise ValueError(f"{method}: features for {len(X)} users, labels for {len(labels)}")
         scorable = len(np.unique(labels[train, k])) == 2
         scores.append(probe_scores(X[train], labels[train, k], X[test], probe, seed) if scorable else None)
-    return _rows_from_scores(method, probe, labels, splits, scores, n_boot, seed)
+    return _rows_from_scores(method, probe, labels, splits, scores, n_boot, seed, task_names)
 
 
 def evaluate_gbdt(
-    method: str, X: np.ndarray, labels: np.ndarray, splits, n_boot: int = 200, seed: int = 0
+    method: str, X: np.ndarray, labels: np.ndarray, splits, n_boot: int = 200, seed: int = 0, task_names=TASK_NAMES
 ) -> list[dict]:
     scores = [
         gbdt_scores(X[train], labels[train, k], X[test], seed) if len(np.unique(labels[train, k])) == 2 else None
         for k, (train, test) in enumerate(splits)
     ]
-    return _rows_from_scores(method, "gbdt", labels, splits, scores, n_boot, seed)
+    return _rows_from_scores(method, "gbdt", labels, splits, scores, n_boot, seed, task_names)
 
 
 def evaluate_oracle(probs: np.ndarray, labels: np.ndarray, splits, n_boot: int = 200, seed: int = 0) -> list[dict]:
@@ -144,13 +153,15 @@ def evaluate_oracle(probs: np.ndarray, labels: np.ndarray, splits, n_boot: int =
     return _rows_from_scores("Oracle", "none", labels, splits, scores, n_boot, seed)
 
 
-def table(rows: list[dict], metric: str = "auc", probe: str | None = None, with_ci: bool = False) -> pd.DataFrame:
+def table(
+    rows: list[dict], metric: str = "auc", probe: str | None = None, with_ci: bool = False, task_names=TASK_NAMES
+) -> pd.DataFrame:
     """Methods x (tasks + Avg) in the paper's column order; `with_ci` adds the Avg interval as text."""
     df = pd.DataFrame(rows)
     if probe is not None:
         df = df[df["probe"].isin([probe, "none", "gbdt"])]
     out = df.pivot_table(index="method", columns="task", values=metric, sort=False, dropna=False)
-    out = out[list(TASK_NAMES) + ["Avg"]]
+    out = out[list(task_names) + ["Avg"]]
     if with_ci:
         avg = df[df["task"] == "Avg"].set_index("method")
         out[f"Avg {metric.upper()} 95% CI"] = [

@@ -57,6 +57,7 @@ class ModelConfig:
     query_dim: int | None = field(default=None, init=False)  # that encoder's vector size, derived
     max_query_tokens: int = MAX_QUERY_TOKENS
     max_answer_tokens: int = MAX_ANSWER_TOKENS
+    text_encoder: str = "minilm"  # the sentence encoder of the event texts: 'minilm' or 'hashing-<dim>' (tests)
 
     def __post_init__(self):
         dim = sentence_encoder.encoder_dim(self.query_encoder) if self.query_encoder else None
@@ -133,6 +134,7 @@ class QAnchor(nn.Module):
         use_modality_tokens: bool = True,
         query_encoder: str | None = None,
         max_answer_tokens: int = MAX_ANSWER_TOKENS,
+        text_encoder: str = "minilm",
     ) -> QAnchor:
         """A fresh model; use_user_token / use_modality_tokens = False mask those prefix tokens (ablations);
         `query_encoder` ('minilm', or 'hashing-<dim>' in tests) adds the query-vector slot."""
@@ -146,6 +148,7 @@ class QAnchor(nn.Module):
             use_modality_tokens,
             query_encoder,
             max_answer_tokens=max_answer_tokens,
+            text_encoder=text_encoder,
         )
         with torch.random.fork_rng():
             torch.manual_seed(seed)

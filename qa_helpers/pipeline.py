@@ -33,21 +33,19 @@ def user_tensors(cfg: Profile, records: list[dict], table: TextTable) -> UserTen
     return UserTensors.build(records, table, world.spec(cfg))
 
 
-def tokenizer_corpus(pairs: list[dict]) -> list[str]:
-    """Text the tiny backbone's tokenizer is trained on: UserU queries and answers, every UserU question (the
-    held-out wordings too) and the task queries (their words get tokens, never training)."""
-    return (
-        [p["query"] for p in pairs]
-        + [p["answer"] for p in pairs]
-        + userU.all_questions()
-        + [t.query for t in tasks.TASKS]
-        + [tasks.GENERIC_QUERY]
-    )
+def tokenizer_corpus(pairs: list[dict], questions: list[str] | None = None) -> list[str]:
+    """Text the tiny backbone's tokenizer is trained on: UserU queries and answers, and `questions` (default:
+    every question of the catalogue's UserU, held-out wordings too, and the world's task queries: their words get
+    tokens, never training)."""
+    if questions is None:
+        questions = userU.all_questions() + [t.query for t in tasks.TASKS] + [tasks.GENERIC_QUERY]
+    return [p["query"] for p in pairs] + [p["answer"] for p in pairs] + list(questions)
 
 
-def backbone(cfg: Profile, pairs: list[dict]) -> B.Backbone:
+def backbone(cfg: Profile, pairs: list[dict], questions: list[str] | None = None) -> B.Backbone:
+    """The profile's LLM; the tiny one gets a tokenizer trained on `tokenizer_corpus(pairs, questions)`."""
     if cfg.backbone == "tiny":
-        tok = B.train_tokenizer(tokenizer_corpus(pairs), cfg.tokenizer_vocab)
+        tok = B.train_tokenizer(tokenizer_corpus(pairs, questions), cfg.tokenizer_vocab)
         return B.tiny_qwen2(
             tok,
             cfg.tiny_hidden,
@@ -62,10 +60,18 @@ def backbone(cfg: Profile, pairs: list[dict]) -> B.Backbone:
     return B.from_folder(cfg.backbone, True, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
 
 
-def new_model(cfg: Profile, pairs: list[dict], users: UserTensors, spec: DatasetSpec | None = None) -> QAnchor:
+def new_model(
+    cfg: Profile,
+    pairs: list[dict],
+    users: UserTensors,
+    spec: DatasetSpec | None = None,
+    questions: list[str] | None = None,
+    text_encoder: str = "minilm",
+) -> QAnchor:
     """A fresh Q-Anchor model for the profile and a dataset spec (default: the world's), its tabular
-    standardisation fitted on `users`."""
-    bb = backbone(cfg, pairs)
+    standardisation fitted on `users`; `questions` join the tiny tokenizer's corpus (see tokenizer_corpus);
+    `text_encoder` names the sentence encoder of the event texts `users` were built with."""
+    bb = backbone(cfg, pairs, questions)
     model = QAnchor.create(
         bb,
         users.table.dim,
@@ -77,6 +83,7 @@ def new_model(cfg: Profile, pairs: list[dict], users: UserTensors, spec: Dataset
         use_modality_tokens=cfg.use_modality_tokens,
         query_encoder=cfg.query_encoder or None,
         max_answer_tokens=cfg.max_answer_tokens,
+        text_encoder=text_encoder,
     )
     model.encoder.fit_tabular(users.tabular, users.tabular_mask)
     return model

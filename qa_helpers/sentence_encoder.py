@@ -151,6 +151,14 @@ def encoder_dim(name: str) -> int:
     raise ValueError(f"unknown text encoder {name!r}; use 'minilm' or 'hashing-<dim>'")
 
 
+def text_cache(name: str) -> EmbeddingCache:
+    """A cache of a named encoder's vectors: MiniLM's on disk (TEXT_CACHE_DIR, shared by every run), the hashing
+    encoder's (tests) in memory."""
+    if name == "minilm":
+        return EmbeddingCache(MiniLMEncoder(), TEXT_CACHE_DIR)
+    return EmbeddingCache(HashingEncoder(encoder_dim(name)))
+
+
 class QueryVectors:
     """Sentence vectors of query texts from a named encoder, loaded on first use and memoised per text (MiniLM's
     also on disk, in the shared text cache): a model's query-vector slot reads them."""
@@ -162,8 +170,5 @@ class QueryVectors:
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         if self._cache is None:
-            if self.name == "minilm":
-                self._cache = EmbeddingCache(MiniLMEncoder(), TEXT_CACHE_DIR)
-            else:  # the hashing encoder is cheap and only for tests: memoised in memory
-                self._cache = EmbeddingCache(HashingEncoder(encoder_dim(self.name)))
+            self._cache = text_cache(self.name)
         return self._cache.encode(texts)

@@ -31,6 +31,7 @@ from . import diagnostics, losses
 from .config import Profile
 from .model import QAnchor
 from .user_tensors import UserTensors
+from .userU_from_records import QuestionBank
 
 
 def batch_indices(step: int, batch_size: int, n: int, seed: int) -> np.ndarray:
@@ -181,11 +182,13 @@ class Pretrainer:
         out_dir: Path | None = None,
         device: str = "cpu",
         facet_shares: dict[str, np.ndarray] | None = None,
+        questions: QuestionBank | None = None,
     ):
         from transformers import get_cosine_schedule_with_warmup
 
         self.model, self.users, self.cfg, self.device = model.to(device), users, cfg, device
         self.train_pairs, self.eval_pairs, self.facet_shares = train_pairs, eval_pairs, facet_shares
+        self.questions = questions  # the topics' questions for the diagnostics (None: the catalogue's)
         self.out_dir = Path(out_dir) if out_dir else None
         self.rank, self.world = _distributed()
         if cfg.batch_size % self.world:
@@ -281,6 +284,7 @@ class Pretrainer:
             self.cfg.diagnostic_grid_users,
             self.cfg.seed,
             self.facet_shares,
+            self.questions,
         )
 
     # ------------------------------------------------------------------ loop

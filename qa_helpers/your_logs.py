@@ -1,0 +1,250 @@
+"""Q-Anchor on your own logs: a records file (schema.py) and its spec (spec.py) through validate, pretrain, embed
+and probe. The functions behind `python -m qa_helpers validate|pretrain|embed|probe` (see README):
+
+    problems = list(validate_file("logs.jsonl", spec))                    # every problem, one line each
+    pretrain("logs.jsonl", spec, "my_run", cfg)                           # UserU from the records, then pretraining
+    embed_file("logs.jsonl", "my_run/model", queries, "emb.parquet")      # users x queries, in chunks
+    rows = probe("emb.parquet", "labels.csv", "logs.jsonl", spec, tasks)  # AUC / KS with intervals vs counts + GBDT
+
+Pretraining builds UserU without a catalogue (userU_from_records): facets are clusters of the event texts in the
+frozen sentence encoder's space, topics are facet x aspect, answers say what the record shows, and a reflection
+step drops what it does not. D_future needs a second file of the same users' next-period events (`future`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from . import evaluation, pipeline, sentence_encoder
+from . import userU_from_records as UF
+from .batch_embedding import read_embeddings
+from .config import Profile
+from .features import count_features, text_vocabulary
+from .schema import RecordError, describe, read_records, record_problems, write_jsonl
+from .spec import DatasetSpec
+from .train import Pretrainer, split_pairs
+from .user_tensors import TextTable, UserTensors
+
+VALIDATE_HINT = "run `python -m qa_helpers validate RECORDS --spec SPEC` to list every problem"
+
+
+def validate_file(path: str | Path, spec: DatasetSpec) -> Iterator[str]:
+    """Every problem of a records file, one message each: '<file> line N (user <id>): <field>: <problem>';
+    malformed JSON lines and duplicate user ids included. Reads the file once, lazily."""
+    path = Path(path)
+    seen: dict[str, int] = {}
+    n_records = 0
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            n_records += 1
+            where = f"{path.name} line {lineno}"
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield f"{where}: malformed JSON ({e.msg}, column {e.colno})"
+                continue
+            for field, problem in record_problems(rec, spec):
+                yield describe(rec, where, field, problem)
+            uid = rec.get("user_id") if isinstance(rec, dict) else None
+            if isinstance(uid, str):
+                if uid in seen:
+                    yield describe(rec, where, "user_id", f"duplicate user id {uid!r} (first on line {seen[uid]})")
+                else:
+                    seen[uid] = lineno
+    if n_records == 0:
+        yield f"{path.name}: no records (the file is empty)"
+
+
+def load_records(path: str | Path, spec: DatasetSpec) -> list[dict]:
+    """Every record of a file, validated; the first problem raises RecordError with a hint."""
+    try:
+        return read_records(Path(path), spec)
+    except RecordError as e:
+        raise RecordError(f"{e}\n{VALIDATE_HINT}") from None
+
+
+# ----------------------------------------------------------------------------- pretrain
+
+
+def pretraining_data(
+    records: list[dict],
+    future: list[dict] | None,
+    spec: DatasetSpec,
+    cfg: Profile,
+    cache: sentence_encoder.EmbeddingCache,
+    n_facets: int = 24,
+) -> dict:
+    """Catalogue-free UserU and the tensors pretraining reads: {users, train, held, shares, facets, questions,
+    pairs, stats}. Facets come from the history's texts (future texts join their nearest facet)."""
+    table = TextTable.build(records + (future or []), cache)
+    facets = UF.find_facets(records, cache.encode, n_facets, cfg.seed)
+    if future:
+        future_texts = sorted({ev["text"] for r in future for evs in r["events"].values() for ev in evs})
+        facets = facets.extended(future_texts, cache.encode)
+    pairs, stats = UF.build(
+        records,
+        future,
+        facets,
+        cfg.seed,
+        cfg.uqa_topics_per_user,
+        cfg.draft_error_rate,
+        spec.window_days,
+        spec.event_modalities,
+    )
+    train, held = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
+    held_users = {p["user_id"] for p in held}
+    shares = {r["user_id"]: UF.facet_shares(r, facets) for r in records if r["user_id"] in held_users}
+    return {
+        "users": UserTensors.build(records, table, spec),
+        "train": train,
+        "held": held,
+        "shares": shares,
+        "facets": facets,
+        "questions": UF.question_bank(facets),
+        "pairs": pairs,
+        "stats": stats,
+    }
+
+
+def pretrainer(
+    records_path: str | Path,
+    spec: DatasetSpec,
+    out: str | Path,
+    cfg: Profile,
+    future_path: str | Path | None = None,
+    n_facets: int = 24,
+    text_encoder: str = "minilm",
+) -> tuple[Pretrainer, dict]:
+    """A Pretrainer on your records (resumed from the latest checkpoint under `out`, if any) and its data."""
+    records = load_records(records_path, spec)
+    future = load_records(future_path, spec) if future_path else None
+    if future is not None and [r["user_id"] for r in future] != [r["user_id"] for r in records]:
+        raise RecordError(f"{future_path}: the future file must hold the same users as {records_path}, in order")
+    data = pretraining_data(records, future, spec, cfg, sentence_encoder.text_cache(text_encoder), n_facets)
+    model = pipeline.new_model(cfg, data["train"], data["users"], spec, data["questions"].all_questions(), text_encoder)
+    trainer = Pretrainer(
+        model,
+        data["users"],
+        data["train"],
+        data["held"],
+        cfg,
+        Path(out) / "checkpoints",
+        pipeline.device(cfg),
+        data["shares"],
+        data["questions"],
+    )
+    latest = trainer.latest_checkpoint()
+    if latest is not None:
+        trainer.load_checkpoint(latest)
+    return trainer, data
+
+
+def pretrain(
+    records_path: str | Path,
+    spec: DatasetSpec,
+    out: str | Path,
+    cfg: Profile,
+    future_path: str | Path | None = None,
+    steps: int | None = None,
+    n_facets: int = 24,
+    text_encoder: str = "minilm",
+    progress: bool = True,
+) -> list[dict]:
+    """Pretrain on your records; rank 0 writes under `out`: model/ (save_pretrained), spec.json, userU.jsonl,
+    userU_stats.json, facets.json and history.json. Returns the training history."""
+    out = Path(out)
+    trainer, data = pretrainer(records_path, spec, out, cfg, future_path, n_facets, text_encoder)
+    history = trainer.run(steps, progress)
+    if trainer.rank == 0:
+        trainer.model.save_pretrained(out / "model")
+        spec.save(out / "spec.json")
+        write_jsonl(out / "userU.jsonl", data["pairs"])
+        facets = data["facets"]
+        sizes = np.bincount(facets.labels, minlength=facets.n_facets).tolist()
+        (out / "facets.json").write_text(
+            json.dumps(
+                [
+                    {"facet": k, "name": n, "aliases": list(a), "texts": s}
+                    for k, n, a, s in zip(facets.keys, facets.names, facets.aliases, sizes)
+                ],
+                indent=1,
+            )
+        )
+        (out / "userU_stats.json").write_text(json.dumps(data["stats"], indent=1))
+        (out / "history.json").write_text(json.dumps(history, indent=1))
+    return history
+
+
+# ----------------------------------------------------------------------------- probe
+
+
+def read_labels(path: str | Path) -> tuple[list[str], list[str], np.ndarray]:
+    """A labels CSV (user_id, then one 0/1 column per task) -> user ids, task names, labels (n_users, T) int."""
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    if not rows or rows[0][:1] != ["user_id"] or len(rows[0]) < 2:
+        raise ValueError(f"{path}: the header must be user_id followed by one column per task")
+    tasks, users, labels = rows[0][1:], [], []
+    for lineno, row in enumerate(rows[1:], 2):
+        if len(row) != len(tasks) + 1:
+            raise ValueError(f"{path} line {lineno}: expected {len(tasks) + 1} columns, got {len(row)}")
+        if any(v not in ("0", "1") for v in row[1:]):
+            raise ValueError(f"{path} line {lineno} (user {row[0]!r}): labels must be 0 or 1, got {row[1:]}")
+        users.append(row[0])
+        labels.append([int(v) for v in row[1:]])
+    if len(set(users)) != len(users):
+        raise ValueError(f"{path}: duplicate user ids")
+    return users, tasks, np.asarray(labels, dtype=np.int64).reshape(len(users), len(tasks))
+
+
+def probe(
+    embeddings_path: str | Path,
+    labels_path: str | Path,
+    records_path: str | Path,
+    spec: DatasetSpec,
+    task_queries: dict[str, str] | None = None,
+    seed: int = 0,
+    test_size: float = 0.5,
+    n_boot: int = 200,
+    vocabulary_size: int = 200,
+) -> list[dict]:
+    """Linear probes on the embeddings against counts + GBDT, per task of the labels file: rows of method, task,
+    AUC and KS with 95% bootstrap intervals (evaluation.evaluate). `task_queries` maps each task to the query whose
+    embedding it probes; without it the embeddings must hold one query. Every labelled user needs an embedding
+    and a record: none is dropped silently."""
+    users, tasks, labels = read_labels(labels_path)
+    emb_users, queries, emb = read_embeddings(embeddings_path)
+    if task_queries is None:
+        if len(queries) != 1:
+            raise ValueError(f"the embeddings hold {len(queries)} queries: map each task to one (--tasks tasks.json)")
+        task_queries = {t: queries[0] for t in tasks}
+    missing_tasks = [t for t in tasks if t not in task_queries]
+    if missing_tasks:
+        raise ValueError(f"no query for task {missing_tasks[0]!r}; the task map covers {sorted(task_queries)}")
+    unknown = [q for q in (task_queries[t] for t in tasks) if q not in queries]
+    if unknown:
+        raise ValueError(f"query {unknown[0]!r} was not embedded; the embeddings hold {queries}")
+    row_of = {u: i for i, u in enumerate(emb_users)}
+    lacking = [u for u in users if u not in row_of]
+    if lacking:
+        raise ValueError(f"{len(lacking)} labelled users have no embedding, e.g. {lacking[0]!r}")
+    records = {r["user_id"]: r for r in load_records(records_path, spec)}
+    lacking = [u for u in users if u not in records]
+    if lacking:
+        raise ValueError(f"{len(lacking)} labelled users have no record, e.g. {lacking[0]!r}")
+    rows = np.array([row_of[u] for u in users])
+    per_task = [emb[rows, queries.index(task_queries[t])] for t in tasks]
+    ordered = [records[u] for u in users]
+    counts = count_features(ordered, spec, text_vocabulary(ordered, vocabulary_size))
+    splits = evaluation.task_splits(labels, seed, test_size)
+    return evaluation.evaluate(
+        "Q-Anchor (linear probe)", lambda k: per_task[k], labels, splits, "linear", n_boot, seed, tasks
+    ) + evaluation.evaluate_gbdt("counts + GBDT", counts, labels, splits, n_boot, seed, tasks)

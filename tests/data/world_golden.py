@@ -8,7 +8,6 @@ spec must give the same model, the same embeddings and the same training steps.
 import sys
 
 import numpy as np
-import torch
 
 from qa_helpers import config, inference, pipeline, sentence_encoder, userU, world
 from qa_helpers.train import Pretrainer

@@ -122,6 +122,11 @@ class Profile:
     data_scale_steps: tuple = (20, 40, 80)  # Table 7: one pass over the data, so more steps = more data
     model_scale: tuple = ((64, 2), (128, 2), (192, 3))  # Table 8: (hidden, layers) of the tiny backbone
 
+    # --- your own logs (notebook 09): a second, differently shaped dataset (example_logs) end to end ---
+    own_logs_users: int = 2000  # users of the streaming-service dataset (history, future window, labels)
+    own_logs_steps: int = 300  # its pretraining steps (the profile's recipe otherwise)
+    own_logs_facets: int = 12  # facets of its catalogue-free UserU (the product shows about ten interest areas)
+
     # --- where outputs go ---
     figures_dir: str = ""  # empty: figures/ for the default profile, artifacts/<name>/figures otherwise
 
@@ -179,6 +184,8 @@ PROFILES: dict[str, Profile] = {
         ablation_eval_users=0,
         data_scale_steps=(2, 4, 8),
         model_scale=((32, 1), (64, 2), (96, 2)),
+        own_logs_users=300,
+        own_logs_steps=12,
     ),
     # The committed figures and numbers; the whole series in under 30 minutes on 2 CPU cores.
     "default": Profile(name="default"),
@@ -211,6 +218,8 @@ PROFILES: dict[str, Profile] = {
         ablation_batch=256,
         ablation_eval_users=0,
         data_scale_steps=(250, 500, 1000),
+        own_logs_users=20000,
+        own_logs_steps=1000,
     ),
 }
 
@@ -289,6 +298,9 @@ CACHED_BY = {
         "ablation_eval_users",
         "data_scale_steps",
         "model_scale",
+        "own_logs_users",
+        "own_logs_steps",
+        "own_logs_facets",
         "figures_dir",
     ),
 }

@@ -107,4 +107,14 @@ IN_RANGE = {
         _unit(v["knn_auc"]) and -1 <= v["silhouette"] <= 1 for v in m["mean_separation"].values()
     ),
     "08_ablations_and_scaling": lambda m: _all_rows_scored(m["rows"]) and all(_unit(v) for v in m["mean_auc"].values()),
+    "09_your_own_logs": lambda m: (
+        m["n_users"] == 300
+        and m["steps"] == 12
+        and m["validate_broken_exit_code"] == 1
+        and m["world_spec_problems"] > 0
+        and -1 <= m["facet_ari_vs_genres"] <= 1
+        and m["userU"]["pairs_uqa"] > 0
+        and _unit(m["pretraining_final"]["exact_recall@1"])
+        and _all_rows_scored(m["rows"])
+    ),
 }

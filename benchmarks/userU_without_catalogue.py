@@ -173,9 +173,7 @@ def free_model(cfg, w, facets, users, progress: bool) -> tuple[QAnchor, list[dic
     }
     torch.manual_seed(cfg.seed)
     model = pipeline.new_model(cfg, train, users, spec, bank.all_questions(), TEXT_ENCODER)
-    trainer = Pretrainer(
-        model, users, train, held, cfg, folder / "checkpoints", pipeline.device(cfg), shares, bank
-    )
+    trainer = Pretrainer(model, users, train, held, cfg, folder / "checkpoints", pipeline.device(cfg), shares, bank)
     latest = trainer.latest_checkpoint()
     if latest is not None:
         trainer.load_checkpoint(latest)
@@ -224,7 +222,7 @@ def main() -> None:
 
     # 1 facets found in the records against the catalogue's
     t = time.perf_counter()
-    w = world.load(artifacts.world_folder(cfg), cfg) if False else artifacts.world(cfg)
+    w = artifacts.world(cfg)
     cache = sentence_encoder.text_cache(TEXT_ENCODER)
     table = TextTable.build(w.pretrain + w.downstream, cache)  # as artifacts.text_table(w), one shared cache
     seconds["world_and_texts"] = time.perf_counter() - t
@@ -275,8 +273,8 @@ def main() -> None:
     reading = {
         "reproduced": "the catalogue's UserU gives the higher mean AUC (difference larger than both half-widths)",
         "reversed": "catalogue-free UserU gives the higher mean AUC (difference larger than both half-widths)",
-        "inside the noise": "no difference larger than the intervals' half-widths: catalogue-free UserU loses "
-        "nothing measurable",
+        "inside the noise": "the difference is not larger than both intervals' half-widths: the two are not "
+        "told apart at this number of downstream users",
     }[claim["verdict"]]
     per_task = []
     by = {(r["method"], r["task"]): r for r in rows}
@@ -300,7 +298,9 @@ def main() -> None:
         "profile": cfg.name,
         "seed": cfg.seed,
         "git_hash": git_hash(),
-        "command": ".venv/bin/python " + " ".join(shlex.quote(a) for a in ["benchmarks/userU_without_catalogue.py"] + sys.argv[1:]),
+        "command": " ".join(
+            [".venv/bin/python", "benchmarks/userU_without_catalogue.py", *map(shlex.quote, sys.argv[1:])]
+        ),
         "elapsed_seconds": elapsed,
         "metrics": to_jsonable(
             {
@@ -348,14 +348,16 @@ def main() -> None:
 
     # the short table
     print()
-    print(f"profile {cfg.name}, seed {cfg.seed}: facets ARI weighted {ari['weighted']:.3f} (used), "
-          f"unweighted {ari['unweighted']:.3f}")
+    print(
+        f"profile {cfg.name}, seed {cfg.seed}: facets ARI weighted {ari['weighted']:.3f} (used), "
+        f"unweighted {ari['unweighted']:.3f}"
+    )
     for name, hist in (("catalogue", cat_history), ("catalogue-free", free_history)):
-        d = final_diagnostics(hist)
+        d = {k: float("nan") for k in DIAGNOSTICS} | final_diagnostics(hist)
         print(
-            f"  {name:15s} step {d.get('step')}: exact recall@1 {d.get('exact_recall@1', float('nan')):.3f} "
-            f"(chance {d.get('exact_chance@1', float('nan')):.3f}), user share {d.get('user_share', float('nan')):.3f}, "
-            f"effective rank {d.get('effective_rank', float('nan')):.1f}"
+            f"  {name:15s} step {d.get('step')}: exact recall@1 {d['exact_recall@1']:.3f} "
+            f"(chance {d['exact_chance@1']:.3f}), user share {d['user_share']:.3f}, "
+            f"effective rank {d['effective_rank']:.1f}"
         )
     print(f"\n{'task':12s} {'catalogue AUC [95%]':>26s} {'catalogue-free AUC [95%]':>28s} {'d':>7s}  verdict")
     for e in per_task:

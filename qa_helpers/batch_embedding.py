@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from . import inference, sentence_encoder
 from .model import QAnchor
 from .prompt_tuning import PromptSet
-from .schema import RecordError, describe, record_problems
+from .schema import RecordError, atomic_write_text, describe, record_problems
 from .spec import DatasetSpec
 from .user_tensors import TextTable, UserTensors
 
@@ -129,17 +129,19 @@ def embedding_table(user_ids: list[str], queries: list[str], emb: np.ndarray) ->
 
 
 class _Writer:
-    """Writes chunks to a Parquet file (row groups) or a preallocated .npy (memory-mapped)."""
+    """Writes chunks to a Parquet file (row groups) or a preallocated .npy (memory-mapped), under a temporary name
+    that `close` renames into place: a failed run leaves no partial output and keeps an older one."""
 
     def __init__(self, out: Path, queries: list[str], emb_dim: int, n_users: int):
         self.out, self.queries, self.user_ids = out, queries, []
         out.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
         if out.suffix == ".parquet":
             schema = embedding_table([], queries, np.zeros((0, len(queries), emb_dim), np.float32)).schema
-            self.parquet, self.array = pq.ParquetWriter(out, schema), None
+            self.parquet, self.array = pq.ParquetWriter(self.tmp, schema), None
         else:
             self.parquet = None
-            self.array = np.lib.format.open_memmap(out, "w+", np.float32, (n_users, len(queries), emb_dim))
+            self.array = np.lib.format.open_memmap(self.tmp, "w+", np.float32, (n_users, len(queries), emb_dim))
 
     def write(self, user_ids: list[str], emb: np.ndarray) -> None:
         if self.parquet is not None:
@@ -148,13 +150,20 @@ class _Writer:
             self.array[len(self.user_ids) : len(self.user_ids) + len(user_ids)] = emb
         self.user_ids += user_ids
 
-    def close(self) -> None:
+    def close(self, keep: bool) -> None:
+        """Finish the file; with `keep`, move it (and an .npy's .json) into place, else delete it."""
         if self.parquet is not None:
             self.parquet.close()
         else:
             self.array.flush()
             del self.array
-            self.out.with_suffix(".json").write_text(json.dumps({"queries": self.queries, "user_ids": self.user_ids}))
+        if not keep:
+            self.tmp.unlink(missing_ok=True)
+            return
+        if self.parquet is None:
+            meta = json.dumps({"queries": self.queries, "user_ids": self.user_ids})
+            atomic_write_text(self.out.with_suffix(".json"), meta)
+        self.tmp.replace(self.out)
 
 
 def embed_file(
@@ -174,20 +183,24 @@ def embed_file(
         raise ValueError(f"output must end in one of {FORMATS}, got {out.name!r}")
     if not queries:
         raise ValueError("no queries to embed under")
+    n_users = count_records(records_path)
+    if n_users == 0:
+        raise ValueError(f"{records_path}: no records to embed (the file is empty)")
     model, cache = load_model(model_folder)
     prompts = prompt_vectors(prompts_folder, queries)
-    n_users = count_records(records_path)
     writer = _Writer(out, list(queries), model.config.emb_dim, n_users)
     start = time.perf_counter()
     bar = tqdm(total=n_users, desc="embedding", unit="user", disable=not progress, mininterval=2.0)
+    done = False
     try:
         for chunk in iter_chunks(records_path, model.config.spec, chunk_size):
             with torch.no_grad():
                 emb = embed_records(model, cache, chunk, list(queries), prompts, path)
             writer.write([r["user_id"] for r in chunk], emb)
             bar.update(len(chunk))
+        done = True
     finally:
-        writer.close()
+        writer.close(keep=done)
         bar.close()
     seconds = time.perf_counter() - start
     n = len(writer.user_ids)
@@ -265,14 +278,32 @@ def embed_with_ray(
 ) -> dict:
     """The Ray Data job: read record shards (records_to_parquet), embed them with `workers` ChunkEmbedder actors,
     write Parquet shards of the embedding table to `out_folder`. Runs on the cluster `ray.init()` finds (a local
-    one when none is running; set RAY_ADDRESS to use yours). Returns {seconds, users_per_second, users}."""
+    one when none is running; set RAY_ADDRESS to use yours). Returns {seconds, users_per_second, users}.
+
+    The actors never take every CPU of the cluster: Ray Data's listing, read and write tasks need one CPU each,
+    and with `workers` >= the cluster's CPUs (2 workers on a 2-core machine) the job would wait for one forever.
+    So each actor asks for min(1, (CPUs - 1) / workers) CPUs; it runs one torch thread whatever it is given."""
+    import os
+
     import ray
 
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     if not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False)
+        # at least 2 logical CPUs, so that a 1-core machine still has one for the actors and one for the I/O tasks
+        ray.init(num_cpus=max(os.cpu_count() or 1, 2), include_dashboard=False, log_to_driver=False)
+    cpus = float(ray.cluster_resources().get("CPU", 0.0))
+    if cpus < 2:
+        raise RuntimeError(
+            f"the Ray cluster has {cpus:g} CPU(s); embed_with_ray needs at least 2 (actors plus read/write tasks)"
+        )
+    actor_cpus = min(1.0, (cpus - 1) / workers)
     start = time.perf_counter()
+    files = sorted(Path(shards).glob("*.parquet")) if Path(shards).is_dir() else [Path(shards)]
+    if not files:
+        raise FileNotFoundError(f"no Parquet shards in {shards}; write them with records_to_parquet")
+    n_users = sum(pq.ParquetFile(f).metadata.num_rows for f in files)  # from the footers: no extra Ray pass
     ds = ray.data.read_parquet(str(shards))
-    n_users = ds.count()
     ds = ds.map_batches(
         ChunkEmbedder,
         fn_constructor_args=(
@@ -283,8 +314,8 @@ def embed_with_ray(
         ),
         batch_size=chunk_size,
         batch_format="pyarrow",
-        concurrency=workers,
-        num_cpus=1,
+        compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=actor_cpus,
     )
     ds.write_parquet(str(out_folder))
     seconds = time.perf_counter() - start

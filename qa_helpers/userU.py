@@ -322,7 +322,7 @@ def draft_claims(
         if value is None:
             continue
         if rng.random() < error_rate:
-            value = _corrupt(kind, value, rng)
+            value = corrupt(kind, value, rng)
         claims.append(Claim(kind, topic.facet, value))
     if rng.random() < error_rate:
         absent = [f for f in C.FACETS if not facet_events(record, f)]
@@ -331,7 +331,8 @@ def draft_claims(
     return claims
 
 
-def _corrupt(kind: str, value, rng: np.random.Generator):
+def corrupt(kind: str, value, rng: np.random.Generator):
+    """A wrong value of a fact, as a drafting LLM would write it (the reflection step's test material)."""
     if kind in ("level", "spend_level"):  # one or two quintiles off, staying in range
         i = LEVEL_WORDS.index(value)
         options = [j for j in range(len(LEVEL_WORDS)) if 0 < abs(j - i) <= 2]

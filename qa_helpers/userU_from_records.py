@@ -35,11 +35,11 @@ from tqdm.auto import tqdm
 
 from . import catalog as C
 from . import userU as U
+from .spec import EVENT_FIELDS  # every other numeric field of an event gets a level fact
 
 Vectors = Callable[[list[str]], np.ndarray]  # texts -> (len(texts), d) vectors, e.g. MiniLMEncoder().encode
 N_INIT = 10  # k-means restarts
 ALIAS_TEXTS = 2  # how many other central texts name a facet in its held-out wording
-EVENT_FIELDS = ("day", "hour", "text")  # every other numeric field of an event gets a level fact
 
 # ----------------------------------------------------------------------------- facets
 
@@ -453,9 +453,9 @@ def draft_claims(facts: UserFacts, topic: U.Topic, rng: np.random.Generator, err
 
 def _corrupt(kind: str, value, rng: np.random.Generator, population: Population):
     if kind.endswith("level"):  # a shifted level, as userU's
-        return U._corrupt("level", value, rng)
+        return U.corrupt("level", value, rng)
     if kind in ("trend", "daypart"):
-        return U._corrupt(kind, value, rng)
+        return U.corrupt(kind, value, rng)
     if kind == "top_item":  # another text
         others = [t for t in population.facets.texts if _quote(t) != value]
         return _quote(others[rng.integers(len(others))])

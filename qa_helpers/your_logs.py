@@ -188,7 +188,7 @@ def pretrain(
 def read_labels(path: str | Path) -> tuple[list[str], list[str], np.ndarray]:
     """A labels CSV (user_id, then one 0/1 column per task) -> user ids, task names, labels (n_users, T) int."""
     path = Path(path)
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark is fine
         rows = list(csv.reader(f))
     if not rows or rows[0][:1] != ["user_id"] or len(rows[0]) < 2:
         raise ValueError(f"{path}: the header must be user_id followed by one column per task")

@@ -267,3 +267,20 @@ def test_on_the_synthetic_world_answers_hold_only_supported_claims():
             f, topic = facts[r["user_id"]], R.question_bank(facets).by_key[r["topic"]]
             truths = [Claim(k, topic.facet, f.value(k, topic.facet)) for k in population.kinds(topic.aspect)]
             assert r["answer"] == " ".join(c.text(facets) for c in truths if c.value is not None)
+
+
+def test_on_the_synthetic_world_an_injected_unsupported_claim_is_dropped():
+    w = world.generate(config.load("smoke", n_pretrain_users=60, n_downstream_users=1))
+    facets = R.find_facets(w.pretrain, HashingEncoder(64).encode, 24, seed=0)
+    population = Population(w.pretrain, facets)
+    for rec in w.pretrain:
+        facts = UserFacts(rec, population)
+        shown = [k for k in facets.keys if facts.value("level", k) is not None]
+        absent = [k for k in facets.keys if facts.value("level", k) is None]
+        if not shown or not absent:
+            continue
+        true = Claim("level", shown[0], facts.value("level", shown[0]))
+        kept, report = R.reflect(facts, [true, Claim("level", absent[0], "far above")])
+        assert kept == [true] and report.dropped == 1 and report.supported == 1
+        return
+    pytest.fail("no user with both a shown and an absent facet")

@@ -1,7 +1,7 @@
 """Command line: `python -m qa_helpers COMMAND --help` for each.
 
 The series:   run (every notebook with papermill), sample, results, pretrain (the synthetic world's model).
-Your logs:    validate, pretrain --records, embed, probe (a records file and its spec: see qa_helpers/spec.py).
+Your logs:    validate, pretrain --records, embed, probe, tune (a records file and its spec: qa_helpers/spec.py).
 """
 
 from __future__ import annotations
@@ -62,6 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     prb.add_argument("--tasks", type=Path, help="JSON: task -> the query whose embedding it probes")
     prb.add_argument("--seed", type=int, default=0)
     prb.add_argument("--out", type=Path, help="write every row (with intervals) here as JSON")
+
+    tun = sub.add_parser("tune", help="soft prompts per labelled task (Eq. 7), on the probe's training half")
+    tun.add_argument("--model", type=Path, required=True, help="a saved model folder (pretrain's OUT/model)")
+    tun.add_argument("--records", type=Path, required=True, help="the labelled users' records (JSONL)")
+    tun.add_argument("--labels", type=Path, required=True, help="CSV: user_id, then one 0/1 column per task")
+    tun.add_argument("--tasks", type=Path, required=True, help="JSON: task -> its query")
+    tun.add_argument("--out", type=Path, required=True, help="the prompt set folder, for embed --prompts")
+    tun.add_argument("--profile", default="smoke", choices=sorted(config.PROFILES), help="prompt settings")
+    tun.add_argument("--seed", type=int, default=0, help="the probe split's seed (use probe's)")
     args = parser.parse_args(argv)
 
     try:
@@ -182,6 +191,15 @@ def _probe(args) -> int:
     return 0
 
 
+def _tune(args) -> int:
+    from .your_logs import tune_prompts
+
+    tasks = json.loads(args.tasks.read_text())
+    prompts = tune_prompts(args.model, args.records, args.labels, tasks, args.out, config.load(args.profile), args.seed)
+    print(f"{len(prompts.tasks)} prompts of {prompts.n_tokens} vectors -> {args.out} (embed --prompts {args.out})")
+    return 0
+
+
 COMMANDS = {
     "run": _run,
     "sample": _sample,
@@ -190,6 +208,7 @@ COMMANDS = {
     "pretrain": _pretrain,
     "embed": _embed,
     "probe": _probe,
+    "tune": _tune,
 }
 
 if __name__ == "__main__":

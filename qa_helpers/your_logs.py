@@ -5,6 +5,7 @@ and probe. The functions behind `python -m qa_helpers validate|pretrain|embed|pr
     pretrain("logs.jsonl", spec, "my_run", cfg)                           # UserU from the records, then pretraining
     embed_file("logs.jsonl", "my_run/model", queries, "emb.parquet")      # users x queries, in chunks
     rows = probe("emb.parquet", "labels.csv", "logs.jsonl", spec, tasks)  # AUC / KS with intervals vs counts + GBDT
+    tune_prompts("my_run/model", "logs.jsonl", "labels.csv", tasks, "my_run/prompts", cfg)  # soft prompts (Eq. 7)
 
 Pretraining builds UserU without a catalogue (userU_from_records): facets are clusters of the event texts in the
 frozen sentence encoder's space, topics are facet x aspect, answers say what the record shows, and a reflection
@@ -20,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import evaluation, pipeline, sentence_encoder
+from . import evaluation, inference, pipeline, prompt_tuning, sentence_encoder
 from . import userU_from_records as UF
-from .batch_embedding import read_embeddings
+from .batch_embedding import load_model, read_embeddings
 from .config import Profile
 from .features import count_features, text_vocabulary
 from .schema import RecordError, describe, read_records, record_problems, write_jsonl
@@ -205,6 +206,16 @@ def read_labels(path: str | Path) -> tuple[list[str], list[str], np.ndarray]:
     return users, tasks, np.asarray(labels, dtype=np.int64).reshape(len(users), len(tasks))
 
 
+def labelled_records(labels_path: str | Path, records_path: str | Path, spec: DatasetSpec):
+    """The labels file's users, tasks and labels (n_users, T), and those users' records in the same order."""
+    users, tasks, labels = read_labels(labels_path)
+    records = {r["user_id"]: r for r in load_records(records_path, spec)}
+    lacking = [u for u in users if u not in records]
+    if lacking:
+        raise ValueError(f"{len(lacking)} labelled users have no record, e.g. {lacking[0]!r}")
+    return users, tasks, labels, [records[u] for u in users]
+
+
 def probe(
     embeddings_path: str | Path,
     labels_path: str | Path,
@@ -220,7 +231,7 @@ def probe(
     AUC and KS with 95% bootstrap intervals (evaluation.evaluate). `task_queries` maps each task to the query whose
     embedding it probes; without it the embeddings must hold one query. Every labelled user needs an embedding
     and a record: none is dropped silently."""
-    users, tasks, labels = read_labels(labels_path)
+    users, tasks, labels, ordered = labelled_records(labels_path, records_path, spec)
     emb_users, queries, emb = read_embeddings(embeddings_path)
     if task_queries is None:
         if len(queries) != 1:
@@ -236,15 +247,52 @@ def probe(
     lacking = [u for u in users if u not in row_of]
     if lacking:
         raise ValueError(f"{len(lacking)} labelled users have no embedding, e.g. {lacking[0]!r}")
-    records = {r["user_id"]: r for r in load_records(records_path, spec)}
-    lacking = [u for u in users if u not in records]
-    if lacking:
-        raise ValueError(f"{len(lacking)} labelled users have no record, e.g. {lacking[0]!r}")
     rows = np.array([row_of[u] for u in users])
     per_task = [emb[rows, queries.index(task_queries[t])] for t in tasks]
-    ordered = [records[u] for u in users]
     counts = count_features(ordered, spec, text_vocabulary(ordered, vocabulary_size))
     splits = evaluation.task_splits(labels, seed, test_size)
     return evaluation.evaluate(
         "Q-Anchor (linear probe)", lambda k: per_task[k], labels, splits, "linear", n_boot, seed, tasks
     ) + evaluation.evaluate_gbdt("counts + GBDT", counts, labels, splits, n_boot, seed, tasks)
+
+
+def tune_prompts(
+    model_folder: str | Path,
+    records_path: str | Path,
+    labels_path: str | Path,
+    task_queries: dict[str, str],
+    out: str | Path,
+    cfg: Profile,
+    seed: int = 0,
+    test_size: float = 0.5,
+    progress: bool = True,
+) -> prompt_tuning.PromptSet:
+    """Soft prompts with class prototypes (Eq. 7), one per task of the labels file, trained on the same probe-
+    training half `probe` fits on (same seed and test size), with the profile's prompt settings; saved to `out`
+    for `embed --prompts`."""
+    model, cache = load_model(model_folder)
+    spec = model.config.spec
+    users, tasks, labels, records = labelled_records(labels_path, records_path, spec)
+    missing = [t for t in tasks if t not in task_queries]
+    if missing:
+        raise ValueError(f"no query for task {missing[0]!r}; the task map covers {sorted(task_queries)}")
+    tensors = UserTensors.build(records, TextTable.build(records, cache), spec)
+    prefixes = inference.encode_prefixes(model, tensors)
+    splits = evaluation.task_splits(labels, seed, test_size)
+    run = prompt_tuning.tune(
+        model,
+        prefixes,
+        [task_queries[t] for t in tasks],
+        labels,
+        [train for train, _ in splits],
+        n_tokens=cfg.prompt_tokens,
+        steps=cfg.prompt_steps,
+        batch_size=cfg.prompt_batch,
+        lr=cfg.prompt_lr,
+        tau=cfg.prompt_tau,
+        seed=seed,
+        task_names=tasks,
+        progress=progress,
+    )
+    run.final.save(out)
+    return run.final

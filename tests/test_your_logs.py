@@ -18,6 +18,7 @@ import torch
 from qa_helpers import batch_embedding as BE
 from qa_helpers import config, example_logs, your_logs
 from qa_helpers.__main__ import main
+from qa_helpers.prompt_tuning import PromptSet
 from qa_helpers.schema import RecordError
 from qa_helpers.spec import DatasetSpec, SpecError
 
@@ -329,7 +330,7 @@ def test_cli_names_what_is_wrong(tiny, embedded, tmp_path, capsys):
     ghosts = tmp_path / "ghosts.csv"
     ghosts.write_text(tiny.labels.read_text() + "ghost,0,1,0\n")
     rc, _, err = run_cli(capsys, "probe", embedded.path, "--labels", ghosts, *probe_args)
-    assert rc == 2 and "1 labelled users have no embedding, e.g. 'ghost'" in err
+    assert rc == 2 and "1 labelled users have no record, e.g. 'ghost'" in err
 
     # a label that is not 0/1
     bad_value = tmp_path / "bad_value.csv"
@@ -483,3 +484,31 @@ def test_ray_job_matches_single_process(tiny, tmp_path, ray_session):
         f"\nusers/s on 40 users x 3 queries: single process {single_report['users_per_second']:.1f}, "
         f"Ray (2 actors, excluding ray.init) {ray_report['users_per_second']:.1f}"
     )
+
+
+# ----------------------------------------------------------------------------- 8. tuned prompts for your tasks
+
+
+def test_tune_then_embed_with_the_prompts(tiny, embedded, tmp_path, capsys):
+    prompts = tmp_path / "prompts"
+    rc, printed, _ = run_cli(
+        capsys, "tune", "--model", tiny.model, "--records", tiny.records, "--labels", tiny.labels,
+        "--tasks", tiny.tasks, "--out", prompts,
+    )  # fmt: skip
+    assert rc == 0 and f"3 prompts of {config.load('smoke').prompt_tokens} vectors" in printed
+    saved = PromptSet.load(prompts)
+    assert saved.tasks == list(TASKS) and saved.queries == QUERIES and saved.step == config.load("smoke").prompt_steps
+    out = tmp_path / "tuned.parquet"
+    rc, _, _ = run_cli(
+        capsys, "embed", tiny.records, "--model", tiny.model, "--queries", tiny.queries_file,
+        "--out", out, "--prompts", prompts,
+    )  # fmt: skip
+    users, queries, tuned = BE.read_embeddings(out)
+    assert rc == 0 and users == tiny.user_ids and queries == QUERIES
+    np.testing.assert_allclose(np.linalg.norm(tuned, axis=-1), 1.0, atol=1e-5)
+    assert not np.allclose(tuned, embedded.read[2], atol=1e-3)  # the prompts move the embeddings
+    rc, _, err = run_cli(
+        capsys, "embed", tiny.records, "--model", tiny.model, "--queries", tiny.queries_file,
+        "--out", tmp_path / "x.parquet", "--prompts", tmp_path / "nowhere",
+    )  # fmt: skip
+    assert rc == 2 and "error" in err

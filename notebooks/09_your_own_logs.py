@@ -45,7 +45,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from qa_helpers import claims, config, example_logs, schema, world
+from qa_helpers import claims, config, example_logs, schema, world, your_logs
 from qa_helpers import userU_from_records as UF
 from qa_helpers.__main__ import main as qa_helpers_cli
 from qa_helpers.batch_embedding import read_embeddings
@@ -132,18 +132,21 @@ print("\n".join(world_problems))
 # (ARI: 1 for the same partition, about 0 for a random one).
 
 # %%
-cache = text_cache("minilm")
-facets = UF.find_facets(dataset.records, cache.encode, cfg.own_logs_facets, cfg.seed)
+built = your_logs.pretraining_data(
+    dataset.records, dataset.future_records, spec, cfg, text_cache("minilm"), cfg.own_logs_facets
+)  # what `pretrain` builds before it trains
+facets, pairs, userU_stats = built["facets"], built["pairs"], built["stats"]
+history_texts = {ev["text"] for r in dataset.records for evs in r["events"].values() for ev in evs}
 modality_of_text = {ev["text"]: m for r in dataset.records for m, evs in r["events"].items() for ev in evs}
-true_genre = [example_logs.genre_of(modality_of_text[t], t) for t in facets.texts]
-ari = UF.facet_agreement(true_genre, facets.labels)
-sizes = np.bincount(facets.labels, minlength=facets.n_facets)
+found = [(t, f) for t, f in zip(facets.texts, facets.labels) if t in history_texts]  # the texts clustered
+true_genre = [example_logs.genre_of(modality_of_text[t], t) for t, _ in found]
+ari = UF.facet_agreement(true_genre, [f for _, f in found])
 pd.DataFrame(
     {
         "name (most central text)": facets.names,
-        "texts": sizes,
+        "texts": np.bincount([f for _, f in found], minlength=facets.n_facets),
         "most common true genre": [
-            pd.Series([g for g, f in zip(true_genre, facets.labels) if f == k]).mode().iloc[0]
+            pd.Series([g for g, (_, f) in zip(true_genre, found) if f == k]).mode().iloc[0]
             for k in range(facets.n_facets)
         ],
     },
@@ -161,16 +164,6 @@ print(f"adjusted Rand index of the facets against the true genres: {ari:.3f}")
 # revised, unsupported claims dropped. Two of one user's pairs:
 
 # %%
-pairs, userU_stats = UF.build(
-    dataset.records,
-    dataset.future_records,
-    facets,
-    cfg.seed,
-    cfg.uqa_topics_per_user,
-    cfg.draft_error_rate,
-    spec.window_days,
-    spec.event_modalities,
-)
 for p in [p for p in pairs if p["user_id"] == first["user_id"]][:2]:
     print(f"Q: {p['query']}\nA: {p['answer']}\n")
 pd.Series(userU_stats).to_frame("UserU without a catalogue")

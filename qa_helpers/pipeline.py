@@ -116,13 +116,17 @@ def tune_prompts(
     labels: np.ndarray,
     n_tokens: int | None = None,
     snapshot_steps: tuple[int, ...] = (),
+    queries: list[str] | None = None,
+    task_names: list[str] | None = None,
+    splits=None,
 ) -> prompt_tuning.TuningRun:
-    """Soft prompts for the ten tasks with the profile's settings, trained on each task's probe-training half."""
-    splits = evaluation.task_splits(labels, cfg.seed, cfg.probe_test_size)
+    """Soft prompts with the profile's settings, one per task (default: the world's ten; or `queries` with their
+    `task_names`), trained on each task's probe-training half (`splits`, default the profile's task_splits)."""
+    splits = splits or evaluation.task_splits(labels, cfg.seed, cfg.probe_test_size)
     return prompt_tuning.tune(
         model,
         prefixes,
-        [t.query for t in tasks.TASKS],
+        queries or [t.query for t in tasks.TASKS],
         labels,
         [tr for tr, _ in splits],
         n_tokens=n_tokens or cfg.prompt_tokens,
@@ -132,5 +136,5 @@ def tune_prompts(
         tau=cfg.prompt_tau,
         seed=cfg.seed,
         snapshot_steps=snapshot_steps,
-        task_names=list(tasks.TASK_NAMES),
+        task_names=task_names or list(tasks.TASK_NAMES),
     )

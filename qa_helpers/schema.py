@@ -195,14 +195,22 @@ def check_records(records: list, spec: DatasetSpec, source: str = "records") -> 
 def find_problems(records: Iterable, spec: DatasetSpec, source: str = "records") -> Iterator[str]:
     """Every problem of a sequence of records, one message each ('<source> record N (user id): field: problem'),
     duplicate user ids included; lazy, so a large file is checked in one pass."""
-    seen: dict[str, int] = {}
-    for i, rec in enumerate(records):
-        where = f"{source} record {i + 1}"
+    return problems_of(((f"{source} record {i + 1}", rec) for i, rec in enumerate(records)), spec)
+
+
+def problems_of(located: Iterable[tuple[str, object]], spec: DatasetSpec) -> Iterator[str]:
+    """Every problem of (where, record) pairs, one message each, duplicate user ids included. A record may be a
+    json.JSONDecodeError: a line that did not parse."""
+    first_seen: dict[str, str] = {}
+    for where, rec in located:
+        if isinstance(rec, json.JSONDecodeError):
+            yield f"{where}: malformed JSON ({rec.msg}, column {rec.colno})"
+            continue
         for field, problem in record_problems(rec, spec):
             yield describe(rec, where, field, problem)
         uid = rec.get("user_id") if isinstance(rec, dict) else None
         if isinstance(uid, str):
-            if uid in seen:
-                yield describe(rec, where, "user_id", f"duplicate user id {uid!r} (first in record {seen[uid] + 1})")
+            if uid in first_seen:
+                yield describe(rec, where, "user_id", f"duplicate user id {uid!r} (first in {first_seen[uid]})")
             else:
-                seen[uid] = i
+                first_seen[uid] = where

@@ -442,19 +442,7 @@ def build(
     for rec, fut in tqdm(list(zip(records, future_records)), desc="UserU", mininterval=1.0):
         if rec["user_id"] != fut["user_id"]:
             raise ValueError(f"user order differs: {rec['user_id']} vs {fut['user_id']}")
-        rows.append(
-            {
-                "user_id": rec["user_id"],
-                "source": "future",
-                "topic": "future",
-                "wording": 0,
-                "query": FUTURE_QUERY,
-                "answer": future_answer(future_actions(fut)),
-                "checked": 0,
-                "revised": 0,
-                "dropped": 0,
-            }
-        )
+        rows.append(future_row(rec["user_id"], future_answer(future_actions(fut))))
         topics = top_topics(rec, k, window_days)
         topics_per_user.append(len(topics))
         for topic in topics:
@@ -465,21 +453,29 @@ def build(
             if not claims:
                 answers_dropped += 1
                 continue
-            rows.append(
-                {
-                    "user_id": rec["user_id"],
-                    "source": "uqa",
-                    "topic": topic.key,
-                    "wording": wording,
-                    "query": topic.wordings[wording],
-                    "answer": " ".join(c.text() for c in claims),
-                    "checked": report.checked,
-                    "revised": report.revised,
-                    "dropped": report.dropped,
-                }
-            )
-    stats = {
-        "users": len(records),
+            rows.append(uqa_row(rec["user_id"], topic, wording, " ".join(c.text() for c in claims), report))
+    return rows, pair_stats(rows, len(records), total, answers_dropped, topics_per_user)
+
+
+def future_row(user_id: str, answer: str) -> dict:
+    """A D_future pair: the template query and the user's next-period answer."""
+    row = {"user_id": user_id, "source": "future", "topic": "future", "wording": 0, "query": FUTURE_QUERY}
+    return {**row, "answer": answer, "checked": 0, "revised": 0, "dropped": 0}
+
+
+def uqa_row(user_id: str, topic: Topic, wording: int, answer: str, report: ReflectionReport) -> dict:
+    """A D_uqa pair: the topic asked in its trained wording `wording`, the reflected answer and what reflection did."""
+    row = {"user_id": user_id, "source": "uqa", "topic": topic.key, "wording": wording}
+    row |= {"query": topic.wordings[wording], "answer": answer}
+    return row | {"checked": report.checked, "revised": report.revised, "dropped": report.dropped}
+
+
+def pair_stats(
+    rows: list[dict], users: int, total: ReflectionReport, answers_dropped: int, topics_per_user: list[int]
+) -> dict:
+    """The statistics `build` returns beside its pairs."""
+    return {
+        "users": users,
         "pairs_future": sum(r["source"] == "future" for r in rows),
         "pairs_uqa": sum(r["source"] == "uqa" for r in rows),
         "claims_checked": total.checked,
@@ -491,7 +487,6 @@ def build(
         "distinct_queries": len({r["query"] for r in rows}),
         "distinct_answers": len({r["answer"] for r in rows}),
     }
-    return rows, stats
 
 
 def question(topic_key: str, wording: int | str = 0) -> str:

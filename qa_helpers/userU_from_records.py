@@ -544,19 +544,7 @@ def build(
     topics_per_user = []
     for i, rec in enumerate(tqdm(records, desc="UserU", mininterval=1.0)):
         if future_records is not None:
-            rows.append(
-                {
-                    "user_id": rec["user_id"],
-                    "source": "future",
-                    "topic": "future",
-                    "wording": 0,
-                    "query": U.FUTURE_QUERY,
-                    "answer": future_answer(future_actions(future_records[i], facets), facets),
-                    "checked": 0,
-                    "revised": 0,
-                    "dropped": 0,
-                }
-            )
+            rows.append(U.future_row(rec["user_id"], future_answer(future_actions(future_records[i], facets), facets)))
         facts = UserFacts(rec, population, window_days)
         chosen = top_topics(facts, topics, k)
         topics_per_user.append(len(chosen))
@@ -567,30 +555,5 @@ def build(
             if not claims:
                 answers_dropped += 1
                 continue
-            rows.append(
-                {
-                    "user_id": rec["user_id"],
-                    "source": "uqa",
-                    "topic": topic.key,
-                    "wording": wording,
-                    "query": topic.wordings[wording],
-                    "answer": " ".join(c.text(facets) for c in claims),
-                    "checked": report.checked,
-                    "revised": report.revised,
-                    "dropped": report.dropped,
-                }
-            )
-    stats = {
-        "users": len(records),
-        "pairs_future": sum(r["source"] == "future" for r in rows),
-        "pairs_uqa": sum(r["source"] == "uqa" for r in rows),
-        "claims_checked": total.checked,
-        "claims_supported": total.supported,
-        "claims_revised": total.revised,
-        "claims_dropped": total.dropped,
-        "answers_dropped": answers_dropped,
-        "mean_topics_per_user": float(np.mean(topics_per_user)) if topics_per_user else 0.0,
-        "distinct_queries": len({r["query"] for r in rows}),
-        "distinct_answers": len({r["answer"] for r in rows}),
-    }
-    return rows, stats
+            rows.append(U.uqa_row(rec["user_id"], topic, wording, " ".join(c.text(facets) for c in claims), report))
+    return rows, U.pair_stats(rows, len(records), total, answers_dropped, topics_per_user)

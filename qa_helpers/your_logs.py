@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from . import userU_from_records as UF
 from .batch_embedding import load_model, read_embeddings
 from .config import Profile
 from .features import count_features, text_vocabulary
-from .schema import RecordError, describe, read_records, record_problems, write_jsonl
+from .schema import RecordError, problems_of, read_records, write_jsonl
 from .spec import DatasetSpec
 from .train import Pretrainer, split_pairs
 from .user_tensors import TextTable, UserTensors
@@ -38,27 +39,20 @@ def validate_file(path: str | Path, spec: DatasetSpec) -> Iterator[str]:
     """Every problem of a records file, one message each: '<file> line N (user <id>): <field>: <problem>';
     malformed JSON lines and duplicate user ids included. Reads the file once, lazily."""
     path = Path(path)
-    seen: dict[str, int] = {}
     n_records = 0
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            n_records += 1
-            where = f"{path.name} line {lineno}"
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield f"{where}: malformed JSON ({e.msg}, column {e.colno})"
-                continue
-            for field, problem in record_problems(rec, spec):
-                yield describe(rec, where, field, problem)
-            uid = rec.get("user_id") if isinstance(rec, dict) else None
-            if isinstance(uid, str):
-                if uid in seen:
-                    yield describe(rec, where, "user_id", f"duplicate user id {uid!r} (first on line {seen[uid]})")
-                else:
-                    seen[uid] = lineno
+
+    def located():
+        nonlocal n_records
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if line.strip():
+                    n_records += 1
+                    try:
+                        yield f"{path.name} line {lineno}", json.loads(line)
+                    except json.JSONDecodeError as e:
+                        yield f"{path.name} line {lineno}", e
+
+    yield from problems_of(located(), spec)
     if n_records == 0:
         yield f"{path.name}: no records (the file is empty)"
 
@@ -265,7 +259,6 @@ def tune_prompts(
     cfg: Profile,
     seed: int = 0,
     test_size: float = 0.5,
-    progress: bool = True,
 ) -> prompt_tuning.PromptSet:
     """Soft prompts with class prototypes (Eq. 7), one per task of the labels file, trained on the same probe-
     training half `probe` fits on (same seed and test size), with the profile's prompt settings; saved to `out`
@@ -279,20 +272,9 @@ def tune_prompts(
     tensors = UserTensors.build(records, TextTable.build(records, cache), spec)
     prefixes = inference.encode_prefixes(model, tensors)
     splits = evaluation.task_splits(labels, seed, test_size)
-    run = prompt_tuning.tune(
-        model,
-        prefixes,
-        [task_queries[t] for t in tasks],
-        labels,
-        [train for train, _ in splits],
-        n_tokens=cfg.prompt_tokens,
-        steps=cfg.prompt_steps,
-        batch_size=cfg.prompt_batch,
-        lr=cfg.prompt_lr,
-        tau=cfg.prompt_tau,
-        seed=seed,
-        task_names=tasks,
-        progress=progress,
-    )
+    run = pipeline.tune_prompts(
+        replace(cfg, seed=seed), model, prefixes, labels, queries=[task_queries[t] for t in tasks], task_names=tasks,
+        splits=splits,
+    )  # fmt: skip
     run.final.save(out)
     return run.final

@@ -105,7 +105,7 @@ def test_every_problem_is_listed_with_record_user_and_field():
     ]
     found = list(find_problems([GOOD, bad, dict(GOOD), "oops"], SPEC, "logs.jsonl"))
     assert found[0].startswith("logs.jsonl record 2 (user 'u2'): events.bill[0].amount: negative amount -1")
-    assert found[3] == "logs.jsonl record 3 (user 'u1'): user_id: duplicate user id 'u1' (first in record 1)"
+    assert found[3] == "logs.jsonl record 3 (user 'u1'): user_id: duplicate user id 'u1' (first in logs.jsonl record 1)"
     assert found[4] == "logs.jsonl record 4: record: expected a JSON object, got str"
     assert len(found) == 5
 

@@ -245,7 +245,7 @@ EXPECTED_PROBLEMS = [
     "bad.jsonl line 4 (user 'unk'): events.podcast: unknown modality; the spec declares "
     "['watch', 'listen', 'read', 'query']",
     "bad.jsonl line 5: malformed JSON",
-    "bad.jsonl line 6 (user 'good'): user_id: duplicate user id 'good' (first on line 1)",
+    "bad.jsonl line 6 (user 'good'): user_id: duplicate user id 'good' (first in bad.jsonl line 1)",
     "bad.jsonl line 7 (user 'late'): events.read[0].day: timestamp outside the 60-day window: day 60",
     "bad.jsonl line 8 (user 'nomin'): events.listen[0].minutes: listen events need 'minutes'",
 ]

@@ -109,26 +109,28 @@ class Topic:
         return self.wordings[0]
 
 
-def _topics() -> tuple[Topic, ...]:
-    out = []
-    titles = {"habits": "{domain} habits", "timing": "timing of {domain}", "trend": "changes in {domain}"}
-    for facet, (domain, action) in C.FACETS.items():
-        for aspect in ASPECTS:
-            fill = {"domain": domain, "action": action, "alias": ALIASES[facet]}
-            out.append(
-                Topic(
-                    f"{facet}/{aspect}",
-                    facet,
-                    aspect,
-                    titles[aspect].format(**fill),
-                    tuple(w.format(**fill) for w in WORDINGS[aspect]),
-                    HELD_OUT_WORDINGS[aspect].format(**fill),
-                )
-            )
-    return tuple(out)
+TITLES = {"habits": "{domain} habits", "timing": "timing of {domain}", "trend": "changes in {domain}"}
 
 
-TOPICS: tuple[Topic, ...] = _topics()
+def topics_from(fills: dict[str, dict], wordings=WORDINGS, held_out=HELD_OUT_WORDINGS, titles=TITLES) -> tuple:
+    """Facet x aspect topics, facet by facet: `fills` maps each facet to the words its templates are filled with."""
+    return tuple(
+        Topic(
+            f"{facet}/{aspect}",
+            facet,
+            aspect,
+            titles[aspect].format(**fill),
+            tuple(w.format(**fill) for w in wordings[aspect]),
+            held_out[aspect].format(**fill),
+        )
+        for facet, fill in fills.items()
+        for aspect in ASPECTS
+    )
+
+
+TOPICS: tuple[Topic, ...] = topics_from(
+    {f: {"domain": domain, "action": action, "alias": ALIASES[f]} for f, (domain, action) in C.FACETS.items()}
+)
 TOPIC_BY_KEY = {t.key: t for t in TOPICS}
 
 
@@ -397,6 +399,11 @@ def future_actions(future_record: dict, max_actions: int = MAX_FUTURE_ACTIONS) -
             entry = C.lookup(modality, ev["text"])
             if entry is not None and entry.facet != "daily_tools":  # tools say nothing about the person
                 counts[(entry.facet, daypart(ev["hour"]))] += 1
+    return choose_actions(counts, max_actions)
+
+
+def choose_actions(counts: Counter, max_actions: int = MAX_FUTURE_ACTIONS) -> list[tuple[str, str, int]]:
+    """The most frequent (facet, part of day) actions, at most one per facet; after the first, only repeated ones."""
     chosen, facets = [], set()
     for (facet, part), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         if facet in facets or (chosen and n < 2):

@@ -194,21 +194,11 @@ def _quote(text: str) -> str:
 
 def facet_topics(facets: Facets) -> tuple[U.Topic, ...]:
     """Facet x aspect topics (keys like 'f07/habits'), facet by facet as userU.TOPICS."""
-    out = []
-    for key, name, alias in zip(facets.keys, facets.names, facets.aliases):
-        fill = {"name": name, "alias": " or ".join(_quote(a) for a in alias)}
-        for aspect in U.ASPECTS:
-            out.append(
-                U.Topic(
-                    f"{key}/{aspect}",
-                    key,
-                    aspect,
-                    TITLES[aspect].format(**fill),
-                    tuple(w.format(**fill) for w in WORDINGS[aspect]),
-                    HELD_OUT_WORDINGS[aspect].format(**fill),
-                )
-            )
-    return tuple(out)
+    fills = {
+        key: {"name": name, "alias": " or ".join(_quote(a) for a in alias)}
+        for key, name, alias in zip(facets.keys, facets.names, facets.aliases)
+    }
+    return U.topics_from(fills, WORDINGS, HELD_OUT_WORDINGS, TITLES)
 
 
 @dataclass(frozen=True, eq=False)
@@ -495,15 +485,7 @@ def future_actions(
         f = facets.facet_of(ev["text"])
         if f is not None:
             counts[(facets.keys[f], U.daypart(ev["hour"]))] += 1
-    chosen, seen = [], set()
-    for (facet, part), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        if facet in seen or (chosen and n < 2):
-            continue
-        chosen.append((facet, part, n))
-        seen.add(facet)
-        if len(chosen) == max_actions:
-            break
-    return chosen
+    return U.choose_actions(counts, max_actions)
 
 
 def future_answer(actions: list[tuple[str, str, int]], facets: Facets) -> str:

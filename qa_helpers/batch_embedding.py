@@ -289,8 +289,11 @@ def embed_with_ray(
 
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    if not ray.is_initialized():
-        # at least 2 logical CPUs, so that a 1-core machine still has one for the actors and one for the I/O tasks
+    if not ray.is_initialized() and os.environ.get("RAY_ADDRESS"):
+        ray.init(log_to_driver=False)  # your cluster: it declares its own CPUs
+    elif not ray.is_initialized():
+        # a local cluster of at least 2 logical CPUs, so that a 1-core machine still has one for the actors and one
+        # for the I/O tasks
         ray.init(num_cpus=max(os.cpu_count() or 1, 2), include_dashboard=False, log_to_driver=False)
     cpus = float(ray.cluster_resources().get("CPU", 0.0))
     if cpus < 2:

@@ -12,7 +12,13 @@ from qa_helpers import claims, config
 from qa_helpers.outputs import load_metrics, metrics_path
 
 CFG = config.load("default")
-WITH_CLAIMS = ("04_downstream_evaluation", "05_soft_prompt_tuning", "07_embedding_geometry", "08_ablations_and_scaling")
+WITH_CLAIMS = (
+    "04_downstream_evaluation",
+    "05_soft_prompt_tuning",
+    "07_embedding_geometry",
+    "08_ablations_and_scaling",
+    "09_your_own_logs",
+)
 
 
 def metrics(notebook: str) -> dict:
@@ -33,7 +39,8 @@ def test_every_recorded_verdict_follows_from_its_numbers(notebook):
 
 @pytest.mark.claims
 @pytest.mark.parametrize(
-    "notebook, rows_key", [("04_downstream_evaluation", "rows"), ("08_ablations_and_scaling", "rows")]
+    "notebook, rows_key",
+    [("04_downstream_evaluation", "rows"), ("08_ablations_and_scaling", "rows"), ("09_your_own_logs", "rows")],
 )
 def test_compared_methods_carry_the_numbers_of_the_recorded_tables(notebook, rows_key):
     m = metrics(notebook)

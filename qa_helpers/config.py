@@ -123,8 +123,8 @@ class Profile:
     model_scale: tuple = ((64, 2), (128, 2), (192, 3))  # Table 8: (hidden, layers) of the tiny backbone
 
     # --- your own logs (notebook 09): a second, differently shaped dataset (example_logs) end to end ---
-    own_logs_users: int = 1000  # users of the streaming-service dataset (history, future window, labels)
-    own_logs_steps: int = 150  # its pretraining steps (the profile's recipe otherwise; sized for the 30-minute series)
+    own_logs_users: int = 800  # users of the streaming-service dataset (history, future window, labels)
+    own_logs_steps: int = 100  # its pretraining steps (the profile's recipe otherwise; sized for the 30-minute series)
     own_logs_facets: int = 12  # facets of its catalogue-free UserU (the product shows about ten interest areas)
 
     # --- where outputs go ---

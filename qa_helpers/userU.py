@@ -286,19 +286,25 @@ def topic_relevance(record: dict, window_days: int = 90) -> dict[str, float]:
     """Evidence score per topic key; 0 means the record says nothing about it."""
     scores = {}
     for facet in C.FACETS:
-        evs = facet_events(record, facet)
-        n = len(evs)
-        base = float(np.log1p(n))
-        parts = Counter(daypart(ev["hour"]) for _, ev in evs)
-        concentration = max(parts.values()) / n if n else 0.0
-        first = sum(ev["day"] < window_days // 2 for _, ev in evs)
-        change = abs(n - 2 * first) / n if n else 0.0
-        # salience: habits always 1; timing grows from 0 (spread over the 4 parts of day) to 2 (all in one);
-        # trend grows from 0 (even halves) to 2 (all events in one half)
-        scores[f"{facet}/habits"] = base
-        scores[f"{facet}/timing"] = base * 2 * (concentration - 0.25) / 0.75 if n >= 3 else 0.0
-        scores[f"{facet}/trend"] = base * 2 * change if n >= 4 else 0.0
+        scores |= facet_relevance(facet, facet_events(record, facet), window_days)
     return scores
+
+
+def facet_relevance(facet: str, events: list[tuple[str, dict]], window_days: int) -> dict[str, float]:
+    """The evidence score of a facet's three topics from its (modality, event) pairs: log1p of the count, times a
+    salience: habits always 1; timing grows from 0 (spread over the 4 parts of day) to 2 (all in one); trend grows
+    from 0 (even halves) to 2 (all events in one half)."""
+    n = len(events)
+    base = float(np.log1p(n))
+    parts = Counter(daypart(ev["hour"]) for _, ev in events)
+    concentration = max(parts.values()) / n if n else 0.0
+    first = sum(ev["day"] < window_days // 2 for _, ev in events)
+    change = abs(n - 2 * first) / n if n else 0.0
+    return {
+        f"{facet}/habits": base,
+        f"{facet}/timing": base * 2 * (concentration - 0.25) / 0.75 if n >= 3 else 0.0,
+        f"{facet}/trend": base * 2 * change if n >= 4 else 0.0,
+    }
 
 
 def top_topics(record: dict, k: int = 10, window_days: int = 90) -> list[Topic]:

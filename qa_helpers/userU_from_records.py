@@ -404,16 +404,7 @@ def topic_relevance(facts: UserFacts) -> dict[str, float]:
     """Evidence score per topic key, as userU.topic_relevance; 0 means the record says nothing about it."""
     scores = {}
     for facet in facts.population.facets.keys:
-        evs = facts.events.get(facet, [])
-        n = len(evs)
-        base = float(np.log1p(n))
-        parts = Counter(U.daypart(ev["hour"]) for _, ev in evs)
-        concentration = max(parts.values()) / n if n else 0.0
-        first = sum(ev["day"] < facts.window_days // 2 for _, ev in evs)
-        change = abs(n - 2 * first) / n if n else 0.0
-        scores[f"{facet}/habits"] = base
-        scores[f"{facet}/timing"] = base * 2 * (concentration - 0.25) / 0.75 if n >= 3 else 0.0
-        scores[f"{facet}/trend"] = base * 2 * change if n >= 4 else 0.0
+        scores |= U.facet_relevance(facet, facts.events.get(facet, []), facts.window_days)
     return scores
 
 

@@ -1,6 +1,8 @@
 # Two commands: `make reproduce` (every notebook, default profile, writes figures/ and the README's results) and `make test`.
-# Both create .venv with Python 3.11 if it is missing and install what they need first.
+# Both create .venv with Python 3.11 if it is missing and install what they need first. `make book` then renders
+# what a run executed as static HTML (PROFILE=default after `make reproduce`, PROFILE=smoke after `make test`).
 PYTHON ?= python3.11
+PROFILE ?= default
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -11,7 +13,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: reproduce reproduce-full test test-fast lint install clean
+.PHONY: reproduce reproduce-full test test-fast book lint install clean
 
 $(PY):
 	@echo "==> creating $(VENV) with $(PYTHON)"
@@ -44,6 +46,12 @@ test: $(STAMP)
 # the fast tier: unit tests only (no SmolLM2, no second process, no notebook), under 2 minutes
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not notebooks and not claims"
+
+# the executed notebooks of PROFILE as a book to read without running (artifacts/$(PROFILE)/book/index.html);
+# fails on a notebook that was not executed and on a broken link
+book: $(STAMP)
+	@echo "==> rendering artifacts/$(PROFILE)/notebooks as HTML in artifacts/$(PROFILE)/book, every link checked"
+	$(PY) -m qa_helpers book --profile $(PROFILE)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

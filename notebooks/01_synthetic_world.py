@@ -26,6 +26,13 @@
 # figures, and `metrics_01_synthetic_world.json`. The mechanisms are written up in `data_samples/README.md`.
 
 # %% [markdown]
+# **You need:** Python and pandas; what a binary classification label and an AUC are (defined in section 4 and the [glossary](GLOSSARY.md)). Nothing from earlier chapters.
+#
+# **You will learn:** what a user's six modalities look like, how labels and their oracle ceiling are made, and how UserU turns a record into question-answer pairs without an LLM.
+#
+# **Run time:** the set-up cell prints how long this notebook took on its last recorded run, per profile (`smoke` in `make test`, `default` in `make reproduce`, `full` on a GPU).
+
+# %% [markdown]
 # ## 0 Setup
 
 # %% tags=["parameters"]
@@ -38,7 +45,7 @@ import json
 
 import pandas as pd
 
-from qa_helpers import artifacts, catalog, chapter, datasheet, evaluation, plots, tasks, userU
+from qa_helpers import artifacts, catalog, chapter, datasheet, evaluation, plots, readings, tasks, userU
 from qa_helpers.outputs import save_figure
 
 ch = chapter.setup("01_synthetic_world", PROFILE, SEED)
@@ -96,14 +103,17 @@ save_figure(fig, "01_user_timeline", cfg, {"user_id": user["user_id"], "events_p
 # > "y = 1 if the user triggers at least one target event in the task's prediction window." (paper App. B)
 #
 # Labels are Bernoulli draws from a stored probability p that depends on the user's traits in the future
-# window. Ranking users by p itself is the best any model can do: the **oracle**. The paper's best AUCs
-# range from 0.57 (Concert) to 0.97 (Forest); the world was designed so the oracle spreads similarly
-# (hardest near 0.6, easiest above 0.95), on a large population drawn from the trait model alone.
+# window. Ranking users by p itself is the best any model can do: the **oracle**. The world was designed so the
+# oracle spreads over the tasks as the paper's best AUCs do (a hard Concert, an easy Forest), measured on a large
+# population drawn from the trait model alone. The **AUC** of a score is the probability that a random positive
+# user is scored above a random negative one (0.5: chance); **KS** is the largest gap between the two classes'
+# score distributions (0: none, 1: complete). Notebook 04 defines both in symbols.
 
 # %%
 population = datasheet.population_task_stats()
 fig, data = plots.task_rates(population)
 save_figure(fig, "01_task_rates_oracle", cfg, data)
+readings.show(readings.oracle_range({t: v["oracle_auc"] for t, v in population.items()}))
 observed = {t: {"base_rate": float(w.labels[:, k].mean())} for k, t in enumerate(tasks.TASK_NAMES)}
 pd.DataFrame(
     {
@@ -189,7 +199,7 @@ for t in tasks.TASKS:
 # | modalities | Bill, Mini, SPM, App, Search, Tabular over 90 days | the same six, 90 days; F = 24 tabular columns (paper code: 1711) |
 # | downstream data | 10 tasks, about 500,000 users each | the same 10 task names; a few thousand synthetic users (profile) |
 # | label rule | y = 1 if a target event happens in the window | the same, with a stored probability (oracle) |
-# | best AUC per task | 0.57 (Concert) to 0.97 (Forest) | oracle from about 0.63 (Concert) to 0.97 (Forest, Fraud, Money) |
+# | best AUC per task | the best model's, by task (Table 2; range printed in section 4) | the oracle's, a ceiling (section 4) |
 # | UserU | about 1.024e8 pairs, D_future + D_uqa from 72 topics, top-10 per user, LLM reflection | the same structure at our scale, templated answers, rule-based reflection |
 #
 # The oracle is a ceiling, not a prediction of what a model reaches: the paper's numbers are model
@@ -210,3 +220,40 @@ rec.log(
     userU=stats,
 )
 print("metrics written to", rec.save())
+
+# %% [markdown]
+# ## Recap
+#
+# - A user is six modalities over a 90-day window: five event streams (text with a few numbers) and one tabular row.
+# - Each task's label is drawn from a stored probability, so the oracle AUC is the ceiling any model can reach.
+# - UserU pairs ask a question that names a topic and answer it from the record, checked claim by claim.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to predict, then checks: write your guess in `PREDICTION` and run the cell. Run as it is (no prediction), the cell shows the outcome.
+
+# %% [markdown]
+# **Exercise 1.** A scorer that gives every user the same score (say, the base rate) ranks nobody above anybody. What AUC does it get on Fraud's labels? Write your guess as a number.
+
+# %%
+import numpy as np
+
+from qa_helpers import exercises, metrics
+
+PREDICTION = None  # a number
+y_fraud = w.labels[:, tasks.TASK_NAMES.index("Fraud")]
+constant_auc = metrics.auc(y_fraud, np.full(len(y_fraud), y_fraud.mean()))
+exercises.check(PREDICTION, round(constant_auc, 3), "Tied scores share their ranks: every pair counts one half.")
+
+# %% [markdown]
+# **Exercise 2.** Which task has the highest oracle AUC on this world's population? Write a task name (section 4's table is one cell up; try before you look).
+
+# %%
+PREDICTION = None  # a task name, e.g. "Fraud"
+exercises.check(PREDICTION, max(population, key=lambda t: population[t]["oracle_auc"]))
+
+# %% [markdown]
+# ---
+#
+# **Previous:** none (this is the first chapter) · **Next:** [02 · The hierarchical encoder](02_hierarchical_encoder.ipynb) · [Glossary](GLOSSARY.md)

@@ -25,6 +25,13 @@
 # `metrics_02_hierarchical_encoder.json`.
 
 # %% [markdown]
+# **You need:** chapter 01's world; PyTorch tensors and shapes; what a sentence embedding is.
+#
+# **You will learn:** Eq. 1-2: how events become event, modality and user tokens, where the paper and its code pool differently, and why the query sits after the user prefix.
+#
+# **Run time:** the set-up cell prints how long this notebook took on its last recorded run, per profile (`smoke` in `make test`, `default` in `make reproduce`, `full` on a GPU).
+
+# %% [markdown]
 # ## 0 Setup
 
 # %% tags=["parameters"]
@@ -35,8 +42,9 @@ SEED = None  # None: the profile's seed
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import display
 
-from qa_helpers import artifacts, catalog, chapter, layout, pipeline, plots, sentence_encoder
+from qa_helpers import artifacts, catalog, chapter, layout, pipeline, plots, readings, sentence_encoder
 from qa_helpers.outputs import save_figure
 from qa_helpers.user_encoder import masked_mean
 
@@ -123,12 +131,27 @@ pd.DataFrame(
 # %% [markdown]
 # ## 3 Three levels of tokens
 #
-# > "z_{m,t}^{(evt)} = MLP_m^{(evt)}(LayerNorm(h_{m,t}))" (Eq. 1); a shared modal adapter maps each modality's
-# > pooled events to a modality token; a user adapter consolidates them into one user token (Eq. 2).
+# Write $h_{m,t}$ for the vector of event $t$ of modality $m$ (its text's sentence vector plus a projection of its
+# numbers), $\mathcal{T}_m$ for the user's real (unpadded) events of $m$, and $M$ for the modalities. **Event
+# tokens** (paper Eq. 1) go through a modality-specific adapter:
 #
-# As in the reference code, the modality summary pools the raw event vectors h (a masked mean over real
-# events only), and every adapter is LayerNorm -> Linear -> GELU -> Linear. The encoder here is untrained; we
-# look at shapes and at masking, not at values.
+# $$z^{(evt)}_{m,t} = \mathrm{MLP}^{(evt)}_m\big(\mathrm{LayerNorm}(h_{m,t})\big).$$
+#
+# **Modality tokens.** Here the paper and its code differ. The paper pools the *refined event tokens* and then
+# applies one shared modal adapter; the reference code (and this package) pools the *raw vectors* $h$:
+#
+# $$\text{paper: } z^{(mdl)}_m = \mathrm{MLP}^{(mdl)}\Big(\mathrm{LayerNorm}\big(\tfrac{1}{|\mathcal{T}_m|}\textstyle\sum_{t \in \mathcal{T}_m} z^{(evt)}_{m,t}\big)\Big), \qquad \text{code: } z^{(mdl)}_m = \mathrm{Adapter}^{(mdl)}\Big(\tfrac{1}{|\mathcal{T}_m|}\textstyle\sum_{t \in \mathcal{T}_m} h_{m,t}\Big).$$
+#
+# **User token**: an adapter over the mean of the modality summaries (the paper gives no formula; its figure and
+# the code agree on a mean). Ours averages only the modalities the user has:
+# $z^{(usr)} = \mathrm{Adapter}^{(usr)}\big(\tfrac{1}{|M_i|}\sum_{m \in M_i} \bar h_m\big)$.
+#
+# **The prefix** (Eq. 2) stacks them, coarse to fine, with $K_m$ event tokens per modality:
+#
+# $$e_i = \big[\, z^{(usr)};\ \{z^{(mdl)}_m\}_{m \in M};\ \{z^{(evt)}_{m,t}\}_{t \le K_m,\, m \in M} \,\big].$$
+#
+# Every adapter is LayerNorm -> Linear -> GELU -> Linear (the reference code's `LLMAdapter`). The encoder here is
+# untrained; the cell looks at shapes and masking, and computes both poolings on the same events.
 
 # %%
 torch.manual_seed(cfg.seed)
@@ -144,7 +167,19 @@ shapes = {
 prefix, prefix_mask = enc(batch)
 shapes["prefix [USER][6 MOD][events][tabular]"] = tuple(prefix.shape)
 shapes["prefix attention mask"] = tuple(prefix_mask.shape)
-pd.Series(shapes, name="shape").to_frame()
+display(pd.Series(shapes, name="shape").to_frame())
+# the two poolings of the same events: the code's input to the modal adapter lives in the encoder space (d_enc),
+# the paper's in the LLM space (d_llm), so the paper's needs its own adapter, with a d_llm-wide input
+with torch.no_grad():
+    code_pool = masked_mean(h, batch.mask["bill"])  # (B, d_enc): mean of the raw vectors h
+    paper_pool = masked_mean(enc.event_tokens("bill", h), batch.mask["bill"])  # (B, d_llm): mean of z_evt
+pd.Series(
+    {
+        "code: mean of h_{m,t} (B, d_enc)": tuple(code_pool.shape),
+        "paper: mean of z_evt (B, d_llm)": tuple(paper_pool.shape),
+    },
+    name="pooled bill summary",
+).to_frame()
 
 # %% [markdown]
 # ## 4 The sequence the LLM reads
@@ -201,11 +236,12 @@ pd.Series(missing_share, name="share of users without the modality").to_frame().
 # | event encoder | gte-base per text modality (768-d), LoRA-tuned in the code | one frozen all-MiniLM-L6-v2 (384-d), hash-checked, cached per text |
 # | numeric fields | not described | log amount, hour (sin, cos) through a learned projection per modality; the event's age as a learned direction added after the adapter, so old events' tokens survive a daily update (notebook 06) |
 # | events kept K_m | 250 / 150 / 150 / 100 / 10, tabular 50 tokens | the profile's caps (default 32 / 16 / 24 / 16 / 8, tabular 2) |
-# | modality summary | mean of raw encoder outputs, shared adapter (code) | the same |
+# | modality summary | paper: mean of the adapted event tokens, then a shared adapter; code: mean of the raw encoder outputs, then a shared adapter | the code's (section 3 shows both) |
 # | user token | adapter over the mean of the six modality means (code) | the same, over the modalities the user has |
 # | layout | [USER][6 MOD][events] Query: ... <USER_EMB> | the same; position ids skip padded slots |
-#
-# The prefix here is about 105 tokens against about 717 in the paper; the full profile raises the caps.
+
+# %%
+readings.show(readings.prefix_length(int(prefix.shape[1])))
 
 # %%
 rec.log(
@@ -220,3 +256,45 @@ rec.log(
     encoder_id=encoder.id,
 )
 print("metrics written to", rec.save())
+
+# %% [markdown]
+# ## Recap
+#
+# - Eq. 1: each event becomes a token through its modality's adapter; Eq. 2: the prefix is [user, modalities, events].
+# - The reference code pools the raw event vectors into a modality token; the paper pools the adapted tokens.
+# - The query comes after the user prefix, so the prefix's keys and values can be reused for every query.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to predict, then checks: write your guess in `PREDICTION` and run the cell. Run as it is (no prediction), the cell shows the outcome.
+
+# %% [markdown]
+# **Exercise 1.** Double bill's cap K_bill. How many tokens longer does the prefix get? Write a number.
+
+# %%
+from qa_helpers import exercises, world
+
+PREDICTION = None  # a number of tokens
+spec = world.spec(cfg)
+caps = [m.cap * (2 if m.name == "bill" else 1) for m in spec.modalities]
+grown = layout.prefix_length(spec.with_caps(tuple(caps)), cfg.tabular_tokens) - layout.prefix_length(
+    spec, cfg.tabular_tokens
+)
+exercises.check(PREDICTION, grown, "One event token per kept event; the user and modality tokens stay.")
+
+# %% [markdown]
+# **Exercise 2.** Put a huge number into a padded event slot. Does the pooled modality summary change? Write yes or no.
+
+# %%
+PREDICTION = None  # "yes" or "no"
+h_toy = torch.randn(1, 4, 3)  # (B=1, K=4 slots, d=3)
+valid = torch.tensor([[True, True, False, False]])  # two real events, two padded slots
+before = masked_mean(h_toy, valid).clone()
+h_toy[0, 3] = 1e6  # a padded slot
+exercises.check(PREDICTION, "no" if torch.equal(before, masked_mean(h_toy, valid)) else "yes")
+
+# %% [markdown]
+# ---
+#
+# **Previous:** [01 · The synthetic world](01_synthetic_world.ipynb) · **Next:** [03 · UserU pretraining](03_userU_pretraining.ipynb) · [Glossary](GLOSSARY.md)

@@ -31,6 +31,13 @@
 # the record of every recipe tried; one figure and `metrics_03_userU_pretraining.json`.
 
 # %% [markdown]
+# **You need:** chapters 01-02; softmax and cross-entropy; the idea of a contrastive loss (see InfoNCE in the [glossary](GLOSSARY.md)).
+#
+# **You will learn:** Eq. 3-6: the dual-tower contrastive loss with its margin mask and the next-token term, computed by hand on a batch of four; how to tell, without any downstream label, whether an embedding carries the user or only the question.
+#
+# **Run time:** the set-up cell prints how long this notebook took on its last recorded run, per profile (`smoke` in `make test`, `default` in `make reproduce`, `full` on a GPU).
+
+# %% [markdown]
 # ## 0 Setup
 
 # %% tags=["parameters"]
@@ -58,6 +65,7 @@ from qa_helpers import (
     losses,
     pipeline,
     plots,
+    readings,
     userU,
     world,
 )
@@ -100,16 +108,60 @@ pd.DataFrame(same_topic)[["user_id", "query", "answer"]]
 # %% [markdown]
 # ## 2 The objective
 #
-# > L_cl = -(1/B) sum_i log [ exp(sim(u_i, v_i)/tau) / Z_i ], with negatives from answers, other users' anchors
-# > and other answers, each weighted by a mask m_ij that drops likely false negatives: "m_ij = 0 if
-# > sim(u_i, x) > sim(u_i, v_i) + c_margin". L_total = L_cl + L_ntp. (paper Eq. 3-6)
+# Write $u_i = u_{i,q}$ for user $i$'s embedding under its question (the anchor tower) and $v_i = v_{a_i}$ for
+# its answer's (the semantic tower), $\mathrm{sim}$ for cosine similarity and $\tau$ for the temperature. The
+# contrastive loss (paper Eq. 3-5) is InfoNCE over the batch of $B$ pairs:
 #
-# Two readings exist. The paper's: blocks query-answer, query-query and answer-answer, one joint mask per pair.
-# The reference code's: query-query, query-answer and answer-query, a mask per block (`losses.py` has both, and
-# a test checks each against an explicit loop). One more rule, ours: an answer that is word for word the anchor's
-# own answer is never a negative (two users can honestly get the same answer, and the margin mask cannot see it:
-# an identical answer is never *more* similar than the positive). Before training, look at what each mask does on
-# a fresh model.
+# $$\mathcal{L}_{cl} = -\frac{1}{B}\sum_{i=1}^{B} \log \frac{\exp(s_i/\tau)}{Z_i}, \qquad s_i = \mathrm{sim}(u_i, v_i),$$
+#
+# where the normaliser sums the positive and three blocks of negatives: other answers (query-to-doc),
+# other anchors (query-to-query) and, for the answer, other answers (doc-to-doc),
+#
+# $$Z_i = e^{s_i/\tau} + \sum_{j \ne i} m_{ij}\left[e^{\mathrm{sim}(u_i, v_j)/\tau} + e^{\mathrm{sim}(u_i, u_j)/\tau} + e^{\mathrm{sim}(v_i, v_j)/\tau}\right].$$
+#
+# Some "negatives" are not negative at all: another user may honestly deserve the same answer. The margin mask
+# drops a pair $j$ that looks more like a positive than the positive does:
+#
+# $$m_{ij} = 0 \text{ if } \exists\, x \in \{u_j, v_j\}: \mathrm{sim}(u_i, x) > s_i + c_{margin}, \quad m_{ij} = 1 \text{ otherwise}.$$
+#
+# The reference code reads this differently: blocks query-to-query, query-to-doc and doc-to-query (no doc-to-doc),
+# each with its own mask, $\mathbb{1}[\mathrm{sim} \le s_i + c_{margin}]$ entry by entry. `losses.py` has both,
+# and a test checks each against an explicit loop. One more rule, ours: an answer that is word for word the
+# anchor's own answer is never a negative (the margin mask cannot see it: an identical answer is never *more*
+# similar than the positive).
+#
+# The anchor tower also writes the answer. The next-token loss (Eq. 6) is the usual language-model loss on the
+# answer's $T$ tokens, read after the user tokens $e_i$ and the question $q_i$,
+#
+# $$\mathcal{L}_{ntp} = -\sum_{t=1}^{T} \log P(y_t \mid y_{<t}, e_i, q_i),$$
+#
+# averaged over the supervised tokens (`losses.ntp_loss`), and the objective is their sum,
+# $\mathcal{L} = \mathcal{L}_{cl} + \mathcal{L}_{ntp}$ (`losses.total_loss`; the paper gives no weights).
+#
+# **The loss by hand, on a batch of 4.** Four anchors and their answers in three dimensions, each answer a noisy
+# copy of its anchor; every quantity of Eq. 3-5 in turn, then the package's `contrastive_loss` on the same tensors.
+
+# %%
+torch.manual_seed(0)
+u_toy = torch.nn.functional.normalize(torch.randn(4, 3), dim=-1)  # (4, 3) anchors u_i
+v_toy = torch.nn.functional.normalize(u_toy + 0.8 * torch.randn(4, 3), dim=-1)  # (4, 3) answers v_i
+tau, margin = cfg.tau, cfg.margin
+qd, qq, dd = u_toy @ v_toy.T, u_toy @ u_toy.T, v_toy @ v_toy.T  # (4, 4) cosine blocks sim(u_i, v_j), ...
+pos = qd.diag()  # (4,) s_i
+not_self = ~torch.eye(4, dtype=torch.bool)
+mask = not_self & (qd <= pos[:, None] + margin) & (qq <= pos[:, None] + margin)  # (4, 4) the margin mask m_ij
+Z = torch.exp(pos / tau) + (mask * (torch.exp(qd / tau) + torch.exp(qq / tau) + torch.exp(dd / tau))).sum(1)  # (4,) Z_i
+per_anchor = -(pos / tau - torch.log(Z))  # (4,) each anchor's term of L_cl
+display(pd.DataFrame(qd.numpy(), index=[f"u_{i}" for i in range(4)], columns=[f"v_{j}" for j in range(4)]).round(3))
+display(pd.DataFrame(mask.numpy(), index=[f"m_{i}j" for i in range(4)]).astype(int))
+package_loss, package_stats = losses.contrastive_loss(u_toy, v_toy, tau, margin, "paper")
+print(f"per anchor {per_anchor.numpy().round(3)}; mean by hand {per_anchor.mean():.5f}, package {package_loss:.5f}")
+print(
+    f"share of candidate negatives masked: by hand {1 - mask.sum() / not_self.sum():.3f}, package {package_stats['masked_share']:.3f}"
+)
+
+# %% [markdown]
+# Now the same two masks on the first real batch of a fresh model:
 
 # %%
 torch.manual_seed(cfg.seed)
@@ -131,14 +183,13 @@ init_cos = {
     "mean cos(u_i, v_i), anchor and its answer": float((u * v).sum(-1).mean()),
 }
 display(pd.Series(init_cos).round(3).to_frame("at initialisation"))
-pd.DataFrame(at_init).T.round(4)
+display(pd.DataFrame(at_init).T.round(4))
+readings.show(readings.mask_at_init(at_init, init_cos))
 
 # %% [markdown]
-# At initialisation every anchor looks alike (a high cosine between two users' anchors), while an anchor and its
-# answer are not yet aligned. So the paper's joint mask, which drops a negative j when `sim(u_i, u_j)` exceeds
-# `sim(u_i, v_i) + margin`, removes most negatives: compare the two `masked_share` values above. The per-block mask
-# of the reference code keeps the query-answer negatives and learns from the first step; this profile trains with
-# `contrastive_variant` below. Notebook 08 trains without any mask (the *w/o Filter* ablation).
+# The per-block mask of the reference code keeps the query-answer negatives whatever the anchors look like; this
+# profile trains with `contrastive_variant` below. Notebook 08 trains without any mask (the *w/o Filter*
+# ablation).
 
 # %%
 print("contrastive variant:", cfg.contrastive_variant, "| margin mask:", cfg.use_margin_mask)
@@ -147,8 +198,9 @@ print("contrastive variant:", cfg.contrastive_variant, "| margin mask:", cfg.use
 # ## 3 Batches that ask "which user?"
 #
 # The paper's global batch holds 2,048 pairs; with 72 topics, every topic recurs dozens of times in it, so an
-# anchor meets many answers to its own topic and can only pick its own by knowing the user. Uniform batches of
-# 32 pairs hold about one other pair of an anchor's topic: recognising the topic solves them. Our batches
+# anchor meets many answers to its own topic and can only pick its own by knowing the user. Small uniform batches
+# (`batch_size` pairs) hold few other pairs of an anchor's topic (first row below): recognising the topic solves
+# them. Our batches
 # (`batch_topics` > 0) draw a few topics and fill each with different users, plus a share `batch_future_share` of
 # D_future pairs, whose question is the same for everyone. What one anchor competes with, averaged over 50 batches:
 
@@ -222,6 +274,16 @@ pd.Series(losses_table).round(4).to_frame("value")
 # | cos, two users, one question | how alike two users look under the same question | 1: collapsed |
 # | effective rank | how many directions the per-question-centred embeddings use | 1: collapsed |
 # | facet read-out, own / other question | how much of each facet's share of a user's events a linear read-out finds in the embedding asked about that facet / about another facet | 0: nothing; own = other: the question does not steer |
+#
+# Three of them in symbols. **Exact-query recall@1**: in a group of $G$ held-out users asked the same question,
+# the share whose embedding $u_i$ is closer to its own answer $v_i$ than to every other answer of the group
+# (chance $1/G$). **Variance shares**: for embeddings $x_{qi}$ of $Q$ questions by $N$ users, with question means
+# $\bar x_{q\cdot}$, user means $\bar x_{\cdot i}$ and grand mean $\bar x$, the total spread
+# $\sum_{q,i}\lVert x_{qi} - \bar x\rVert^2$ splits into a query part $N\sum_q\lVert\bar x_{q\cdot} - \bar x\rVert^2$,
+# a user part $Q\sum_i\lVert\bar x_{\cdot i} - \bar x\rVert^2$ and the interaction (the rest), each reported as a
+# share of the total (`geometry.query_variance`). **Effective rank**: $\exp(-\sum_k p_k \log p_k)$ with
+# $p_k = \sigma_k / \sum_j \sigma_j$ the normalised singular values of the per-question-centred embeddings
+# (Roy and Vetterli 2007): between 1 (collapsed to a line) and the embedding size.
 
 # %%
 fig, data = plots.pretraining_curves(history)
@@ -404,3 +466,42 @@ rec.log(
     kernel_peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
 )
 print("metrics written to", rec.save())
+
+# %% [markdown]
+# ## Recap
+#
+# - Eq. 3-5: the anchor must pick its own answer among the batch's answers and anchors; the margin mask drops likely false negatives.
+# - Eq. 6: the anchor tower also writes the answer (next-token prediction); the objective is their sum.
+# - Batches that ask 'which user?' and pretraining-side diagnostics decide the recipe, never a downstream label.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to predict, then checks: write your guess in `PREDICTION` and run the cell. Run as it is (no prediction), the cell shows the outcome.
+
+# %% [markdown]
+# **Exercise 1.** In the batch of four (section 2), raise the temperature from `cfg.tau` to 1.0. Does the contrastive loss go up or down? Write higher or lower.
+
+# %%
+from qa_helpers import exercises
+
+PREDICTION = None  # "higher" or "lower"
+warm_loss, _ = losses.contrastive_loss(u_toy, v_toy, 1.0, margin, "paper")
+exercises.check(
+    PREDICTION,
+    "higher" if warm_loss > package_loss else "lower",
+    "A high temperature flattens the softmax: the positive stands out less from the negatives.",
+)
+
+# %% [markdown]
+# **Exercise 2.** Set the margin to 2.0 (two cosines never differ by more than 2). What share of the toy batch's negatives does the paper's mask remove? Write a number.
+
+# %%
+PREDICTION = None  # a share between 0 and 1
+_, wide = losses.contrastive_loss(u_toy, v_toy, cfg.tau, 2.0, "paper")
+exercises.check(PREDICTION, round(wide["masked_share"], 3))
+
+# %% [markdown]
+# ---
+#
+# **Previous:** [02 · The hierarchical encoder](02_hierarchical_encoder.ipynb) · **Next:** [04 · Downstream evaluation](04_downstream_evaluation.ipynb) · [Glossary](GLOSSARY.md)

@@ -25,6 +25,13 @@
 # mismatched query check; four figures and `metrics_04_downstream_evaluation.json`.
 
 # %% [markdown]
+# **You need:** chapters 01-03; logistic regression; AUC and KS (defined in section 1).
+#
+# **You will learn:** the linear-probe protocol with bootstrap intervals, the baselines the paper compares against, and how one rule turns two intervals into a verdict.
+#
+# **Run time:** the set-up cell prints how long this notebook took on its last recorded run, per profile (`smoke` in `make test`, `default` in `make reproduce`, `full` on a GPU).
+
+# %% [markdown]
 # ## 0 Setup
 
 # %% tags=["parameters"]
@@ -48,6 +55,7 @@ from qa_helpers import (
     paper,
     pipeline,
     plots,
+    readings,
     sentence_encoder,
     tasks,
     user_tensors,
@@ -66,9 +74,18 @@ print(f"{len(users)} downstream users; positives per task: {dict(zip(tasks.TASK_
 #
 # > "we assess representation via linear probing" with AUC and KS (paper §4.2).
 #
-# Per task, downstream users are split in half, stratified by that task's label (seed fixed); a standardised
-# logistic regression is fitted on one half and scored on the other; 95% intervals come from a stratified
-# bootstrap of the test users. An MLP probe is a secondary check. KS is max(TPR - FPR) over thresholds.
+# Per task, downstream users are split in half, stratified by that task's label (seed fixed). A **linear probe**,
+# a standardised logistic regression, is fitted on one half and scores the other: it measures what a linear read-out
+# of the frozen embedding knows about the label. An MLP probe is a secondary check. The two metrics, on the test
+# half's scores $s$ and labels $y$ (`metrics.py`):
+#
+# - **AUC**, the probability that a random positive is scored above a random negative (ties count one half):
+#   $\mathrm{AUC} = P(s^+ > s^-) + \tfrac12 P(s^+ = s^-)$; 0.5 is chance, 1 a perfect ranking.
+# - **KS**, the Kolmogorov-Smirnov statistic of credit scoring: the largest gap between the score distributions of
+#   the two classes, $\mathrm{KS} = \max_t \left[F^-(t) - F^+(t)\right] = \max_t (\mathrm{TPR}_t - \mathrm{FPR}_t)$,
+#   where $F^\pm(t)$ is the share of positives (negatives) scored at most $t$; 0 for no separation, 1 for perfect.
+# - **95% interval**: the metric on `bootstrap` resamples of the test users (positives and negatives resampled
+#   separately), from the 2.5th to the 97.5th percentile. A task mean's interval averages the tasks' resamples.
 #
 # Each task has one query, worded unlike the UserU questions the model was pretrained on:
 
@@ -249,8 +266,7 @@ match = np.array(
 )
 fig, data = plots.query_match_matrix(match, list(tasks.TASK_NAMES))
 save_figure(fig, "04_query_match", cfg, data)
-diag = np.diag(match)
-off = (match.sum(0) - diag) / (len(match) - 1)  # per column: the mean over the other nine queries
+diag, off = evaluation.matched_vs_mismatched(match)  # per column (labels): matched AUC, mean of the other queries
 best_query = [tasks.TASK_NAMES[int(match[:, b].argmax())] for b in range(len(queries))]
 pd.DataFrame(
     {"matched query AUC": diag, "mean over the other queries": off, "best query for these labels": best_query},
@@ -283,9 +299,11 @@ levels.round(3)
 # %% [markdown]
 # ## Results vs paper
 #
-# The paper's ordering (Table 2, mean AUC): general LLM 0.635 < general text embeddings 0.651-0.749 <
-# sequence models (MSDP, One4all, CPC) about 0.77 < FOUND 0.783 < Q-Anchor (Base) 0.810 < Prompt Tuned 0.823.
-# The cell below checks the paper's claims on our numbers; the notes after it say how to read the verdicts.
+# The paper's ordering of its rows, then the paper's claims checked on our numbers; the notes after them say how
+# to read the verdicts.
+
+# %%
+readings.show(readings.paper_ordering())
 
 # %%
 A = auc_plain["Avg"]
@@ -345,15 +363,14 @@ recorded_claims = [
 ]
 summary = pd.DataFrame({"mean AUC": A, "mean KS": K}).sort_values("mean AUC", ascending=False)
 display(summary.round(4))
-claims.table(recorded_claims)
+display(claims.table(recorded_claims))
+readings.show(claims.reading(recorded_claims))
 
 # %% [markdown]
 # ### How to read these verdicts
 #
-# Each verdict comes from the recorded numbers by the rule in `qa_helpers/claims.py`: a difference is real only
-# when it is larger than the half-width of both rows' 95% intervals (then *reproduced* or *reversed*), otherwise
-# it is *inside the noise*; the matched-query count is compared with what ten fair coin flips give. No verdict is
-# typed by hand, so a better model changes them.
+# Each verdict above is computed from the recorded numbers by the rule printed under the list; no verdict is typed
+# by hand, so a better model changes them.
 #
 # When a verdict is *inside the noise* or *reversed*, the diagnostics say where to look:
 #
@@ -388,3 +405,44 @@ rec.log(
     seq_baseline_loss=seq_loss,
 )
 print("metrics written to", rec.save())
+
+# %% [markdown]
+# ## Recap
+#
+# - A frozen embedding is judged by a linear probe on held-out users, with AUC, KS and bootstrap intervals.
+# - The verdict rule turns two intervals into reproduced, reversed or inside the noise; no verdict is typed.
+# - Section 6 locates where user information is lost: prefix, hidden state or embedding.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to predict, then checks: write your guess in `PREDICTION` and run the cell. Run as it is (no prediction), the cell shows the outcome.
+
+# %% [markdown]
+# **Exercise 1.** What KS does a perfect scorer get (every positive scored above every negative)? Write a number.
+
+# %%
+from qa_helpers import exercises, metrics
+
+PREDICTION = None  # a number
+y_demo = labels[:, 0]
+exercises.check(
+    PREDICTION, metrics.ks(y_demo, y_demo.astype(float)), "TPR - FPR reaches 1 at the threshold between the classes."
+)
+
+# %% [markdown]
+# **Exercise 2.** Shuffle Takeout's labels and probe Base's Takeout embedding on them. Will the AUC be near 0.5, well above, or well below? Write near, above or below.
+
+# %%
+PREDICTION = None  # "near", "above" or "below"
+k = tasks.TASK_NAMES.index("Takeout")
+shuffled = labels.copy()
+shuffled[:, k] = np.random.default_rng(cfg.seed).permutation(labels[:, k])
+auc_shuffled = evaluation.probe_auc(base_emb[k], shuffled, splits, k, cfg.seed)
+outcome = "near" if abs(auc_shuffled - 0.5) < 0.05 else ("above" if auc_shuffled > 0.5 else "below")
+exercises.check(PREDICTION, outcome, f"AUC on shuffled labels: {auc_shuffled:.3f}.")
+
+# %% [markdown]
+# ---
+#
+# **Previous:** [03 · UserU pretraining](03_userU_pretraining.ipynb) · **Next:** [05 · Soft prompt tuning](05_soft_prompt_tuning.ipynb) · [Glossary](GLOSSARY.md)

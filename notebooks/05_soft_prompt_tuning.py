@@ -26,6 +26,13 @@
 # attention-shift heatmap, `metrics_05_soft_prompt_tuning.json`.
 
 # %% [markdown]
+# **You need:** chapters 03-04; what a frozen model and a trainable parameter are.
+#
+# **You will learn:** Eq. 7: soft prompts and class prototypes, computed by hand on a batch of four; why the cached prefix makes tuning cheap; how to read attention shares.
+#
+# **Run time:** the set-up cell prints how long this notebook took on its last recorded run, per profile (`smoke` in `make test`, `default` in `make reproduce`, `full` on a GPU).
+
+# %% [markdown]
 # ## 0 Setup
 
 # %% tags=["parameters"]
@@ -51,6 +58,8 @@ from qa_helpers import (
     paper,
     pipeline,
     plots,
+    prompt_tuning,
+    readings,
     tasks,
     timing,
 )
@@ -83,11 +92,35 @@ pd.DataFrame(
 ).tail(5)
 
 # %% [markdown]
-# The loss is Eq. 7: a softmax over the task's class prototypes of the similarity between the prompted
-# embedding and each prototype. The paper writes a plain dot product and gives no temperature; we use cosine
-# similarity (the embeddings are unit-normalised downstream) with `prompt_tau`. Batches are class-balanced, since
-# Fraud and Money have 2% positives; prototypes start at the class means of the first batch. Only the prompt
-# vectors and the prototypes train (a test checks that nothing else receives a gradient).
+# The loss is Eq. 7: for user $i$ with label $y_i$, embedding $u_{i,q}$ under the task's query and prompt, and
+# one prototype $p_k$ per class ($K = 2$ for these binary tasks),
+#
+# $$\mathcal{L}_{pt} = -\frac{1}{B}\sum_{i=1}^{B} \log \frac{\exp(\mathrm{sim}(u_{i,q}, p_{y_i})/\tau)}{\sum_{k=1}^{K} \exp(\mathrm{sim}(u_{i,q}, p_k)/\tau)}.$$
+#
+# The paper writes a plain dot product $u^\top p$ and gives no temperature; we use cosine similarity (the
+# embeddings are unit-normalised downstream) with $\tau$ = `prompt_tau`. The gradient reaches only the prompt
+# vectors (through $u_{i,q}$) and the prototypes; a test checks that nothing else receives one. Batches are
+# class-balanced, since Fraud and Money have few positives; prototypes start at the class means of the first
+# batch.
+#
+# **Eq. 7 by hand, on a batch of four.** Four users in three dimensions, two per class, and two prototypes; the
+# similarities, the softmax over the prototypes, and the package's `prototype_loss` on the same tensors.
+
+# %%
+u_four = torch.tensor([[1.0, 0.2, 0.0], [0.9, -0.1, 0.1], [0.0, 1.0, 0.3], [0.2, 0.8, -0.2]])  # (4, 3) u_{i,q}
+y_four = torch.tensor([0, 0, 1, 1])  # (4,) labels
+p_four = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])  # (2, 3) prototypes p_0, p_1
+sim_four = torch.nn.functional.normalize(u_four, dim=-1) @ torch.nn.functional.normalize(p_four, dim=-1).T  # (4, 2)
+soft = torch.softmax(sim_four / cfg.prompt_tau, dim=1)  # (4, 2) each user's probability of each class
+own = soft[torch.arange(4), y_four]  # (4,) probability of the user's own class
+by_hand = -torch.log(own).mean()
+four_loss = prompt_tuning.prototype_loss(u_four, p_four, y_four, cfg.prompt_tau)
+display(
+    pd.DataFrame(
+        {"sim to p_0": sim_four[:, 0], "sim to p_1": sim_four[:, 1], "P(own class)": own, "label": y_four}
+    ).round(3)
+)
+print(f"loss by hand {by_hand:.5f}, package {float(four_loss):.5f}")
 
 # %%
 n_prompt = cfg.prompt_tokens * model.backbone.hidden_size
@@ -116,10 +149,7 @@ print(
 
 # %%
 step_seconds = timing.prompt_step_seconds(model, users, prefixes, queries[0], cfg.prompt_tokens, cfg.prompt_batch)
-print(
-    {k: f"{v * 1000:.1f} ms" for k, v in step_seconds.items()},
-    f"speed-up {step_seconds['full forward'] / step_seconds['cached prefix']:.1f}x per step of {cfg.prompt_batch} users",
-)
+readings.show(readings.prompt_cost(len(users), encode_seconds, step_seconds, cfg.prompt_batch))
 
 # %% [markdown]
 # ## 3 Tuning: the token sweep, and the step sweep of the default prompt
@@ -128,9 +158,9 @@ print(
 # `prompt_tokens` tokens is also kept at the steps of Table 10. The ten tasks' prompts are independent and
 # trained in one batched pass per step (the same as ten separate runs, ten times fewer calls).
 #
-# Budget: the paper tunes 500 steps. A step here costs about 0.2 s on 2 CPU cores for the ten tasks, so the CPU
-# default runs `prompt_steps` = 150 steps of 16 users per task (steps 50, 100, 150 for the step sweep); the full
-# profile runs the paper's 100-500 steps with 32 users per task.
+# Budget: the paper tunes 500 steps. The CPU default runs `prompt_steps` steps of `prompt_batch` users per task
+# (`prompt_step_grid` for the step sweep); the full profile runs the paper's step grid. The cost measured here is
+# printed after the sweep.
 
 # %%
 assert cfg.prompt_tokens in cfg.prompt_token_grid and cfg.prompt_steps in cfg.prompt_step_grid
@@ -147,6 +177,7 @@ for n_tokens in cfg.prompt_token_grid:
     )
     tune_seconds[n_tokens] = time.perf_counter() - t0
 print({n: f"{s:.0f} s" for n, s in tune_seconds.items()})
+readings.show(readings.tuning_budget(tune_seconds, cfg.prompt_steps))
 main_run = runs[cfg.prompt_tokens]
 main_run.final.save(artifacts.prompts_folder(cfg))  # notebook 07 reads them
 # a soft token lives among the token embeddings: it starts as a copy of random ones and should stay at their scale
@@ -163,7 +194,7 @@ save_figure(fig, "05_prompt_losses", cfg, data)
 #
 # Each prompt set gives every task its own embedding; the same linear probe and bootstrap as notebook 04 score it.
 # Base is the same model without a prompt. On the CPU default the sweeps are scored on `prompt_eval_users` users
-# (embedding every user under ten queries costs about 35 s per prompt set here); the tuned row of section 5 uses all.
+# (embedding every user under ten queries takes a while per prompt set); the tuned row of section 5 uses all.
 
 # %%
 sweep_users = chapter.subset(len(users), cfg.prompt_eval_users, np.random.default_rng(cfg.seed))
@@ -181,14 +212,16 @@ for name, vectors in prompt_sets.items():
     sweep_rows += evaluation.evaluate(
         name, lambda k, e=emb: e[k], labels, sweep_splits, "linear", cfg.bootstrap, cfg.seed
     )
-sweep_auc, sweep_ks = evaluation.table(sweep_rows, "auc"), evaluation.table(sweep_rows, "ks")
+sweep_auc = evaluation.table(sweep_rows, "auc")
 print(f"sweeps scored on {len(sweep_users)} users (the same users and splits for every row)")
 sweep_auc.round(4)
 
 
 # %%
 def mean_of(name):
-    return {"auc": float(sweep_auc.loc[name, "Avg"]), "ks": float(sweep_ks.loc[name, "Avg"])}
+    """The sweep row's mean AUC and KS over the tasks, with their 95% intervals."""
+    row = next(r for r in sweep_rows if r["method"] == name and r["task"] == "Avg")
+    return {k: float(row[k]) for k in ("auc", "auc_lo", "auc_hi", "ks", "ks_lo", "ks_hi")}
 
 
 by_tokens = {n: mean_of(f"{n} tokens") for n in cfg.prompt_token_grid}
@@ -306,7 +339,7 @@ paper_cells = pd.DataFrame(
             "change (pp)": shift.loc[task, m],
             "relative change (%)": 100 * shift.loc[task, m] / (100 * before[names.index(task), cats.index(m)]),
         }
-        for task, m, paper_says in (("Takeout", "bill", "+26.0%"), ("Forest", "spm", "+6.4%"))
+        for (task, m), paper_says in ((key, f"+{v}%") for key, v in paper.ATTENTION_SHIFTS.items())
     ]
 )
 paper_cells.round(2)
@@ -359,7 +392,7 @@ recorded_claims = [
         "the task-specific part of the attention shift moves toward the evidence (tasks)",
         moved_specific,
         len(names),
-        paper="Fig. 7: Bill +26.0% for Takeout, SPM +6.4% for Forest",
+        paper="Fig. 7: " + ", ".join(f"{m} +{v}% for {t}" for (t, m), v in paper.ATTENTION_SHIFTS.items()),
     ),
 ]
 display(
@@ -382,12 +415,13 @@ display(
         }
     ).round(4)
 )
-claims.table(recorded_claims)
+display(claims.table(recorded_claims))
+readings.show(claims.reading(recorded_claims))
 
 # %% [markdown]
-# **How to read these verdicts.** Each row's verdict follows from the two recorded means and their 95% intervals
-# by the rule of `qa_helpers/claims.py` (a difference is real only beyond the half-width of both intervals), so it
-# stays true when the model changes. What explains them on our world, in the numbers of this notebook:
+# **How to read these verdicts.** Each verdict is computed from the two recorded means and their intervals by the
+# rule printed above, so it stays true when the model changes. What explains them on our world, in the numbers
+# of this notebook:
 #
 # - *Prompt tuning lifts Base*: the lift can only be as large as what the prompts find to move. The loss curves
 #   (section 3) show which tasks' prototype loss fell below ln 2 (chance) and which stayed there; a task whose
@@ -427,3 +461,42 @@ rec.log(
     },
 )
 print(f"notebook ran in {seconds:.0f} s; metrics written to", rec.save())
+
+# %% [markdown]
+# ## Recap
+#
+# - Eq. 7: a few trainable vectors in the query suffix and two class prototypes; everything else is frozen.
+# - The prefix is encoded once, so a tuning step only runs the suffix.
+# - Attention shares show where `<USER_EMB>` looks, before and after tuning.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to predict, then checks: write your guess in `PREDICTION` and run the cell. Run as it is (no prediction), the cell shows the outcome.
+
+# %% [markdown]
+# **Exercise 1.** In the batch of four (section 1), start both prototypes at the same vector. What is the loss of Eq. 7 then, whatever the embeddings? Write a number.
+
+# %%
+from qa_helpers import exercises, prompt_tuning
+
+PREDICTION = None  # a number
+same = torch.ones(2, 3)  # both prototypes equal
+exercises.check(
+    PREDICTION,
+    round(float(prompt_tuning.prototype_loss(u_four, same, y_four, cfg.prompt_tau)), 3),
+    "Two equal logits: softmax 1/2, loss ln 2.",
+)
+
+# %% [markdown]
+# **Exercise 2.** The toy users are already on their class's side. Halve the temperature: does their loss go up or down? Write higher or lower.
+
+# %%
+PREDICTION = None  # "higher" or "lower"
+colder = prompt_tuning.prototype_loss(u_four, p_four, y_four, cfg.prompt_tau / 2)
+exercises.check(PREDICTION, "higher" if colder > four_loss else "lower")
+
+# %% [markdown]
+# ---
+#
+# **Previous:** [04 · Downstream evaluation](04_downstream_evaluation.ipynb) · **Next:** [06 · KV-cache inference](06_kv_cache_inference.ipynb) · [Glossary](GLOSSARY.md)

@@ -25,6 +25,13 @@
 # incremental-update numbers, two figures and `metrics_06_kv_cache_inference.json`.
 
 # %% [markdown]
+# **You need:** chapter 02's layout; what a transformer's keys and values are (KV cache in the [glossary](GLOSSARY.md)).
+#
+# **You will learn:** the prefix-reuse cost ratio, three ways to serve many queries (sequential, batched, packed) and the incremental daily update, each checked against a plain forward.
+#
+# **Run time:** the set-up cell prints how long this notebook took on its last recorded run, per profile (`smoke` in `make test`, `default` in `make reproduce`, `full` on a GPU).
+
+# %% [markdown]
 # ## 0 Setup
 
 # %% tags=["parameters"]
@@ -39,7 +46,7 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import chapter, incremental, inference, plots, timing
+from qa_helpers import chapter, incremental, inference, plots, readings, timing
 from qa_helpers.config import REPO_ROOT
 from qa_helpers.outputs import save_figure
 
@@ -74,7 +81,7 @@ print("position ids:", pos[0].tolist(), " <USER_EMB> of each block at", last.tol
 # %% [markdown]
 # ## 2 Correctness: every path equals the plain forward
 #
-# The gate before any timing: for the profile's gate users (64 in the default profile) and ten queries of different
+# The gate before any timing: for the profile's gate users (`serving_gate_users`) and ten queries of different
 # lengths, with and without a soft prompt, the cached and packed states against one uncached forward per query.
 
 # %%
@@ -105,8 +112,20 @@ gate
 # %% [markdown]
 # ## 3 Timing against the theoretical saving
 #
-# For n_q = 1 to 20 queries per user (`serving_n_q`), seconds per user of each path on this machine (the profile's
-# backbone, `serving_users` users per call, median of `serving_repeats`; 16 users and 3 repeats by default). The theoretical speed-up counts prefill tokens: n_q (L_p + L_q) / (L_p + n_q L_q).
+# For each number of queries per user in `serving_n_q`, seconds per user of each path on this machine (the
+# profile's backbone, `serving_users` users per call, the median of `serving_repeats` repeats).
+#
+# **The prefix-reuse cost ratio.** Full recompute runs the prefix of $L_p$ tokens again for each of the $n_q$
+# queries of $L_q$ tokens; reuse runs it once. Counting prefill tokens, the theoretical speed-up is
+#
+# $$\text{speed-up} = \frac{n_q (L_p + L_q)}{L_p + n_q L_q} \;\xrightarrow{\;n_q \to \infty\;}\; \frac{L_p + L_q}{L_q},$$
+#
+# so a long prefix and short queries gain most. The packed path pays for it differently: its one pass attends over
+# all $(L_p + n_q L_q)^2$ causal pairs and masks the query-to-query ones, a share of
+#
+# $$1 - \frac{L_p(L_p+1)/2 + n_q\left(L_q L_p + L_q(L_q+1)/2\right)}{(L_p + n_q L_q)(L_p + n_q L_q + 1)/2}$$
+#
+# of the attention computed for nothing (`readings.masked_share`), which grows with $n_q L_q$ against $L_p$.
 # The larger backbone (SmolLM2-135M) and the full profile's longer prefix come from the benchmark script, run
 # once and committed (`benchmarks/results/`).
 
@@ -174,7 +193,7 @@ at10.round(3)
 #
 # Our event tokens do not depend on the day they are read (an event's age is added after the event adapter), so
 # a user's state keeps each modality's K_m most recent encoded events. We replay the last 10 days of the
-# profile's `incremental_users` downstream users (500 by default): the state as of day 79 (of days 0-89), then one
+# profile's `incremental_users` downstream users: the state as of day 79 (of days 0-89), then one
 # update per day with only that day's events; every day the prefix must equal encoding that day's profile from
 # scratch, and we time both.
 
@@ -229,30 +248,11 @@ display(
 pd.Series(claims, name="holds").to_frame()
 
 # %% [markdown]
-# **Reading the committed default-profile run** (2 CPU cores, float32; the notebook takes under a minute, the
-# benchmark about 17 minutes and runs on its own):
-#
-# - *Correctness*: every fast path equals the plain forward, with and without a soft prompt: max |diff| about
-#   2e-6 for the tiny backbone, under 1e-4 for SmolLM2's 30 layers in the benchmark; min cosine 1.0.
-# - *Speed-up at n_q = 10* (benchmark, fraction of the theoretical token ratio in brackets): SmolLM2 at
-#   L_p = 105: packed 5.1x of a theoretical 4.5x (112%), batched, i.e. bare Hugging Face reuse, 4.0x (88%),
-#   sequential 3.4x (74%); SmolLM2 at L_p = 195: packed 5.8x of 5.9x (99%), batched 5.1x (87%), sequential 4.1x
-#   (69%). Tiny backbone: packed 113% at L_p = 105 but 79% at L_p = 195 (batched 36% and 72%). The issue's goal
-#   of 85% at n_q = 10 is met by the packed path for three of the four (backbone, prefix) pairs on this CPU.
-# - *Why above 100%*: the theory counts tokens only; full recompute also pays n_q separate calls on small batches,
-#   which the packed path pays once. *Why the packed path falls off* at large n_q with a short prefix (tiny,
-#   L_p = 195: 53% at n_q = 20): its attention covers all (L_p + n_q L_q)^2 pairs, most of them masked query-to-
-#   query pairs, a waste that grows as (n_q L_q)^2 and that a 128-wide model, where attention is a large share of
-#   the work, feels most; SmolLM2, whose MLPs dominate, still reaches 90% at n_q = 20. For the paper's shape
-#   (L_p = 717, L_q = 20, n_q = 10) the masked share is small.
-# - *Memory per user*: the packed path keeps no cache; batched holds n_q copies of it (SmolLM2, L_p = 195,
-#   n_q = 10: 86 MiB per user against 8.6 MiB for the sequential path's single cache). Peak memory is measured
-#   only on a GPU (`--device cuda`); no GPU was lent for this run, so no GPU numbers are committed.
-# - *Incremental update*: over 10 days, 500 users received 4,963 new events; the update encoded exactly those,
-#   where re-encoding every profile from scratch each day encodes 263,076 (53x more), and the encoder work took
-#   about a quarter of the time (about 2 s against 7 s, including assembling the prefixes), with the same
-#   tokens every day (max |diff| 2e-6). No event expired: the world's logs span exactly the 90-day window, so the
-#   replay never pushes one out (the test uses a 60-day window to exercise expiry).
+# **Reading this run.** Written from the numbers above (this notebook's timings, the gate, the incremental replay)
+# and the committed benchmark JSON; the theory columns use the token counts of each run:
+
+# %%
+readings.show(readings.serving(gate.to_dict(orient="records"), runs, inc))
 
 # %%
 rec.log(
@@ -264,3 +264,39 @@ rec.log(
     claims=claims,
 )
 print("metrics written to", rec.save())
+
+# %% [markdown]
+# ## Recap
+#
+# - Because the query comes last, n_q queries cost one prefix plus n_q short suffixes: the theoretical speed-up.
+# - The packed path needs no cache; the batched path is bare Hugging Face reuse; all equal the plain forward.
+# - A daily update re-encodes only new events, since an event's token does not depend on its age.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to predict, then checks: write your guess in `PREDICTION` and run the cell. Run as it is (no prediction), the cell shows the outcome.
+
+# %% [markdown]
+# **Exercise 1.** For the paper's shape (a prefix of 717 tokens, queries of 20, ten queries per user), is the theoretical speed-up above or below 5x? Write above or below.
+
+# %%
+from qa_helpers import exercises, paper, readings
+
+PREDICTION = None  # "above" or "below"
+l_p, l_q, n_q = paper.PREFIX_TOKENS, 20, 10
+ratio = n_q * (l_p + l_q) / (l_p + n_q * l_q)
+exercises.check(PREDICTION, "above" if ratio > 5 else "below", f"n_q (L_p + L_q) / (L_p + n_q L_q) = {ratio:.2f}.")
+
+# %% [markdown]
+# **Exercise 2.** At n_q = 10, which path holds the most cache memory per user: sequential, batched or packed? Write one.
+
+# %%
+PREDICTION = None  # "sequential", "batched" or "packed"
+r10 = next(r for r in tiny_rows if r["n_q"] == 10)
+exercises.check(PREDICTION, max(r10["cache_bytes_per_user"], key=r10["cache_bytes_per_user"].get))
+
+# %% [markdown]
+# ---
+#
+# **Previous:** [05 · Soft prompt tuning](05_soft_prompt_tuning.ipynb) · **Next:** [07 · Embedding geometry](07_embedding_geometry.ipynb) · [Glossary](GLOSSARY.md)

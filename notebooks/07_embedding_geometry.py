@@ -25,6 +25,13 @@
 # and `metrics_07_embedding_geometry.json`.
 
 # %% [markdown]
+# **You need:** chapters 04-05; PCA; the idea of a nearest neighbour.
+#
+# **You will learn:** what maps can and cannot show, two separation scores computed on the embeddings (balanced silhouette, kNN AUC) and the split of the embedding's spread into user, query and interaction.
+#
+# **Run time:** the set-up cell prints how long this notebook took on its last recorded run, per profile (`smoke` in `make test`, `default` in `make reproduce`, `full` on a GPU).
+
+# %% [markdown]
 # ## 0 Setup
 
 # %% tags=["parameters"]
@@ -47,6 +54,7 @@ from qa_helpers import (
     inference,
     metrics,
     plots,
+    readings,
     tasks,
 )
 from qa_helpers.outputs import save_figure
@@ -85,10 +93,16 @@ print({n: f"{len(r)} users, {int(y_of[n].sum())} positive" for n, r in rows_of.i
 # %% [markdown]
 # ## 2 Class separation, measured in the embedding
 #
-# 2-D maps distort distances (t-SNE and UMAP most), so the scores are computed on the embeddings themselves:
-# the **balanced silhouette** (cosine, averaged per class so the 2% classes count) and the **kNN AUC** (each
-# user scored by the share of positives among its 15 nearest neighbours, itself excluded), with a bootstrap of the
-# users for its interval.
+# 2-D maps distort distances (t-SNE and UMAP most), so the scores are computed on the embeddings themselves
+# (`geometry.py`):
+#
+# - **Balanced silhouette.** For user $i$, $a_i$ is the mean cosine distance to the users of its own class and
+#   $b_i$ the mean distance to the other class; $s_i = (b_i - a_i)/\max(a_i, b_i) \in [-1, 1]$. The score averages
+#   $s_i$ within each class, then over the two classes, so a rare class counts as much as a common one: 0 means no
+#   class structure, 1 tight and far-apart classes.
+# - **kNN AUC.** Each user is scored by the share of positives among its $k = 15$ nearest neighbours (cosine, the
+#   user excluded), and that score's AUC against the labels is taken: a neighbourhood version of the linear probe
+#   of notebook 04, with no trained read-out. Its interval comes from a stratified bootstrap of the users.
 
 # %%
 scores = {
@@ -183,13 +197,15 @@ recorded_claims = [
 ]
 display(pd.DataFrame(mean).T.round(4))
 print(
-    f"tasks where tuning raises the silhouette: {tighter['silhouette']}/10, the kNN AUC: {tighter['knn_auc']}/10; "
-    f"the task query beats the static embedding on kNN AUC for {query_beats_static}/10"
+    f"tasks where tuning raises the silhouette: {tighter['silhouette']}/{len(names)}, the kNN AUC: "
+    f"{tighter['knn_auc']}/{len(names)}; the task query beats the static embedding on kNN AUC for "
+    f"{query_beats_static}/{len(names)}"
 )
-claims.table(recorded_claims)
+display(claims.table(recorded_claims))
+readings.show(claims.reading(recorded_claims))
 
 # %% [markdown]
-# **How to read these verdicts.** They follow from the recorded numbers by the rule of `qa_helpers/claims.py`.
+# **How to read these verdicts.** They are computed from the recorded numbers by the rule printed above.
 # Three things decide them on our world, all measured above:
 #
 # - *Clusters need a class signal first.* The kNN AUC (section 2) is a neighbourhood version of notebook 04's
@@ -215,3 +231,41 @@ rec.log(
     seconds=seconds,
 )
 print(f"notebook ran in {seconds:.0f} s; metrics written to", rec.save())
+
+# %% [markdown]
+# ## Recap
+#
+# - 2-D maps distort distances: trust the scores computed on the embeddings, use the maps for their shape.
+# - The balanced silhouette and the kNN AUC measure class separation without a probe.
+# - The query share, user share and interaction share say what moves the embedding.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to predict, then checks: write your guess in `PREDICTION` and run the cell. Run as it is (no prediction), the cell shows the outcome.
+
+# %% [markdown]
+# **Exercise 1.** An embedding that depends only on the query (every user gets the query's vector). What is its user share? Write a number.
+
+# %%
+from qa_helpers import exercises
+
+PREDICTION = None  # a share between 0 and 1
+query_only = np.repeat(np.random.default_rng(0).normal(size=(5, 1, 8)), 20, axis=1)  # (5 queries, 20 users, 8)
+exercises.check(PREDICTION, round(geometry.query_variance(query_only)["user_share"], 3))
+
+# %% [markdown]
+# **Exercise 2.** Two classes drawn around opposite points, far apart. Is their balanced silhouette near 1, near 0 or negative? Write one, near 1, near 0 or negative.
+
+# %%
+PREDICTION = None  # "near 1", "near 0" or "negative"
+rng_toy = np.random.default_rng(0)
+centres = np.where(np.arange(40)[:, None] < 20, 1.0, -1.0) * np.ones((40, 4))
+y_toy = (np.arange(40) >= 20).astype(int)
+s = geometry.balanced_silhouette(centres + 0.05 * rng_toy.normal(size=(40, 4)), y_toy)
+exercises.check(PREDICTION, "near 1" if s > 0.8 else ("near 0" if s > -0.2 else "negative"), f"silhouette {s:.3f}.")
+
+# %% [markdown]
+# ---
+#
+# **Previous:** [06 · KV-cache inference](06_kv_cache_inference.ipynb) · **Next:** [08 · Ablations and scaling](08_ablations_and_scaling.ipynb) · [Glossary](GLOSSARY.md)

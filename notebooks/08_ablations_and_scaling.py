@@ -33,6 +33,13 @@
 # and `metrics_08_ablations_and_scaling.json`.
 
 # %% [markdown]
+# **You need:** chapters 03-05 and the verdict rule of chapter 04.
+#
+# **You will learn:** how to run an ablation honestly at a small budget, and what data and model scaling can and cannot show at this size.
+#
+# **Run time:** the set-up cell prints how long this notebook took on its last recorded run, per profile (`smoke` in `make test`, `default` in `make reproduce`, `full` on a GPU).
+
+# %% [markdown]
 # ## 0 Setup
 
 # %% tags=["parameters"]
@@ -47,7 +54,7 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import artifacts, chapter, claims, config, evaluation, inference, paper, pipeline, plots
+from qa_helpers import artifacts, chapter, claims, config, evaluation, inference, paper, pipeline, plots, readings
 from qa_helpers.outputs import save_figure
 
 started = time.perf_counter()
@@ -142,7 +149,7 @@ run_seconds["prompt tuning (both)"] = time.perf_counter() - t0
 # %%
 ablation_auc = evaluation.table(rows, "auc", probe="linear")
 ablation_ks = evaluation.table(rows, "ks", probe="linear")
-fig, data = plots.mean_scores(rows, "auc")
+fig, data = plots.mean_scores(rows, "auc", title="Ablations (Table 3): mean AUC of each variant, linear probe")
 save_figure(fig, "08_ablations", cfg, data)
 display(ablation_auc.round(4))
 ablation_ks.round(4)
@@ -245,11 +252,13 @@ recorded_claims += [
     ),
 ]
 display(pd.DataFrame({"mean AUC": A, "drop from Base": A["Q-Anchor (Base)"] - A}).round(4))
-claims.table(recorded_claims)
+readings.show(readings.ablation_effects())
+display(claims.table(recorded_claims))
+readings.show(claims.reading(recorded_claims))
 
 # %% [markdown]
-# **How to read these verdicts.** They follow from the recorded numbers by the rule of `qa_helpers/claims.py`.
-# The paper's ablation effects are small (0.002 to 0.044 mean AUC) next to the intervals of `ablation_eval_users`
+# **How to read these verdicts.** They are computed from the recorded numbers by the rule printed above. The
+# paper's ablation effects (the line above the claims) are small next to the intervals of `ablation_eval_users`
 # users, so "inside the noise" is the expected verdict for most rows even where the paper's effect is real; only a
 # drop of the size of the contrastive one could separate here. Every variant is trained at the reduced budget
 # printed in the setup, and notebook 03's diagnostics show how much a model learns about users in that many steps:
@@ -275,3 +284,36 @@ rec.log(
     seconds=seconds,
 )
 print(f"notebook ran in {seconds:.0f} s; metrics written to", rec.save())
+
+# %% [markdown]
+# ## Recap
+#
+# - Each ablation removes one part (a token type, the mask, a loss) and is scored with chapter 04's protocol.
+# - At a reduced budget, small paper effects sit inside the noise; the verdicts say so rather than guess.
+# - Data and model scaling at this size can echo the paper's trends, not test them.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to predict, then checks: write your guess in `PREDICTION` and run the cell. Run as it is (no prediction), the cell shows the outcome.
+
+# %% [markdown]
+# **Exercise 1.** A count claim over ten tasks: how many wins are needed for *reproduced*? Write a number.
+
+# %%
+from qa_helpers import exercises
+
+PREDICTION = None  # a number of tasks
+exercises.check(PREDICTION, min(k for k in range(11) if claims.count_verdict(k, 10) == "reproduced"))
+
+# %% [markdown]
+# **Exercise 2.** Two means differ by +0.010 and each interval has a half-width of 0.015. What is the verdict? Write reproduced, reversed or inside the noise.
+
+# %%
+PREDICTION = None  # a verdict
+exercises.check(PREDICTION, claims.difference_verdict(0.61, 0.595, 0.625, 0.60, 0.585, 0.615))
+
+# %% [markdown]
+# ---
+#
+# **Previous:** [07 · Embedding geometry](07_embedding_geometry.ipynb) · **Next:** [09 · Your own logs](09_your_own_logs.ipynb) · [Glossary](GLOSSARY.md)

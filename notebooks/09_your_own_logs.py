@@ -31,6 +31,13 @@
 # their outputs, the probe table, `metrics_09_your_own_logs.json`.
 
 # %% [markdown]
+# **You need:** chapters 01-04; a JSON Lines export of your own event logs (or the example dataset built here).
+#
+# **You will learn:** the dataset spec, validation, UserU without a catalogue, and the four commands that take your logs from records to probed embeddings.
+#
+# **Run time:** the set-up cell prints how long this notebook took on its last recorded run, per profile (`smoke` in `make test`, `default` in `make reproduce`, `full` on a GPU).
+
+# %% [markdown]
 # ## 0 Setup
 
 # %% tags=["parameters"]
@@ -46,7 +53,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from qa_helpers import claims, config, example_logs, schema, world, your_logs
+from qa_helpers import chapter, claims, config, example_logs, readings, schema, world, your_logs
 from qa_helpers import userU_from_records as UF
 from qa_helpers.__main__ import main as qa_helpers_cli
 from qa_helpers.batch_embedding import read_embeddings
@@ -56,6 +63,7 @@ from qa_helpers.spec import DatasetSpec
 
 cfg = config.load(PROFILE, **({} if SEED is None else {"seed": SEED}))
 use_style()
+print(chapter.runtime_line("09_your_own_logs"))
 rec = MetricsRecorder("09_your_own_logs", cfg)
 work = cfg.artifacts_path() / "your_logs"
 data, run = work / "data", work / "run"
@@ -236,12 +244,9 @@ command(
 )  # fmt: skip
 rows = json.loads((work / "probe.json").read_text())
 versus = claims.compare("Q-Anchor (linear probe) above counts + GBDT", rows, "Q-Anchor (linear probe)", "counts + GBDT")
-pd.Series(versus).to_frame("claim")
+readings.show(claims.reading([versus]))
 
 # %% [markdown]
-# The verdict follows from the two mean AUCs and their intervals by the rule of `qa_helpers/claims.py`: a
-# difference counts only when it is larger than both intervals' half-widths.
-#
 # ## 7 What transfers and what must be re-done
 #
 # | | transfers as is | re-done for new logs |
@@ -304,3 +309,55 @@ rec.log(
     seconds=seconds,
 )
 print(f"notebook ran in {seconds:.0f} s; metrics written to", rec.save())
+
+# %% [markdown]
+# ## Recap
+#
+# - A spec names the modalities, their caps and numeric fields; the encoder, layout and validator follow it.
+# - UserU without a catalogue clusters event texts into facets and answers from the record alone.
+# - validate, pretrain, embed and probe take your logs to probed embeddings from the command line.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to predict, then checks: write your guess in `PREDICTION` and run the cell. Run as it is (no prediction), the cell shows the outcome.
+
+# %% [markdown]
+# **Exercise 1.** Give one modality of the spec a cap of 0. Does loading the spec fail? Write yes or no.
+
+# %%
+from qa_helpers import exercises
+from qa_helpers.spec import SpecError
+
+PREDICTION = None  # "yes" or "no"
+zero_cap = json.loads((data / "spec.json").read_text())
+zero_cap["modalities"][0]["cap"] = 0
+try:
+    DatasetSpec.from_dict(zero_cap)
+    failed = "no"
+except SpecError as err:
+    failed = "yes"
+    print("SpecError:", err)
+exercises.check(PREDICTION, failed)
+
+# %% [markdown]
+# **Exercise 2.** A record with one event on a day past the spec's window, and one with an hour of 25. How many problems does the validator list for that record? Write a number.
+
+# %%
+from qa_helpers import schema
+
+PREDICTION = None  # a number of problems
+m0 = spec.modalities[0].name
+late = json.loads(json.dumps(dataset.records[0]))
+late["events"][m0] = [
+    {"day": spec.window_days + 5, "hour": 9, "text": "late event", **{f: 1.0 for f in spec.modalities[0].numeric}},
+    {"day": 1, "hour": 25, "text": "odd hour", **{f: 1.0 for f in spec.modalities[0].numeric}},
+]
+found = schema.record_problems(late, spec)
+print(found)
+exercises.check(PREDICTION, len(found))
+
+# %% [markdown]
+# ---
+#
+# **Previous:** [08 · Ablations and scaling](08_ablations_and_scaling.ipynb) · **Next:** none (this is the last chapter) · [Glossary](GLOSSARY.md)

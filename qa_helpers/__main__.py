@@ -1,6 +1,7 @@
 """Command line: `python -m qa_helpers COMMAND --help` for each.
 
-The series:   run (every notebook with papermill), sample, results, pretrain (the synthetic world's model).
+The series:   run (every notebook with papermill), book (the executed notebooks as HTML), sample, results,
+              pretrain (the synthetic world's model).
 Your logs:    validate, pretrain --records, embed, probe, tune (a records file and its spec: qa_helpers/spec.py).
 """
 
@@ -22,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="execute notebooks in order with papermill")
     run.add_argument("--profile", default="default", choices=sorted(config.PROFILES))
     run.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers or names to run (default: all)")
+    book = sub.add_parser("book", help="render the executed notebooks as a static HTML book and check its links")
+    book.add_argument("--profile", default="default", choices=sorted(config.PROFILES))
+    book.add_argument("--notebooks", type=Path, help="the executed notebooks (default: artifacts/PROFILE/notebooks)")
+    book.add_argument("--out", type=Path, help="the book's folder (default: artifacts/PROFILE/book)")
     sub.add_parser("sample", help="regenerate data_samples/ (the committed sample and its datasheet tables)")
     sub.add_parser("results", help="rewrite the README's results section from the default profile's metrics")
 
@@ -84,6 +89,23 @@ def _run(args) -> int:
     from .runner import run as run_series
 
     run_series(args.profile, args.only)
+    return 0
+
+
+def _book(args) -> int:
+    from .book import build, check_links
+
+    out = build(args.profile, args.notebooks, args.out)
+    report = check_links(out)
+    print(
+        f"{out / 'index.html'}: {report.pages} pages, {report.megabytes:.1f} MB, {report.inline_images} images inline; "
+        f"{report.local_links} local links checked, {report.external_links} external ones not fetched"
+    )
+    for broken in report.broken:
+        print(f"broken link: {broken}", file=sys.stderr)
+    if report.broken:
+        print(f"error: {len(report.broken)} broken link(s) in {out}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -202,6 +224,7 @@ def _tune(args) -> int:
 
 COMMANDS = {
     "run": _run,
+    "book": _book,
     "sample": _sample,
     "results": _results,
     "validate": _validate,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import artifacts, config, evaluation, pipeline, tasks
+from . import artifacts, config, evaluation, pipeline, runner, tasks
 from .model import QAnchor
 from .outputs import MetricsRecorder, use_style
 from .user_tensors import TextTable, UserTensors
@@ -43,6 +43,7 @@ def setup(notebook: str, profile: str, seed: int | None = None, *, users: bool =
     """Load the profile (with `seed` if given), start the recorder and plot style, and load what is asked for."""
     cfg = config.load(profile, **({} if seed is None else {"seed": seed}))
     use_style()
+    print(runtime_line(notebook))
     w, pairs = artifacts.world_and_userU(cfg)
     print(
         f"profile {cfg.name} (seed {cfg.seed}): {len(w.pretrain)} pretraining users with {len(pairs):,} UserU pairs, "
@@ -70,6 +71,16 @@ def setup(notebook: str, profile: str, seed: int | None = None, *, users: bool =
         w.labels,
         evaluation.task_splits(w.labels, cfg.seed, cfg.probe_test_size),
     )
+
+
+def runtime_line(notebook: str) -> str:
+    """How long the notebook took on its last recorded run per profile (`python -m qa_helpers run` or `make test`
+    record them), in one line."""
+    times = runner.measured_runtimes(notebook)
+    if not times:
+        return "run time: not measured yet on this checkout (`make reproduce` records it)"
+    said = ", ".join(f"{p} {s / 60:.1f} min" if s >= 60 else f"{p} {s:.0f} s" for p, s in times.items())
+    return f"run time of this notebook, last measured: {said} (2-core CPU unless a GPU ran it)"
 
 
 def subset(pool: int | np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:

@@ -25,6 +25,14 @@ from scipy.stats import binom
 
 VERDICTS = ("reproduced", "reversed", "inside the noise")
 
+RULE = (
+    "**The verdict rule** (`qa_helpers/claims.py`, the same in every chapter): a difference between two means is "
+    "real when it is larger than the half-width of both 95% bootstrap intervals; a real difference in the paper's "
+    "direction is *reproduced*, against it *reversed*, anything smaller *inside the noise*. A count claim (k of n "
+    "tasks) is *reproduced* at or above the 95th percentile of a fair coin's Binomial(n, 1/2), *reversed* at or "
+    "below its 5th, otherwise *inside the noise*."
+)
+
 
 def half_width(lo: float, hi: float) -> float:
     return (hi - lo) / 2
@@ -114,16 +122,29 @@ def check(recorded: dict) -> None:
         raise AssertionError(f"{recorded['claim']!r}: recorded {recorded['verdict']!r}, the numbers say {expected!r}")
 
 
+def ours(c: dict) -> str:
+    """A recorded claim's numbers in words: 'a [lo, hi] vs b [lo, hi] (d = +x)' or 'k of n'."""
+    if c["kind"] == "count":
+        return f"{c['k']} of {c['n']}"
+    (a, a_lo, a_hi), (b, b_lo, b_hi) = c["above"], c["below"]
+    return f"{a:.3f} [{a_lo:.3f}, {a_hi:.3f}] vs {b:.3f} [{b_lo:.3f}, {b_hi:.3f}] (d = {a - b:+.3f})"
+
+
+def reading(recorded: list[dict]) -> str:
+    """Markdown: one line per claim with its verdict and numbers, the tally, and the rule they follow from.
+    Every verdict is recomputed (`check`) before it is written, so the prose cannot disagree with the numbers."""
+    lines = []
+    for c in recorded:
+        check(c)
+        paper = f"; paper: {c['paper']}" if c["paper"] else ""
+        lines.append(f"- *{c['claim']}*: **{c['verdict']}** (ours: {ours(c)}{paper})")
+    tally = ", ".join(f"{sum(c['verdict'] == v for c in recorded)} {v}" for v in VERDICTS)
+    return "\n".join([f"**On this run** ({len(recorded)} claims: {tally}):", "", *lines, "", RULE])
+
+
 def table(recorded: list[dict]):
     """The claims as a DataFrame (claim, paper, ours, verdict) for a notebook's `Results vs paper`."""
     import pandas as pd
 
-    rows = []
-    for c in recorded:
-        if c["kind"] == "difference":
-            (a, a_lo, a_hi), (b, b_lo, b_hi) = c["above"], c["below"]
-            ours = f"{a:.3f} [{a_lo:.3f}, {a_hi:.3f}] vs {b:.3f} [{b_lo:.3f}, {b_hi:.3f}] (d = {a - b:+.3f})"
-        else:
-            ours = f"{c['k']} of {c['n']}"
-        rows.append({"claim": c["claim"], "paper": c["paper"], "ours": ours, "verdict": c["verdict"]})
+    rows = [{"claim": c["claim"], "paper": c["paper"], "ours": ours(c), "verdict": c["verdict"]} for c in recorded]
     return pd.DataFrame(rows).set_index("claim")

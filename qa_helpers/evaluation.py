@@ -184,3 +184,13 @@ def evidence_aucs(records: list[dict], labels: np.ndarray, n_tabular: int, seed:
             for k, (train, test) in enumerate(splits)
         ]
     )
+
+
+def matched_vs_mismatched(auc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a (Q, Q) matrix of AUCs, rows the query asked and columns the labels probed: per column b, the matched
+    AUC auc[b, b] and the mean of the column's Q - 1 other entries (the other queries on the same labels)."""
+    auc = np.asarray(auc, dtype=float)
+    if auc.ndim != 2 or auc.shape[0] != auc.shape[1] or len(auc) < 2:
+        raise ValueError(f"need a square (Q, Q) matrix with Q >= 2, got shape {auc.shape}")
+    matched = np.diag(auc).copy()
+    return matched, (auc.sum(0) - matched) / (len(auc) - 1)

@@ -1,5 +1,5 @@
 """Pretraining losses: the margin-masked contrastive loss (paper Eq. 3-5, two variants), next-token prediction
-and their total (Eq. 6).
+(Eq. 6) and their total.
 
 Contrastive, for anchors u_i (query-anchored user embeddings) and answers v_i, cosine similarities over the
 global batch, temperature tau, positive s_i = sim(u_i, v_i):
@@ -125,6 +125,6 @@ def ntp_loss(logits: torch.Tensor, labels: torch.Tensor, divisor: float | None =
 
 
 def total_loss(cl: torch.Tensor, ntp: torch.Tensor, cl_weight: float = 1.0, ntp_weight: float = 1.0) -> torch.Tensor:
-    """Eq. 6, the pretraining objective: L = w_cl L_cl + w_ntp L_ntp. The paper calls it a weighted sum and gives
-    no weights (1:1); a weight of 0 is an ablation (Table 3: w/o NTP, w/o Contrastive)."""
+    """The pretraining objective: L = w_cl L_cl + w_ntp L_ntp (L_ntp is Eq. 6). The paper calls it a weighted sum
+    and gives no weights (1:1); a weight of 0 is an ablation (Table 3: w/o NTP, w/o Contrastive)."""
     return cl_weight * cl + ntp_weight * ntp

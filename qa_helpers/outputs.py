@@ -54,10 +54,32 @@ def to_jsonable(value):
     return value
 
 
+# One palette and one set of type sizes for every figure; plot functions use relative sizes ("small") on top of it.
+PALETTE = "colorblind"
+FONT_SIZES = {
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 9,
+    "legend.title_fontsize": 10,
+    "figure.titlesize": 13,
+}
+
+
 def use_style() -> None:
-    """The series' matplotlib look: seaborn whitegrid, readable fonts, tight saved figures."""
-    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
-    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "savefig.bbox": "tight", "axes.titleweight": "bold"})
+    """The series' matplotlib look: seaborn whitegrid, one palette and type scale, tight saved figures."""
+    sns.set_theme(style="whitegrid", palette=PALETTE, rc=FONT_SIZES)
+    plt.rcParams.update(
+        {
+            "figure.dpi": 100,
+            "savefig.dpi": 120,
+            "savefig.bbox": "tight",
+            "axes.titleweight": "bold",
+            "figure.titleweight": "bold",
+        }
+    )
 
 
 def save_figure(fig, name: str, cfg: Profile, data: dict) -> Path:

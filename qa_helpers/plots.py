@@ -5,12 +5,14 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator, NullLocator
 from scipy.stats import spearmanr
 
 from . import catalog as C
 from . import diagnostics
 from . import tasks as TK
 from . import traits as T
+from .outputs import PALETTE
 
 
 def events_per_modality(records: list[dict]):
@@ -36,7 +38,7 @@ def events_per_modality(records: list[dict]):
             transform=ax.transAxes,
             ha="right",
             va="top",
-            fontsize=9,
+            fontsize="small",
             bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
         )
     axes[0].set_ylabel("users")
@@ -45,34 +47,47 @@ def events_per_modality(records: list[dict]):
     return fig, data
 
 
+def facet_styles(names: list[str]) -> dict[str, dict]:
+    """A distinct colour per facet (up to 24), as scatter keywords: tab20's dark shades, then its light ones but the
+    pale grey (dots), then tab20b's darkest (diamonds, set apart from tab20's darks). Black stays for 'unknown'."""
+    tab20 = plt.get_cmap("tab20").colors
+    dots = tab20[0::2] + tab20[1:14:2] + tab20[17::2]
+    styles = [{"color": c, "marker": "o"} for c in dots]
+    styles += [{"color": c, "marker": "D", "s": 12} for c in plt.get_cmap("tab20b").colors[0::4]]
+    if len(names) > len(styles):
+        raise ValueError(f"{len(names)} facets, only {len(styles)} distinct colours")
+    return dict(zip(names, styles))
+
+
+def _facet_legend(ax, ncol: int) -> None:
+    """The facet legend outside the axes, on the right, so it never covers data."""
+    ax.legend(ncol=ncol, bbox_to_anchor=(1.01, 1), loc="upper left", title="facet", markerscale=1.5, borderaxespad=0)
+
+
 def user_timeline(record: dict, window_days: int = 90):
     """One user's 90 days: every event as a dot at (day + hour / 24, modality), coloured by facet."""
     fig, ax = plt.subplots(figsize=(14, 4.2))
-    facets = sorted({e.facet for es in C.ENTRIES.values() for e in es})
-    palette = dict(zip(facets, sns.color_palette("husl", len(facets))))
-    shown, data = set(), {}
+    styles = facet_styles(sorted(C.FACETS))
     jitter = np.random.default_rng(0)
+    points, data = {}, {}
     for row, m in enumerate(C.EVENT_MODALITIES):
         evs = record["events"].get(m, [])
         data[m] = len(evs)
         for ev in evs:
             entry = C.lookup(m, ev["text"])
-            facet = entry.facet if entry else "unknown"
-            ax.scatter(
-                ev["day"] + ev["hour"] / 24,
-                row + jitter.uniform(-0.2, 0.2),
-                s=14,
-                color=palette.get(facet, "grey"),
-                label=None if facet in shown else facet,
+            points.setdefault(entry.facet if entry else "unknown", []).append(
+                (ev["day"] + ev["hour"] / 24, row + jitter.uniform(-0.2, 0.2))
             )
-            shown.add(facet)
+    for facet in sorted(points):
+        style = {"s": 14, "color": "k", "marker": "o"} | styles.get(facet, {})
+        ax.scatter(*np.array(points[facet]).T, label=facet, **style)
     ax.set_yticks(range(len(C.EVENT_MODALITIES)), C.EVENT_MODALITIES)
     ax.set(
         xlim=(0, window_days),
         xlabel="day of the window (hour as fraction)",
         title=f"User {record['user_id']}: one 90-day timeline across modalities",
     )
-    ax.legend(ncol=2, fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left", title="facet", markerscale=1.5)
+    _facet_legend(ax, ncol=2)
     fig.tight_layout()
     return fig, data
 
@@ -114,7 +129,7 @@ def trait_task_heatmap(future_traits: np.ndarray, probs: np.ndarray):
         vmax=1,
         annot=True,
         fmt=".2f",
-        annot_kws={"size": 7},
+        annot_kws={"size": "x-small"},
         xticklabels=TK.TASK_NAMES,
         yticklabels=T.TRAITS,
     )
@@ -161,7 +176,7 @@ def reflection_stats(stats: dict, topic_counts: dict[str, int]):
 
 
 def _segment_colors(names: list[str]) -> dict[str, tuple]:
-    palette = sns.color_palette("tab10", 10)
+    palette = sns.color_palette(PALETTE, 10)
     colors = {"USER": palette[3], "query": palette[7], "<USER_EMB>": palette[6], "soft prompt": palette[8]}
     for i, m in enumerate(C.MODALITIES):
         colors[f"MODALITY:{m}"] = palette[1]
@@ -193,14 +208,14 @@ def token_layout(segments: list[tuple[str, int, int]], n_query: int, masks: np.n
                 label if not name.startswith("MODALITY") else "",
                 ha="center",
                 va="center",
-                fontsize=8,
+                fontsize="small",
                 rotation=0 if end - start >= 4 else 90,
             )
     mod_start = segments[1][1]
-    a1.text(mod_start + 3, 0.55, "6 modality tokens", ha="center", fontsize=8)
+    a1.text(mod_start + 3, 0.55, "6 modality tokens", ha="center", fontsize="small")
     a1.set(yticks=[], title="Token layout: [USER] [6 x MODALITY] [events per modality] Query: ... <USER_EMB>")
     a2.imshow(masks, aspect="auto", cmap="Greys", interpolation="nearest", extent=(0, masks.shape[1], len(user_ids), 0))
-    a2.set_yticks(np.arange(len(user_ids)) + 0.5, user_ids, fontsize=7)
+    a2.set_yticks(np.arange(len(user_ids)) + 0.5, user_ids, fontsize="x-small")
     a2.set(xlabel="position", title="Attended prefix positions per user (black); blank = padding or a missing modality")
     for _, start, _ in segments[7:]:
         a2.axvline(start, color="C3", lw=0.6)
@@ -216,11 +231,11 @@ def text_space(vectors: np.ndarray, facets: list[str]):
     xy = PCA(n_components=2, random_state=0).fit_transform(vectors)
     fig, ax = plt.subplots(figsize=(10, 6.5))
     names = sorted(set(facets))
-    palette = dict(zip(names, sns.color_palette("husl", len(names))))
+    styles = facet_styles([f for f in names if f != "unknown"])
     for f in names:
         sel = np.array([x == f for x in facets])
-        ax.scatter(xy[sel, 0], xy[sel, 1], s=16, color=palette[f], label=f)
-    ax.legend(ncol=2, fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left", title="facet", markerscale=1.5)
+        ax.scatter(xy[sel, 0], xy[sel, 1], label=f, **({"s": 16, "color": "k", "marker": "o"} | styles.get(f, {})))
+    _facet_legend(ax, ncol=2)
     ax.set(xlabel="PC 1", ylabel="PC 2", title="Event texts in all-MiniLM-L6-v2 space (PCA), coloured by facet")
     fig.tight_layout()
     return fig, {"pca": xy.round(4), "facets": facets}
@@ -265,7 +280,7 @@ def pretraining_curves(history: list[dict]):
     axes[2].set(
         xlabel="step", ylabel="share of wins", ylim=(0.4, 1.02), title="Does the right question / user fit the answer?"
     )
-    axes[2].legend(fontsize=8)
+    axes[2].legend()
     for key, color, label in (
         ("user_share", "C0", "user share"),
         ("query_share", "C1", "query share"),
@@ -274,7 +289,7 @@ def pretraining_curves(history: list[dict]):
     ):
         axes[3].plot(es, [h[key] for h in evals], "o-", color=color, label=label)
     axes[3].set(xlabel="step", ylim=(0, 1), title="Embedding spread (held-out users x 24 questions)")
-    axes[3].legend(fontsize=8)
+    axes[3].legend()
     fig.tight_layout()
     keys = ("step", *diagnostics.REPORTED)
     return fig, {
@@ -286,24 +301,30 @@ def pretraining_curves(history: list[dict]):
     }
 
 
-def mean_scores(rows: list[dict], metric: str = "auc"):
-    """Mean over tasks of `metric` per method (linear probe, GBDT and the oracle) with 95% bootstrap intervals."""
+def mean_scores(rows: list[dict], metric: str = "auc", title: str | None = None):
+    """Mean over tasks of `metric` per method (linear probe, GBDT and the oracle): a dot at the estimate, a line
+    over its 95% bootstrap interval and the value printed past the interval's upper end; the axis fits the intervals."""
     avg = [r for r in rows if r["task"] == "Avg" and r["probe"] in ("linear", "gbdt", "none")]
     avg = sorted(avg, key=lambda r: r[metric])
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(avg) + 1.2))
     y = np.arange(len(avg))
     vals = np.array([r[metric] for r in avg])
-    # a percentile interval need not contain the point estimate in small samples: clip the bars at 0
-    err = np.clip(np.array([[r[metric] - r[f"{metric}_lo"], r[f"{metric}_hi"] - r[metric]] for r in avg]).T, 0, None)
+    # a percentile interval need not contain the point estimate in small samples: widen it to the estimate
+    lo = np.minimum([r[f"{metric}_lo"] for r in avg], vals)
+    hi = np.maximum([r[f"{metric}_hi"] for r in avg], vals)
     colors = ["C3" if r["method"] == "Oracle" else "C0" if r["method"].startswith("Q-Anchor") else "C7" for r in avg]
-    ax.barh(y, vals, xerr=err, color=colors, capsize=3)
+    ax.hlines(y, lo, hi, colors=colors, lw=2)
+    ax.scatter(vals, y, color=colors, s=40, zorder=3)
+    span = max(hi.max() - lo.min(), 1e-3)
+    for yi, v, h in zip(y, vals, hi):
+        ax.text(h + 0.02 * span, yi, f"{v:.3f}", va="center", fontsize="small")
     ax.set_yticks(y, [r["method"] for r in avg])
-    for yi, v in zip(y, vals):
-        ax.text(v + 0.005, yi, f"{v:.3f}", va="center", fontsize=8)
+    ax.grid(axis="y", visible=False)
     ax.set(
-        xlim=(0.5 if metric == "auc" else 0, 1 if metric == "auc" else max(vals) * 1.25),
+        xlim=(lo.min() - 0.05 * span, hi.max() + 0.18 * span),
+        ylim=(-0.6, len(avg) - 0.4),
         xlabel=f"mean {metric.upper()} over the 10 tasks (95% bootstrap interval)",
-        title=f"Downstream {metric.upper()}: every method on the same users, split and probe",
+        title=title or f"Downstream {metric.upper()}: every method on the same users, split and probe",
     )
     fig.tight_layout()
     return fig, {r["method"]: {k: r[k] for k in (metric, f"{metric}_lo", f"{metric}_hi")} for r in avg}
@@ -313,7 +334,7 @@ def gap_to_oracle(auc_table, oracle: str = "Oracle"):
     """Heatmap of the oracle's AUC minus each method's, per task (how much each leaves on the table)."""
     gap = auc_table.loc[oracle] - auc_table.drop(index=oracle)
     fig, ax = plt.subplots(figsize=(11, 0.5 * len(gap) + 1.5))
-    sns.heatmap(gap, ax=ax, cmap="rocket_r", vmin=0, annot=True, fmt=".2f", annot_kws={"size": 8})
+    sns.heatmap(gap, ax=ax, cmap="rocket_r", vmin=0, annot=True, fmt=".2f", annot_kws={"size": "x-small"})
     ax.set(title="Gap to the oracle (oracle AUC - method AUC); 0 = as good as possible", xlabel="", ylabel="")
     fig.tight_layout()
     return fig, {"gap": gap.round(4).to_dict(orient="index")}
@@ -328,7 +349,7 @@ def query_match_matrix(aucs: np.ndarray, names: list[str]):
         cmap="mako",
         annot=True,
         fmt=".2f",
-        annot_kws={"size": 7},
+        annot_kws={"size": "x-small"},
         xticklabels=names,
         yticklabels=names,
         vmin=0.5,
@@ -353,7 +374,7 @@ def prompt_losses(losses: np.ndarray, names: list[str], window: int = 20):
         ax.plot(np.arange(w, len(losses) + 1), smooth, label=name)
         data[name] = {"first": float(losses[:w, t].mean()), "last": float(losses[-w:, t].mean())}
     ax.set(xlabel="step", ylabel=f"prototype loss (mean of {w} steps)", title="Soft prompt tuning: Eq. 7 per task")
-    ax.legend(ncol=2, fontsize=8)
+    ax.legend(ncol=2)
     fig.tight_layout()
     return fig, data
 
@@ -361,18 +382,34 @@ def prompt_losses(losses: np.ndarray, names: list[str], window: int = 20):
 def prompt_sweeps(tokens: dict, steps: dict, base: dict, paper: dict):
     """Gain in mean AUC and KS over Q-Anchor (Base) against the number of prompt tokens and of tuning steps.
 
-    tokens / steps: {x: {"auc": .., "ks": ..}} for our runs; base: {"auc": .., "ks": ..};
-    paper: {"tokens": {x: {auc, ks}}, "steps": {..}, "base": {auc, ks}} (Tables 9, 10, 2)."""
+    tokens / steps: {x: {"auc": .., "ks": ..}} for our runs; base: {"auc": .., "ks": ..}; where these also hold
+    "auc_lo", "auc_hi", "ks_lo", "ks_hi" (the 95% interval of each mean), each run's interval is drawn as an error
+    bar and Base's as a band around 0. paper: {"tokens": {x: {auc, ks}}, "steps": {..}, "base": {auc, ks}}
+    (Tables 9, 10, 2)."""
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
     data = {}
     for col, (axis_name, ours, theirs) in enumerate(
         (("prompt tokens", tokens, paper["tokens"]), ("tuning steps", steps, paper["steps"]))
     ):
         for row, metric in enumerate(("auc", "ks")):
-            ax = axes[2 * col + row]
+            ax, key = axes[2 * col + row], f"{metric}_vs_{axis_name.replace(' ', '_')}"
             xs = sorted(ours)
-            gain = [ours[x][metric] - base[metric] for x in xs]
-            ax.plot(xs, gain, "o-", label="ours (mean over tasks)")
+            gain = np.array([ours[x][metric] - base[metric] for x in xs])
+            err = None
+            if f"{metric}_lo" in ours[xs[0]]:
+                lo = np.array([ours[x][f"{metric}_lo"] for x in xs]) - base[metric]
+                hi = np.array([ours[x][f"{metric}_hi"] for x in xs]) - base[metric]
+                err = np.clip([gain - lo, hi - gain], 0, None)
+                data[f"{key}_95"] = dict(zip([str(x) for x in xs], np.round(np.c_[lo, hi], 4).tolist()))
+            if f"{metric}_lo" in base:
+                ax.axhspan(
+                    base[f"{metric}_lo"] - base[metric],
+                    base[f"{metric}_hi"] - base[metric],
+                    color="0.88",
+                    zorder=0,
+                    label="Base, 95% interval",
+                )
+            ax.errorbar(xs, gain, yerr=err, fmt="o-", capsize=3, label="ours (mean over tasks, 95% interval)")
             pxs = sorted(theirs)
             ax.plot(pxs, [theirs[x][metric] - paper["base"][metric] for x in pxs], "s--", color="C7", label="paper")
             ax.axhline(0, color="k", lw=0.8)
@@ -382,10 +419,12 @@ def prompt_sweeps(tokens: dict, steps: dict, base: dict, paper: dict):
             if axis_name == "prompt tokens":
                 ax.set_xscale("log", base=2)
                 ax.set_xticks(xs, [str(x) for x in xs])
-            data[f"{metric}_vs_{axis_name.replace(' ', '_')}"] = dict(zip([str(x) for x in xs], np.round(gain, 4)))
-            ax.legend(fontsize=8)
+                ax.xaxis.set_minor_locator(NullLocator())
+            data[key] = dict(zip([str(x) for x in xs], np.round(gain, 4)))
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels))
     fig.suptitle("Soft prompt tuning: gain over the untuned model (Tables 9 and 10)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig, data
 
 
@@ -410,7 +449,7 @@ def attention_shift(
         vmax=lim,
         annot=True,
         fmt=".1f",
-        annot_kws={"size": 8},
+        annot_kws={"size": "x-small"},
         xticklabels=categories,
         yticklabels=task_names,
         cbar_kws={"label": "attention share after - before (pp)"},
@@ -451,23 +490,26 @@ def serving_speedups(runs: dict[str, list[dict]]):
     """Speed-up over full recompute against n_q for each path, with the theoretical prefill-token ratio."""
     cols = min(3, len(runs))
     rows_of_panels = -(-len(runs) // cols)
-    fig, axes = plt.subplots(rows_of_panels, cols, figsize=(5 * cols, 4 * rows_of_panels), squeeze=False)
+    height = 4 * rows_of_panels + 0.6
+    fig, axes = plt.subplots(rows_of_panels, cols, figsize=(5 * cols, height), squeeze=False)
     for ax in axes.flat[len(runs) :]:
-        ax.set_visible(False)
+        fig.delaxes(ax)
     data = {}
     for ax, (name, rows) in zip(axes.flat, runs.items()):
         n_q = [r["n_q"] for r in rows]
         ax.plot(n_q, [r["theoretical_speedup"] for r in rows], "k--", label="theory: n(Lp+Lq)/(Lp+n Lq)")
         for path, style in (("packed", "o-"), ("batched", "s-"), ("sequential", "^-")):
             ax.plot(n_q, [r[f"{path}_speedup"] for r in rows], style, label=path)
-        ax.set(xlabel="queries per user n_q", ylabel="speed-up over full recompute", title=name)
-        ax.legend(fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set(xlabel="queries per user n_q", ylabel="speed-up over full recompute (x)", title=name)
         data[name] = [
             {k: r[k] for k in ("n_q", "theoretical_speedup", "packed_speedup", "batched_speedup", "sequential_speedup")}
             for r in rows
         ]
-    fig.suptitle("Serving many queries per user from one prefix (seconds per user, median)")
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels))
+    fig.suptitle("Serving many queries per user from one prefix: speed-up over full recompute (median time per user)")
+    fig.tight_layout(rect=(0, 0.5 / height, 1, 1))
     return fig, data
 
 
@@ -496,7 +538,7 @@ def embedding_maps(
                 title += f"\nkNN AUC {scores[task][variant]:.3f}"
             ax.set(title=title, xticks=[], yticks=[])
             data[f"{task}/{variant}"] = {"n": int(len(xy)), "positives": int(y.sum())}
-    axes[0, 0].legend(fontsize=8, markerscale=2)
+    axes[0, 0].legend(markerscale=2)
     label = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}.get(method, method)
     fig.suptitle(f"{label} of downstream test users' embeddings, coloured by task label")
     fig.tight_layout()
@@ -520,37 +562,54 @@ def separation_bars(scores: dict[str, dict[str, dict[str, float]]], names: list[
             ylabel={"silhouette": "balanced cosine silhouette", "knn_auc": "kNN AUC (k = 15)"}[metric],
             title={"silhouette": "Silhouette of the two classes", "knn_auc": "Neighbourhood purity as an AUC"}[metric],
         )
-        ax.legend(fontsize=8)
+        ax.legend()
     fig.tight_layout()
     return fig, data
 
 
-def query_moves(xy: np.ndarray, query_names: list[str], n_users: int):
-    """Users embedded under every task query: xy (Q * n_users, 2), query-major; each user's points are joined."""
+def query_moves(xy: np.ndarray, query_names: list[str], n_users: int, method: str = "pca"):
+    """Users embedded under every task query: xy (Q * n_users, 2), query-major, a 2-D `method` projection
+    ("pca", "tsne" or "umap"); each user's points are joined."""
     pts = np.asarray(xy).reshape(len(query_names), n_users, 2)
-    fig, ax = plt.subplots(figsize=(7.5, 6))
+    fig, ax = plt.subplots(figsize=(8.5, 6))
     for i in range(n_users):
         ax.plot(*pts[:, i].T, color="0.85", lw=0.6, zorder=1)
     for q, name in enumerate(query_names):
-        ax.scatter(*pts[q].T, s=14, label=name, zorder=2, color=plt.cm.tab10(q % 10))
-    ax.set(title="The same users under ten task queries (lines join one user's points)", xticks=[], yticks=[])
-    ax.legend(fontsize=7, ncol=2)
+        ax.scatter(*pts[q].T, s=14, label=name, zorder=2, color=f"C{q % 10}")
+    axis = {"pca": "PC", "tsne": "t-SNE", "umap": "UMAP"}.get(method, method)
+    ax.set(
+        title=f"The same users under {len(query_names)} task queries (lines join one user's points)",
+        xlabel=f"{axis} 1",
+        ylabel=f"{axis} 2",
+    )
+    ax.legend(title="query", bbox_to_anchor=(1.01, 1), loc="upper left", borderaxespad=0)
     fig.tight_layout()
     return fig, {"queries": list(query_names), "users": int(n_users)}
 
 
+def _compact(x: float) -> str:
+    """A short tick label: 1228 -> '1.23k', 2_100_000 -> '2.1M'."""
+    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.3g}{unit}"
+    return f"{x:.3g}"
+
+
 def scaling_curves(series: dict[str, tuple[list, list, list, list]], metric: str = "mean AUC"):
-    """One panel per axis of scaling: series[axis] = (xs, means, lows, highs), the 95% intervals drawn as bars,
-    x on a log scale (Tables 7 and 8)."""
+    """One panel per axis of scaling: series[axis] = (xs, means, lows, highs), the 95% intervals drawn as bars and
+    each value printed above its interval, x on a log scale ticked at the measured points (Tables 7 and 8)."""
     fig, axes = plt.subplots(1, len(series), figsize=(5.5 * len(series), 3.8), squeeze=False)
     data = {}
     for ax, (axis_name, (xs, ys, lo, hi)) in zip(axes[0], series.items()):
         err = np.clip([np.subtract(ys, lo), np.subtract(hi, ys)], 0, None)
         ax.errorbar(xs, ys, yerr=err, fmt="o-", capsize=3)
-        for x, v in zip(xs, ys):
-            ax.annotate(f"{v:.3f}", (x, v), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+        for x, v, top in zip(xs, ys, np.maximum(hi, ys)):  # each value above its interval's upper cap
+            ax.annotate(f"{v:.3f}", (x, top), textcoords="offset points", xytext=(0, 4), ha="center", fontsize="small")
         ax.set_xscale("log")
-        ax.set(xlabel=axis_name, ylabel=metric, title=f"{metric} against {axis_name}")
+        ax.set_xticks(xs, [_compact(x) for x in xs])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.margins(x=0.15, y=0.12)
+        ax.set(xlabel=f"{axis_name} (log scale)", ylabel=metric, title=f"{metric} against {axis_name}")
         data[axis_name] = {
             "x": [float(x) for x in xs],
             "y": [float(v) for v in ys],

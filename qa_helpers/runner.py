@@ -1,16 +1,20 @@
 """Run the notebook series with papermill: `python -m qa_helpers run --profile default [--only 01]`.
 
 Executed notebooks go to artifacts/<profile>/notebooks/ (git-ignored); figures and metrics go where the
-profile says (figures/ for the default profile).
+profile says (figures/ for the default profile), and so does `runtimes.json`: each notebook's last measured wall
+time, which the notebook's set-up cell prints for every profile measured.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 
-from .config import PROFILES, REPO_ROOT
+from .config import PROFILES, REPO_ROOT, load
+from .outputs import git_hash
+from .schema import atomic_write_text
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 
@@ -37,6 +41,7 @@ def run_notebook(path: Path, profile: str, parameters: dict | None = None, out_d
     out_dir = out_dir or REPO_ROOT / "artifacts" / profile / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / path.name
+    start = time.perf_counter()
     pm.execute_notebook(
         str(path),
         str(out),
@@ -45,7 +50,31 @@ def run_notebook(path: Path, profile: str, parameters: dict | None = None, out_d
         cwd=str(path.parent),
         progress_bar=False,
     )
+    record_runtime(path.stem, profile, time.perf_counter() - start)
     return out
+
+
+def runtimes_path(profile: str) -> Path:
+    return load(profile).figures_path() / "runtimes.json"
+
+
+def record_runtime(notebook: str, profile: str, seconds: float) -> None:
+    """Store `seconds` as the notebook's last wall time for `profile` (with the commit it ran)."""
+    path = runtimes_path(profile)
+    times = json.loads(path.read_text()) if path.exists() else {}
+    times[notebook] = {"seconds": round(seconds, 1), "git_hash": git_hash()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(times, indent=1, sort_keys=True) + "\n")
+
+
+def measured_runtimes(notebook: str) -> dict[str, float]:
+    """{profile: seconds} of the notebook's last recorded run for each profile that has one."""
+    found = {}
+    for profile in PROFILES:
+        path = runtimes_path(profile)
+        if path.exists() and notebook in (times := json.loads(path.read_text())):
+            found[profile] = times[notebook]["seconds"]
+    return found
 
 
 def run(profile: str, only: list[str] | None = None) -> list[tuple[str, float]]:

@@ -87,3 +87,34 @@ def test_06_packed_path_reaches_the_goal_for_smollm2():
     assert len(at10) == len(bench["runs"]) == 4
     assert all(r["packed_fraction_of_theory"] >= 0.85 for (kind, _), r in at10.items() if kind == "smollm2")
     assert all(max(r[f"{p}_max_abs_diff"] for p in ("sequential", "batched", "packed")) < 1e-4 for r in at10.values())
+
+
+def stated_readings(executed: dict) -> list[str]:
+    """The Markdown outputs of an executed notebook that start like claims.reading's."""
+    found = []
+    for cell in executed["cells"]:
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/markdown")
+            text = "".join(text) if isinstance(text, list) else text
+            if text and text.startswith("**On this run**"):
+                found.append(text)
+    return found
+
+
+@pytest.mark.claims
+@pytest.mark.parametrize("profile", ["smoke", "default"])
+@pytest.mark.parametrize("notebook", WITH_CLAIMS)
+def test_the_claims_a_notebook_states_are_its_recorded_numbers(notebook, profile):
+    """The verdicts and numbers an executed notebook printed are claims.reading of the claims it recorded, so a
+    stated claim cannot disagree with its numbers (or with the rule)."""
+    import json
+
+    cfg = config.load(profile)
+    executed_path = config.REPO_ROOT / "artifacts" / profile / "notebooks" / f"{notebook}.ipynb"
+    if not executed_path.exists() or not metrics_path(notebook, cfg).exists():
+        pytest.skip(f"no executed {profile} run of {notebook} in this checkout")
+    if executed_path.stat().st_mtime < metrics_path(notebook, cfg).stat().st_mtime - 600:
+        pytest.skip(f"the executed {notebook} is older than its metrics (metrics copied from another run)")
+    stated = stated_readings(json.loads(executed_path.read_text()))
+    assert stated, f"{notebook} states no claims reading"
+    assert stated[-1] == claims.reading(load_metrics(notebook, cfg)["claims"])

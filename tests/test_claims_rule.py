@@ -32,3 +32,21 @@ def test_check_recomputes_and_catches_a_typed_verdict():
     n = claims.count_claim("wins", 8, 10)
     claims.check(n)
     assert claims.table([c, n]).loc["wins", "ours"] == "8 of 10"
+
+
+def test_reading_states_every_claim_with_its_verdict_and_the_rule():
+    recorded = [
+        claims.difference_claim("a above b", (0.70, 0.68, 0.72), (0.60, 0.58, 0.62), paper="0.8 vs 0.7"),
+        claims.count_claim("wins", 2, 10),
+    ]
+    text = claims.reading(recorded)
+    assert "*a above b*: **reproduced**" in text and "*wins*: **reversed**" in text
+    assert "1 reproduced, 1 reversed, 0 inside the noise" in text
+    assert text.endswith(claims.RULE)
+
+
+def test_reading_refuses_a_claim_whose_verdict_disagrees_with_its_numbers():
+    tampered = claims.difference_claim("a above b", (0.61, 0.55, 0.67), (0.60, 0.54, 0.66))
+    tampered["verdict"] = "reproduced"  # the numbers say inside the noise
+    with pytest.raises(AssertionError, match="the numbers say 'inside the noise'"):
+        claims.reading([tampered])

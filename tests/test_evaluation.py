@@ -170,3 +170,14 @@ def test_probe_auc_scores_the_test_half_of_one_task():
     expected = metrics.auc(labels[test, 1], evaluation.probe_scores(X[train], labels[train, 1], X[test], "linear", 0))
     assert evaluation.probe_auc(X, labels, splits, 1) == expected > 0.9
     assert abs(evaluation.probe_auc(X, labels, splits, 0) - 0.5) < 0.15
+
+
+def test_matched_vs_mismatched_equals_a_loop_over_columns():
+    rng = np.random.default_rng(0)
+    auc = rng.uniform(0.4, 0.9, size=(5, 5))
+    matched, others = evaluation.matched_vs_mismatched(auc)
+    for b in range(5):  # column b: the labels of task b, probed on every query's embedding
+        assert matched[b] == auc[b, b]
+        assert np.isclose(others[b], np.mean([auc[a, b] for a in range(5) if a != b]))
+    with pytest.raises(ValueError, match="square"):
+        evaluation.matched_vs_mismatched(auc[:, :4])

@@ -6,10 +6,30 @@ from qa_helpers import config, results_page
 from qa_helpers.outputs import load_metrics
 
 
+def block(text: str, start: str, end: str) -> str:
+    return text[text.index(start) : text.index(end) + len(end)]
+
+
 def test_readme_results_match_the_recorded_metrics():
     text = results_page.README.read_text()
-    block = text[text.index(results_page.START) : text.index(results_page.END) + len(results_page.END)]
-    assert block == results_page.render(), "README results are stale: run `python -m qa_helpers results`"
+    stale = "README is stale: run `python -m qa_helpers results`"
+    assert block(text, results_page.START, results_page.END) == results_page.render(), stale
+    assert block(text, results_page.HEADLINE_START, results_page.HEADLINE_END) == results_page.headline(), stale
+
+
+def test_the_readme_opens_with_the_headline():
+    text = results_page.README.read_text()
+    assert text.index(results_page.HEADLINE_START) < text.index("## ")  # before the first section
+
+
+def test_headline_states_the_recorded_verdict_and_tally():
+    cfg = config.load("default")
+    m = load_metrics("04_downstream_evaluation", cfg)
+    central = next(c for c in m["claims"] if c.get("methods") == ["Q-Anchor (Base)", results_page.COUNTING])
+    text = results_page.headline(cfg)
+    assert f"**{central['verdict']}** here" in text
+    base_auc = next(r for r in m["rows"] if r["method"] == "Q-Anchor (Base)" and r["task"] == "Avg")["auc"]
+    assert f"mean AUC of {base_auc:.3f} [" in text
 
 
 def test_every_recorded_method_is_in_the_table_with_its_numbers():
@@ -22,7 +42,10 @@ def test_every_recorded_method_is_in_the_table_with_its_numbers():
 
 def test_update_readme_round_trip(tmp_path):
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{results_page.START}\nold\n{results_page.END}\nrest\n")
+    readme.write_text(
+        f"intro\n{results_page.HEADLINE_START}\nold\n{results_page.HEADLINE_END}\n"
+        f"{results_page.START}\nold\n{results_page.END}\nrest\n"
+    )
     assert results_page.update_readme(readme) is True
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("\nrest\n") and "old" not in text
@@ -32,5 +55,5 @@ def test_update_readme_round_trip(tmp_path):
 def test_update_readme_without_markers_is_an_error(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("no markers here\n")
-    with pytest.raises(ValueError, match="no results markers"):
+    with pytest.raises(ValueError, match="no markers"):
         results_page.update_readme(readme)

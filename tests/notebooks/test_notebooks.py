@@ -48,10 +48,10 @@ def test_one_parameters_cell_with_a_profile(path):
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_runs_in_the_smoke_profile(path, tmp_path):
+def test_notebook_runs_in_the_smoke_profile(path):
     metrics_file = metrics_path(path.stem, config.load("smoke"))
     metrics_file.unlink(missing_ok=True)  # the run must write it afresh
-    out = runner.run_notebook(path, "smoke", out_dir=tmp_path)
+    out = runner.run_notebook(path, "smoke")  # kept in artifacts/smoke/notebooks/ for `make book PROFILE=smoke`
     executed = json.loads(out.read_text())
     errors = [o for c in executed["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors

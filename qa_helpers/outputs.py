@@ -24,13 +24,15 @@ from .schema import atomic_write_text
 
 @lru_cache(maxsize=1)
 def git_hash() -> str:
-    """The checkout's commit hash (with '-dirty' for uncommitted changes), or 'unknown' outside git."""
+    """The checkout's commit hash, with '-dirty' when a tracked source differs from it, or 'unknown' outside git.
+    The outputs a run regenerates (figures/, the README's generated blocks) do not count as changes, so every
+    output of one run of one commit carries the same hash."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!figures", ":!README.md"],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,

@@ -57,3 +57,22 @@ def test_update_readme_without_markers_is_an_error(tmp_path):
     readme.write_text("no markers here\n")
     with pytest.raises(ValueError, match="no markers"):
         results_page.update_readme(readme)
+
+
+def test_committed_figures_and_metrics_come_from_one_run_of_one_commit():
+    """Every figure sidecar, notebook metrics file and run time in figures/ carries one clean git hash: they were
+    regenerated together (`make reproduce`). The catalogue-free benchmark writes its own metrics on its own run."""
+    import json
+
+    folder = config.load("default").figures_path()
+    hashes = {}
+    for path in folder.glob("*.json"):
+        if path.name == "metrics_userU_without_catalogue.json":
+            continue
+        data = json.loads(path.read_text())
+        found = [t["git_hash"] for t in data.values()] if path.name == "runtimes.json" else [data["git_hash"]]
+        for h in found:
+            hashes.setdefault(h, []).append(path.name)
+    assert len(hashes) == 1, {h: sorted(names)[:3] for h, names in hashes.items()}
+    (only,) = hashes
+    assert only != "unknown" and not only.endswith("-dirty"), only

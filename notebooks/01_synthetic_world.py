@@ -26,7 +26,7 @@
 # figures, and `metrics_01_synthetic_world.json`. The mechanisms are written up in `data_samples/README.md`.
 
 # %% [markdown]
-# **You need:** Python and pandas; what a binary classification label and an AUC are (defined in section 4 and the [glossary](GLOSSARY.md)). Nothing from earlier chapters.
+# **You need:** Python and pandas; what a binary classification label and an AUC are (defined in section 4 and the [glossary](GLOSSARY.md#auc)). Nothing from earlier chapters.
 #
 # **You will learn:** what a user's six modalities look like, how labels and their oracle ceiling are made, and how UserU turns a record into question-answer pairs without an LLM.
 #
@@ -83,7 +83,7 @@ print("tabular", user.get("tabular", [])[:6], "...")
 # ## 2 A heavy tail and missing modalities
 #
 # Activity is log-normal with an extra per-user burst, so a few users produce many times the median
-# number of events; each modality is missing for some users (search most often).
+# number of events; each modality is missing for some users (the table below gives the share per modality).
 
 # %%
 fig, events_data = plots.events_per_modality(w.downstream)
@@ -137,8 +137,8 @@ save_figure(fig, "01_trait_task_heatmap", cfg, data)
 # The datasheet names, per task, the modalities that carry most of its evidence. We measure it: a
 # standardised logistic regression on one modality's event counts at a time (half the downstream users to
 # fit, half to score). Counts cannot see conjunctions (late takeout, small transfers at night, money in and
-# out on the same day), so these AUCs sit below the oracle even for the easy tasks; a query-conditioned
-# model that reads the events themselves can in principle do better.
+# out on the same day), so the world is built for these AUCs to stay below the oracle; a query-conditioned
+# model that reads the events themselves can in principle do better. Compare them with section 4's oracle.
 
 # %%
 aucs = evaluation.evidence_aucs(w.downstream, w.labels, cfg.n_tabular, seed=cfg.seed)
@@ -247,7 +247,7 @@ constant_auc = metrics.auc(y_fraud, np.full(len(y_fraud), y_fraud.mean()))
 exercises.check(PREDICTION, round(constant_auc, 3), "Tied scores share their ranks: every pair counts one half.")
 
 # %% [markdown]
-# **Exercise 2.** Which task has the highest oracle AUC on this world's population? Write a task name (section 4's table is one cell up; try before you look).
+# **Exercise 2.** Which task has the highest oracle AUC on this world's population? Write a task name (section 4 shows it; try before you look).
 
 # %%
 PREDICTION = None  # a task name, e.g. "Fraud"

@@ -74,8 +74,8 @@ print(
 )
 
 # %% [markdown]
-# Nearest neighbours in MiniLM space: related events are close even across modalities, which is what lets
-# the model pool evidence for a query without having seen the exact string.
+# Nearest neighbours in MiniLM space. Related events should be close even across modalities (read the table):
+# that is what lets the model pool evidence for a query without having seen the exact string.
 
 # %%
 probes = [
@@ -137,13 +137,19 @@ pd.DataFrame(
 #
 # $$z^{(evt)}_{m,t} = \mathrm{MLP}^{(evt)}_m\big(\mathrm{LayerNorm}(h_{m,t})\big).$$
 #
+# Ours adds the event's age after the adapter, $z^{(evt)}_{m,t} + a_{m,t}\, r_m$ ($a_{m,t}$: 0 today, 1 on the
+# window's first day; $r_m$ a learned direction), so an event's adapted token never changes as days pass
+# (notebook 06's daily update relies on it).
+#
 # **Modality tokens.** Here the paper and its code differ. The paper pools the *refined event tokens* and then
 # applies one shared modal adapter; the reference code (and this package) pools the *raw vectors* $h$:
 #
 # $$\text{paper: } z^{(mdl)}_m = \mathrm{MLP}^{(mdl)}\Big(\mathrm{LayerNorm}\big(\tfrac{1}{|\mathcal{T}_m|}\textstyle\sum_{t \in \mathcal{T}_m} z^{(evt)}_{m,t}\big)\Big), \qquad \text{code: } z^{(mdl)}_m = \mathrm{Adapter}^{(mdl)}\Big(\tfrac{1}{|\mathcal{T}_m|}\textstyle\sum_{t \in \mathcal{T}_m} h_{m,t}\Big).$$
 #
 # **User token**: an adapter over the mean of the modality summaries (the paper gives no formula; its figure and
-# the code agree on a mean). Ours averages only the modalities the user has:
+# the code agree on a mean). With $\bar h_m = \tfrac{1}{|\mathcal{T}_m|}\sum_{t \in \mathcal{T}_m} h_{m,t}$ (for
+# the tabular row, a linear map of the row) and $M_i$ the modalities user $i$ has, ours averages only those (the
+# reference code averages all six, zeros included):
 # $z^{(usr)} = \mathrm{Adapter}^{(usr)}\big(\tfrac{1}{|M_i|}\sum_{m \in M_i} \bar h_m\big)$.
 #
 # **The prefix** (Eq. 2) stacks them, coarse to fine, with $K_m$ event tokens per modality:
@@ -160,7 +166,7 @@ enc = model.encoder
 h = enc.event_vectors("bill", batch.events["bill"], batch.numeric["bill"])
 shapes = {
     "h_bill = text + numeric projection": tuple(h.shape),
-    "event tokens z_evt[bill] (+ age x r_bill)": tuple(enc.event_tokens("bill", h).shape),
+    "event tokens z_evt[bill] (before the age term)": tuple(enc.event_tokens("bill", h).shape),
     "pooled h (masked mean)": tuple(masked_mean(h, batch.mask["bill"]).shape),
     "modality token z_mdl[bill]": tuple(enc.modal_adapter(masked_mean(h, batch.mask["bill"])).shape),
 }

@@ -31,7 +31,7 @@
 # the record of every recipe tried; one figure and `metrics_03_userU_pretraining.json`.
 
 # %% [markdown]
-# **You need:** chapters 01-02; softmax and cross-entropy; the idea of a contrastive loss (see InfoNCE in the [glossary](GLOSSARY.md)).
+# **You need:** chapters 01-02; softmax and cross-entropy; the idea of a contrastive loss (see [InfoNCE](GLOSSARY.md#contrastive-loss) in the glossary).
 #
 # **You will learn:** Eq. 3-6: the dual-tower contrastive loss with its margin mask and the next-token term, computed by hand on a batch of four; how to tell, without any downstream label, whether an embedding carries the user or only the question.
 #
@@ -330,7 +330,7 @@ pd.Series(
 # active the user is) a linear read-out recovers, at three levels of the model (the mean of the encoder's prefix
 # tokens before the LLM, the LLM's state at `<USER_EMB>`, the embedding), each asked the facet's own question and
 # another facet's. As a reference, the no-LLM sequence model of notebook 04 (pooled event vectors through an MLP)
-# trained on the same pairs with the same batches. On 1,000 downstream users' records, more than the held-out
+# trained on the same pairs with the same batches. On up to 1,000 downstream users' records, more than the held-out
 # users give (no label is read):
 
 # %%
@@ -356,7 +356,7 @@ readout["no-LLM sequence model (static)"] = diagnostics.facet_r2(
 pd.DataFrame(readout, index=["R^2, own question", "R^2, another facet's question"]).T.round(3)
 
 # %% [markdown]
-# The issue that fixed this recipe set targets for the default profile, all pretraining-side; the cell checks them
+# The targets set for the default profile when its recipe was chosen are, all pretraining-side; the cell checks them
 # on the numbers above (the notebook states no outcome by hand):
 
 # %%
@@ -434,7 +434,7 @@ pd.DataFrame(
 # |---|---|---|
 # | backbone | Qwen2.5-0.5B-Instruct + LoRA r64 / alpha 32 | the profile's `backbone`; default: a 2-layer Qwen2 (hidden 128) from scratch, all weights trained, plus the query's sentence vector; full: SmolLM2-135M + LoRA r64 / alpha 32 |
 # | data | about 1.024e8 UserU pairs | the pairs printed above |
-# | steps x batch | 50k x 2,048 on 64 A100s, random pairs | `pretrain_steps` x `batch_size`, topic-grouped (printed above) on 2 CPU cores |
+# | steps x batch | 50k x 2,048 on 64 A100s, random pairs | `pretrain_steps` x `batch_size`, topic-grouped (printed above); default on 2 CPU cores |
 # | lr, schedule | 2e-4 AdamW, cosine | `lr`, AdamW, cosine with warmup, clip 1.0 |
 # | tau, margin | not given (code: 0.07, 0.1) | 0.07, 0.1 |
 # | mask | joint mask over qd, qq, dd (paper) / per block over qq, qd, dq (code) | both implemented, section 2; duplicate answers never negatives |

@@ -154,7 +154,7 @@ readings.show(readings.prompt_cost(len(users), encode_seconds, step_seconds, cfg
 # %% [markdown]
 # ## 3 Tuning: the token sweep, and the step sweep of the default prompt
 #
-# One run per prompt length (Table 9: 1, 2, 4, 6, 8, 16 tokens, `prompt_steps` steps each); the run with
+# One run per prompt length (`prompt_token_grid`, from Table 9's grid; `prompt_steps` steps each); the run with
 # `prompt_tokens` tokens is also kept at the steps of Table 10. The ten tasks' prompts are independent and
 # trained in one batched pass per step (the same as ten separate runs, ten times fewer calls).
 #
@@ -347,8 +347,7 @@ paper_cells.round(2)
 # %% [markdown]
 # ## Results vs paper
 #
-# The cell below states the paper's claims against our numbers; the notes after it read the committed
-# default-profile run.
+# The cell below states the paper's claims against our numbers; the notes after it say how to read them.
 
 # %%
 base_auc, tuned_auc = float(main_auc.loc["Q-Anchor (Base)", "Avg"]), float(main_auc.loc[tuned_name, "Avg"])
@@ -426,13 +425,14 @@ readings.show(claims.reading(recorded_claims))
 # - *Prompt tuning lifts Base*: the lift can only be as large as what the prompts find to move. The loss curves
 #   (section 3) show which tasks' prototype loss fell below ln 2 (chance) and which stayed there; a task whose
 #   loss stays at chance gets no lift, and its row in the tuned table sits on Base's.
-# - *Tokens and steps (Tables 9, 10)*: scored on `prompt_eval_users` users, so the sweep's intervals are wider
-#   than the main table's; the paper's differences between token counts (a few thousandths) are far below them.
+# - *Tokens and steps (Tables 9, 10)*: when `prompt_eval_users` is smaller than the population, the sweeps are
+#   scored on fewer users than the main table, so their intervals are wider; compare the paper's differences
+#   between token counts (Table 9) with the sweep's intervals in the figure of section 4.
 # - *Attention (Fig. 7)*: the count claim asks whether the task-specific part of each prompt's attention shift
 #   (the shift minus the mean shift of the ten prompts) points at the task's evidence modalities more often than
 #   a coin would; the paper's two cells are shown as shares before and after, and as relative changes.
 # - *Soft-token scale*: the tuned soft tokens' mean norm is printed next to the token embeddings' (section 3):
-#   they start as copies of token embeddings and stay at that scale.
+#   they start as copies of token embeddings; compare the two norms to see how far tuning moved them.
 
 # %%
 seconds = time.perf_counter() - started

@@ -25,7 +25,7 @@
 # incremental-update numbers, two figures and `metrics_06_kv_cache_inference.json`.
 
 # %% [markdown]
-# **You need:** chapter 02's layout; what a transformer's keys and values are (KV cache in the [glossary](GLOSSARY.md)).
+# **You need:** chapter 02's layout; what a transformer's keys and values are ([KV cache](GLOSSARY.md#kv-cache) in the glossary).
 #
 # **You will learn:** the prefix-reuse cost ratio, three ways to serve many queries (sequential, batched, packed) and the incremental daily update, each checked against a plain forward.
 #
@@ -120,8 +120,9 @@ gate
 #
 # $$\text{speed-up} = \frac{n_q (L_p + L_q)}{L_p + n_q L_q} \;\xrightarrow{\;n_q \to \infty\;}\; \frac{L_p + L_q}{L_q},$$
 #
-# so a long prefix and short queries gain most. The packed path pays for it differently: its one pass attends over
-# all $(L_p + n_q L_q)^2$ causal pairs and masks the query-to-query ones, a share of
+# so a long prefix and short queries gain most ($L_q$ counts the suffix's tokens: `Query: `, the query and
+# `<USER_EMB>`). The packed path pays for it differently: with $T = L_p + n_q L_q$, its one pass computes the
+# $T(T+1)/2$ causal pairs of attention and masks the query-to-query ones, a share of
 #
 # $$1 - \frac{L_p(L_p+1)/2 + n_q\left(L_q L_p + L_q(L_q+1)/2\right)}{(L_p + n_q L_q)(L_p + n_q L_q + 1)/2}$$
 #

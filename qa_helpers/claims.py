@@ -139,7 +139,8 @@ def reading(recorded: list[dict]) -> str:
         paper = f"; paper: {c['paper']}" if c["paper"] else ""
         lines.append(f"- *{c['claim']}*: **{c['verdict']}** (ours: {ours(c)}{paper})")
     tally = ", ".join(f"{sum(c['verdict'] == v for c in recorded)} {v}" for v in VERDICTS)
-    return "\n".join([f"**On this run** ({len(recorded)} claims: {tally}):", "", *lines, "", RULE])
+    noun = "claim" if len(recorded) == 1 else "claims"
+    return "\n".join([f"**On this run** ({len(recorded)} {noun}: {tally}):", "", *lines, "", RULE])
 
 
 def table(recorded: list[dict]):

@@ -46,11 +46,15 @@ def test_serving_reading_states_the_recorded_numbers():
         "encoder seconds (from scratch)": 7.3,
         "max |diff| of prefix tokens (worst day)": 1e-6,
         "expired": 0,
+        "same token masks every day": True,
     }
     text = readings.serving(gate, {"run": [row, {**row, "n_q": 20, "packed_fraction_of_theory": 0.6}]}, inc)
     assert "| run | 105 | 3.7x | 3.3x (90%) | 1.9x (50%) | 3.0x (80%) | 60% at n_q = 20 |" in text
-    assert "10.0 / 1.0 MiB" in text
-    assert "on 1 of 1 runs" in text and "4,963 new events" in text and "263,076" in text and "(53x more)" in text
+    assert "10.0 MiB / 1.0 MiB" in text and "equals the plain forward" in text
+    assert "on 1 of 1 runs" in text and "4,963 new events" in text and "263,076" in text and "(53x as many)" in text
+    assert "tokens equal encoding from scratch" in text and "No event left the window" in text
+    wrong = readings.serving([{"max |diff|": 0.1, "min cosine": 0.9}], {"run": [row]}, {**inc, "expired": 3})
+    assert "does NOT equal" in wrong and "3 events left the window" in wrong
 
 
 def test_other_readings_use_their_inputs():
@@ -59,7 +63,10 @@ def test_other_readings_use_their_inputs():
     assert "0.61 (Concert) to 0.97 (Forest)" in said
     cost = readings.prompt_cost(4000, 7.9, {"cached prefix": 0.02, "full forward": 0.2}, 16)
     assert "20.0 ms" in cost and "200.0 ms" in cost and "10% of its cost" in cost and "10.0x faster" in cost
-    assert "0.0437 (w/o Contrastive)" in readings.ablation_effects()
+    assert "0.0437 (w/o Contrastive)" in readings.ablation_effects(0.01)
+    assert "1 of the 6 paper effects (w/o Contrastive)" in readings.ablation_effects(0.01)
+    assert "none of the 6" in readings.ablation_effects(0.05)
+    assert "no faster" in readings.prompt_cost(10, 1.0, {"cached prefix": 0.3, "full forward": 0.2}, 16)
 
 
 def test_exercise_check_compares_the_prediction_with_the_outcome(capsys):

@@ -30,7 +30,7 @@ from .spec import DatasetSpec
 from .user_encoder import Adapter, HierarchicalEncoder
 from .user_tensors import UserBatch
 
-MODEL_VERSION = 4  # bump when the architecture changes, so cached pretrained models are rebuilt (4: dataset spec)
+MODEL_VERSION = 5  # bump when the model or its inputs change: cached models are rebuilt (5: unpadded text vectors)
 
 
 @dataclass(frozen=True)

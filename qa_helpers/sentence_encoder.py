@@ -74,9 +74,11 @@ class MiniLMEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         """(len(texts), 384) float32 unit vectors.
 
-        Texts are batched only with texts of the same token length, so no batch is padded: padding changes a
-        vector in its last bits, and a text's vector would then depend on which other texts shared its batch
-        (and a cached run on what was encoded before it). Each vector is the text's vector encoded alone."""
+        Texts are batched only with texts of the same token length, so no batch is padded: padding changed a
+        vector in its last bits depending on which other texts shared its batch. Without padding, a small batch
+        gives each text its vector encoded alone; a large one can still differ in the last bit (about 1e-7: the
+        matrix kernels' blocking depends on the batch's shape), so vectors cached in different orders can differ
+        by that much."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out

@@ -478,7 +478,7 @@ print(f"notebook ran in {seconds:.0f} s; metrics written to", rec.save())
 # **Exercise 1.** In the batch of four (section 1), start both prototypes at the same vector. What is the loss of Eq. 7 then, whatever the embeddings? Write a number.
 
 # %%
-from qa_helpers import exercises, prompt_tuning
+from qa_helpers import exercises
 
 PREDICTION = None  # a number
 same = torch.ones(2, 3)  # both prototypes equal

@@ -282,7 +282,7 @@ print("metrics written to", rec.save())
 # **Exercise 1.** For the paper's shape (a prefix of 717 tokens, queries of 20, ten queries per user), is the theoretical speed-up above or below 5x? Write above or below.
 
 # %%
-from qa_helpers import exercises, paper, readings
+from qa_helpers import exercises, paper
 
 PREDICTION = None  # "above" or "below"
 l_p, l_q, n_q = paper.PREFIX_TOKENS, 20, 10

@@ -2,7 +2,7 @@
 them: a different seed, profile or model changes the sentences with the numbers.
 
     readings.show(readings.prefix_length(105))     # in a notebook: the sentence as Markdown
-    readings.serving(metrics, benchmark_runs)      # notebook 06's reading, from its metrics dict
+    readings.serving(gate_rows, runs, incremental)  # notebook 06's reading, from the numbers it measured
 
 Each function takes plain numbers (or a chapter's metrics dict) and returns Markdown; the paper's numbers come
 from `paper.py`, the verdicts from the rule in `claims.py`.

@@ -30,7 +30,7 @@ from .spec import DatasetSpec
 from .user_encoder import Adapter, HierarchicalEncoder
 from .user_tensors import UserBatch
 
-MODEL_VERSION = 5  # bump when the model or its inputs change: cached models are rebuilt (5: unpadded text vectors)
+MODEL_VERSION = 6  # bump when the model or its inputs change: cached models are rebuilt (6: text vectors encoded alone)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from qa_helpers import backbones as B
-from qa_helpers import inference, layout, pipeline, sentence_encoder, world
+from qa_helpers import catalog, inference, layout, pipeline, sentence_encoder, world
 from qa_helpers.model import QAnchor
 
 
@@ -137,15 +137,19 @@ def test_minilm_checks_its_weights_and_truncates_long_text(tmp_path):
         sentence_encoder.MiniLMEncoder(expected_sha256="0000")
 
 
-def test_minilm_vector_of_a_text_does_not_depend_on_its_batch():
-    """Texts of other lengths in the same call (which padding would let leak into the last bits) change nothing:
-    every vector equals the text encoded alone, and the standard padded mean pooling to float precision."""
-    enc = sentence_encoder.MiniLMEncoder(batch_size=3)
-    texts = ["pay rent", "home > ant forest > collect energy", "weather tomorrow", "pay rent | via balance", "x"]
+def test_minilm_vector_of_a_text_does_not_depend_on_its_call():
+    """A text's vector is bitwise the same whatever other texts share its call and in whatever order: the cache
+    then holds the same vectors however it was filled. The catalogue's search texts of five tokens are a case where
+    one batch of equal-length texts changed every vector's last bits (unpadded, so nothing else differs); and the
+    vectors agree to float precision with the standard padded mean pooling."""
+    enc = sentence_encoder.MiniLMEncoder()
+    texts = [t for e in catalog.ENTRIES["search"] for t in e.texts if len(enc.tokenizer(t)["input_ids"]) == 5][:12]
+    texts += ["pay rent", "home > ant forest > collect energy", "x"]
     together = enc.encode(texts)
     alone = np.concatenate([enc.encode([t]) for t in texts])
     assert np.array_equal(together, alone)
     assert np.array_equal(enc.encode(texts[::-1])[::-1], together)
+    assert np.array_equal(enc.encode(texts[5:9] + texts[:2]), together[[5, 6, 7, 8, 0, 1]])
     with torch.no_grad():
         batch = enc.tokenizer(texts, padding=True, return_tensors="pt")
         hidden = enc.model(**batch).last_hidden_state

@@ -1,11 +1,13 @@
 """Try one pretraining recipe and record its pretraining-side diagnostics (never a downstream label).
 
     python benchmarks/recipe_search.py --name grouped-8x4 --steps 600 batch_topics=8 batch_future_share=0.125
+    python benchmarks/recipe_search.py --name today train_seed=1      # the same recipe, another initialisation
 
 Trains the default profile with the given overrides (key=value, Python literals) from scratch, evaluates the
-diagnostics of qa_helpers.diagnostics on the held-out pretraining users every `eval_every` steps, and appends one
-JSON line (name, command, overrides, seconds, the diagnostics over training) to
-benchmarks/results/recipe_variants.jsonl: the table of every variant tried, failures included
+diagnostics of qa_helpers.diagnostics on the held-out pretraining users every `eval_every` steps, then the facet
+read-out at three levels of the model (prefix mean, read-out state, embedding) on 1,000 downstream users' records
+(no label is read), and appends one JSON line (name, command, overrides, seconds, the diagnostics over training,
+the read-out) to benchmarks/results/recipe_variants.jsonl: the table of every variant tried, failures included
 (`python benchmarks/recipe_search.py --table` prints it).
 """
 
@@ -18,9 +20,10 @@ import shlex
 import sys
 import time
 
+import numpy as np
 import torch
 
-from qa_helpers import artifacts, config, diagnostics, pipeline, userU
+from qa_helpers import artifacts, catalog, config, diagnostics, pipeline, userU
 from qa_helpers.config import REPO_ROOT
 from qa_helpers.model import MODEL_VERSION
 from qa_helpers.outputs import git_hash
@@ -72,8 +75,9 @@ def main() -> None:
     if args.steps:
         overrides["pretrain_steps"] = args.steps
     cfg = config.load("default", **overrides)
-    torch.manual_seed(cfg.seed)
-    trainer = pipeline.pretrainer(cfg, artifacts.pretraining_data(cfg), resume=False)
+    torch.manual_seed(cfg.init_seed)
+    data = artifacts.pretraining_data(cfg)
+    trainer = pipeline.pretrainer(cfg, data, resume=False)
     start = time.perf_counter()
     error = None
     try:
@@ -81,6 +85,13 @@ def main() -> None:
     except Exception as exc:  # a failed variant is recorded too
         history, error = trainer.history, f"{type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - start
+    readout = {}
+    if error is None:
+        records = artifacts.world(cfg).downstream[:1000]
+        users = pipeline.user_tensors(cfg, records, data[0].table)
+        shares = np.stack([[userU.facet_share(r, f) for f in catalog.FACETS] for r in records])
+        levels = diagnostics.facet_readout_by_level(trainer.model.eval(), users, shares, cfg.seed)
+        readout = {name: list(r2) for name, r2 in levels.items()}
     train_seconds = sum(h["seconds"] for h in history)
     evals = [
         {k: v for k, v in h.items() if k not in ("lr", "grad_norm", "seconds")}
@@ -99,6 +110,7 @@ def main() -> None:
         "seconds": seconds,
         "seconds_per_step": train_seconds / max(len(history), 1),
         "evals": evals,
+        "facet_readout": readout,
         "error": error,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -106,7 +118,8 @@ def main() -> None:
         f.write(json.dumps(record) + "\n")
     print(json.dumps({k: record[k] for k in ("name", "steps", "seconds", "seconds_per_step", "error")}))
     if evals:
-        print(json.dumps({c: round(evals[-1][c], 4) for c in COLUMNS if c in evals[-1]}))
+        print(json.dumps({c: round(v, 4) for c, v in evals[-1].items() if isinstance(v, float)}))
+        print(json.dumps(readout))
 
 
 if __name__ == "__main__":

@@ -57,10 +57,11 @@ from qa_helpers import (  # noqa: E402
 )
 from qa_helpers import catalog as C  # noqa: E402
 from qa_helpers import userU_from_records as UF  # noqa: E402
+from qa_helpers.batches import split_pairs  # noqa: E402
 from qa_helpers.model import QAnchor  # noqa: E402
 from qa_helpers.outputs import git_hash, metrics_path, to_jsonable  # noqa: E402
 from qa_helpers.schema import atomic_write_text  # noqa: E402
-from qa_helpers.train import Pretrainer, split_pairs  # noqa: E402
+from qa_helpers.train import Pretrainer  # noqa: E402
 from qa_helpers.user_tensors import TextTable  # noqa: E402
 
 NAME = "userU_without_catalogue"
@@ -159,6 +160,7 @@ def free_model(cfg, w, facets, users, progress: bool) -> tuple[QAnchor, list[dic
         cfg.draft_error_rate,
         cfg.window_days,
         spec.event_modalities,
+        k_low=cfg.uqa_low_topics,
     )
     log(f"catalogue-free UserU: {len(pairs):,} pairs in {time.perf_counter() - t0:.0f} s")
     train, held = split_pairs(pairs, cfg.eval_pairs, cfg.seed)

@@ -69,9 +69,9 @@ from qa_helpers import (
     userU,
     world,
 )
+from qa_helpers.batches import PairSampler, split_pairs
 from qa_helpers.config import REPO_ROOT
 from qa_helpers.outputs import save_figure
-from qa_helpers.train import PairSampler, split_pairs
 
 ch = chapter.setup("03_userU_pretraining", PROFILE, SEED)
 cfg, rec, w, pairs = ch.cfg, ch.rec, ch.world, ch.pairs

@@ -61,8 +61,8 @@ from qa_helpers import (
     user_tensors,
     world,
 )
+from qa_helpers.batches import PairSampler, split_pairs
 from qa_helpers.outputs import save_figure
-from qa_helpers.train import PairSampler, split_pairs
 
 ch = chapter.setup("04_downstream_evaluation", PROFILE, SEED, users=True)
 cfg, rec, w, pairs, table, users = ch.cfg, ch.rec, ch.world, ch.pairs, ch.table, ch.users

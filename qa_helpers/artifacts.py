@@ -22,10 +22,10 @@ import numpy as np
 from . import catalog as C
 from . import pipeline, prompt_tuning, sentence_encoder, tasks, userU
 from . import world as W
+from .batches import split_pairs
 from .config import CACHED_BY, Profile
 from .model import MODEL_VERSION, QAnchor
 from .schema import atomic_write_text, read_jsonl, write_jsonl
-from .train import split_pairs
 from .user_tensors import TextTable, UserTensors
 
 PROMPTS_VERSION = 1  # bump when prompt tuning changes: invalidates tuned prompts
@@ -80,7 +80,13 @@ def userU_pairs(cfg: Profile, w: W.World) -> tuple[list[dict], dict]:
         if saved.get("key") == stage_key:
             return read_jsonl(rows_path), saved["stats"]
     rows, stats = userU.build(
-        w.pretrain, w.pretrain_future, cfg.seed, cfg.uqa_topics_per_user, cfg.draft_error_rate, cfg.window_days
+        w.pretrain,
+        w.pretrain_future,
+        cfg.seed,
+        cfg.uqa_topics_per_user,
+        cfg.draft_error_rate,
+        cfg.window_days,
+        k_low=cfg.uqa_low_topics,
     )
     write_jsonl(rows_path, rows)
     atomic_write_text(stats_path, json.dumps({"key": stage_key, "stats": stats}, indent=1))

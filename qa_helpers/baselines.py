@@ -152,7 +152,7 @@ def train_sequence_contrastive(
 ) -> tuple[SequenceContrastive, list[float]]:
     """Train the no-LLM baseline on UserU pairs with the code-variant contrastive loss (duplicate answers never
     negatives, as for Q-Anchor); returns it and its losses. `sampler(step)` gives each batch's pair indices (for
-    example Q-Anchor's train.PairSampler, so both see the same batches); without it, `batch_size` pairs are
+    example Q-Anchor's batches.PairSampler, so both see the same batches); without it, `batch_size` pairs are
     drawn uniformly at every step."""
     torch.manual_seed(seed)
     feats = SequenceContrastive.user_features(users)

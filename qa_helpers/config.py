@@ -25,6 +25,7 @@ class Profile:
 
     name: str
     seed: int = 0
+    train_seed: int | None = None  # the model's initialisation and the batch sampler; None: `seed` (the world's)
 
     # --- the synthetic world (notebook 01) ---
     n_pretrain_users: int = 4000  # UserU users; disjoint from the downstream users
@@ -35,7 +36,8 @@ class Profile:
     activity_scale: float = 1.0  # multiplies every modality's event rate; the full profile uses longer logs
 
     # --- UserU (notebook 01) ---
-    uqa_topics_per_user: int = 10  # top-k life topics per user, as in the paper
+    uqa_topics_per_user: int = 10  # life topics per user, as in the paper (the top 10 there)
+    uqa_low_topics: int = 0  # of them, habits topics drawn at random (UserU version 4; 0: version 3, the top 10)
     draft_error_rate: float = 0.25  # chance a drafted claim is wrong, for the reflection step to catch
 
     # --- the model (notebooks 02-03) ---
@@ -56,6 +58,10 @@ class Profile:
     query_encoder: str = (
         "minilm"  # "minilm": a frozen sentence vector of the query joins its tokens (model.py); "": none
     )
+    numeric_init_scale: float = 1.0  # initial scale of the events' numeric projection (1: PyTorch's default init)
+    readout: str = "anchor"  # "anchor": the <USER_EMB> state (paper); "anchor+prefix": plus the prefix's mean state
+    head: str = "mlp"  # "mlp": the reference code's projection head; "residual": starts as an isometry
+    answer_pooling: str = "last"  # the semantic tower reads the answer's last token (paper) or the "mean" of all
 
     # --- pretraining (notebook 03) ---
     # the CPU default's recipe was chosen on pretraining-side diagnostics only (notebook 03, section 7)
@@ -63,7 +69,9 @@ class Profile:
     batch_size: int = 32  # global batch (paper: 2048); in-batch negatives come from it
     batch_topics: int = 4  # 0: uniform random pairs; n: n topics per batch, each filled with different users
     batch_future_share: float = 0.125  # share of a grouped batch given to D_future pairs (one query for all)
-    lr: float = 2e-4  # the paper's; 5e-4 learned less and 1e-3 collapsed (notebook 03)
+    lr: float = 2e-4  # the paper's; 5e-4 learned less and 1e-3 collapsed (notebook 03, model version 2)
+    lr_modules: float = 1.0  # the encoder's, the head's and the query adapter's lr, as a multiple of `lr` (the LLM's)
+    lr_floor: float = 0.0  # the cosine schedule decays to this share of the peak lr (the paper: 0)
     warmup_steps: int = 50
     weight_decay: float = 0.01
     grad_clip: float = 1.0
@@ -129,6 +137,12 @@ class Profile:
 
     # --- where outputs go ---
     figures_dir: str = ""  # empty: figures/ for the default profile, artifacts/<name>/figures otherwise
+
+    @property
+    def init_seed(self) -> int:
+        """The seed of the model's initialisation and of the pretraining batches: `train_seed`, else `seed`. The
+        world, UserU and the held-out users follow `seed` alone, so seeds of one recipe are compared on one world."""
+        return self.seed if self.train_seed is None else self.train_seed
 
     def figures_path(self) -> Path:
         """Folder for PNG + JSON sidecars and the metrics JSON of this profile."""
@@ -236,8 +250,9 @@ CACHED_BY = {
         "n_tabular",
         "activity_scale",
     ),
-    "userU": ("uqa_topics_per_user", "draft_error_rate"),
+    "userU": ("uqa_topics_per_user", "uqa_low_topics", "draft_error_rate"),
     "pretrain": (
+        "train_seed",
         "backbone",
         "tiny_hidden",
         "tiny_layers",
@@ -253,11 +268,17 @@ CACHED_BY = {
         "lora_dropout",
         "max_answer_tokens",
         "query_encoder",
+        "numeric_init_scale",
+        "readout",
+        "head",
+        "answer_pooling",
         "pretrain_steps",
         "batch_size",
         "batch_topics",
         "batch_future_share",
         "lr",
+        "lr_modules",
+        "lr_floor",
         "warmup_steps",
         "weight_decay",
         "grad_clip",

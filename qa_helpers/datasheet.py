@@ -174,6 +174,7 @@ def build_sample_userU(folder: Path = SAMPLE_DIR) -> tuple[list[dict], dict]:
         k=cfg.uqa_topics_per_user,
         error_rate=cfg.draft_error_rate,
         window_days=cfg.window_days,
+        k_low=cfg.uqa_low_topics,
     )
 
 

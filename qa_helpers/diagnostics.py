@@ -17,6 +17,10 @@ pretraining users and their UserU pairs, never a downstream label, so they can c
   users x one question per facet (geometry.query_variance), and the effective rank of the per-question-centred
   embeddings (`effective_rank`, Roy and Vetterli 2007: exp of the entropy of the normalised singular values;
   between 1 and emb_dim): a collapsed user space has a small one.
+- user nats (`user_nats`): the held-out contrastive loss of training-like batches of the held-out pairs (the
+  profile's batch size, topics per batch and D_future share, `heldout_loss`), recomputed with each pair's prefix
+  swapped for that of another user of the same topic in the batch (`heldout_loss_shuffled`): the difference is how
+  much of the loss needs the user. 0: the question alone does all the work.
 - facet read-out (`facet_r2_own_question`, `facet_r2_other_question`): on the same grid, how well a linear
   read-out recovers each facet's share of the user's events (what the user is drawn to, apart from how active
   the user is) from the embedding asked about that facet, and from one asked about another facet. Own above other
@@ -25,12 +29,15 @@ pretraining users and their UserU pairs, never a downstream label, so they can c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from . import catalog as C
-from . import geometry, inference, userU
+from . import geometry, inference, losses, userU
+from .batches import PairSampler
 from .model import QAnchor
 from .spec import DatasetSpec
 from .user_tensors import UserTensors, capped_records
@@ -42,6 +49,8 @@ REPORTED = (
     "exact_chance@1",
     "prefix_shuffle_win",
     "exact_query_swap_win",
+    "user_nats",
+    "heldout_loss",
     "held_out_recall@1",
     "held_out_query_swap_win",
     "user_share",
@@ -170,6 +179,73 @@ def _retrieval(u: np.ndarray, v: np.ndarray, groups: list[list[int]]) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class HeldOutLoss:
+    """How the held-out contrastive loss of `user_nats` is computed: `n_batches` batches drawn as in training
+    (batches.PairSampler: `batch_size` pairs, `topics` topics per batch, a `future_share` of D_future pairs) and the
+    training loss's temperature, margin and variant."""
+
+    batch_size: int = 32
+    topics: int = 4
+    future_share: float = 0.125
+    tau: float = 0.07
+    margin: float = 0.1
+    variant: str = "code"
+    n_batches: int = 64
+
+    @classmethod
+    def for_profile(cls, cfg) -> HeldOutLoss:
+        return cls(
+            cfg.batch_size, cfg.batch_topics, cfg.batch_future_share, cfg.tau, cfg.margin, cfg.contrastive_variant
+        )
+
+
+def shuffled_within_topic(batch: list[int], pairs: list[dict], rng: np.random.Generator) -> list[int]:
+    """For the pair indices of one batch, the index of the pair whose user each pair borrows: a pair of the same
+    topic in the batch, never itself (a random cycle through each topic's pairs; a topic with one pair keeps it)."""
+    out = list(batch)
+    by_topic: dict[str, list[int]] = {}
+    for k, i in enumerate(batch):
+        by_topic.setdefault(pairs[i]["topic"], []).append(k)
+    for positions in by_topic.values():
+        cycle = rng.permutation(positions)
+        for a, b in zip(cycle, np.roll(cycle, -1)):
+            out[a] = batch[b]
+    return out
+
+
+def user_nats(model: QAnchor, prefixes, pairs: list[dict], rows: list[int], loss: HeldOutLoss, seed: int = 0) -> dict:
+    """The held-out contrastive loss (mean over `loss.n_batches` training-like batches of `pairs`) with each pair's
+    own user, with users swapped among the pairs of one topic (shuffled_within_topic), and their difference,
+    `user_nats`. prefixes: the encoded prefixes of the pairs' users, rows[k] the row of pairs[k]'s user in them."""
+    users = np.asarray(rows)
+    size = min(loss.batch_size, len(set(rows)))  # a small held-out set fills smaller batches
+    topics = min(loss.topics, len({p["topic"] for p in pairs} - {"future"}))
+    sampler = PairSampler(pairs, users, size, topics, loss.future_share, seed)
+    rng = np.random.default_rng(seed)
+    batches = [sampler(b).tolist() for b in range(loss.n_batches)]
+    borrowed = [shuffled_within_topic(b, pairs, rng) for b in batches]
+    flat, flat_borrowed = [i for b in batches for i in b], [j for b in borrowed for j in b]
+    queries = [pairs[i]["query"] for i in flat]
+    u = torch.from_numpy(inference.embed(model, prefixes, queries, pairs=True, rows=[rows[i] for i in flat]))
+    u_shuffled = torch.from_numpy(
+        inference.embed(model, prefixes, queries, pairs=True, rows=[rows[j] for j in flat_borrowed])
+    )
+    v = torch.from_numpy(answer_embeddings(model, [pairs[i]["answer"] for i in flat]))
+    true, shuffled = [], []
+    for k, b in enumerate(batches):
+        part = slice(k * size, (k + 1) * size)
+        dup = losses.duplicate_answers([pairs[i]["answer"] for i in b])
+        args = (loss.tau, loss.margin, loss.variant)
+        true.append(float(losses.contrastive_loss(u[part], v[part], *args, duplicates=dup)[0]))
+        shuffled.append(float(losses.contrastive_loss(u_shuffled[part], v[part], *args, duplicates=dup)[0]))
+    return {
+        "heldout_loss": float(np.mean(true)),
+        "heldout_loss_shuffled": float(np.mean(shuffled)),
+        "user_nats": float(np.mean(shuffled) - np.mean(true)),
+    }
+
+
 def facet_r2(emb: np.ndarray, shares: np.ndarray, seed: int = 0) -> tuple[float, float]:
     """How much of each facet's share of a user's events a linear read-out finds in the embedding asked about that
     facet, and in the embeddings asked about the other facets: mean 5-fold cross-validated R^2 of ridge regression.
@@ -216,11 +292,13 @@ def diagnose(
     seed: int = 0,
     facet_shares: dict[str, np.ndarray] | None = None,
     questions: QuestionBank | None = None,
+    loss: HeldOutLoss | None = None,
 ) -> dict:
     """Every diagnostic of the module docstring on the held-out `pairs` (their users must be in `users`);
     `questions`: the topics' questions (default: the catalogue's, userU; a catalogue-free UserU has its own, see
     userU_from_records); `facet_shares` (user id -> (F,) share of the user's events per facet, in the order of
-    questions.grid_questions()) adds the facet read-out of `facet_r2` on the grid."""
+    questions.grid_questions()) adds the facet read-out of `facet_r2` on the grid; `loss` (how training batches
+    are drawn and scored) adds the user nats of `user_nats`."""
     questions = questions or catalogue_questions()
     rng = np.random.default_rng(seed)
     row_of = {uid: i for i, uid in enumerate(users.user_ids)}
@@ -251,4 +329,6 @@ def diagnose(
     if facet_shares is not None:
         shares = np.stack([facet_shares[held[i]] for i in grid])
         out["facet_r2_own_question"], out["facet_r2_other_question"] = facet_r2(emb, shares, seed)
+    if loss is not None:
+        out.update(user_nats(model, prefixes, pairs, rows, loss, seed))
     return out

@@ -4,7 +4,7 @@
     emb = embed(model, prefixes, queries, prompts)           # the same from prefixes encoded once (encode_prefixes)
     emb = embed(model, users, queries_per_user, pairs=True)  # (N, emb_dim): user i under queries[i]
     emb = embed(model, prefixes, queries, pairs=True, rows=r)  # (P, emb_dim): user r[k] under queries[k]
-    h = embed(model, users, queries, level="hidden")         # (Q, N, d): the raw <USER_EMB> states
+    h = embed(model, users, queries, level="hidden")         # (Q, N, d): the read-out states before the head
     h = anchor_states(model, batch, queries, path="packed")  # (B, Q, d) for one batch, with gradients
 
 `path` says how the LLM is run; all three give the same numbers (tested):
@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .backbones import kv_cache
-from .model import PrefixState, QAnchor
+from .model import PrefixState, QAnchor, prefix_summary
 from .user_tensors import UserBatch, UserTensors
 
 PATHS = ("cached", "packed", "uncached")
@@ -51,7 +51,12 @@ def concat_prefixes(states: list[PrefixState]) -> PrefixState:
     cache = kv_cache(
         [(torch.cat([layer.keys for layer in ls]), torch.cat([layer.values for layer in ls])) for ls in layers]
     )
-    return PrefixState(cache, torch.cat([s.mask for s in states]), torch.cat([s.length for s in states]))
+    return PrefixState(
+        cache,
+        torch.cat([s.mask for s in states]),
+        torch.cat([s.length for s in states]),
+        torch.cat([s.summary for s in states]),
+    )
 
 
 def prefix_bytes(state: PrefixState) -> int:
@@ -67,8 +72,9 @@ def anchor_states(
     path: str = "cached",
     pairs: bool = False,
 ) -> torch.Tensor:
-    """Last hidden states at <USER_EMB>, with gradients: (B, Q, d) for every user of the batch under every query,
-    or (B, d) with `pairs` (user i under queries[i]). `users` is a batch, or its encoded prefixes (cached path)."""
+    """Read-out states at <USER_EMB> (model.read_out), with gradients: (B, Q, d) for every user of the batch under
+    every query, or (B, d) with `pairs` (user i under queries[i]). `users` is a batch, or its encoded prefixes
+    (cached path)."""
     if path not in PATHS:
         raise ValueError(f"unknown path {path!r}; use one of {PATHS}")
     if isinstance(users, PrefixState) and path != "cached":
@@ -80,8 +86,7 @@ def anchor_states(
             raise ValueError("the packed path lays several queries after one prefix; pairs have one each")
         suffix = model.suffix(list(queries), n_soft=0 if prompts is None else prompts.shape[-2])
         if path == "uncached":
-            hidden, lp = model.anchor_hidden(users, suffix, prompts)
-            return hidden[torch.arange(len(hidden)), lp + suffix.anchor.to(hidden.device)]
+            return model.anchor_state(users, suffix, prompts)
         state = users if isinstance(users, PrefixState) else model.encode_prefix(users)
         return model.suffix_states(state, suffix, model.suffix_embeddings(suffix, prompts))
     if path == "cached":
@@ -108,7 +113,7 @@ def embed(
 ) -> np.ndarray:
     """Every user of `source` under every query, (Q, N, emb_dim) unit-norm embeddings. With `pairs`, one query per
     user instead, (P, emb_dim): user rows[k] of `source` under queries[k] (rows default to 0..N-1; prompts, if one
-    per pair, (P, n, d)). level='hidden' gives the raw <USER_EMB> states instead ((Q, N, d) or (P, d)).
+    per pair, (P, n, d)). level='hidden' gives the read-out states before the head instead ((Q, N, d) or (P, d)).
 
     `source` is the users (each chunk's prefixes encoded here) or their already encoded prefixes (cached path);
     `batch_size` users (or pairs) at a time, in eval mode."""
@@ -196,7 +201,8 @@ def anchor_states_packed(
     hidden = model.backbone.decoder()(
         inputs_embeds=seq, attention_mask=mask.to(seq.device, seq.dtype), position_ids=pos.to(seq.device)
     ).last_hidden_state
-    return hidden[:, last]
+    summary = prefix_summary(hidden[:, : prefix_mask.shape[1]], prefix_mask)  # (B, d)
+    return model.read_out(hidden[:, last], summary.unsqueeze(1))
 
 
 def anchor_states_uncached(
@@ -207,8 +213,7 @@ def anchor_states_uncached(
     for j, q in enumerate(queries):
         prompt = None if prompts is None else (prompts[j] if prompts.dim() == 3 else prompts)
         suffix = model.suffix([q] * len(batch), n_soft=0 if prompt is None else len(prompt))
-        hidden, lp = model.anchor_hidden(batch, suffix, prompt)
-        out.append(hidden[torch.arange(len(batch)), lp + suffix.anchor.to(hidden.device)])
+        out.append(model.anchor_state(batch, suffix, prompt))
     return torch.stack(out, 1)
 
 
@@ -219,7 +224,7 @@ def representation_levels(
     """Every user under every query, at three levels (to see where user information lives):
 
     'prefix' (n_users, d_llm): mean of the encoder's attended prefix tokens, before the LLM (query-free);
-    'hidden' (n_queries, n_users, d_llm): the raw last hidden state at <USER_EMB>;
+    'hidden' (n_queries, n_users, d_llm): the read-out state at <USER_EMB> (model.read_out), before the head;
     'embedding' (n_queries, n_users, emb_dim): its projection, not normalised;
     'unit' (n_queries, n_users, emb_dim): the embedding normalised, as `embed` returns it.
     """

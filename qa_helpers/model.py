@@ -27,9 +27,12 @@ from . import backbones as B
 from . import sentence_encoder
 from .layout import MAX_ANSWER_TOKENS, MAX_QUERY_TOKENS, Suffix, build_suffix, pad_right, positions, prefix_length
 from .spec import DatasetSpec
-from .user_encoder import Adapter, HierarchicalEncoder
+from .user_encoder import Adapter, HierarchicalEncoder, masked_mean
 from .user_tensors import UserBatch
 
+READOUTS = ("anchor", "anchor+prefix")
+HEADS = ("mlp", "residual")
+ANSWER_POOLINGS = ("last", "mean")
 MODEL_VERSION = 6  # bump when the model or its inputs change: cached models are rebuilt (6: text vectors encoded alone)
 
 
@@ -58,8 +61,14 @@ class ModelConfig:
     max_query_tokens: int = MAX_QUERY_TOKENS
     max_answer_tokens: int = MAX_ANSWER_TOKENS
     text_encoder: str = "minilm"  # the sentence encoder of the event texts: 'minilm' or 'hashing-<dim>' (tests)
+    readout: str = "anchor"  # 'anchor': the state at <USER_EMB> (paper); 'anchor+prefix': plus the prefix's mean state
+    head: str = "mlp"  # 'mlp': the reference code's Linear-ReLU-Linear; 'residual': an isometry plus a zero MLP
+    answer_pooling: str = "last"  # the semantic tower reads the answer's 'last' token (paper) or the 'mean' of all
 
     def __post_init__(self):
+        for name, allowed in (("readout", READOUTS), ("head", HEADS), ("answer_pooling", ANSWER_POOLINGS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; choose one of {allowed}")
         dim = sentence_encoder.encoder_dim(self.query_encoder) if self.query_encoder else None
         object.__setattr__(self, "query_dim", dim)
 
@@ -76,12 +85,14 @@ class ModelConfig:
 
 @dataclass
 class PrefixState:
-    """A batch of users' encoded prefixes: the KV cache (B rows), the prefix mask (B, Lp) and the number of
-    attended prefix tokens per user (B,), where the query's position ids continue."""
+    """A batch of users' encoded prefixes: the KV cache (B rows), the prefix mask (B, Lp), the number of
+    attended prefix tokens per user (B,), where the query's position ids continue, and the mean of the LLM's last
+    hidden states over the attended prefix tokens (B, d), which the 'anchor+prefix' read-out adds."""
 
     cache: object
     mask: torch.Tensor
     length: torch.Tensor
+    summary: torch.Tensor
 
     def repeat_interleave(self, n: int) -> PrefixState:
         """Each user's row repeated n times in a row (B * n rows), as fresh tensors."""
@@ -90,23 +101,39 @@ class PrefixState:
         cache = B.kv_cache(
             [(layer.keys.repeat_interleave(n, 0), layer.values.repeat_interleave(n, 0)) for layer in self.cache.layers]
         )
-        return PrefixState(cache, self.mask.repeat_interleave(n, 0), self.length.repeat_interleave(n))
+        return PrefixState(
+            cache,
+            self.mask.repeat_interleave(n, 0),
+            self.length.repeat_interleave(n),
+            self.summary.repeat_interleave(n, 0),
+        )
 
     def select(self, rows: torch.Tensor) -> PrefixState:
         """The users at `rows` (any order, repeats allowed), as fresh tensors."""
         cache = B.kv_cache([(layer.keys[rows], layer.values[rows]) for layer in self.cache.layers])
-        return PrefixState(cache, self.mask[rows], self.length[rows])
+        return PrefixState(cache, self.mask[rows], self.length[rows], self.summary[rows])
 
 
 class ProjectionHead(nn.Module):
-    """Linear -> ReLU -> Linear to the embedding size (the reference code's SimpleMLP, 896 -> 512 -> 128)."""
+    """Linear -> ReLU -> Linear to the embedding size (the reference code's SimpleMLP, 896 -> 512 -> 128).
 
-    def __init__(self, d_in: int, emb_dim: int):
+    `residual`: a linear map started as an isometry (orthonormal rows; the identity up to a rotation when emb_dim
+    equals d_in) plus the same MLP with its last layer started at zero, so that at initialisation the embedding is
+    the read-out state itself, not a random projection of it through a ReLU (ours, not the paper's)."""
+
+    def __init__(self, d_in: int, emb_dim: int, residual: bool = False):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(d_in, 4 * emb_dim), nn.ReLU(), nn.Linear(4 * emb_dim, emb_dim))
+        self.skip = None
+        if residual:
+            self.skip = nn.Linear(d_in, emb_dim, bias=False)
+            nn.init.orthogonal_(self.skip.weight)
+            nn.init.zeros_(self.net[-1].weight)
+            nn.init.zeros_(self.net[-1].bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        """(..., d_in) -> (..., emb_dim)."""
+        return self.net(x) if self.skip is None else self.skip(x) + self.net(x)
 
 
 class QAnchor(nn.Module):
@@ -116,7 +143,7 @@ class QAnchor(nn.Module):
         self.lm = backbone.lm
         self.backbone = backbone
         self.config = config  # everything needed to rebuild the model (saved as JSON)
-        self.head = ProjectionHead(backbone.hidden_size, config.emb_dim)
+        self.head = ProjectionHead(backbone.hidden_size, config.emb_dim, residual=config.head == "residual")
         q = config.query_encoder
         self.query_adapter = Adapter(config.query_dim, backbone.hidden_size) if q else None
         self._query_vectors = sentence_encoder.QueryVectors(q) if q else None
@@ -135,9 +162,15 @@ class QAnchor(nn.Module):
         query_encoder: str | None = None,
         max_answer_tokens: int = MAX_ANSWER_TOKENS,
         text_encoder: str = "minilm",
+        readout: str = "anchor",
+        head: str = "mlp",
+        answer_pooling: str = "last",
+        numeric_init_scale: float = 1.0,
     ) -> QAnchor:
         """A fresh model; use_user_token / use_modality_tokens = False mask those prefix tokens (ablations);
-        `query_encoder` ('minilm', or 'hashing-<dim>' in tests) adds the query-vector slot."""
+        `query_encoder` ('minilm', or 'hashing-<dim>' in tests) adds the query-vector slot; `readout`, `head` and
+        `answer_pooling` as in ModelConfig; `numeric_init_scale` scales the numeric projections' initial weights
+        (HierarchicalEncoder.scale_numeric)."""
         config = ModelConfig(
             d_enc,
             spec,
@@ -149,10 +182,15 @@ class QAnchor(nn.Module):
             query_encoder,
             max_answer_tokens=max_answer_tokens,
             text_encoder=text_encoder,
+            readout=readout,
+            head=head,
+            answer_pooling=answer_pooling,
         )
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            return cls(_encoder(config, backbone.hidden_size), backbone, config)
+            model = cls(_encoder(config, backbone.hidden_size), backbone, config)
+        model.encoder.scale_numeric(numeric_init_scale)
+        return model
 
     @property
     def tokenizer(self):
@@ -201,8 +239,8 @@ class QAnchor(nn.Module):
             x = x.masked_scatter(suffix.soft.to(x.device).unsqueeze(-1), rows.to(x.dtype))
         return x
 
-    def anchor_hidden(self, users: UserBatch, suffix: Suffix, soft_prompt: torch.Tensor | None = None):
-        """Last hidden states of the full anchor sequence (B, Lp + Ls, d), and Lp."""
+    def full_pass(self, users: UserBatch, suffix: Suffix, soft_prompt: torch.Tensor | None = None):
+        """Last hidden states of the full anchor sequence (B, Lp + Ls, d), and the prefix mask (B, Lp)."""
         pre, pre_mask = self.prefix(users)
         suffix = suffix.to(pre.device)
         x = torch.cat([pre, self.suffix_embeddings(suffix, soft_prompt)], 1)
@@ -210,18 +248,39 @@ class QAnchor(nn.Module):
         hidden = self.backbone.decoder()(
             inputs_embeds=x, attention_mask=mask.long(), position_ids=positions(mask)
         ).last_hidden_state
-        return hidden, pre.shape[1]
+        return hidden, pre_mask
+
+    def anchor_hidden(self, users: UserBatch, suffix: Suffix, soft_prompt: torch.Tensor | None = None):
+        """Last hidden states of the full anchor sequence (B, Lp + Ls, d), and Lp."""
+        hidden, pre_mask = self.full_pass(users, suffix, soft_prompt)
+        return hidden, pre_mask.shape[1]
+
+    def anchor_state(self, users: UserBatch, suffix: Suffix, soft_prompt: torch.Tensor | None = None):
+        """The read-out state (B, d) of one uncached pass over prefix + suffix (see read_out)."""
+        hidden, pre_mask = self.full_pass(users, suffix, soft_prompt)
+        lp = pre_mask.shape[1]
+        at = hidden[torch.arange(len(hidden)), lp + suffix.anchor.to(hidden.device)]
+        return self.read_out(at, prefix_summary(hidden[:, :lp], pre_mask))
+
+    def read_out(self, at_anchor: torch.Tensor, summary: torch.Tensor) -> torch.Tensor:
+        """What the head reads (B, d): the last hidden state at <USER_EMB> (B, d), plus, under the 'anchor+prefix'
+        read-out, the prefix's mean state `summary` (B, d) (PrefixState.summary): a path from every prefix token
+        to the embedding that no attention pattern can close. Ours, not the paper's; the prefix stays cacheable."""
+        return at_anchor + summary if self.config.readout == "anchor+prefix" else at_anchor
 
     def project(self, h: torch.Tensor) -> torch.Tensor:
         return self.head(h)
 
     def semantic_embedding(self, answers: list[str]) -> torch.Tensor:
-        """Projected last-token states of the answers alone (B, emb_dim), not normalised."""
+        """Projected states of the answers alone (B, emb_dim), not normalised: the last token's (<eos>) state, or
+        the mean over the answer's tokens with answer_pooling 'mean'."""
         tok = self.tokenizer
         ids = tok(list(answers), add_special_tokens=False)["input_ids"]
         ids = [a[: self.config.max_answer_tokens] + [tok.eos_token_id] for a in ids]
         x, mask = (t.to(self.device) for t in pad_right(ids, tok.pad_token_id))
         hidden = self.backbone.decoder()(input_ids=x, attention_mask=mask.long()).last_hidden_state
+        if self.config.answer_pooling == "mean":
+            return self.project(prefix_summary(hidden, mask))
         last = mask.sum(1) - 1
         return self.project(hidden[torch.arange(len(ids)), last])
 
@@ -236,12 +295,13 @@ class QAnchor(nn.Module):
         out = self.backbone.decoder()(
             inputs_embeds=pre, attention_mask=mask.long(), position_ids=positions(mask), use_cache=True
         )
-        return PrefixState(out.cache, mask, mask.sum(1))
+        return PrefixState(out.cache, mask, mask.sum(1), prefix_summary(out.last_hidden_state, mask))
 
     def suffix_states(self, state: PrefixState, suffix: Suffix, x: torch.Tensor, output_attentions: bool = False):
-        """Run suffix embeddings x (B, Ls, d) against the cached prefixes of B rows; the last hidden state at each
-        row's <USER_EMB> (B, d). With `output_attentions`, also every layer's attention row of <USER_EMB> over the
-        whole sequence, (n_layers, B, heads, Lp + Ls) (needs the eager attention implementation).
+        """Run suffix embeddings x (B, Ls, d) against the cached prefixes of B rows; the read-out state at each
+        row's <USER_EMB> (B, d) (read_out). With `output_attentions`, also every layer's attention row of
+        <USER_EMB> over the whole sequence, (n_layers, B, heads, Lp + Ls) (needs the eager attention
+        implementation).
 
         The cache given is not modified: its tensors are wrapped in a new cache, which the pass appends to."""
         cache = B.kv_cache([(layer.keys, layer.values) for layer in state.cache.layers])
@@ -257,7 +317,7 @@ class QAnchor(nn.Module):
             cache=cache,
         )
         rows = torch.arange(len(x))
-        hidden = out.last_hidden_state[rows, suffix.anchor]
+        hidden = self.read_out(out.last_hidden_state[rows, suffix.anchor], state.summary)
         if not output_attentions:
             return hidden
         return hidden, torch.stack([a[rows, :, suffix.anchor] for a in out.attentions])
@@ -269,7 +329,7 @@ class QAnchor(nn.Module):
         soft_prompt: torch.Tensor | None = None,
         output_attentions: bool = False,
     ):
-        """Last hidden states at <USER_EMB> of every user under every query, (B, Q, d), from a cached prefix.
+        """Read-out states at <USER_EMB> of every user under every query, (B, Q, d), from a cached prefix.
 
         `soft_prompt`: one prompt (n, d) for every query, or one per query (Q, n, d). Each of the B users' caches is
         repeated for the Q queries; queries of different lengths are right-padded; position ids continue after each
@@ -295,9 +355,10 @@ class QAnchor(nn.Module):
     def pretrain_forward(self, users: UserBatch, queries: list[str], answers: list[str]) -> dict:
         """One anchor pass and one semantic pass. Returns u (B, e), v (B, e), NTP logits (N, V) and labels (N,)."""
         suffix = self.suffix(queries, answers).to(self.device)
-        hidden, lp = self.anchor_hidden(users, suffix)
+        hidden, pre_mask = self.full_pass(users, suffix)
+        lp = pre_mask.shape[1]
         rows = torch.arange(len(hidden))
-        u = self.project(hidden[rows, lp + suffix.anchor])
+        u = self.project(self.read_out(hidden[rows, lp + suffix.anchor], prefix_summary(hidden[:, :lp], pre_mask)))
         supervised = suffix.labels != -100  # (B, Ls)
         logits = self.backbone.lm_head()(hidden[:, lp:][supervised])  # only where a token is predicted
         return {"u": u, "v": self.semantic_embedding(answers), "logits": logits, "labels": suffix.labels[supervised]}
@@ -345,6 +406,11 @@ class QAnchor(nn.Module):
         if model.query_adapter is not None:
             model.query_adapter.load_state_dict(load_file(folder / "query_adapter.safetensors"))
         return model
+
+
+def prefix_summary(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of hidden states (B, L, d) over the positions where mask (B, L) is True: (B, d)."""
+    return masked_mean(hidden, mask.to(hidden.device))
 
 
 def _encoder(config: ModelConfig, d_llm: int) -> HierarchicalEncoder:

@@ -53,7 +53,7 @@ def backbone(cfg: Profile, pairs: list[dict], questions: list[str] | None = None
             cfg.tiny_heads,
             cfg.tiny_kv_heads,
             cfg.tiny_intermediate,
-            seed=cfg.seed,
+            seed=cfg.init_seed,
         )
     if cfg.backbone == "smollm2":
         return B.smollm2(True, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
@@ -78,12 +78,16 @@ def new_model(
         spec or world.spec(cfg),
         cfg.emb_dim,
         cfg.tabular_tokens,
-        seed=cfg.seed,
+        seed=cfg.init_seed,
         use_user_token=cfg.use_user_token,
         use_modality_tokens=cfg.use_modality_tokens,
         query_encoder=cfg.query_encoder or None,
         max_answer_tokens=cfg.max_answer_tokens,
         text_encoder=text_encoder,
+        readout=cfg.readout,
+        head=cfg.head,
+        answer_pooling=cfg.answer_pooling,
+        numeric_init_scale=cfg.numeric_init_scale,
     )
     model.encoder.fit_tabular(users.tabular, users.tabular_mask)
     return model

@@ -4,12 +4,9 @@ users, atomic resumable checkpoints, and torch.distributed data parallelism with
     trainer = Pretrainer(model, users, train_pairs, eval_pairs, cfg, out_dir)
     history = trainer.run()             # or trainer.run(steps=100), then Pretrainer.resume(...) continues
 
-Batches (`cfg.batch_topics`): 0 draws pairs uniformly (consecutive slices of per-epoch permutations); n > 0 builds
-every batch from n topics, each filled with pairs of different users, plus a share `cfg.batch_future_share` of
-D_future pairs (one query for all). Uniform batches of 32 out of 72 topics hold about one other pair of an
-anchor's topic, so telling the topic apart solves them; grouped batches hold many users under one question,
-which only the user can tell apart, as the paper's global batch of 2,048 does. The batch of step s is a pure
-function of (seed, s), so a resumed run sees exactly the batches an uninterrupted one would. Under
+Batches come from batches.PairSampler (`cfg.batch_topics`): uniform batches of 32 out of 72 topics hold about one
+other pair of an anchor's topic, so telling the topic apart solves them; grouped batches hold many users under one
+question, which only the user can tell apart, as the paper's global batch of 2,048 does. Under
 `torchrun --nproc_per_node N`, each rank takes 1/N of every global batch, embeddings are all-gathered for the
 contrastive loss, and gradients are averaged across ranks. Answers that are word for word the anchor's are
 never its negatives (losses.duplicate_answers).
@@ -17,6 +14,7 @@ never its negatives (losses.duplicate_answers).
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import time
@@ -28,131 +26,42 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from . import diagnostics, losses
+from .batches import PairSampler
 from .config import Profile
 from .model import QAnchor
 from .user_tensors import UserTensors
 from .userU_from_records import QuestionBank
 
 
-def batch_indices(step: int, batch_size: int, n: int, seed: int) -> np.ndarray:
-    """Pair indices of global batch `step`: consecutive slices of per-epoch permutations (seeded by epoch)."""
-    if n < batch_size:
-        raise ValueError(f"{n} training pairs cannot fill a batch of {batch_size}")
-    start = step * batch_size
-    out = []
-    while len(out) < batch_size:
-        epoch, offset = divmod(start + len(out), n)
-        perm = np.random.default_rng([seed, epoch]).permutation(n)
-        out.extend(perm[offset : offset + batch_size - len(out)].tolist())
-    return np.array(out)
+def lr_factor(step: int, warmup: int, total: int, floor: float = 0.0) -> float:
+    """The learning rate at `step` as a share of the peak: linear warm-up over `warmup` steps, then a cosine decay
+    to `floor` at `total` steps (floor 0: transformers' get_cosine_schedule_with_warmup)."""
+    if step < warmup:
+        return step / max(1, warmup)
+    progress = (step - warmup) / max(1, total - warmup)
+    return floor + (1 - floor) * max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
-def grouped_batch_indices(
-    step: int,
-    batch_size: int,
-    topic_pairs: dict[str, np.ndarray],
-    pair_users: np.ndarray,
-    n_topics: int,
-    future_share: float,
-    seed: int,
-) -> np.ndarray:
-    """Pair indices of global batch `step`: `n_topics` topics drawn with probability proportional to their pairs
-    (the D_future topic "future" apart), each given an equal share of the batch, plus round(batch_size x
-    future_share) D_future pairs; no user appears twice. Topics short of users are topped up with random pairs.
-
-    topic_pairs: topic -> indices of its pairs; pair_users: (n_pairs,) user index of every pair."""
-    rng = np.random.default_rng([seed, step])
-    future = topic_pairs.get("future", np.zeros(0, int))
-    n_future = min(int(round(batch_size * future_share)), len(future))
-    topics = sorted(t for t in topic_pairs if t != "future")
-    if not 0 < n_topics <= len(topics):
-        raise ValueError(f"cannot draw {n_topics} topics from {len(topics)}")
-    sizes = np.array([len(topic_pairs[t]) for t in topics], float)
-    chosen = rng.choice(len(topics), n_topics, replace=False, p=sizes / sizes.sum())
-    quotas = np.full(n_topics, (batch_size - n_future) // n_topics)
-    quotas[: (batch_size - n_future) % n_topics] += 1
-    out, used = [], set()
-
-    def take(candidates: np.ndarray, quota: int) -> None:
-        for i in rng.permutation(candidates):
-            if quota == 0:
-                return
-            if pair_users[i] not in used:
-                out.append(int(i))
-                used.add(pair_users[i])
-                quota -= 1
-
-    for t, quota in zip(chosen, quotas):
-        take(topic_pairs[topics[t]], int(quota))
-    take(future, n_future)
-    take(np.arange(len(pair_users)), batch_size - len(out))
-    if len(out) < batch_size:
-        raise ValueError(f"{len(set(pair_users.tolist()))} users cannot fill a batch of {batch_size} distinct users")
-    return np.array(out)
-
-
-class PairSampler:
-    """The pairs of every global batch, a pure function of (seed, step): uniform (n_topics = 0, batch_indices) or
-    topic-grouped (grouped_batch_indices). Shared by Q-Anchor and the no-LLM baseline, so both see the same data.
-
-    pairs: UserU rows; pair_users: (n_pairs,) an index of each pair's user."""
-
-    def __init__(
-        self,
-        pairs: list[dict],
-        pair_users: np.ndarray,
-        batch_size: int,
-        n_topics: int = 0,
-        future_share: float = 0.0,
-        seed: int = 0,
-    ):
-        self.n, self.batch_size, self.n_topics, self.future_share, self.seed = (
-            len(pairs),
-            batch_size,
-            n_topics,
-            future_share,
-            seed,
-        )
-        self.pair_users = np.asarray(pair_users)
-        groups: dict[str, list[int]] = {}
-        for i, p in enumerate(pairs):
-            groups.setdefault(p["topic"], []).append(i)
-        self.topic_pairs = {t: np.array(idx) for t, idx in groups.items()}
-
-    @classmethod
-    def for_profile(cls, pairs: list[dict], cfg: Profile) -> PairSampler:
-        users = {uid: i for i, uid in enumerate(dict.fromkeys(p["user_id"] for p in pairs))}
-        return cls(
-            pairs,
-            np.array([users[p["user_id"]] for p in pairs]),
-            cfg.batch_size,
-            cfg.batch_topics,
-            cfg.batch_future_share,
-            cfg.seed,
-        )
-
-    def __call__(self, step: int) -> np.ndarray:
-        if self.n_topics:
-            return grouped_batch_indices(
-                step, self.batch_size, self.topic_pairs, self.pair_users, self.n_topics, self.future_share, self.seed
-            )
-        return batch_indices(step, self.batch_size, self.n, self.seed)
-
-
-def split_pairs(pairs: list[dict], n_eval: int, seed: int) -> tuple[list[dict], list[dict]]:
-    """Hold out whole users until at least `n_eval` pairs are held out; the rest is for training."""
-    users = sorted({p["user_id"] for p in pairs})
-    order = np.random.default_rng(seed).permutation(len(users))
-    held, count = set(), 0
-    per_user = {}
-    for p in pairs:
-        per_user[p["user_id"]] = per_user.get(p["user_id"], 0) + 1
-    for i in order:
-        if count >= n_eval:
-            break
-        held.add(users[i])
-        count += per_user[users[i]]
-    return [p for p in pairs if p["user_id"] not in held], [p for p in pairs if p["user_id"] in held]
+def module_groups(model: QAnchor) -> dict[str, list[tuple[str, torch.nn.Parameter]]]:
+    """The trainable parameters by module, (name, parameter) pairs: 'numeric projection' (the events' numeric
+    fields), 'encoder adapters' (the rest of the hierarchical encoder), 'query adapter', 'LLM', 'head'. The LLM
+    trains at `lr`, the others at `lr x lr_modules`; a group without trainable parameters is left out."""
+    groups: dict[str, list] = {}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if name.startswith("encoder.numeric."):
+            group = "numeric projection"
+        elif name.startswith("encoder."):
+            group = "encoder adapters"
+        elif name.startswith("query_adapter."):
+            group = "query adapter"
+        elif name.startswith("head."):
+            group = "head"
+        else:
+            group = "LLM"
+        groups.setdefault(group, []).append((name, p))
+    return groups
 
 
 def _distributed() -> tuple[int, int]:
@@ -184,8 +93,6 @@ class Pretrainer:
         facet_shares: dict[str, np.ndarray] | None = None,
         questions: QuestionBank | None = None,
     ):
-        from transformers import get_cosine_schedule_with_warmup
-
         self.model, self.users, self.cfg, self.device = model.to(device), users, cfg, device
         self.train_pairs, self.eval_pairs, self.facet_shares = train_pairs, eval_pairs, facet_shares
         self.questions = questions  # the topics' questions for the diagnostics (None: the catalogue's)
@@ -198,9 +105,18 @@ class Pretrainer:
         if missing:
             raise KeyError(f"pairs refer to users without tensors, e.g. {sorted(missing)[0]!r}")
         self.sampler = PairSampler.for_profile(train_pairs, cfg)
-        self.params = [p for p in model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.scheduler = get_cosine_schedule_with_warmup(self.optimizer, cfg.warmup_steps, cfg.pretrain_steps)
+        groups = module_groups(model)
+        self.params = [p for params in groups.values() for _, p in params]
+        llm = [p for _, p in groups.pop("LLM", [])]
+        others = [p for params in groups.values() for _, p in params]
+        self.optimizer = torch.optim.AdamW(
+            [{"params": llm, "lr": cfg.lr}, {"params": others, "lr": cfg.lr * cfg.lr_modules}],
+            weight_decay=cfg.weight_decay,
+        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: lr_factor(s, cfg.warmup_steps, cfg.pretrain_steps, cfg.lr_floor)
+        )
+        self.initial = self._trainable_state()  # to measure how far each module's weights move
         self.step = 0
         self.history: list[dict] = []
 
@@ -275,8 +191,9 @@ class Pretrainer:
     # ------------------------------------------------------------------ eval
 
     def evaluate(self) -> dict:
-        """The pretraining-side diagnostics on the held-out users (diagnostics.diagnose)."""
-        return diagnostics.diagnose(
+        """The pretraining-side diagnostics on the held-out users (diagnostics.diagnose), and how far each module's
+        weights have moved (`weight_change`)."""
+        report = diagnostics.diagnose(
             self.model,
             self.users,
             self.eval_pairs,
@@ -285,7 +202,21 @@ class Pretrainer:
             self.cfg.seed,
             self.facet_shares,
             self.questions,
+            diagnostics.HeldOutLoss.for_profile(self.cfg),
         )
+        return report | {f"weight_change/{k}": v for k, v in self.weight_change().items()}
+
+    def weight_change(self) -> dict[str, float]:
+        """Per module group (module_groups), the relative distance of its trainable weights from where they started:
+        ||w - w_0|| / ||w_0|| over the group's weights together (0: not moved)."""
+        now = self._trainable_state()
+        out = {}
+        for group, params in module_groups(self.model).items():
+            names = [n for n, _ in params]
+            moved = sum(float((now[n] - self.initial[n]).pow(2).sum()) for n in names)
+            size = sum(float(self.initial[n].pow(2).sum()) for n in names)
+            out[group] = (moved / size) ** 0.5 if size > 0 else float("nan")
+        return out
 
     # ------------------------------------------------------------------ loop
 
@@ -326,6 +257,7 @@ class Pretrainer:
                 "scheduler": self.scheduler.state_dict(),
                 "step": self.step,
                 "history": self.history,
+                "initial": self.initial,
                 "torch_rng": torch.get_rng_state(),
             },
             tmp / "trainer_state.pt",
@@ -344,7 +276,7 @@ class Pretrainer:
             raise KeyError(f"checkpoint lacks trainable weights: {sorted(not_loaded)[:3]}")
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.step, self.history = state["step"], state["history"]
+        self.step, self.history, self.initial = state["step"], state["history"], state["initial"]
         torch.set_rng_state(state["torch_rng"])
 
     def latest_checkpoint(self) -> Path | None:

@@ -3,14 +3,16 @@
 - D_future: the template query "What are the user's most likely actions in the next period?" answered by the
   user's future-window events, aggregated into (facet, part of day) actions and chosen by frequency with a
   diversity rule (one action per facet, at most MAX_FUTURE_ACTIONS), with frequency words instead of counts.
-- D_uqa: 72 life topics (24 facets x 3 aspects: habits, timing, trend). Per user, the top-10 topics with the most
-  evidence become questions that ask without answering (they name the topic, never the user's item), each in
-  one of three wordings drawn at random; a fourth, held-out wording (other words for the domain) is never
-  trained on and serves the diagnostics. A drafter writes an answer as a list of claims in words (how much of the
-  user's activity goes to the facet against the population, when, with what, growing or fading); simulating an
-  LLM, it gets some
-  claims wrong at `draft_error_rate` (a shifted level, a wrong item, an invented interest); a reflection step
-  re-checks every claim against the record, revises wrong values and drops unsupported claims.
+- D_uqa: 72 life topics (24 facets x 3 aspects: habits, timing, trend). Per user, 10 topics become questions
+  that ask without answering (they name the topic, never the user's item), each in one of three wordings drawn
+  at random; a fourth, held-out wording (other words for the domain) is never trained on and serves the
+  diagnostics. The topics (`choose_topics`) are the ones with the most evidence, except that `k_low` of the 10
+  (UserU version 4) are habits topics drawn at random, so that answers also say where a user stands low
+  ("far below that of most users"), not only high; k_low = 0 is version 3, the top 10 alone. A drafter writes an
+  answer as a list of claims in words (how much of the user's activity goes to the facet against the population,
+  when, with what, growing or fading); simulating an LLM, it gets some claims wrong at `draft_error_rate` (a
+  shifted level, a wrong item, an invented interest); a reflection step re-checks every claim against the record,
+  revises wrong values and drops unsupported or off-topic claims.
 
 "Against the population" means against the other users of the records UserU is built from (`Population`): a
 level is the share of those users with less, read as one of five words. The facet level compares the facet's share
@@ -28,7 +30,7 @@ from tqdm.auto import tqdm
 
 from . import catalog as C
 
-USERU_VERSION = 3  # bump when how pairs are built changes: invalidates cached UserU pairs (see the datasheet)
+USERU_VERSION = 4  # bump when how pairs are built changes: invalidates cached UserU pairs (see the datasheet)
 FUTURE_QUERY = "What are the user's most likely actions in the next period?"
 MAX_FUTURE_ACTIONS = 5
 ASPECTS = ("habits", "timing", "trend")
@@ -211,21 +213,21 @@ FACT_KINDS = ("count", "level", "modalities", "top_item", "spend_level", "daypar
 def compute_fact(record: dict, kind: str, facet: str, population: Population | None = None, window_days: int = 90):
     """The true value of one kind of fact about a facet, or None when the record shows no evidence for it.
 
-    count: events (int); level: the facet's share of the user's events, spend_level: its bill amounts, each one of
-    LEVEL_WORDS against `population` (required for these two);
+    count: events (int); level: the facet's share of the user's events (0 without any: a level is a fact about
+    every facet), spend_level: its bill amounts, each one of LEVEL_WORDS against `population` (required for these);
     modalities: tuple of modalities; top_item: the most frequent item; daypart: (part of day, share word);
     trend: grown / faded / stayed about the same."""
     if kind not in FACT_KINDS:
         raise ValueError(f"unknown fact kind {kind!r}; choose one of {FACT_KINDS}")
+    if kind in ("level", "spend_level") and population is None:
+        raise ValueError(f"a {kind!r} fact needs the population to compare with")
+    if kind == "level":
+        return Population.level(population.shares[facet], facet_share(record, facet))
     evs = facet_events(record, facet)
     if not evs:
         return None
     if kind == "count":
         return len(evs)
-    if kind in ("level", "spend_level") and population is None:
-        raise ValueError(f"a {kind!r} fact needs the population to compare with")
-    if kind == "level":
-        return Population.level(population.shares[facet], facet_share(record, facet))
     if kind == "spend_level":
         spend = facet_spend(record, facet)
         return Population.level(population.spends[facet], spend) if spend > 0 else None
@@ -314,6 +316,22 @@ def top_topics(record: dict, k: int = 10, window_days: int = 90) -> list[Topic]:
     return ranked[:k]
 
 
+def choose_topics(
+    ranked: list[Topic], topics: tuple[Topic, ...], k: int, k_low: int, rng: np.random.Generator
+) -> list[Topic]:
+    """A user's D_uqa topics: the first k - k_low of `ranked` (the topics with evidence, best first), then k_low
+    habits topics of `topics` drawn at random among those not chosen, evidence or not: the user's level on them
+    is whatever it is, often low. k_low = 0: ranked[:k], drawing nothing from `rng` (UserU version 3)."""
+    if not 0 <= k_low <= k:
+        raise ValueError(f"need 0 <= k_low <= k, got k_low={k_low}, k={k}")
+    chosen = list(ranked[: k - k_low])
+    if k_low:
+        keys = {t.key for t in chosen}
+        pool = [t for t in topics if t.aspect == "habits" and t.key not in keys]
+        chosen += [pool[i] for i in rng.choice(len(pool), min(k_low, len(pool)), replace=False)]
+    return chosen
+
+
 def draft_claims(
     record: dict,
     topic: Topic,
@@ -333,7 +351,7 @@ def draft_claims(
             value = corrupt(kind, value, rng)
         claims.append(Claim(kind, topic.facet, value))
     if rng.random() < error_rate:
-        absent = [f for f in C.FACETS if not facet_events(record, f)]
+        absent = [f for f in C.FACETS if f != topic.facet and not facet_events(record, f)]
         if absent:
             claims.append(Claim("level", absent[rng.integers(len(absent))], LEVEL_WORDS[rng.integers(2, 5)]))
     return claims
@@ -371,15 +389,16 @@ class ReflectionReport:
 
 
 def reflect(
-    record: dict, claims: list[Claim], population: Population | None = None, window_days: int = 90
+    record: dict, topic: Topic, claims: list[Claim], population: Population | None = None, window_days: int = 90
 ) -> tuple[list[Claim], ReflectionReport]:
-    """Check each claim against the record: keep it if supported, revise a wrong value, drop an unsupported one."""
+    """Check each claim against the record: keep it if supported, revise a wrong value, drop an unsupported one or
+    one about another facet than the topic's (it does not answer the question)."""
     report = ReflectionReport()
     kept = []
     for claim in claims:
         report.checked += 1
         truth = compute_fact(record, claim.kind, claim.facet, population, window_days)
-        if truth is None:
+        if truth is None or claim.facet != topic.facet:
             report.dropped += 1
         elif supported(claim, truth):
             report.supported += 1
@@ -438,9 +457,10 @@ def build(
     k: int = 10,
     error_rate: float = 0.25,
     window_days: int = 90,
+    k_low: int = 0,
 ) -> tuple[list[dict], dict]:
     """UserU pairs for pretraining users, and statistics of the reflection step. Levels compare each user with
-    all of `records`.
+    all of `records`; `k_low` of the k topics are drawn at random (choose_topics).
 
     Returns rows {user_id, source: future|uqa, topic, wording, query, answer, checked, revised, dropped} (wording:
     the index of the topic's trained wording asked; 0 for D_future) and a stats dict.
@@ -456,11 +476,11 @@ def build(
         if rec["user_id"] != fut["user_id"]:
             raise ValueError(f"user order differs: {rec['user_id']} vs {fut['user_id']}")
         rows.append(future_row(rec["user_id"], future_answer(future_actions(fut))))
-        topics = top_topics(rec, k, window_days)
+        topics = choose_topics(top_topics(rec, k, window_days), TOPICS, k, k_low, rng)
         topics_per_user.append(len(topics))
         for topic in topics:
             drafted = draft_claims(rec, topic, population, rng, error_rate, window_days)
-            claims, report = reflect(rec, drafted, population, window_days)
+            claims, report = reflect(rec, topic, drafted, population, window_days)
             wording = int(rng.integers(len(topic.wordings)))
             total.add(report)
             if not claims:

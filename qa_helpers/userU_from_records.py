@@ -340,17 +340,18 @@ class UserFacts:
     def value(self, kind: str, facet: str):
         """The true value of a kind of fact about a facet (key), or None when the record shows no evidence for it.
 
-        level / <field>_level: the facet's share of the user's events / sum of the field, one of LEVEL_WORDS;
+        level / <field>_level: the facet's share of the user's events (0 without any) / sum of the field, one of
+        LEVEL_WORDS;
         modalities: tuple; top_item: the most frequent text, quoted; daypart: (part of day, share word);
         trend: grown / faded / stayed about the same."""
         pop = self.population
         if kind not in FACT_KINDS and kind.removesuffix("_level") not in pop.fields:
             raise ValueError(f"unknown fact kind {kind!r}; choose one of {FACT_KINDS} or <numeric field>_level")
         evs = self.events.get(facet)
+        if kind == "level":  # a fact about every facet: share 0 without events
+            return pop.level(pop.shares[facet], len(evs or ()) / self.total if self.total else 0.0)
         if not evs:
             return None
-        if kind == "level":
-            return pop.level(pop.shares[facet], len(evs) / self.total)
         if kind == "modalities":
             shown = tuple(m for m in pop.modalities if any(mm == m for mm, _ in evs))
             return shown or None
@@ -426,7 +427,7 @@ def draft_claims(facts: UserFacts, topic: U.Topic, rng: np.random.Generator, err
             value = _corrupt(kind, value, rng, facts.population)
         claims.append(Claim(kind, topic.facet, value))
     if rng.random() < error_rate:
-        absent = [f for f in facts.population.facets.keys if f not in facts.events]
+        absent = [f for f in facts.population.facets.keys if f != topic.facet and f not in facts.events]
         if absent:
             claims.append(Claim("level", absent[rng.integers(len(absent))], U.LEVEL_WORDS[rng.integers(2, 5)]))
     return claims
@@ -446,14 +447,15 @@ def _corrupt(kind: str, value, rng: np.random.Generator, population: Population)
     raise ValueError(kind)
 
 
-def reflect(facts: UserFacts, claims: list[Claim]) -> tuple[list[Claim], U.ReflectionReport]:
-    """Check each claim against the record: keep it if supported, revise a wrong value, drop an unsupported one."""
+def reflect(facts: UserFacts, topic: U.Topic, claims: list[Claim]) -> tuple[list[Claim], U.ReflectionReport]:
+    """Check each claim against the record, as userU.reflect: keep it if supported, revise a wrong value, drop an
+    unsupported one or one about another facet than the topic's."""
     report = U.ReflectionReport()
     kept = []
     for claim in claims:
         report.checked += 1
         truth = facts.value(claim.kind, claim.facet)
-        if truth is None:
+        if truth is None or claim.facet != topic.facet:
             report.dropped += 1
         elif U.supported(claim, truth):
             report.supported += 1
@@ -500,9 +502,11 @@ def build(
     error_rate: float = 0.25,
     window_days: int = 90,
     modalities: Sequence[str] | None = None,
+    k_low: int = 0,
 ) -> tuple[list[dict], dict]:
     """UserU pairs and reflection statistics exactly as userU.build's, with facets found from the records. Levels
-    compare each user with all of `records`; without `future_records` there are no D_future pairs."""
+    compare each user with all of `records`; without `future_records` there are no D_future pairs; `k_low` of
+    the k topics are drawn at random (userU.choose_topics)."""
     if future_records is not None:
         if len(records) != len(future_records):
             raise ValueError("records and future_records must describe the same users")
@@ -519,10 +523,10 @@ def build(
         if future_records is not None:
             rows.append(U.future_row(rec["user_id"], future_answer(future_actions(future_records[i], facets), facets)))
         facts = UserFacts(rec, population, window_days)
-        chosen = top_topics(facts, topics, k)
+        chosen = U.choose_topics(top_topics(facts, topics, k), topics, k, k_low, rng)
         topics_per_user.append(len(chosen))
         for topic in chosen:
-            claims, report = reflect(facts, draft_claims(facts, topic, rng, error_rate))
+            claims, report = reflect(facts, topic, draft_claims(facts, topic, rng, error_rate))
             wording = int(rng.integers(len(topic.wordings)))
             total.add(report)
             if not claims:

@@ -25,11 +25,12 @@ import numpy as np
 from . import evaluation, inference, pipeline, prompt_tuning, sentence_encoder
 from . import userU_from_records as UF
 from .batch_embedding import load_model, read_embeddings
+from .batches import split_pairs
 from .config import Profile
 from .features import count_features, text_vocabulary
 from .schema import RecordError, problems_of, read_records, write_jsonl
 from .spec import DatasetSpec
-from .train import Pretrainer, split_pairs
+from .train import Pretrainer
 from .user_tensors import TextTable, UserTensors
 
 VALIDATE_HINT = "run `python -m qa_helpers validate RECORDS --spec SPEC` to list every problem"
@@ -92,6 +93,7 @@ def pretraining_data(
         cfg.draft_error_rate,
         spec.window_days,
         spec.event_modalities,
+        k_low=cfg.uqa_low_topics,
     )
     train, held = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
     held_users = {p["user_id"] for p in held}

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from qa_helpers import config, diagnostics, pipeline
-from qa_helpers.train import split_pairs
+from qa_helpers.batches import split_pairs
 from qa_helpers.world import spec as world_spec
 
 SPEC = world_spec(config.load("smoke"))
@@ -92,3 +92,41 @@ def test_the_fact_reader_is_perfect_without_a_cap_and_worse_with_a_small_one(tin
         world.pretrain, world.pretrain, pairs, SPEC.with_caps((2, 1, 1, 1, 1)), group_size=8
     )
     assert full["chance@1"] < small["recall@1"] < 1.0
+
+
+def test_shuffled_users_stay_in_their_topic_and_never_keep_their_own():
+    pairs = [{"topic": t} for t in ("a", "a", "a", "b", "b", "c", "future", "future")]
+    batch = [7, 0, 3, 1, 6, 4, 2, 5]
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        borrowed = diagnostics.shuffled_within_topic(batch, pairs, rng)
+        assert sorted(borrowed) == sorted(batch)  # every user lent once
+        for i, j in zip(batch, borrowed):
+            assert pairs[i]["topic"] == pairs[j]["topic"]
+            assert i != j or pairs[i]["topic"] == "c"  # the only pair of its topic keeps its user
+
+
+def test_user_nats_are_zero_for_a_user_blind_model_and_positive_for_one_that_knows_the_user(tiny_setup, monkeypatch):
+    _, held = split_pairs(tiny_setup["pairs"], 120, seed=0)
+    users = sorted({p["user_id"] for p in held})
+    rows = [users.index(p["user_id"]) for p in held]
+    answers = sorted({p["answer"] for p in held})
+    codes = np.eye(len(answers), dtype=np.float32)  # every distinct answer its own direction
+    monkeypatch.setattr(diagnostics, "answer_embeddings", lambda model, a: codes[[answers.index(x) for x in a]])
+    loss = diagnostics.HeldOutLoss(batch_size=8, topics=2, future_share=0.25, n_batches=10)
+
+    def blind(model, prefixes, queries, pairs, rows):  # the question's mean answer, whoever asks
+        by_query = {q: codes[[answers.index(p["answer"]) for p in held if p["query"] == q]].mean(0) for q in queries}
+        return np.stack([by_query[q] / np.linalg.norm(by_query[q]) for q in queries])
+
+    topic_of = {p["query"]: p["topic"] for p in held}
+    own = {(r, p["topic"]): answers.index(p["answer"]) for r, p in zip(rows, held)}
+
+    def knowing(model, prefixes, queries, pairs, rows):  # the asking user's own answer to the question's topic
+        return codes[[own[(r, topic_of[q])] for r, q in zip(rows, queries)]]
+
+    monkeypatch.setattr(diagnostics.inference, "embed", blind)
+    out = diagnostics.user_nats(None, None, held, rows, loss)
+    assert out["user_nats"] == pytest.approx(0.0) and out["heldout_loss"] > 0
+    monkeypatch.setattr(diagnostics.inference, "embed", knowing)
+    assert diagnostics.user_nats(None, None, held, rows, loss)["user_nats"] > 1.0

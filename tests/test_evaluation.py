@@ -136,7 +136,7 @@ def test_llm_last_token_with_a_shared_prefix_cache_equals_full_forwards(tiny_set
 @pytest.mark.parametrize("grouped", [False, True])
 def test_sequence_contrastive_baseline_learns(tiny_setup, grouped):
     from qa_helpers import backbones, pipeline
-    from qa_helpers.train import PairSampler
+    from qa_helpers.batches import PairSampler
 
     tok = backbones.train_tokenizer(pipeline.tokenizer_corpus(tiny_setup["pairs"]), 500)
     cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "batch_size": 16, "batch_topics": 4})

@@ -18,10 +18,9 @@ def tiny(tiny_setup):
 
 
 def _uncached(model, users, rows, query, prompt=None):
-    """The reference: prefix and suffix in one plain forward, one query at a time."""
+    """The reference: prefix and suffix in one plain forward, one query at a time (read_out as the model has it)."""
     suffix = model.suffix([query] * len(rows), n_soft=0 if prompt is None else len(prompt))
-    hidden, lp = model.anchor_hidden(users.batch(rows), suffix, prompt)
-    return hidden[torch.arange(len(rows)), lp + suffix.anchor]
+    return model.anchor_state(users.batch(rows), suffix, prompt)
 
 
 def _check_paths(model, users, rows, prompts=None):
@@ -155,3 +154,30 @@ def test_serving_queries_are_distinct_and_bounded():
     assert len(set(queries)) == 40 and timing.serving_queries(12) == queries[:12]
     with pytest.raises(ValueError, match="distinct queries"):
         timing.serving_queries(41)
+
+
+def test_cached_packed_and_uncached_agree_under_the_prefix_read_out(tiny_setup):
+    """readout 'anchor+prefix' adds the prefix's mean state, which the KV cache keeps beside the keys and values:
+    the three paths still give one number, and the naive reference (the mean of the prefix's hidden states over the
+    attended positions of a full pass) agrees."""
+    cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "readout": "anchor+prefix", "head": "residual"})
+    torch.manual_seed(0)
+    model = pipeline.new_model(cfg, tiny_setup["pairs"], tiny_setup["users"]).eval()
+    users, rows = tiny_setup["users"], [0, 4, 9]
+    _check_paths(model, users, rows)
+    _check_paths(model, users, [1, 2], torch.randn(len(QUERIES), 2, model.backbone.hidden_size) * 0.02)
+    with torch.no_grad():
+        batch = users.batch(rows)
+        suffix = model.suffix([QUERIES[1]] * len(rows))
+        hidden, lp = model.anchor_hidden(batch, suffix)
+        mask = model.prefix(batch)[1].float().unsqueeze(-1)
+        naive = hidden[torch.arange(len(rows)), lp + suffix.anchor] + (hidden[:, :lp] * mask).sum(1) / mask.sum(1)
+        cached = model.anchor_states_cached(model.encode_prefix(batch), [QUERIES[1]])[:, 0]
+    torch.testing.assert_close(cached, naive, atol=1e-4, rtol=1e-4)
+    emb = {p: inference.embed(model, users, QUERIES, path=p, batch_size=2) for p in inference.PATHS}
+    for p in ("packed", "uncached"):
+        torch.testing.assert_close(torch.from_numpy(emb[p]), torch.from_numpy(emb["cached"]), atol=1e-4, rtol=1e-4)
+    pairs = inference.embed(model, users, QUERIES, pairs=True, rows=[3, 1, 3], path="uncached")
+    torch.testing.assert_close(
+        torch.from_numpy(pairs), torch.from_numpy(emb["cached"][[0, 1, 2], [3, 1, 3]]), atol=1e-4, rtol=1e-4
+    )

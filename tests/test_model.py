@@ -270,3 +270,63 @@ def test_ablated_prefix_tokens_are_masked_and_survive_save_and_load(tiny_setup, 
     assert torch.equal(
         embed_pairs(again, tiny_setup["users"], [0, 1], q), embed_pairs(m, tiny_setup["users"], [0, 1], q)
     )
+
+
+def _variant(tiny_setup, **overrides):
+    cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), **overrides})
+    torch.manual_seed(0)
+    return pipeline.new_model(cfg, tiny_setup["pairs"], tiny_setup["users"]).eval()
+
+
+def test_the_residual_head_starts_as_an_isometry_and_learns_a_correction():
+    from qa_helpers.model import ProjectionHead
+
+    x = torch.randn(5, 16)
+    square, narrow = ProjectionHead(16, 16, residual=True), ProjectionHead(16, 8, residual=True)
+    torch.testing.assert_close(square(x).norm(dim=-1), x.norm(dim=-1))  # distances kept: a rotation
+    torch.testing.assert_close(narrow.skip.weight @ narrow.skip.weight.T, torch.eye(8), atol=1e-5, rtol=0)
+    torch.testing.assert_close(narrow(x), x @ narrow.skip.weight.T)  # the MLP branch starts at zero
+    (narrow(x) ** 2).sum().backward()
+    assert narrow.net[-1].weight.grad.abs().sum() > 0  # ... and is trained
+    plain = ProjectionHead(16, 8)
+    assert plain.skip is None and plain.net[-1].weight.abs().sum() > 0
+
+
+def test_mean_answer_pooling_is_the_mean_of_the_answer_states(tiny_setup):
+    model = _variant(tiny_setup, answer_pooling="mean")
+    answers = ["The share of their activity that goes to takeout is far above that of most users.", "short"]
+    tok = model.tokenizer
+    with torch.no_grad():
+        got = model.semantic_embedding(answers)
+        for i, a in enumerate(answers):
+            ids = torch.tensor([tok(a, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]])
+            hidden = model.backbone.decoder()(input_ids=ids).last_hidden_state[0]  # (T, d), alone: no padding
+            torch.testing.assert_close(got[i], model.project(hidden.mean(0)), atol=1e-5, rtol=1e-4)
+        last = _variant(tiny_setup).semantic_embedding(answers)
+    assert not torch.allclose(got, last)
+
+
+def test_numeric_projection_can_start_small_so_an_event_token_starts_as_its_text(tiny_setup):
+    small, default = _variant(tiny_setup, numeric_init_scale=0.05), _variant(tiny_setup)
+    for m in small.encoder.numeric:
+        a, b = small.encoder.numeric[m], default.encoder.numeric[m]
+        torch.testing.assert_close(a.weight, 0.05 * b.weight)
+        assert torch.equal(a.bias, torch.zeros_like(a.bias))
+    batch = tiny_setup["users"].batch([0, 1])
+    m = small.config.spec.event_modalities[0]
+    with torch.no_grad():
+        h_small = small.encoder.event_vectors(m, batch.events[m], batch.numeric[m])
+        h_default = default.encoder.event_vectors(m, batch.events[m], batch.numeric[m])
+    text = batch.events[m]
+    assert (h_small - text).norm() < 0.2 * (h_default - text).norm()
+
+
+def test_model_config_names_its_read_out_and_rejects_unknown_ones(tiny_setup, tmp_path):
+    model = _variant(tiny_setup, readout="anchor+prefix", head="residual", answer_pooling="mean")
+    model.save_pretrained(tmp_path)
+    again = QAnchor.from_pretrained(tmp_path)
+    assert again.config == model.config and again.head.skip is not None
+    users, q = tiny_setup["users"], ["Will this person log in soon?", "Fraud?"]
+    assert torch.equal(embed_pairs(again, users, [0, 3], q), embed_pairs(model, users, [0, 3], q))
+    with pytest.raises(ValueError, match="unknown readout 'cls'"):
+        _variant(tiny_setup, readout="cls")

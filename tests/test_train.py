@@ -12,8 +12,9 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from qa_helpers import pipeline
+from qa_helpers.batches import PairSampler, batch_indices, split_pairs
 from qa_helpers.config import REPO_ROOT
-from qa_helpers.train import PairSampler, Pretrainer, batch_indices, split_pairs
+from qa_helpers.train import Pretrainer
 
 
 def make_trainer(setup, out_dir=None, **overrides):
@@ -147,3 +148,44 @@ def test_torchrun_two_processes_on_cpu(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     history = json.loads((tmp_path / "history.json").read_text())
     assert [h["step"] for h in history] == [1, 2] and (tmp_path / "model" / "qanchor_config.json").exists()
+
+
+def test_the_schedule_warms_up_then_decays_to_its_floor():
+    from transformers import get_cosine_schedule_with_warmup
+
+    from qa_helpers.train import lr_factor
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    reference = get_cosine_schedule_with_warmup(opt, 10, 100).lr_lambdas[0]
+    assert [lr_factor(s, 10, 100) for s in range(101)] == pytest.approx([reference(s) for s in range(101)])
+    assert lr_factor(5, 10, 100, floor=0.1) == pytest.approx(0.5)  # the warm-up ignores the floor
+    assert lr_factor(100, 10, 100, floor=0.1) == pytest.approx(0.1)
+    assert lr_factor(55, 10, 100, floor=0.1) == pytest.approx(0.1 + 0.9 * 0.5)
+
+
+def test_every_trainable_weight_is_in_one_module_group_with_its_learning_rate(tiny_setup):
+    from qa_helpers.train import module_groups
+
+    trainer = make_trainer(tiny_setup, lr=1e-3, lr_modules=5.0, query_encoder="hashing-32")
+    groups = module_groups(trainer.model)
+    assert set(groups) == {"numeric projection", "encoder adapters", "query adapter", "LLM", "head"}
+    names = [n for params in groups.values() for n, _ in params]
+    trainable = [n for n, p in trainer.model.named_parameters() if p.requires_grad]
+    assert sorted(names) == sorted(trainable) and len(set(names)) == len(names)
+    llm, others = trainer.optimizer.param_groups
+    assert llm["lr"] == 0.0 and llm["initial_lr"] == pytest.approx(1e-3)  # step 0 of the warm-up
+    assert others["initial_lr"] == pytest.approx(5e-3)
+    assert {id(p) for p in llm["params"]} == {id(p) for _, p in groups["LLM"]}
+
+
+def test_weight_change_starts_at_zero_grows_and_survives_a_resume(tiny_setup, tmp_path):
+    trainer = make_trainer(tiny_setup, tmp_path, pretrain_steps=4, checkpoint_every=2, eval_every=0)
+    assert all(v == 0.0 for v in trainer.weight_change().values())
+    trainer.run(steps=2, progress=False)
+    moved = trainer.weight_change()
+    assert all(v > 0 for v in moved.values())
+    resumed = make_trainer(tiny_setup, tmp_path, pretrain_steps=4, checkpoint_every=2, eval_every=0)
+    resumed.load_checkpoint(resumed.latest_checkpoint())
+    assert resumed.weight_change() == pytest.approx(moved)
+    history = make_trainer(tiny_setup, pretrain_steps=2, eval_every=2).run(progress=False)
+    assert {f"weight_change/{g}" for g in moved} <= set(history[-1]) and "user_nats" in history[-1]

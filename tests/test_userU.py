@@ -1,4 +1,5 @@
 import re
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -70,28 +71,37 @@ def test_levels_place_the_user_among_the_population():
     # spend 95.5 against 0, 10, 20 and 90 yuan: the top quintile
     assert compute_fact(RECORD, "spend_level", "takeout", POPULATION) == "far above"
     assert compute_fact(RECORD, "spend_level", "eco", POPULATION) is None  # no bill events for eco: no spend fact
+    # a level is a fact about every facet: no concert events is a share of 0, the lowest of the five users
+    assert compute_fact(RECORD, "level", "concert", POPULATION) == "about the same as"  # all five tie at 0
+    assert compute_fact(RECORD, "level", "groceries", POPULATION) in ("far below", "below")
     with pytest.raises(ValueError, match="at least one record"):
         Population([])
 
 
-def test_reflection_keeps_supported_revises_wrong_and_drops_unsupported():
+def test_reflection_keeps_supported_revises_wrong_and_drops_unsupported_or_off_topic():
+    topic = userU.TOPIC_BY_KEY["takeout/habits"]
     claims = [
         Claim("level", "takeout", "above"),  # supported
         Claim("trend", "takeout", "faded"),  # wrong value: revised to "stayed about the same"
-        Claim("level", "concert", "far above"),
-    ]  # injected, the record shows no concerts: dropped
-    kept, report = reflect(RECORD, claims, POPULATION)
-    assert (report.checked, report.supported, report.revised, report.dropped) == (3, 1, 1, 1)
-    assert kept == [Claim("level", "takeout", "above"), Claim("trend", "takeout", "stayed about the same")]
-    assert all(c.facet != "concert" for c in kept)
+        Claim("level", "concert", "far above"),  # injected about another facet: off-topic, dropped
+        Claim("top_item", "takeout", "Starbucks"),  # wrong value: revised
+        Claim("daypart", "concert", ("evening", "mostly")),  # the record shows no concerts: dropped
+    ]
+    kept, report = reflect(RECORD, topic, claims, POPULATION)
+    assert (report.checked, report.supported, report.revised, report.dropped) == (5, 1, 2, 2)
+    assert kept == [
+        Claim("level", "takeout", "above"),
+        Claim("trend", "takeout", "stayed about the same"),
+        Claim("top_item", "takeout", "Meituan Takeout"),
+    ]
 
 
 def test_drafter_error_rate_controls_what_reflection_finds():
     rng = np.random.default_rng(0)
     topic = userU.TOPIC_BY_KEY["takeout/habits"]
-    _, clean = reflect(RECORD, userU.draft_claims(RECORD, topic, POPULATION, rng, error_rate=0.0), POPULATION)
+    _, clean = reflect(RECORD, topic, userU.draft_claims(RECORD, topic, POPULATION, rng, error_rate=0.0), POPULATION)
     assert clean.revised == clean.dropped == 0 and clean.supported == clean.checked > 0
-    _, noisy = reflect(RECORD, userU.draft_claims(RECORD, topic, POPULATION, rng, error_rate=1.0), POPULATION)
+    _, noisy = reflect(RECORD, topic, userU.draft_claims(RECORD, topic, POPULATION, rng, error_rate=1.0), POPULATION)
     assert noisy.revised > 0 and noisy.dropped == 1
 
 
@@ -107,6 +117,36 @@ def test_seventy_two_topics_and_top_ten_with_evidence(small_world):
         chosen = userU.top_topics(rec, k=10)
         assert 0 < len(chosen) <= 10
         assert all(compute_fact(rec, "count", t.facet) for t in chosen)
+
+
+def test_low_topics_are_drawn_habits_topics_beside_the_top_ones(small_world):
+    rec = small_world.pretrain[0]
+    ranked = userU.top_topics(rec, k=10)
+    rng = np.random.default_rng(0)
+    assert userU.choose_topics(ranked, userU.TOPICS, 10, 0, rng) == ranked
+    assert rng.random() == np.random.default_rng(0).random()  # k_low = 0 draws nothing: version 3's pairs exactly
+    chosen = userU.choose_topics(ranked, userU.TOPICS, 10, 4, np.random.default_rng(1))
+    assert chosen[:6] == ranked[:6] and len(chosen) == 10 and len({t.key for t in chosen}) == 10
+    assert all(t.aspect == "habits" for t in chosen[6:])
+    draws = [userU.choose_topics(ranked, userU.TOPICS, 10, 4, np.random.default_rng(s))[6:] for s in range(20)]
+    assert len({t.key for d in draws for t in d}) > 10  # drawn, not fixed
+    with pytest.raises(ValueError, match="k_low"):
+        userU.choose_topics(ranked, userU.TOPICS, 10, 11, rng)
+
+
+def test_low_topics_give_answers_that_stand_low(small_world):
+    rows, _ = userU.build(small_world.pretrain, small_world.pretrain_future, seed=0, k_low=4)
+    levels = [re.search(r"is (far below|below|about the same as|above|far above) that", r["answer"]) for r in rows]
+    words = Counter(m.group(1) for m in levels if m)
+    old, _ = userU.build(small_world.pretrain, small_world.pretrain_future, seed=0)
+    old_words = Counter(
+        m.group(1)
+        for m in (re.search(r"is (far below|below|about the same as|above|far above) that", r["answer"]) for r in old)
+        if m
+    )
+    low = ("far below", "below")
+    assert sum(words[w] for w in low) / sum(words.values()) > sum(old_words[w] for w in low) / sum(old_words.values())
+    assert len(rows) >= len(old)  # no answer is lost: every drawn topic has a level
 
 
 def test_future_answer_by_frequency_and_diversity():

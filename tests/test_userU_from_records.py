@@ -166,7 +166,9 @@ def test_facts_are_computed_from_the_record():
     assert facts.value("trend", cook) == "grown"  # halves 1 and 3
     assert facts.value("minutes_level", cook) == "far above"  # 60 minutes, the others none
     assert facts.value("minutes_level", ball) is None  # no minutes on its football events
-    assert all(facts.value(kind, finance) is None for kind in (*R.FACT_KINDS, "minutes_level"))
+    # no finance events: a share of 0 still has a level (a fact about every facet); nothing else is known
+    assert facts.value("level", finance) in userU.LEVEL_WORDS
+    assert all(facts.value(kind, finance) is None for kind in (*R.FACT_KINDS, "minutes_level") if kind != "level")
     with pytest.raises(ValueError, match="unknown fact kind"):
         facts.value("mood", cook)
     assert POPULATION.kinds("habits") == ("level", "modalities", "top_item", "minutes_level")
@@ -183,9 +185,9 @@ def test_reflection_keeps_supported_revises_wrong_and_drops_unsupported():
     claims = [
         Claim("level", cook, "above"),  # supported
         Claim("trend", cook, "faded"),  # wrong value: revised to "grown"
-        Claim("level", finance, "far above"),  # injected, the record shows no finance: dropped
+        Claim("level", finance, "far above"),  # injected about another facet: off-topic, dropped
     ]
-    kept, report = R.reflect(facts, claims)
+    kept, report = R.reflect(facts, R.question_bank(FACETS).by_key[f"{cook}/habits"], claims)
     assert (report.checked, report.supported, report.revised, report.dropped) == (3, 1, 1, 1)
     assert kept == [Claim("level", cook, "above"), Claim("trend", cook, "grown")]
 
@@ -193,9 +195,9 @@ def test_reflection_keeps_supported_revises_wrong_and_drops_unsupported():
 def test_drafter_error_rate_controls_what_reflection_finds():
     facts, rng = UserFacts(RECORD, POPULATION), np.random.default_rng(0)
     topic = R.question_bank(FACETS).by_key[f"{key('cooking')}/habits"]
-    _, clean = R.reflect(facts, R.draft_claims(facts, topic, rng, error_rate=0.0))
+    _, clean = R.reflect(facts, topic, R.draft_claims(facts, topic, rng, error_rate=0.0))
     assert clean.revised == clean.dropped == 0 and clean.supported == clean.checked == 4
-    _, noisy = R.reflect(facts, R.draft_claims(facts, topic, rng, error_rate=1.0))
+    _, noisy = R.reflect(facts, topic, R.draft_claims(facts, topic, rng, error_rate=1.0))
     assert noisy.revised == 4 and noisy.dropped == 1
 
     _, stats = R.build(PLANTED, None, FACETS, seed=0, error_rate=0.0)
@@ -273,14 +275,16 @@ def test_on_the_synthetic_world_an_injected_unsupported_claim_is_dropped():
     w = world.generate(config.load("smoke", n_pretrain_users=60, n_downstream_users=1))
     facets = R.find_facets(w.pretrain, HashingEncoder(64).encode, 24, seed=0)
     population = Population(w.pretrain, facets)
+    bank = R.question_bank(facets)
     for rec in w.pretrain:
         facts = UserFacts(rec, population)
-        shown = [k for k in facets.keys if facts.value("level", k) is not None]
-        absent = [k for k in facets.keys if facts.value("level", k) is None]
+        shown = [k for k in facets.keys if facts.value("top_item", k) is not None]
+        absent = [k for k in facets.keys if facts.value("top_item", k) is None]
         if not shown or not absent:
             continue
         true = Claim("level", shown[0], facts.value("level", shown[0]))
-        kept, report = R.reflect(facts, [true, Claim("level", absent[0], "far above")])
+        topic = bank.by_key[f"{shown[0]}/habits"]
+        kept, report = R.reflect(facts, topic, [true, Claim("level", absent[0], "far above")])
         assert kept == [true] and report.dropped == 1 and report.supported == 1
         return
     pytest.fail("no user with both a shown and an absent facet")

@@ -1,14 +1,16 @@
 """Try one pretraining recipe and record its pretraining-side diagnostics (never a downstream label).
 
     python benchmarks/recipe_search.py --name grouped-8x4 --steps 600 batch_topics=8 batch_future_share=0.125
-    python benchmarks/recipe_search.py --name today train_seed=1      # the same recipe, another initialisation
+    python benchmarks/recipe_search.py --name "today, seed 1" --group today train_seed=1    # another initialisation
 
 Trains the default profile with the given overrides (key=value, Python literals) from scratch, evaluates the
 diagnostics of qa_helpers.diagnostics on the held-out pretraining users every `eval_every` steps, then the facet
 read-out at three levels of the model (prefix mean, read-out state, embedding) on 1,000 downstream users' records
 (no label is read), and appends one JSON line (name, command, overrides, seconds, the diagnostics over training,
-the read-out) to benchmarks/results/recipe_variants.jsonl: the table of every variant tried, failures included
-(`python benchmarks/recipe_search.py --table` prints it).
+the read-out, and the diagnostics on the held-out users both UserU versions hold out) to
+benchmarks/results/recipe_variants.jsonl: the table of every variant tried, failures included
+(`python benchmarks/recipe_search.py --table` prints it, one row per recipe, its seeds averaged; qa_helpers.recipes
+holds the rule that compares a variant with its base).
 """
 
 from __future__ import annotations
@@ -23,13 +25,24 @@ import time
 import numpy as np
 import torch
 
-from qa_helpers import artifacts, catalog, config, diagnostics, pipeline, userU
-from qa_helpers.config import REPO_ROOT
+from qa_helpers import artifacts, catalog, config, diagnostics, pipeline, recipes, userU
+from qa_helpers.batches import split_pairs
 from qa_helpers.model import MODEL_VERSION
 from qa_helpers.outputs import git_hash
 
-RESULTS = REPO_ROOT / "benchmarks" / "results" / "recipe_variants.jsonl"
-COLUMNS = diagnostics.REPORTED
+RESULTS = recipes.RESULTS
+USERU_VERSIONS = {3: 0, 4: 5}  # UserU version -> uqa_low_topics (the datasheet's design value for version 4)
+
+
+def common_held_out(overrides: dict) -> dict[int, list[dict]]:
+    """Held-out pairs of UserU versions 3 and 4, restricted to the users both versions hold out: every variant is
+    scored on both, whatever it trained on, so variants trained on different versions can be compared."""
+    held = {}
+    for version, low in USERU_VERSIONS.items():
+        cfg = config.load("default", **{**overrides, "uqa_low_topics": low})
+        held[version] = split_pairs(artifacts.world_and_userU(cfg)[1], cfg.eval_pairs, cfg.seed)[1]
+    users = set.intersection(*({p["user_id"] for p in pairs} for pairs in held.values()))
+    return {version: [p for p in pairs if p["user_id"] in users] for version, pairs in held.items()}
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -43,33 +56,17 @@ def parse_overrides(items: list[str]) -> dict:
     return out
 
 
-def table() -> str:
-    rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
-    head = ["variant", "UserU", "steps", "s/step"] + [c.replace("_", " ") for c in COLUMNS]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        last = r["evals"][-1] if r.get("evals") else {}
-        cells = [
-            r["name"],
-            f"v{r.get('userU_version', '?')}",
-            str(r.get("steps", "-")),
-            f"{r.get('seconds_per_step', float('nan')):.2f}",
-        ]
-        cells += [f"{last[c]:.3f}" if c in last else "-" for c in COLUMNS]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--name")
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--note", default="")
+    parser.add_argument("--group", default="", help="the recipe this run is a seed of (default: its name)")
     parser.add_argument("--table", action="store_true", help="print the table of every recorded variant and exit")
     parser.add_argument("overrides", nargs="*", help="Profile settings as key=value")
     args = parser.parse_args()
     if args.table:
-        print(table())
+        print(recipes.summary(recipes.load()).round(3).to_string())
         return
     overrides = parse_overrides(args.overrides)
     if args.steps:
@@ -85,13 +82,20 @@ def main() -> None:
     except Exception as exc:  # a failed variant is recorded too
         history, error = trainer.history, f"{type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - start
-    readout = {}
+    readout, on_userU = {}, {}
     if error is None:
+        model = trainer.model.eval()
         records = artifacts.world(cfg).downstream[:1000]
         users = pipeline.user_tensors(cfg, records, data[0].table)
         shares = np.stack([[userU.facet_share(r, f) for f in catalog.FACETS] for r in records])
-        levels = diagnostics.facet_readout_by_level(trainer.model.eval(), users, shares, cfg.seed)
+        levels = diagnostics.facet_readout_by_level(model, users, shares, cfg.seed)
         readout = {name: list(r2) for name, r2 in levels.items()}
+        for version, pairs in common_held_out(overrides).items():
+            settings = (cfg.diagnostic_group, cfg.diagnostic_grid_users, cfg.seed, data[3])
+            report = diagnostics.diagnose(
+                model, data[0], pairs, *settings, loss=diagnostics.HeldOutLoss.for_profile(cfg)
+            )
+            on_userU[f"v{version}"] = report
     train_seconds = sum(h["seconds"] for h in history)
     evals = [
         {k: v for k, v in h.items() if k not in ("lr", "grad_norm", "seconds")}
@@ -100,10 +104,11 @@ def main() -> None:
     ]
     record = {
         "name": args.name,
+        "group": args.group or args.name,
         "note": args.note,
         "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
         "git_hash": git_hash(),
-        "userU_version": userU.USERU_VERSION,
+        "userU_version": 4 if cfg.uqa_low_topics else 3,
         "model_version": MODEL_VERSION,
         "overrides": overrides,
         "steps": len(history),
@@ -111,6 +116,7 @@ def main() -> None:
         "seconds_per_step": train_seconds / max(len(history), 1),
         "evals": evals,
         "facet_readout": readout,
+        "on_userU": on_userU,
         "error": error,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

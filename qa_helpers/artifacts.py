@@ -56,7 +56,8 @@ def key(cfg: Profile, stage: str) -> str:
 
 
 def world_folder(cfg: Profile) -> Path:
-    """artifacts/<profile>/world-<key>/: the profile's world, and its UserU pairs beside it."""
+    """artifacts/<profile>/world-<key>/: the profile's world, and its UserU pairs beside it (one file per UserU
+    key, so versions of the pairs built on one world live side by side)."""
     return cfg.artifacts_path() / f"world-{key(cfg, 'world')}"
 
 
@@ -73,8 +74,8 @@ def world(cfg: Profile) -> W.World:
 def userU_pairs(cfg: Profile, w: W.World) -> tuple[list[dict], dict]:
     """UserU pairs and their stats for the profile's world `w`, built and saved on first use."""
     folder = world_folder(cfg)
-    rows_path, stats_path = folder / "userU.jsonl", folder / "userU_stats.json"
     stage_key = key(cfg, "userU")
+    rows_path, stats_path = folder / f"userU-{stage_key}.jsonl", folder / f"userU_stats-{stage_key}.json"
     if stats_path.exists():
         saved = json.loads(stats_path.read_text())
         if saved.get("key") == stage_key:

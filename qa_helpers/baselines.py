@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -22,9 +23,11 @@ from tqdm.auto import tqdm
 
 from . import catalog as C
 from . import losses
-from .backbones import kv_cache
+from .backbones import kv_cache, train_tokenizer
+from .batches import PairSampler
 from .features import entry_counts, tabular_matrix
 from .layout import pad_right
+from .pipeline import tokenizer_corpus
 from .user_tensors import UserTensors
 from .userU import daypart, item_name
 
@@ -135,6 +138,23 @@ class SequenceContrastive(nn.Module):
         flat = torch.tensor([t for ids in token_ids for t in ids], dtype=torch.long)
         offsets = torch.tensor([0] + list(np.cumsum([len(ids) for ids in token_ids])[:-1]), dtype=torch.long)
         return self.answer(self.tokens(flat, offsets))
+
+
+def sequence_embeddings(
+    cfg, pretrain_users: UserTensors, train_pairs: list[dict], users: UserTensors, seed: int | None = None
+) -> tuple[np.ndarray, list[float]]:
+    """The no-LLM baseline at Q-Anchor's budget: trained on the same pairs with the same batches (the profile's
+    PairSampler) for `pretrain_steps` steps, with the tiny backbone's tokenizer for its answer tower; returns the
+    static embeddings of `users` (N, emb_dim) and the training losses. `seed`: its initialisation and batches
+    (default: the profile's init_seed, as Q-Anchor's)."""
+    seed = cfg.init_seed if seed is None else seed
+    tokenizer = train_tokenizer(tokenizer_corpus(train_pairs), cfg.tokenizer_vocab)
+    sampler = PairSampler.for_profile(train_pairs, replace(cfg, train_seed=seed))
+    model, history = train_sequence_contrastive(
+        pretrain_users, train_pairs, tokenizer, cfg.emb_dim, steps=cfg.pretrain_steps, seed=seed, sampler=sampler
+    )
+    with torch.no_grad():
+        return model.user(SequenceContrastive.user_features(users)).numpy(), history
 
 
 def train_sequence_contrastive(

@@ -58,7 +58,7 @@ class Profile:
     query_encoder: str = (
         "minilm"  # "minilm": a frozen sentence vector of the query joins its tokens (model.py); "": none
     )
-    numeric_init_scale: float = 1.0  # initial scale of the events' numeric projection (1: PyTorch's default init)
+    numeric_init_scale: float = 1.0  # the events' numeric projection at init: 1 PyTorch's, 0 none (text alone, paper)
     readout: str = "anchor"  # "anchor": the <USER_EMB> state (paper); "anchor+prefix": plus the prefix's mean state
     head: str = "mlp"  # "mlp": the reference code's projection head; "residual": starts as an isometry
     answer_pooling: str = "last"  # the semantic tower reads the answer's last token (paper) or the "mean" of all
@@ -325,6 +325,54 @@ CACHED_BY = {
         "figures_dir",
     ),
 }
+
+# Where a recipe setting departs from the paper: setting -> (the paper's value, which makes the paper's version
+# runnable as a switch; why ours may differ). Notebook 03 lists the ones a profile departs on (`departures`).
+PAPER_SETTINGS = {
+    "numeric_init_scale": (
+        0.0,
+        "the paper's events are texts alone, with times and amounts written into the text (every item x hour x "
+        "amount a new text for the sentence encoder); ours keeps hour and amount as a learned projection beside the "
+        "text, started small so that the token starts as its text (at PyTorch's default initialisation, 1.0, the "
+        "projection's norm is about 9 against the text vector's 1 and drowns it)",
+    ),
+    "query_encoder": (
+        "",
+        "a 2-layer LLM from scratch has never read most words of a new question; a frozen sentence vector of the "
+        "query stands in for a pretrained LLM's reading",
+    ),
+    "readout": (
+        "anchor",
+        "a from-scratch LLM at initialisation moves little of the prefix to <USER_EMB>; the prefix's mean state "
+        "added to the read-out keeps it (cacheable: it is stored beside the KV cache)",
+    ),
+    "head": (
+        "mlp",
+        "a random ReLU projection at initialisation throws part of the read-out away; an isometry does not",
+    ),
+    "answer_pooling": (
+        "last",
+        "the last token of a barely trained LLM is a poor summary of an answer; the mean over its tokens is better",
+    ),
+    "lr_modules": (1.0, "the encoder and head start from scratch and need larger steps than the LLM's lr gives"),
+    "lr_floor": (0.0, "a cosine decay to 0 over a short run spends its last steps learning nothing"),
+    "uqa_low_topics": (
+        0,
+        "the top-10 rule asks each user only about topics where they stand high; drawn topics also ask where they "
+        "stand low, so that one question's answers differ by the user (datasheet, UserU version 4)",
+    ),
+    "batch_topics": (
+        0,
+        "the paper's 2,048-pair batches hold many users per topic; a 32-pair uniform batch holds about one, and "
+        "telling the topic apart solves it; grouped batches ask 'which user?'",
+    ),
+}
+
+
+def departures(cfg: Profile) -> dict[str, tuple]:
+    """The settings of `cfg` that differ from the paper's: setting -> (the paper's value, ours, why)."""
+    return {k: (paper, getattr(cfg, k), why) for k, (paper, why) in PAPER_SETTINGS.items() if getattr(cfg, k) != paper}
+
 
 _FIELDS = {f.name for f in dataclasses.fields(Profile)}
 

@@ -25,7 +25,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import catalog as C
-from . import metrics
+from . import claims, metrics
 from .features import modality_features
 from .tasks import TASK_NAMES
 
@@ -89,6 +89,10 @@ def _rows_from_scores(
     seed: int,
     task_names=TASK_NAMES,
 ) -> list[dict]:
+    """Per-task rows and the mean row ('Avg'). Task k's bootstrap resamples its test users with seed `seed + k`,
+    the same users for every method scored on the same splits, so two methods' samples are paired: the 'Avg' row
+    keeps the mean-over-tasks samples (`auc_boot`, `ks_boot`) and `pairing`, a key of the splits and resamples
+    (claims.compare pairs two rows only when their keys agree)."""
     rows, samples = [], {"auc": [], "ks": []}
     for k, ((_, test), score) in enumerate(zip(splits, test_scores)):
         y = labels[test, k]
@@ -100,7 +104,7 @@ def _rows_from_scores(
             boot = metrics.bootstrap(y, score, fn, n_boot, seed + k)
             samples[name].append(boot)
             row[name] = fn(y, score)
-            row[f"{name}_lo"], row[f"{name}_hi"] = metrics.interval(boot)
+            row[f"{name}_lo"], row[f"{name}_hi"] = metrics.interval(boot, row[name])
         rows.append(row)
     mean = {
         "method": method,
@@ -108,11 +112,27 @@ def _rows_from_scores(
         "task": "Avg",
         "n_test": int(np.mean([r["n_test"] for r in rows])),
         "n_pos": int(np.sum([r["n_pos"] for r in rows])),
+        "min_task_pos": int(min(r["n_pos"] for r in rows)),
+        "pairing": pairing_key(labels, splits, n_boot, seed, [not np.isnan(r["auc"]) for r in rows]),
     }
     for name in ("auc", "ks"):  # over the tasks that could be scored
         mean[name] = float(np.nanmean([r[name] for r in rows]))
-        mean[f"{name}_lo"], mean[f"{name}_hi"] = metrics.interval(np.mean(samples[name], axis=0))
+        boot = np.mean(samples[name], axis=0)
+        mean[f"{name}_lo"], mean[f"{name}_hi"] = metrics.interval(boot, mean[name])
+        mean[f"{name}_boot"] = [round(float(b), 6) for b in boot]
     return rows + [mean]
+
+
+def pairing_key(labels: np.ndarray, splits, n_boot: int, seed: int, scored: list[bool]) -> str:
+    """12 hex digits naming what a bootstrap resampled: the test users and labels of every split, the number of
+    resamples, the seed and which tasks were scored. Equal keys: paired samples."""
+    import hashlib
+
+    h = hashlib.sha256(f"{n_boot} {seed} {scored}".encode())
+    for k, (_, test) in enumerate(splits):
+        h.update(np.asarray(test, dtype=np.int64).tobytes())
+        h.update(np.asarray(labels[test, k], dtype=np.int8).tobytes())
+    return h.hexdigest()[:12]
 
 
 def evaluate(
@@ -184,6 +204,28 @@ def evidence_aucs(records: list[dict], labels: np.ndarray, n_tabular: int, seed:
             for k, (train, test) in enumerate(splits)
         ]
     )
+
+
+def query_match(
+    emb: np.ndarray, labels: np.ndarray, splits, n_boot: int = 200, seed: int = 0, probe: str = "linear"
+) -> tuple[np.ndarray, list[list[float]]]:
+    """Does each task's own query serve its labels best? emb (Q, N, e): every user under each of the Q tasks'
+    queries. Returns the (Q, Q) AUC matrix (rows: the query asked, columns: the labels probed) and, per task b,
+    the paired difference [d, lo, hi] of its matched AUC over the mean of the other queries' AUCs on its labels,
+    from the same bootstrap resamples of b's test users (claims.count_claim reads them)."""
+    n_q = len(emb)
+    if emb.ndim != 3 or n_q != labels.shape[1]:
+        raise ValueError(f"need one embedding (N, e) per task: emb {emb.shape}, labels {labels.shape}")
+    auc = np.zeros((n_q, n_q))
+    differences = []
+    for b, (train, test) in enumerate(splits):
+        y = labels[test, b]
+        scores = [probe_scores(emb[a][train], labels[train, b], emb[a][test], probe, seed) for a in range(n_q)]
+        auc[:, b] = [metrics.auc(y, s) for s in scores]
+        boot = np.stack([metrics.bootstrap(y, s, metrics.auc, n_boot, seed + b) for s in scores])  # paired
+        others = [a for a in range(n_q) if a != b]
+        differences.append(claims.paired_difference(auc[b, b], auc[others, b].mean(), boot[b], boot[others].mean(0)))
+    return auc, differences
 
 
 def matched_vs_mismatched(auc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

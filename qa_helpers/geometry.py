@@ -63,8 +63,12 @@ def _check_labels(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 def balanced_silhouette(X: np.ndarray, y: np.ndarray) -> float:
     """Cosine silhouette averaged within each class, then over the two classes: in [-1, 1], 0 = no structure."""
     X, y = _check_labels(X, y)
-    s = silhouette_samples(X, y, metric="cosine")
-    return float(np.mean([s[y == k].mean() for k in (0, 1)]))
+    return balanced_mean(y, silhouette_samples(X, y, metric="cosine"))
+
+
+def balanced_mean(y: np.ndarray, values: np.ndarray) -> float:
+    """The mean of per-user `values` within each class of y, then over the two classes."""
+    return float(np.mean([values[y == k].mean() for k in (0, 1)]))
 
 
 def knn_scores(X: np.ndarray, y: np.ndarray, k: int = 15) -> np.ndarray:
@@ -83,11 +87,16 @@ def knn_scores(X: np.ndarray, y: np.ndarray, k: int = 15) -> np.ndarray:
 
 def separation(X: np.ndarray, y: np.ndarray, k: int = 15, n_boot: int = 0, seed: int = 0) -> dict:
     """{"silhouette": balanced cosine silhouette, "knn_auc": AUC of the leave-one-out kNN positive share}; with
-    `n_boot`, also "knn_auc_boot": the kNN AUC on n_boot stratified resamples of the users (metrics.bootstrap)."""
+    `n_boot`, also "knn_auc_boot" and "silhouette_boot": both on n_boot stratified resamples of the users
+    (metrics.bootstrap; the users' own silhouette values and kNN shares are kept, the users resampled). The same
+    seed and labels give the same resamples, so two embeddings of the same users get paired samples."""
+    X, y = _check_labels(X, y)
     knn = knn_scores(X, y, k)
-    out = {"silhouette": balanced_silhouette(X, y), "knn_auc": metrics.auc(y, knn)}
+    silhouettes = silhouette_samples(X, y, metric="cosine")
+    out = {"silhouette": balanced_mean(y, silhouettes), "knn_auc": metrics.auc(y, knn)}
     if n_boot:
-        out["knn_auc_boot"] = metrics.bootstrap(np.asarray(y).astype(int), knn, metrics.auc, n_boot, seed)
+        out["knn_auc_boot"] = metrics.bootstrap(y, knn, metrics.auc, n_boot, seed)
+        out["silhouette_boot"] = metrics.bootstrap(y, silhouettes, balanced_mean, n_boot, seed)
     return out
 
 

@@ -243,11 +243,12 @@ def text_space(vectors: np.ndarray, facets: list[str]):
 
 def pretraining_curves(history: list[dict]):
     """Losses, and the pretraining-side diagnostics over training (diagnostics.py): retrieval under one question
-    against chance, the query-swap and prefix-shuffle tests, the variance shares and the cosine between users."""
+    against chance, the query-swap and prefix-shuffle tests, the variance shares and the cosine between users, the
+    user nats (how much of the held-out loss needs the user) and how far each module's weights moved."""
     steps = np.array([h["step"] for h in history])
     evals = [h for h in history if "exact_recall@1" in h]
     es = [h["step"] for h in evals]
-    fig, axes = plt.subplots(2, 2, figsize=(13, 8))
+    fig, axes = plt.subplots(2, 3, figsize=(18, 8))
     axes = axes.ravel()
     for key, color in (("cl", "C0"), ("ntp", "C1")):
         y = np.array([h[key] for h in history])
@@ -290,8 +291,21 @@ def pretraining_curves(history: list[dict]):
         axes[3].plot(es, [h[key] for h in evals], "o-", color=color, label=label)
     axes[3].set(xlabel="step", ylim=(0, 1), title="Embedding spread (held-out users x 24 questions)")
     axes[3].legend()
+    if evals and "user_nats" in evals[0]:
+        axes[4].plot(es, [h["user_nats"] for h in evals], "o-", color="C0", label="user nats (shuffled - true)")
+        axes[4].plot(es, [h["heldout_loss"] for h in evals], "o--", color="C7", label="held-out contrastive loss")
+        axes[4].axhline(0, color="grey", ls="--", lw=0.8, label="the user does not matter")
+        axes[4].legend()
+    axes[4].set(xlabel="step", ylabel="nats", title="How much of the held-out loss needs the user?")
+    groups = sorted({k.split("/", 1)[1] for h in evals for k in h if k.startswith("weight_change/")})
+    for i, group in enumerate(groups):
+        axes[5].plot(es, [h[f"weight_change/{group}"] for h in evals], "o-", color=f"C{i}", label=group)
+    if groups:
+        axes[5].set_yscale("log")
+        axes[5].legend()
+    axes[5].set(xlabel="step", ylabel="||w - w0|| / ||w0||", title="How far each module's weights moved")
     fig.tight_layout()
-    keys = ("step", *diagnostics.REPORTED)
+    keys = ("step", *diagnostics.REPORTED, *(f"weight_change/{g}" for g in groups))
     return fig, {
         "step": steps,
         "cl": [h["cl"] for h in history],

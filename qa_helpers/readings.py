@@ -163,16 +163,17 @@ def serving(
     return "\n".join(lines)
 
 
-def ablation_effects(base_half_width: float) -> str:
-    """Notebook 08: the paper's ablation effects (Table 3, mean AUC below Base) against this run's noise, the
-    half-width of Base's 95% interval."""
+def ablation_effects(noise: float) -> str:
+    """Notebook 08: the paper's ablation effects (Table 3, mean AUC below Base) against this run's noise, the median
+    half-width of the paired differences' 95% intervals of the ablation claims."""
     t3 = paper.MEAN["Table 3"]
     drops = {k: t3["Q-Anchor (Base)"] - v for k, v in t3.items() if k.startswith("w/o")}
-    visible = [k for k, d in sorted(drops.items(), key=lambda kv: -kv[1]) if d > base_half_width]
+    visible = [k for k, d in sorted(drops.items(), key=lambda kv: -kv[1]) if d > noise]
     lo, hi = min(drops, key=drops.get), max(drops, key=drops.get)
     return (
         f"The paper's ablation effects range from {drops[lo]:.4f} ({lo}) to {drops[hi]:.4f} ({hi}) mean AUC below "
-        f"Base (Table 3). Base's 95% interval here has a half-width of {base_half_width:.4f}, so "
+        f"Base (Table 3). The paired differences with Base have 95% intervals of median half-width {noise:.4f} "
+        "here, so "
         + (
             f"{len(visible)} of the {len(drops)} paper effects ({', '.join(visible)}) are larger than this run's noise."
             if visible

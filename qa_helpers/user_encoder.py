@@ -73,15 +73,17 @@ class HierarchicalEncoder(nn.Module):
     @torch.no_grad()
     def scale_numeric(self, scale: float) -> None:
         """Multiply the numeric projections' weights by `scale` and zero their biases (scale 1: left as PyTorch
-        initialised them). At PyTorch's default initialisation the projection of (log1p amount, sin hour, cos hour)
-        has a norm of about 9 against the text vector's 1, so the hour and the amount carry most of an event
-        token's variance and the text (what the event is) a small residue; a small scale lets the token start
-        as its text (ours: the paper's events are texts alone, with times and amounts inside the text)."""
+        initialised them; scale 0: events are their text alone, as in the paper, and the projections are frozen at
+        zero). At PyTorch's default initialisation the projection of (log1p amount, sin hour, cos hour) has a norm
+        of about 9 against the text vector's 1, so the hour and the amount carry most of an event token's variance
+        and the text (what the event is) a small residue; a small scale lets the token start as its text and learn
+        how much the hour and the amount add (ours: the paper writes them into the text)."""
         if scale == 1.0:
             return
         for layer in self.numeric.values():
             layer.weight.mul_(scale)
             layer.bias.zero_()
+            layer.requires_grad_(scale != 0.0)
 
     def fit_tabular(self, tabular: torch.Tensor, present: torch.Tensor) -> None:
         """Set the tabular mean and std from rows (N, F) of users with `present` (N,) True; nothing without F."""

@@ -61,7 +61,8 @@ def test_04_matched_query_count_is_the_recorded_matrix():
     diag = np.diag(match)
     off = (match.sum(0) - diag) / (len(match) - 1)  # per task's labels (a column), the other queries
     count = next(c for c in m["claims"] if c["kind"] == "count")
-    assert count["k"] == int((diag > off).sum()) == m["matched_beats_mismatched"]
+    assert count["per_task"] == m["query_match_differences"]
+    assert [d for d, _, _ in count["per_task"]] == pytest.approx(list(diag - off))
 
 
 @pytest.mark.claims

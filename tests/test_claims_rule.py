@@ -1,52 +1,122 @@
 """The one rule that turns recorded numbers into a claim's verdict (qa_helpers.claims)."""
 
+import numpy as np
 import pytest
 
-from qa_helpers import claims
+from qa_helpers import claims, evaluation, metrics
 
 
-def test_a_difference_is_real_only_beyond_both_half_widths():
-    assert claims.difference_verdict(0.70, 0.68, 0.72, 0.66, 0.64, 0.68) == "reproduced"  # d 0.04 > 0.02
-    assert claims.difference_verdict(0.66, 0.64, 0.68, 0.70, 0.68, 0.72) == "reversed"
-    assert claims.difference_verdict(0.70, 0.68, 0.72, 0.69, 0.67, 0.71) == "inside the noise"
-    # the wider interval decides: 0.04 is not beyond a half-width of 0.05
-    assert claims.difference_verdict(0.70, 0.65, 0.75, 0.66, 0.65, 0.67) == "inside the noise"
+def _samples(center, spread, n=200, seed=0):
+    return center + spread * np.random.default_rng(seed).standard_normal(n)
+
+
+def test_a_paired_difference_decides_by_its_own_interval():
+    assert claims.difference_verdict(0.01, 0.03) == "reproduced"
+    assert claims.difference_verdict(-0.03, -0.01) == "reversed"
+    assert claims.difference_verdict(-0.01, 0.02) == "inside the noise"
+    assert claims.difference_verdict(0.01, 0.03, min_task_positives=1) == "no verdict"
     with pytest.raises(ValueError, match="above its high end"):
-        claims.difference_verdict(0.9, 0.3, 0.2, 0.5, 0.4, 0.6)
+        claims.difference_verdict(0.3, 0.2)
 
 
-def test_counts_against_a_fair_coin():
-    assert [claims.count_verdict(k, 10) for k in range(11)] == (
-        ["reversed"] * 3 + ["inside the noise"] * 5 + ["reproduced"] * 3
+def test_pairing_finds_a_difference_that_two_separate_intervals_hide():
+    """Two methods that share most of their resampling noise (the same test users): each interval is wide, the
+    difference's narrow. The unpaired rule (difference beyond both half-widths) would call this noise."""
+    shared = _samples(0.0, 0.02, seed=1)
+    a, b = 0.705 + shared + _samples(0, 0.001, seed=2), 0.700 + shared + _samples(0, 0.001, seed=3)
+    c = claims.difference_claim("A above B", (0.705, a), (0.700, b))
+    half_widths = [(hi - lo) / 2 for _, lo, hi in (c["above"], c["below"])]
+    assert c["difference"][0] == pytest.approx(0.005) and c["difference"][0] < max(half_widths)
+    assert c["verdict"] == "reproduced"
+    independent = claims.difference_claim("A above B", (0.705, 0.705 + shared), (0.700, _samples(0.7, 0.02, seed=9)))
+    assert independent["verdict"] == "inside the noise"
+
+
+def test_compare_pairs_rows_scored_on_the_same_resamples_only():
+    rng = np.random.default_rng(0)
+    labels = (rng.random((400, 3)) < 0.3).astype(int)
+    good, weak = labels + rng.normal(0, 0.8, labels.shape), labels + rng.normal(0, 1.5, labels.shape)
+    splits = evaluation.task_splits(labels, seed=0)
+    rows = evaluation.evaluate("good", good, labels, splits, n_boot=100, task_names=["a", "b", "c"])
+    rows += evaluation.evaluate("weak", weak, labels, splits, n_boot=100, task_names=["a", "b", "c"])
+    c = claims.compare("good above weak", rows, "good", "weak")
+    claims.check(c)
+    assert c["verdict"] == "reproduced" and c["methods"] == ["good", "weak"]
+    assert tuple(c["above"]) == pytest.approx(claims.mean_with_interval(rows, "good"))
+    other = evaluation.evaluate(
+        "other", weak, labels, evaluation.task_splits(labels, seed=1), n_boot=100, task_names=["a", "b", "c"]
+    )
+    with pytest.raises(ValueError, match="same test users"):
+        claims.compare("good above other", rows + other, "good", "other")
+
+
+def test_no_verdict_when_a_task_has_fewer_than_two_test_positives():
+    labels = np.zeros((40, 2), int)
+    labels[:2, 0] = 1  # task 0: two positives in all, one per half at best
+    labels[:20, 1] = 1
+    X = np.random.default_rng(0).normal(size=(40, 3)) + labels[:, :1]
+    splits = evaluation.task_splits(labels, seed=0)
+    rows = evaluation.evaluate("x", X, labels, splits, n_boot=20, task_names=["a", "b"])
+    rows += evaluation.evaluate("y", X[:, ::-1], labels, splits, n_boot=20, task_names=["a", "b"])
+    assert claims.compare("x above y", rows, "x", "y")["verdict"] == "no verdict"
+
+
+def test_counts_decide_only_tasks_whose_interval_excludes_zero():
+    up, down, tie = [0.02, 0.01, 0.03], [-0.02, -0.03, -0.01], [0.001, -0.01, 0.012]
+    assert claims.count_claim("wins", [up] * 9 + [tie])["verdict"] == "reproduced"  # 9 of 9 decided
+    assert claims.count_claim("wins", [up] * 8 + [down] * 2)["verdict"] == "inside the noise"  # P(X >= 8 | 10) > 5%
+    assert claims.count_claim("wins", [down] * 5 + [tie] * 5)["verdict"] == "reversed"  # 0 of 5
+    assert claims.count_claim("wins", [up] * 4 + [tie] * 6)["verdict"] == "inside the noise"  # 4 of 4: P = 6%
+    c = claims.count_claim("tiny shifts", [tie] * 10)
+    assert (c["k"], c["losses"], c["verdict"]) == (0, 0, "inside the noise")
+    assert [claims.count_verdict(k, 10 - k) for k in range(11)] == (
+        ["reversed"] * 2 + ["inside the noise"] * 7 + ["reproduced"] * 2
     )
     with pytest.raises(ValueError):
-        claims.count_verdict(11, 10)
+        claims.count_verdict(-1, 3)
 
 
-def test_check_recomputes_and_catches_a_typed_verdict():
-    c = claims.difference_claim("A above B", (0.7, 0.68, 0.72), (0.6, 0.58, 0.62), paper="+0.1")
+def test_check_recomputes_and_catches_a_typed_verdict_or_count():
+    c = claims.difference_claim("A above B", (0.7, _samples(0.7, 0.01)), (0.6, _samples(0.6, 0.01)), paper="+0.1")
     claims.check(c)
-    assert c["verdict"] == "reproduced" and c["difference"] == pytest.approx(0.1)
+    assert c["verdict"] == "reproduced" and c["difference"][0] == pytest.approx(0.1)
     with pytest.raises(AssertionError, match="the numbers say 'reproduced'"):
         claims.check({**c, "verdict": "inside the noise"})
-    n = claims.count_claim("wins", 8, 10)
+    n = claims.count_claim("wins", [[0.02, 0.01, 0.03]] * 8 + [[0.0, -0.01, 0.01]] * 2)
     claims.check(n)
-    assert claims.table([c, n]).loc["wins", "ours"] == "8 of 10"
+    with pytest.raises(AssertionError, match="recorded 9 wins"):
+        claims.check({**n, "k": 9})
+    assert claims.table([c, n]).loc["wins", "ours"].startswith("8 of 10 tasks above")
 
 
-def test_reading_states_every_claim_with_its_verdict_and_the_rule():
+def test_reading_states_every_claim_and_leaves_echoes_out_of_the_tally():
     recorded = [
-        claims.difference_claim("a above b", (0.70, 0.68, 0.72), (0.60, 0.58, 0.62), paper="0.8 vs 0.7"),
-        claims.count_claim("wins", 2, 10),
+        claims.difference_claim("a above b", (0.70, _samples(0.70, 0.01)), (0.60, _samples(0.60, 0.01, seed=1))),
+        claims.count_claim("wins", [[-0.02, -0.03, -0.01]] * 10),
+        claims.difference_claim(
+            "small above large",
+            (0.70, _samples(0.70, 0.01)),
+            (0.60, _samples(0.60, 0.01, seed=1)),
+            not_counted="the larger backbone is under-trained at this budget",
+        ),
     ]
     text = claims.reading(recorded)
     assert "*a above b*: **reproduced**" in text and "*wins*: **reversed**" in text
-    assert "1 reproduced, 1 reversed, 0 inside the noise" in text
+    assert "2 claims: 1 reproduced, 1 reversed, 0 inside the noise, 0 no verdict" in text
+    assert "*small above large*: **reproduced**" in text and "Not counted: the larger backbone" in text
     assert text.endswith(claims.RULE)
+    assert claims.table(recorded).loc["small above large", "verdict"] == "reproduced (not counted)"
 
 
 def test_reading_refuses_a_claim_whose_verdict_disagrees_with_its_numbers():
-    tampered = claims.difference_claim("a above b", (0.61, 0.55, 0.67), (0.60, 0.54, 0.66))
-    tampered["verdict"] = "reproduced"  # the numbers say inside the noise
+    tampered = claims.difference_claim("a above b", (0.61, _samples(0.61, 0.03)), (0.60, _samples(0.60, 0.03, seed=1)))
+    assert tampered["verdict"] == "inside the noise"
+    tampered["verdict"] = "reproduced"
     with pytest.raises(AssertionError, match="the numbers say 'inside the noise'"):
         claims.reading([tampered])
+
+
+def test_interval_of_the_difference_is_bias_corrected():
+    boot = np.r_[np.full(150, 0.02), np.full(50, -0.01)]
+    d = claims.paired_difference(0.01, 0.0, boot, np.zeros(200))
+    assert d[0] == 0.01 and (d[1], d[2]) == metrics.interval(boot, 0.01)

@@ -35,3 +35,14 @@ def test_profiles_are_frozen():
 def test_output_folders():
     assert config.load("default").figures_path() == config.REPO_ROOT / "figures"
     assert config.load("smoke").figures_path() == config.REPO_ROOT / "artifacts" / "smoke" / "figures"
+
+
+def test_departures_from_the_paper_are_named_and_switch_back():
+    cfg = config.load("default")
+    assert set(config.PAPER_SETTINGS) <= {f for f in cfg.to_dict() if f != "name"}
+    for setting, (paper_value, why) in config.PAPER_SETTINGS.items():
+        assert why and isinstance(paper_value, type(getattr(cfg, setting))), setting
+    paper = config.load("default", **{k: v for k, (v, _) in config.PAPER_SETTINGS.items()})
+    assert config.departures(paper) == {}
+    ours = config.departures(config.load("default", readout="anchor+prefix"))
+    assert ours["readout"][:2] == ("anchor", "anchor+prefix")

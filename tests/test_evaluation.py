@@ -39,8 +39,24 @@ def test_bootstrap_is_seeded_and_brackets_the_estimate():
     s = rng.standard_normal(400) + 1.5 * y
     a = metrics.bootstrap(y, s, metrics.auc, 100, seed=3)
     assert np.array_equal(a, metrics.bootstrap(y, s, metrics.auc, 100, seed=3))
-    lo, hi = metrics.interval(a)
+    lo, hi = metrics.interval(a, metrics.auc(y, s))
     assert lo < metrics.auc(y, s) < hi and hi - lo < 0.2
+
+
+def test_bias_corrected_interval_centres_a_biased_statistic_on_its_estimate():
+    """KS resamples run above the estimate: a plain percentile interval puts the estimate near its low end, the
+    bias-corrected one nearer its middle; with no bias (half the samples below) both are the same."""
+    rng = np.random.default_rng(0)
+    y = rng.random(600) < 0.1
+    s = rng.standard_normal(600) + 0.5 * y
+    est = metrics.ks(y, s)
+    boot = metrics.bootstrap(y, s, metrics.ks, 400, seed=1)
+    assert np.mean(boot < est) < 0.4  # the bias this corrects
+    plain = np.quantile(boot, [0.025, 0.975])
+    lo, hi = metrics.interval(boot, est)
+    assert (est - lo) / (hi - lo) > (est - plain[0]) / (plain[1] - plain[0]) and lo < est < hi
+    symmetric = np.r_[-np.arange(1, 101), np.arange(1, 101)].astype(float)
+    assert metrics.interval(symmetric, 0.0) == pytest.approx(tuple(np.quantile(symmetric, [0.025, 0.975])))
 
 
 def test_splits_are_stratified_fixed_and_cover_the_users(data):
@@ -181,3 +197,18 @@ def test_matched_vs_mismatched_equals_a_loop_over_columns():
         assert np.isclose(others[b], np.mean([auc[a, b] for a in range(5) if a != b]))
     with pytest.raises(ValueError, match="square"):
         evaluation.matched_vs_mismatched(auc[:, :4])
+
+
+def test_query_match_pairs_each_task_with_the_other_queries_on_its_own_test_users():
+    rng = np.random.default_rng(0)
+    labels = (rng.random((600, 3)) < 0.3).astype(int)
+    # query a's embedding carries task a's label: the matched query wins every column
+    emb = np.stack([np.c_[labels[:, a] + rng.normal(0, 0.7, 600), rng.normal(size=(600, 2))] for a in range(3)])
+    splits = evaluation.task_splits(labels, seed=0)
+    auc, diffs = evaluation.query_match(emb, labels, splits, n_boot=100)
+    assert auc.shape == (3, 3) and all(auc[b, b] > auc[a, b] for b in range(3) for a in range(3) if a != b)
+    for b, (d, lo, hi) in enumerate(diffs):
+        assert d == pytest.approx(auc[b, b] - np.delete(auc[:, b], b).mean()) and 0 < lo < d < hi
+        assert auc[b, b] == pytest.approx(evaluation.probe_auc(emb[b], labels, splits, b))
+    with pytest.raises(ValueError, match="one embedding"):
+        evaluation.query_match(emb[:2], labels, splits)

@@ -99,3 +99,20 @@ def test_bad_inputs_raise():
         geometry.project_2d(X[:3], "pca")
     with pytest.raises(ValueError, match="queries >= 2"):
         geometry.query_variance(X[None])
+
+
+def test_separation_samples_of_two_embeddings_of_the_same_users_are_paired():
+    X, y = _clusters(shift=0.8)
+    sharper = X * np.where(y[:, None] == 1, 1.0, 1.0) + 0.6 * y[:, None]  # the positives pushed further out
+    a = geometry.separation(X, y, k=5, n_boot=50, seed=3)
+    b = geometry.separation(sharper, y, k=5, n_boot=50, seed=3)
+    assert len(a["silhouette_boot"]) == 50 and a["silhouette_boot"].mean() == pytest.approx(a["silhouette"], abs=0.05)
+    # the same resamples: the difference's spread is far below either sample's
+    assert np.std(b["silhouette_boot"] - a["silhouette_boot"]) < np.std(a["silhouette_boot"])
+    rng = np.random.default_rng(3)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y != 1)
+    idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])  # metrics.bootstrap's first draw
+    from sklearn.metrics import silhouette_samples
+
+    s = silhouette_samples(X, y, metric="cosine")
+    assert a["silhouette_boot"][0] == pytest.approx(geometry.balanced_mean(y[idx], s[idx]))

@@ -330,3 +330,12 @@ def test_model_config_names_its_read_out_and_rejects_unknown_ones(tiny_setup, tm
     assert torch.equal(embed_pairs(again, users, [0, 3], q), embed_pairs(model, users, [0, 3], q))
     with pytest.raises(ValueError, match="unknown readout 'cls'"):
         _variant(tiny_setup, readout="cls")
+
+
+def test_numeric_scale_zero_is_the_papers_text_alone_and_frozen(tiny_setup):
+    model = _variant(tiny_setup, numeric_init_scale=0.0)
+    assert all(not p.requires_grad for p in model.encoder.numeric.parameters())
+    batch = tiny_setup["users"].batch([0, 1])
+    m = model.config.spec.event_modalities[0]
+    with torch.no_grad():
+        assert torch.equal(model.encoder.event_vectors(m, batch.events[m], batch.numeric[m]), batch.events[m])

@@ -175,3 +175,21 @@ def test_scaling_curves_tick_labels_do_not_collide():
 
 def test_use_style_sets_one_type_scale():
     assert all(plt.rcParams[k] == v for k, v in FONT_SIZES.items())
+
+
+def test_pretraining_curves_draw_user_nats_and_every_module_without_an_empty_panel():
+    rng = np.random.default_rng(0)
+    history = []
+    for step in range(1, 21):
+        h = {"step": step, "cl": 3 - 0.05 * step, "ntp": 6 - 0.1 * step, "masked_share": 0.01}
+        if step % 10 == 0:
+            h |= {k: float(rng.uniform(0.1, 0.9)) for k in ("exact_recall@1", "exact_chance@1", "held_out_recall@1")}
+            h |= {k: 0.6 for k in ("exact_query_swap_win", "held_out_query_swap_win", "prefix_shuffle_win")}
+            h |= {"user_share": 0.5, "query_share": 0.4, "interaction_share": 0.1, "cos_same_query_other_user": 0.5}
+            h |= {"user_nats": 0.1 * step, "heldout_loss": 2.0}
+            h |= {f"weight_change/{g}": 0.01 * step for g in ("LLM", "head", "encoder adapters")}
+        history.append(h)
+    fig, data = plots.pretraining_curves(history)
+    assert len(fig.axes) == 6 and all(ax.lines for ax in fig.axes)
+    assert [line.get_label() for line in fig.axes[5].lines] == ["LLM", "encoder adapters", "head"]
+    assert data["eval"][-1]["user_nats"] == 2.0 and data["eval"][-1]["weight_change/head"] == 0.2

@@ -136,6 +136,10 @@ def test_modality_attention_shares(model, tiny_setup, task_data):
     assert model.backbone.base_lm().config._attn_implementation == "sdpa"  # restored after the call
     per_layer = attention.modality_attention(model, prefixes, QUERIES, per_layer=True)
     np.testing.assert_allclose(per_layer.mean(0), shares, atol=1e-5)
+    per_user = attention.modality_attention(model, prefixes, QUERIES, per_user=True)
+    assert per_user.shape == (2, len(users), 7)
+    np.testing.assert_allclose(per_user.mean(1), shares, atol=1e-5)
+    np.testing.assert_allclose(per_user.sum(-1), 1.0, atol=1e-5)
     # the same shares from one full uncached forward per user, position by position
     owner = np.array(layout.modality_of_position(model.config.spec, model.config.tabular_tokens))
     lp = len(owner)
@@ -165,3 +169,19 @@ def test_a_soft_prompt_starts_at_the_scale_of_the_token_embeddings(model):
     for v in vectors:
         assert bool(((table - v).abs().sum(-1) == 0).any())  # an exact row of the table
         assert norms.min() <= v.norm() <= norms.max()
+
+
+def test_evidence_shift_counts_only_what_is_specific_to_a_task():
+    from qa_helpers.attention import evidence_shift
+
+    rng = np.random.default_rng(0)
+    before = rng.dirichlet(np.ones(4), size=(3, 200))  # (T, N, C)
+    after = before.copy()
+    after[:, :, 0] += 0.05  # every prompt raises category 0: shared, not task-specific
+    after[1, :, 2] += 0.03  # task 1's prompt raises its evidence category 2
+    out = evidence_shift(before, after, [[0], [2], [0]], n_boot=100)
+    assert out[0][0] == pytest.approx(-0.0) or abs(out[0][0]) < 1e-9  # the shared rise cancels
+    d, lo, hi = out[1]
+    assert d == pytest.approx(0.03 * 2 / 3) and 0 < lo <= d <= hi
+    with pytest.raises(ValueError, match="T evidence lists"):
+        evidence_shift(before, after, [[0]])

@@ -45,6 +45,8 @@ SETTINGS = {
     "5x": "an exercise's threshold",
     "0.010": "an exercise's difference",
     "0.015": "an exercise's half-width",
+    "0.004": "an exercise's paired interval",
+    "0.016": "an exercise's paired interval",
 }
 
 

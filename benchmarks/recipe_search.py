@@ -36,7 +36,9 @@ USERU_VERSIONS = {3: 0, 4: 5}  # UserU version -> uqa_low_topics (the datasheet'
 
 def common_held_out(overrides: dict) -> dict[int, list[dict]]:
     """Held-out pairs of UserU versions 3 and 4, restricted to the users both versions hold out: every variant is
-    scored on both, whatever it trained on, so variants trained on different versions can be compared."""
+    scored on both, whatever it trained on, so variants trained on different versions can be compared (their user
+    nats with the default profile's batches, HeldOutLoss(), whatever batches the variant trains with: more users per
+    topic in a batch would raise them by construction)."""
     held = {}
     for version, low in USERU_VERSIONS.items():
         cfg = config.load("default", **{**overrides, "uqa_low_topics": low})
@@ -92,9 +94,7 @@ def main() -> None:
         readout = {name: list(r2) for name, r2 in levels.items()}
         for version, pairs in common_held_out(overrides).items():
             settings = (cfg.diagnostic_group, cfg.diagnostic_grid_users, cfg.seed, data[3])
-            report = diagnostics.diagnose(
-                model, data[0], pairs, *settings, loss=diagnostics.HeldOutLoss.for_profile(cfg)
-            )
+            report = diagnostics.diagnose(model, data[0], pairs, *settings, loss=diagnostics.HeldOutLoss())
             on_userU[f"v{version}"] = report
     train_seconds = sum(h["seconds"] for h in history)
     evals = [
@@ -111,6 +111,7 @@ def main() -> None:
         "userU_version": 4 if cfg.uqa_low_topics else 3,
         "model_version": MODEL_VERSION,
         "overrides": overrides,
+        "settings": cfg.to_dict(),
         "steps": len(history),
         "seconds": seconds,
         "seconds_per_step": train_seconds / max(len(history), 1),

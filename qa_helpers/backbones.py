@@ -14,6 +14,7 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -150,6 +151,27 @@ def tiny_qwen2(
         torch.manual_seed(seed)
         lm = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa")
     return Backbone(lm, tokenizer, "tiny", f"Qwen2Config(hidden={hidden}, layers={layers}, heads={heads})")
+
+
+@torch.no_grad()
+def start_token_embeddings(backbone: Backbone, encode) -> int:
+    """Start a from-scratch backbone's token embeddings from a sentence encoder (`encode`: texts -> (n, d)
+    vectors, e.g. the MiniLM text cache's): each token's text (its decoded bytes, outer spaces stripped) is
+    encoded, the vectors are reduced to the hidden size by PCA over the vocabulary (fewer components when the
+    encoder's vectors are narrower: the other dimensions keep their random start) and scaled to the embedding's own
+    initial spread, so that tokens that mean alike start alike. Special tokens and tokens that decode to whitespace
+    keep their random start. Returns the number of tokens started this way."""
+    tokenizer, emb = backbone.tokenizer, backbone.input_embeddings().weight  # (V, hidden)
+    special = set(tokenizer.all_special_ids)
+    texts = {i: tokenizer.decode([i]).strip() for i in range(len(tokenizer)) if i not in special}
+    rows = [i for i, t in texts.items() if t]
+    X = np.asarray(encode([texts[i] for i in rows]), dtype=np.float64)
+    X -= X.mean(0)
+    _, _, vt = np.linalg.svd(X, full_matrices=False)
+    Z = X @ vt[: emb.shape[1]].T  # (n, k): the leading principal components, k <= hidden
+    Z *= float(emb.std()) / Z.std()
+    emb[torch.as_tensor(rows), : Z.shape[1]] = torch.as_tensor(Z, dtype=emb.dtype)
+    return len(rows)
 
 
 def smollm2_folder(cache_dir: Path | None = None) -> Path:

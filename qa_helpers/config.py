@@ -48,6 +48,7 @@ class Profile:
     tiny_kv_heads: int = 2
     tiny_intermediate: int = 512
     tokenizer_vocab: int = 2000  # BPE vocabulary of the tiny backbone's tokenizer, trained on UserU text
+    token_init: str = "random"  # the tiny backbone's token embeddings: "random", or started from "minilm"'s vectors
     event_caps: tuple = (32, 16, 24, 16, 8)  # K_m for bill, mini, spm, app, search (paper code: 250/150/150/100/10)
     tabular_tokens: int = 2  # copies of the projected tabular row in the prefix (paper code: 50)
     emb_dim: int = 64  # user embedding size (paper: 128)
@@ -260,6 +261,7 @@ CACHED_BY = {
         "tiny_kv_heads",
         "tiny_intermediate",
         "tokenizer_vocab",
+        "token_init",
         "event_caps",
         "tabular_tokens",
         "emb_dim",

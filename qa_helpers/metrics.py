@@ -37,15 +37,34 @@ def ks(y, score) -> float:
 
 def bootstrap(y, score, metric, n_boot: int = 200, seed: int = 0) -> np.ndarray:
     """`metric` on `n_boot` stratified resamples of the users (positives and negatives resampled separately,
-    so every resample has both classes). Returns shape (n_boot,)."""
+    so every resample has both classes). Returns shape (n_boot,). AUC and KS are computed for all resamples at
+    once from how often each user was drawn (`weighted_auc_ks`); any other metric runs resample by resample."""
     y, score = _check(y, score)
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y != 1)
     rng = np.random.default_rng(seed)
-    out = np.empty(n_boot)
-    for b in range(n_boot):
-        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
-        out[b] = metric(y[idx], score[idx])
-    return out
+    draws = [np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]) for _ in range(n_boot)]
+    if metric in (auc, ks):
+        counts = np.stack([np.bincount(idx, minlength=len(y)) for idx in draws]) if draws else np.zeros((0, len(y)))
+        return weighted_auc_ks(y, score, counts)[0 if metric is auc else 1]
+    return np.array([metric(y[idx], score[idx]) for idx in draws])
+
+
+def weighted_auc_ks(y: np.ndarray, score: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """AUC and KS of every resample at once: counts (B, n) is how often each of the n users was drawn in each of
+    B resamples. Equal to `auc` and `ks` on the resampled users (tied scores as there: average ranks for AUC,
+    thresholds between distinct scores for KS). Returns two (B,) arrays."""
+    order = np.argsort(score, kind="mergesort")
+    s = score[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(s)) + 1]  # first index of each group of tied scores
+    w = counts[:, order].astype(float)
+    is_pos = y[order] == 1
+    pos = np.add.reduceat(w * is_pos, starts, axis=1)  # (B, groups): drawn positives per tied score
+    neg = np.add.reduceat(w * ~is_pos, starts, axis=1)
+    n_pos, n_neg = pos.sum(1), neg.sum(1)
+    neg_below = np.cumsum(neg, 1) - neg  # negatives scored strictly below each group
+    auc_values = (pos * (neg_below + 0.5 * neg)).sum(1) / (n_pos * n_neg)
+    gap = np.cumsum(neg, 1) / n_neg[:, None] - np.cumsum(pos, 1) / n_pos[:, None]  # F_neg(t) - F_pos(t)
+    return auc_values, np.maximum(0.0, gap.max(1))
 
 
 def interval(samples: np.ndarray, estimate: float, level: float = 0.95) -> tuple[float, float]:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from . import backbones as B
-from . import evaluation, prompt_tuning, tasks, userU, world
+from . import evaluation, prompt_tuning, sentence_encoder, tasks, userU, world
 from .config import Profile
 from .model import QAnchor
 from .spec import DatasetSpec
@@ -43,10 +43,11 @@ def tokenizer_corpus(pairs: list[dict], questions: list[str] | None = None) -> l
 
 
 def backbone(cfg: Profile, pairs: list[dict], questions: list[str] | None = None) -> B.Backbone:
-    """The profile's LLM; the tiny one gets a tokenizer trained on `tokenizer_corpus(pairs, questions)`."""
+    """The profile's LLM; the tiny one gets a tokenizer trained on `tokenizer_corpus(pairs, questions)`, and its
+    token embeddings start from the sentence encoder `token_init` names ('random': PyTorch's start)."""
     if cfg.backbone == "tiny":
         tok = B.train_tokenizer(tokenizer_corpus(pairs, questions), cfg.tokenizer_vocab)
-        return B.tiny_qwen2(
+        bb = B.tiny_qwen2(
             tok,
             cfg.tiny_hidden,
             cfg.tiny_layers,
@@ -55,6 +56,9 @@ def backbone(cfg: Profile, pairs: list[dict], questions: list[str] | None = None
             cfg.tiny_intermediate,
             seed=cfg.init_seed,
         )
+        if cfg.token_init != "random":
+            B.start_token_embeddings(bb, sentence_encoder.text_cache(cfg.token_init).encode)
+        return bb
     if cfg.backbone == "smollm2":
         return B.smollm2(True, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
     return B.from_folder(cfg.backbone, True, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)

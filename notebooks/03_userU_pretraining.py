@@ -233,7 +233,7 @@ print("query encoder:", cfg.query_encoder or "none (the LLM reads the query toke
 # ## 5 Where this recipe departs from the paper
 #
 # Every departure is a profile setting whose value `config.PAPER_SETTINGS` names as the paper's, so the paper's
-# version runs by setting it back (`config.load(PROFILE, readout="anchor")`, say); section 7 records how each was
+# version runs by setting it back (`config.load(PROFILE, readout="anchor")`, say); section 8 records how each was
 # judged. The settings this profile departs on, with the reason for each:
 
 # %%

@@ -47,6 +47,7 @@ PROFILE = "default"
 SEED = None  # None: the profile's seed
 
 # %%
+import json
 import time
 
 import numpy as np
@@ -79,17 +80,22 @@ print(
 )
 
 # %%
-run_seconds = {}
+run_seconds, trained = {}, {}
 
 
 def variant(name, **overrides):
-    """The pretrained model of the profile with the reduced budget and `overrides` (trained once, then cached)."""
-    t0 = time.perf_counter()
-    model, history = artifacts.pretrained_model(
-        config.load(PROFILE, **{"seed": cfg.seed, **budget, **overrides}), progress=False
-    )
-    run_seconds[name] = time.perf_counter() - t0
-    return model.eval(), history
+    """The model of the profile with the reduced budget and `overrides` (trained once, then cached), its history,
+    and its scores under `name`. Settings met twice (the data-scaling point at the ablation budget, the model-scaling
+    point at the profile's own size) are trained and scored once and shown under both names."""
+    settings = config.load(PROFILE, **{"seed": cfg.seed, **budget, **overrides})
+    key = json.dumps(settings.to_dict(), sort_keys=True, default=str)
+    if key not in trained:
+        t0 = time.perf_counter()
+        model, history = artifacts.pretrained_model(settings, progress=False)
+        trained[key] = model.eval(), history, score(name, model.eval())
+        run_seconds[name] = time.perf_counter() - t0
+    model, history, scores = trained[key]
+    return model, history, [{**r, "method": name} for r in scores]
 
 
 def score(name, model, prompts=None):
@@ -122,9 +128,9 @@ ABLATIONS = {
 }
 rows, final_loss = [], {}
 for name, overrides in ABLATIONS.items():
-    model, history = variant(name, **overrides)
+    model, history, scores = variant(name, **overrides)
     final_loss[name] = {k: history[-1][k] for k in ("cl", "ntp")}
-    rows += score(name, model)
+    rows += scores
     if name == "Q-Anchor (Base)":
         base_model = model
 print({n: f"{s:.0f} s" for n, s in run_seconds.items()})
@@ -165,8 +171,7 @@ ablation_ks.round(4)
 scale_rows = []
 for steps in cfg.data_scale_steps:
     name = f"{steps} steps / {steps * cfg.ablation_batch} pairs"
-    model, _ = variant(name, pretrain_steps=steps, warmup_steps=max(1, steps // 10), checkpoint_every=steps)
-    scale_rows += score(name, model)
+    scale_rows += variant(name, pretrain_steps=steps, warmup_steps=max(1, steps // 10), checkpoint_every=steps)[2]
 data_auc = evaluation.table(scale_rows, "auc", probe="linear")
 data_auc.round(4)
 
@@ -181,9 +186,11 @@ data_auc.round(4)
 model_rows, n_params = [], {}
 for hidden, layers in cfg.model_scale:
     name = f"tiny {hidden} x {layers}"
-    model, _ = variant(name, backbone="tiny", tiny_hidden=hidden, tiny_layers=layers, tiny_intermediate=4 * hidden)
+    model, _, scores = variant(
+        name, backbone="tiny", tiny_hidden=hidden, tiny_layers=layers, tiny_intermediate=4 * hidden
+    )
     n_params[name] = sum(p.numel() for p in model.lm.parameters())
-    model_rows += score(name, model)
+    model_rows += scores
 if cfg.backbone != "tiny":
     n_params[cfg.backbone] = sum(p.numel() for p in base_model.lm.parameters())
     model_rows += score(cfg.backbone, base_model)

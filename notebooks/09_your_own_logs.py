@@ -289,7 +289,7 @@ if benchmark is not None:
     per_task = pd.DataFrame(benchmark["downstream"]["per_task"]).set_index("task")
     for side in ("catalogue", "catalogue_free"):
         per_task[side] = per_task[side].map(with_interval)
-    display(per_task[["catalogue", "catalogue_free", "difference", "verdict"]].round(3))
+    display(per_task[["catalogue", "catalogue_free", "difference"]].round(3))
     display(pd.Series(benchmark["claim"]).to_frame("claim"))
 
 # %%

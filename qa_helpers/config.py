@@ -59,9 +59,10 @@ class Profile:
     query_encoder: str = (
         "minilm"  # "minilm": a frozen sentence vector of the query joins its tokens (model.py); "": none
     )
-    numeric_init_scale: float = 1.0  # the events' numeric projection at init: 1 PyTorch's, 0 none (text alone, paper)
-    readout: str = "anchor"  # "anchor": the <USER_EMB> state (paper); "anchor+prefix": plus the prefix's mean state
-    head: str = "mlp"  # "mlp": the reference code's projection head; "residual": starts as an isometry
+    # the three below were chosen in issue 20's recipe search (recipe "C1" of benchmarks/results/recipe_variants.jsonl)
+    numeric_init_scale: float = 0.05  # the events' numeric projection at init: 1 PyTorch's, 0 none (text alone, paper)
+    readout: str = "anchor+prefix"  # "anchor": the <USER_EMB> state (paper); "anchor+prefix": plus the prefix mean
+    head: str = "residual"  # "mlp": the reference code's projection head; "residual": starts as an isometry
     answer_pooling: str = "last"  # the semantic tower reads the answer's last token (paper) or the "mean" of all
 
     # --- pretraining (notebook 03) ---

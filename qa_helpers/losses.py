@@ -87,12 +87,12 @@ def contrastive_loss(
     qd, qq, dd, dq = ua @ v.T, ua @ u.T, va @ v.T, va @ u.T  # (n_anchors, B) each
     pos = (ua * va).sum(-1, keepdim=True)  # (n_anchors, 1)
     off_diag = torch.ones_like(qd, dtype=torch.bool)
-    off_diag[torch.arange(n_anchors), rows] = False
+    off_diag[torch.arange(n_anchors, device=u.device), rows] = False
     n_pairs = off_diag.sum()
     if duplicates is not None:
         if duplicates.shape != (u.shape[0], u.shape[0]):
             raise ValueError(f"duplicates must be ({u.shape[0]}, {u.shape[0]}), got {tuple(duplicates.shape)}")
-        off_diag &= ~duplicates[rows].to(off_diag.device)
+        off_diag &= ~duplicates.to(u.device)[rows]
     limit = pos + margin
     if variant == "paper":
         keep = (qd <= limit) & (qq <= limit) if use_mask else torch.ones_like(off_diag)

@@ -282,7 +282,7 @@ class QAnchor(nn.Module):
         if self.config.answer_pooling == "mean":
             return self.project(prefix_summary(hidden, mask))
         last = mask.sum(1) - 1
-        return self.project(hidden[torch.arange(len(ids)), last])
+        return self.project(hidden[torch.arange(len(ids), device=hidden.device), last])
 
     # ------------------------------------------------------------------ prefix KV cache (paper §3.2.4)
 
@@ -316,7 +316,7 @@ class QAnchor(nn.Module):
             output_attentions=output_attentions,
             cache=cache,
         )
-        rows = torch.arange(len(x))
+        rows = torch.arange(len(x), device=x.device)
         hidden = self.read_out(out.last_hidden_state[rows, suffix.anchor], state.summary)
         if not output_attentions:
             return hidden
@@ -357,7 +357,7 @@ class QAnchor(nn.Module):
         suffix = self.suffix(queries, answers).to(self.device)
         hidden, pre_mask = self.full_pass(users, suffix)
         lp = pre_mask.shape[1]
-        rows = torch.arange(len(hidden))
+        rows = torch.arange(len(hidden), device=hidden.device)
         u = self.project(self.read_out(hidden[rows, lp + suffix.anchor], prefix_summary(hidden[:, :lp], pre_mask)))
         supervised = suffix.labels != -100  # (B, Ls)
         logits = self.backbone.lm_head()(hidden[:, lp:][supervised])  # only where a token is predicted

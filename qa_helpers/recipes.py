@@ -12,7 +12,8 @@ seeds share a `group`.
 
 The rule: a key number of a variant differs from its base when the difference of their means is larger than the
 base's noise band, twice the standard deviation of that number over the base's seeds (about 95% of one run's
-noise, judged from the spread of the same recipe over seeds rather than a guessed tie band).
+noise, judged from the spread of the same recipe over seeds rather than a guessed tie band); when the base ran
+under one seed only, the variant's own seeds give the band.
 """
 
 from __future__ import annotations
@@ -56,8 +57,18 @@ CHOSEN_ON = (
     "facet R2: embedding",
 )
 STARTING = "v6-baseline"  # the recipe this round started from (model version 6: text vectors encoded alone)
-CHOSEN = "N"  # the default profile's recipe (config.PROFILES["default"]); a test checks its runs used its settings
-STEPS = (("N", "v6-baseline"),)  # (variant, base) pairs of the search, in order: notebook 03 shows each call
+CHOSEN = "C1"  # the default profile's recipe (config.PROFILES["default"]); a test checks its runs used its settings
+STEPS = (
+    ("N", "v6-baseline"),
+    ("N + readout anchor+prefix", "N"),
+    ("N + head residual", "N"),
+    ("N + answer pooling mean", "N"),
+    ("N + token embeddings from MiniLM", "N"),
+    ("N + lr_modules 5", "N"),
+    ("N + lr 1e-3", "N"),
+    ("N + UserU v4", "N"),
+    ("C1", "N"),
+)  # (variant, base) pairs of the search, in order: notebook 03 shows each call
 BAND_SDS = 2.0  # a difference is beyond the noise when larger than this many seed standard deviations of the base
 
 
@@ -103,15 +114,17 @@ def summary(records: list[dict]) -> pd.DataFrame:
 
 def compare(records: list[dict], variant: str, base: str) -> pd.DataFrame:
     """Each chosen-on number of recipe `variant` against recipe `base` (both groups): the means, the difference,
-    the base's noise band (BAND_SDS x its seed standard deviation; needs at least two seeds of the base) and the
-    call: 'up', 'down' or 'within the noise'."""
+    the noise band (BAND_SDS x the seed standard deviation of the base, or of the variant when only it ran under
+    two seeds or more; `band of` says whose) and the call: 'up', 'down' or 'within the noise'."""
     table = summary(records)
-    if table.loc[base, "seeds"] < 2:
-        raise ValueError(f"the base recipe {base!r} needs at least two seeds for a noise band")
+    banded = next((r for r in (base, variant) if table.loc[r, "seeds"] >= 2), None)
+    if banded is None:
+        raise ValueError(f"neither {base!r} nor {variant!r} ran under two seeds: no noise band")
     rows = []
     for k in CHOSEN_ON:
-        a, b, band = table.loc[variant, k], table.loc[base, k], BAND_SDS * table.loc[base, f"sd {k}"]
+        a, b, band = table.loc[variant, k], table.loc[base, k], BAND_SDS * table.loc[banded, f"sd {k}"]
         d = a - b
         call = "within the noise" if not abs(d) > band else ("up" if d > 0 else "down")
-        rows.append({"number": k, variant: a, base: b, "difference": d, "noise band": band, "call": call})
+        row = {"number": k, variant: a, base: b, "difference": d, "noise band": band, "band of": banded}
+        rows.append({**row, "call": call})
     return pd.DataFrame(rows).set_index("number")

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from qa_helpers import recipes
+from qa_helpers import config, recipes
 
 
 def _run(name, group, recall, nats, r2, failed=False):
@@ -51,8 +51,12 @@ def test_compare_calls_a_change_only_beyond_the_base_seed_band():
     assert calls["recall@1 (v3 pairs)"] == "up"  # +0.09 against a band of 2 x 0.01
     assert calls["user nats (v3 pairs)"] == "within the noise"  # +0.01 against 2 x 0.02
     assert calls["facet R2: embedding"] == "up"
-    with pytest.raises(ValueError, match="at least two seeds"):
-        recipes.compare(RUNS, "base", "better")
+    # a base run under one seed only: the variant's own seeds give the band
+    reverse = recipes.compare(RUNS + [_run("other", "other", 0.25, 0.50, 0.26)], "base", "better")
+    assert reverse["call"]["recall@1 (v3 pairs)"] == "down" and set(reverse["band of"]) == {"base"}
+    assert reverse["noise band"]["recall@1 (v3 pairs)"] == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="two seeds"):
+        recipes.compare(RUNS + [_run("other", "other", 0.25, 0.50, 0.26)], "other", "better")
 
 
 def test_the_committed_record_is_readable_and_every_recipe_has_a_command():
@@ -60,3 +64,18 @@ def test_the_committed_record_is_readable_and_every_recipe_has_a_command():
     assert records and all(r["command"].startswith("python benchmarks/recipe_search.py") for r in records)
     assert len(recipes.summary(records)) == len({recipes.group_of(r) for r in records if not r.get("error")})
     json.dumps(records)
+
+
+def test_the_chosen_recipe_is_the_default_profile_and_every_search_step_was_run():
+    """The default profile trains what the record says was chosen: every run of recipes.CHOSEN used the default
+    profile's settings (its training seed aside), it ran under more than one seed, and every (variant, base) pair
+    notebook 03 compares names recorded recipes."""
+    records = [r for r in recipes.load() if not r.get("error")]
+    chosen = [r for r in records if recipes.group_of(r) == recipes.CHOSEN]
+    assert len({r["settings"]["train_seed"] for r in chosen}) >= 2
+    default = json.loads(json.dumps(config.load("default").to_dict()))  # tuples as the record holds them
+    for run in chosen:
+        differ = {k for k, v in run["settings"].items() if k != "train_seed" and default.get(k) != v}
+        assert not differ, f"{run['name']} used {differ} other than the default profile's"
+    groups = {recipes.group_of(r) for r in records}
+    assert {name for step in recipes.STEPS for name in step} | {recipes.STARTING} <= groups

@@ -95,7 +95,8 @@ IN_RANGE = {
     "04_downstream_evaluation": lambda m: (
         _all_rows_scored(m["rows"])
         and _all_rows_scored(m["subset_rows"], allow_nan=True)
-        and 0 <= m["matched_beats_mismatched"] <= 10
+        and len(m["query_match_differences"]) == len(m["query_match"])
+        and all(math.isnan(d) or -1 <= d <= 1 for d, _, _ in m["query_match_differences"])
         and m["mean_auc"]["Oracle"] > 0.6
     ),
     "05_soft_prompt_tuning": lambda m: _all_rows_scored(m["rows"]) and all(_unit(v) for v in m["mean_auc"].values()),

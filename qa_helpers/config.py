@@ -180,7 +180,7 @@ PROFILES: dict[str, Profile] = {
         diagnostic_grid_users=20,
         checkpoint_every=6,
         bootstrap=50,
-        baseline_users=40,
+        baseline_users=24,
         seq_baseline_steps=30,
         prompt_token_grid=(1, 6),
         prompt_steps=8,
@@ -200,7 +200,7 @@ PROFILES: dict[str, Profile] = {
         ablation_eval_users=0,
         data_scale_steps=(2, 4, 8),
         model_scale=((32, 1), (64, 2), (96, 2)),
-        own_logs_users=300,
+        own_logs_users=150,
         own_logs_steps=12,
     ),
     # The committed figures and numbers; the whole series in under 30 minutes on 2 CPU cores.

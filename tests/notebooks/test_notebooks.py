@@ -109,7 +109,7 @@ IN_RANGE = {
     ),
     "08_ablations_and_scaling": lambda m: _all_rows_scored(m["rows"]) and all(_unit(v) for v in m["mean_auc"].values()),
     "09_your_own_logs": lambda m: (
-        m["n_users"] == 300
+        m["n_users"] == config.load("smoke").own_logs_users
         and m["steps"] == 12
         and m["validate_broken_exit_code"] == 1
         and m["world_spec_problems"] > 0

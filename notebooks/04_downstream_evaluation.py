@@ -124,7 +124,7 @@ rows += evaluation.evaluate_gbdt("Handcrafted + GBDT (capped events)", capped, l
 print(f"handcrafted features: {handcrafted.shape[1]} columns")
 
 # %%
-minilm = sentence_encoder.MiniLMEncoder()
+minilm = sentence_encoder.MiniLMEncoder(alone=False)  # profile texts are never cached: one batch a call
 profile_text = baselines.text_embeddings(w.downstream, minilm)
 print("example description:", baselines.serialize(w.downstream[0])[:300], "...")
 

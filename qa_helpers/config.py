@@ -97,7 +97,7 @@ class Profile:
     # --- downstream evaluation (notebook 04) ---
     probe_test_size: float = 0.5  # share of downstream users each task's probe is scored on (stratified split)
     bootstrap: int = 200  # resamples for the 95% intervals
-    baseline_users: int = 200  # users for the costly general text / LLM rows on CPU (0: all)
+    baseline_users: int = 100  # users for the costly general text / LLM rows on CPU (0: all; 100: series budget)
     seq_baseline_steps: int = 300  # training steps of the no-LLM sequence-contrastive baseline
 
     # --- soft prompt tuning (notebook 05) ---
@@ -107,7 +107,7 @@ class Profile:
     prompt_steps: int = 150
     prompt_step_grid: tuple = (50, 100, 150)  # Table 10 (snapshots of the prompt_tokens run)
     prompt_batch: int = 16  # users per task and step, half of them positive
-    prompt_eval_users: int = 1000  # users the sweeps are scored on (0: all); the tuned row uses all
+    prompt_eval_users: int = 400  # users the sweeps are scored on (0: all; 400: series budget); the tuned row: all
     prompt_lr: float = 3e-3
     prompt_tau: float = 0.1  # temperature of the prototype softmax (paper: not given)
     attention_users: int = 500  # test users whose attention is averaged (Fig. 7)
@@ -120,7 +120,7 @@ class Profile:
     incremental_users: int = 500  # users replayed through 10 daily updates
 
     # --- embedding geometry (notebook 07) ---
-    geometry_users: int = 1000  # test users mapped and scored per task
+    geometry_users: int = 500  # test users mapped and scored per task (500: the 28-minute series budget)
     geometry_tasks: tuple = ("Takeout", "Forest")  # tasks drawn as maps (the two of the paper's Fig. 7)
     geometry_query_users: int = 60  # users drawn under all ten queries
 
@@ -128,7 +128,7 @@ class Profile:
     # CPU default: far below notebook 03's 600 x 32 (stated in the notebook); the full profile uses its own budget
     ablation_steps: int = 40  # pretraining steps of each variant (and its Base)
     ablation_batch: int = 16
-    ablation_eval_users: int = 1000  # downstream users scored (0: all)
+    ablation_eval_users: int = 400  # downstream users scored (0: all; 400: the 28-minute series budget)
     data_scale_steps: tuple = (20, 40, 80)  # Table 7: one pass over the data, so more steps = more data
     model_scale: tuple = ((64, 2), (128, 2), (192, 3))  # Table 8: (hidden, layers) of the tiny backbone
 

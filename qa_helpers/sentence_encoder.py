@@ -48,15 +48,21 @@ class MiniLMEncoder:
     """all-MiniLM-L6-v2: BERT, mean pooling over tokens, L2-normalised, 384-d; frozen, runs on CPU.
 
     The weights load (and their sha256 is checked) on the first text encoded, so a cache that already holds every
-    text asked for never loads them: `id` names the expected weights."""
+    text asked for never loads them: `id` names the expected weights.
+
+    `alone` (the default) runs every text as a batch of one, so a text's vector never depends on the others (see
+    encode): what a shared cache needs. `alone=False` runs each call's texts as one padded batch, about 3x faster
+    and as reproducible for texts never cached (the same list gives the same batch): general-text baselines."""
 
     dim = 384
     max_tokens = 256  # the model's max_seq_length; longer texts are truncated
 
-    def __init__(self, folder: Path | None = None, expected_sha256: str = MINILM_SHA256):
+    def __init__(self, folder: Path | None = None, expected_sha256: str = MINILM_SHA256, alone: bool = True):
         self.folder = Path(folder) if folder else None
         self.expected_sha256 = expected_sha256
-        self.id = f"minilm-{expected_sha256[:16]}-alone"  # the weights, and how texts are run (see encode)
+        self.alone = alone
+        # the weights, and how texts are run (see encode)
+        self.id = f"minilm-{expected_sha256[:16]}-" + ("alone" if alone else "batched")
         self._loaded = None
 
     def _load(self) -> tuple:
@@ -92,10 +98,16 @@ class MiniLMEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         """(len(texts), 384) float32 unit vectors.
 
-        Each text runs alone (a batch of one, no padding), so its vector is a function of the text only, bitwise:
+        With `alone`, each text runs as a batch of one (no padding), so its vector is a function of the text only:
         in a batch, the matrix kernels' blocking depends on the batch's shape and changed a vector's last bits
         (about 1e-7) with the other texts in it, so a cache filled in another order held other vectors and moved
         every number downstream. Alone costs about 3x the time of batches of 128 (some 12 ms a text on 2 cores)."""
+        if not self.alone and texts:
+            batch = self.tokenizer(list(texts), truncation=True, max_length=self.max_tokens, padding=True)
+            ids, mask = (torch.tensor(batch[k]) for k in ("input_ids", "attention_mask"))
+            hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+            mean = (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)  # mean over real tokens
+            return torch.nn.functional.normalize(mean, dim=-1).numpy()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
             ids = self.tokenizer(text, truncation=True, max_length=self.max_tokens, return_tensors="pt")["input_ids"]

@@ -157,6 +157,9 @@ def test_minilm_vector_of_a_text_does_not_depend_on_its_call():
         padded = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1).numpy()
     assert np.abs(padded - together).max() < 1e-5
     assert enc.encode([]).shape == (0, 384)
+    batched = sentence_encoder.MiniLMEncoder(alone=False)  # the baselines' encoder: one padded batch a call
+    assert np.abs(batched.encode(texts) - together).max() < 1e-5 and batched.id != enc.id
+    assert np.array_equal(batched.encode(texts), batched.encode(texts)) and batched.encode([]).shape == (0, 384)
 
 
 def test_missing_minilm_wheel_is_a_clear_error_and_a_full_cache_needs_no_wheel(monkeypatch, tmp_path):

@@ -14,12 +14,20 @@ from qa_helpers.train import Pretrainer
 from qa_helpers.user_tensors import TextTable
 
 QUERIES = ["Will this person order takeout?", "Is this user likely to travel abroad?"]
+# settings added since the golden file was written, at the values that reproduce the code of then
+BEFORE = {"numeric_init_scale": 1.0, "readout": "anchor", "head": "mlp"}
 
 
 def golden(tmp_folder) -> dict[str, np.ndarray]:
     """Embeddings (2, 8, 16) of a fresh model, the losses of two training steps, and the embeddings after them."""
     cfg = config.load(
-        "smoke", n_pretrain_users=40, n_downstream_users=60, batch_size=8, tokenizer_vocab=600, emb_dim=16
+        "smoke",
+        n_pretrain_users=40,
+        n_downstream_users=60,
+        batch_size=8,
+        tokenizer_vocab=600,
+        emb_dim=16,
+        **{k: v for k, v in BEFORE.items() if hasattr(config.PROFILES["smoke"], k)},
     )
     w = world.generate(cfg)
     pairs, _ = userU.build(w.pretrain, w.pretrain_future, seed=0)

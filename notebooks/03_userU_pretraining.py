@@ -388,8 +388,14 @@ pd.DataFrame(readout, index=["R^2, own question", "R^2, another facet's question
 # **The rule** (`qa_helpers.recipes`): changes are tried one at a time on the current base recipe; a number moves
 # when the difference of the means is larger than twice the standard deviation of that number over the base's own
 # seeds (the spread of the same recipe, not a guessed band). A change joins the recipe when it moves one of
-# those numbers up and none down; the combination is then run under three seeds. The seed bands of the starting
-# recipe and of each base, then the summary of every recipe tried (seed means):
+# those numbers up and none down; the combination is then run under three seeds.
+#
+# Two settings of the recipe came after a downstream look in earlier rounds, and are marked so in the record: the
+# answer separator (the reference code's layout: `<USER_EMB>` predicts no token) and UserU version 3 (levels by
+# share of activity; the datasheet's *Changes* gives the label-free reason). Both were then judged on the
+# diagnostics like every other variant. Nothing in this round's search read a downstream label.
+#
+# The seed bands of the starting recipe and of each base, then the summary of every recipe tried (seed means):
 
 # %%
 records = recipes.load()

@@ -27,20 +27,18 @@ from pathlib import Path
 import torch
 import transformers
 
-from qa_helpers import artifacts, backbones, config, pipeline, timing
+from qa_helpers import artifacts, config, pipeline, timing
 from qa_helpers.model import QAnchor
 
 USERS_PER_CALL = {"tiny": 32, "smollm2": 4}
 
 
-def build_model(kind: str, cfg, pairs, d_enc: int, caps: tuple) -> QAnchor:
-    if kind == "tiny":
-        bb = pipeline.backbone(cfg, pairs)
-    elif kind == "smollm2":
-        bb = backbones.smollm2(lora=False)
-    else:
+def build_model(kind: str, caps: tuple, pairs, users) -> QAnchor:
+    """An untrained Q-Anchor of the default profile's settings with these event caps on backbone `kind` (SmolLM2
+    with its LoRA adapters, as it trains): serving cost does not depend on the weights' values."""
+    if kind not in ("tiny", "smollm2"):
         raise SystemExit(f"unknown backbone {kind!r}: tiny or smollm2")
-    return QAnchor.create(bb, d_enc, cfg.n_tabular, caps, cfg.emb_dim, cfg.tabular_tokens, seed=cfg.seed).eval()
+    return pipeline.new_model(config.load("default", event_caps=caps, backbone=kind), pairs, users).eval()
 
 
 def main(argv=None) -> dict:
@@ -69,7 +67,7 @@ def main(argv=None) -> dict:
         for caps_profile in args.caps:
             caps = tuple(config.load(caps_profile).event_caps)
             users = pipeline.user_tensors(config.load("default", event_caps=caps), records, table)
-            model = build_model(kind, cfg, pairs, users.table.dim, caps).to(args.device)
+            model = build_model(kind, caps, pairs, users).to(args.device)
             start = time.perf_counter()
             rows = timing.time_paths(
                 model, users, list(range(len(records))), queries, tuple(args.n_q), args.repeats, args.device

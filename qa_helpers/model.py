@@ -33,7 +33,7 @@ from .user_tensors import UserBatch
 READOUTS = ("anchor", "anchor+prefix")
 HEADS = ("mlp", "residual")
 ANSWER_POOLINGS = ("last", "mean")
-MODEL_VERSION = 6  # bump when the model or its inputs change: cached models are rebuilt (6: text vectors encoded alone)
+MODEL_VERSION = 7  # bump when the model or its inputs change: cached models are rebuilt (7: text vectors on one thread)
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,29 @@ def test_minilm_vector_of_a_text_does_not_depend_on_its_call():
     assert np.array_equal(batched.encode(texts), batched.encode(texts)) and batched.encode([]).shape == (0, 384)
 
 
+def test_minilm_vector_of_a_text_does_not_depend_on_the_thread_count():
+    """A one-thread Ray worker and a two-core notebook fill one shared cache: their vectors must be bitwise equal.
+    The reference is the naive loop (one text at a time, torch on one thread); the caller's thread count is kept."""
+    enc = sentence_encoder.MiniLMEncoder()
+    texts = [f"watched {genre} clip {i} | {i % 7} min" for i, genre in enumerate(["jazz", "news", "food"] * 7)]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.inference_mode():
+            naive = []
+            for t in texts:
+                ids = enc.tokenizer(t, return_tensors="pt")["input_ids"]
+                hidden = enc.model(input_ids=ids).last_hidden_state
+                naive.append(torch.nn.functional.normalize(hidden.mean(1), dim=-1)[0].numpy())
+        on_one = enc.encode(texts)
+        torch.set_num_threads(2)  # two workers; two torch threads on one text changed every vector's last bits here
+        on_two = enc.encode(texts)
+        assert torch.get_num_threads() == 2  # restored after the call
+    finally:
+        torch.set_num_threads(before)
+    assert np.array_equal(on_one, np.stack(naive)) and np.array_equal(on_two, on_one)
+
+
 def test_missing_minilm_wheel_is_a_clear_error_and_a_full_cache_needs_no_wheel(monkeypatch, tmp_path):
     cache = sentence_encoder.EmbeddingCache(sentence_encoder.MiniLMEncoder(), tmp_path)
     vectors = cache.encode(["pay rent", "weather tomorrow"])

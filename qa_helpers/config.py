@@ -28,6 +28,7 @@ class Profile:
     train_seed: int | None = None  # the model's initialisation and the batch sampler; None: `seed` (the world's)
 
     # --- the synthetic world (notebook 01) ---
+    world_version: int = 1  # 1: 14 traits (the control); 2: plus 192 long-tail interests (datasheet, Changes)
     n_pretrain_users: int = 4000  # UserU users; disjoint from the downstream users
     n_downstream_users: int = 4000  # users with task labels, split later into probe train / test
     window_days: int = 90  # history window, as in the paper
@@ -244,6 +245,7 @@ PROFILES: dict[str, Profile] = {
 # prompts); "nothing" lists the settings read at run time only. Every field appears exactly once (tested).
 CACHED_BY = {
     "world": (
+        "world_version",
         "seed",
         "n_pretrain_users",
         "n_downstream_users",

@@ -167,10 +167,12 @@ def evaluate_gbdt(
     return _rows_from_scores(method, "gbdt", labels, splits, scores, n_boot, seed, task_names)
 
 
-def evaluate_oracle(probs: np.ndarray, labels: np.ndarray, splits, n_boot: int = 200, seed: int = 0) -> list[dict]:
+def evaluate_oracle(
+    probs: np.ndarray, labels: np.ndarray, splits, n_boot: int = 200, seed: int = 0, task_names=TASK_NAMES
+) -> list[dict]:
     """The stored label probability scored on each test split: the ceiling."""
     scores = [probs[test, k] for k, (_, test) in enumerate(splits)]
-    return _rows_from_scores("Oracle", "none", labels, splits, scores, n_boot, seed)
+    return _rows_from_scores("Oracle", "none", labels, splits, scores, n_boot, seed, task_names)
 
 
 def table(

@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import catalog as C
+from . import interests as I
 from . import traits as T
 
 
@@ -172,15 +173,55 @@ BY_NAME = {t.name: t for t in TASKS}
 _REFERENCE_USERS = 200_000  # size of the fixed reference population used to calibrate every task
 _REFERENCE_SEED = 20260216
 
+# World version 2 (datasheet, Changes): a task's score is V2_TRAIT_WEIGHT times its version-1 score (standardised on
+# the reference population) plus the strength, log(1 + intensity), of a few specific interests times their weight,
+# plus for Takeout a conjunction: the strength of late-night snacks times 2 sigmoid(2 price_sensitivity). Login stays
+# broad. A held interest has a strength near 0.7, so a weight of 2.5 moves its holders about 1.7 version-1 sds.
+V2_TRAIT_WEIGHT = 0.5
+V2_INTERESTS: dict[str, tuple[tuple[str, float], ...]] = {
+    "Active": (("board games", 2.5), ("photography club", 2.5), ("anime fandom", 2.5)),
+    "Concert": (("live house gigs", 2.5), ("jazz", 2.5), ("music festivals", 2.5), ("pop star tours", 2.5)),
+    "Login": (),
+    "Forest": (("tree planting", 2.5), ("carbon tracking", 2.5)),
+    "Fraud": (("online gambling", 2.5), ("VPN and proxies", 2.5), ("SIM card changes", 2.5)),
+    "Money": (("crypto trading", 2.5), ("overseas remittance", 2.5), ("multiple accounts", 2.5)),
+    "Takeout": (("fried chicken", 1.5),),
+    "Brand": (("designer handbags", 2.5), ("sneaker drops", 2.5), ("luxury watches", 2.5)),
+    "Promo": (("Double 11 pre-sales", 2.5), ("live-stream shopping", 2.5), ("coupon stacking", 2.5)),
+    "Value": (("second-hand electronics", 2.5), ("price comparison", 2.5), ("refurbished appliances", 2.5)),
+}
+V2_CONJUNCTIONS: dict[str, tuple[str, str, float]] = {"Takeout": ("late-night snacks", "price_sensitivity", 2.5)}
 
-@lru_cache(maxsize=1)
-def _calibration() -> dict[str, tuple[float, float, float]]:
+
+def _v1_score(task: Task, traits: np.ndarray) -> np.ndarray:
+    mu, sd, _ = _calibration(1)[task.name]
+    return (task.score(traits) - mu) / sd
+
+
+def score(task: Task, traits: np.ndarray, strength: np.ndarray | None = None) -> np.ndarray:
+    """The task's raw score (n,): version 1 from traits (n, N_TRAITS); version 2 when the interests' strengths
+    (n, N_INTERESTS), interests.strength of their intensities, are given."""
+    if strength is None:
+        return task.score(traits)
+    s = V2_TRAIT_WEIGHT * _v1_score(task, traits)
+    for name, weight in V2_INTERESTS[task.name]:
+        s = s + weight * strength[:, I.INDEX[name]]
+    if task.name in V2_CONJUNCTIONS:
+        name, trait, weight = V2_CONJUNCTIONS[task.name]
+        s = s + weight * strength[:, I.INDEX[name]] * 2 / (1 + np.exp(-2 * T.column(traits, trait)))
+    return s
+
+
+@lru_cache(maxsize=2)
+def _calibration(world_version: int = 1) -> dict[str, tuple[float, float, float]]:
     """Per task (score mean, score std, intercept a), from a fixed reference population (independent of any seed)."""
     rng = np.random.default_rng(_REFERENCE_SEED)
-    future = T.drift(T.sample(_REFERENCE_USERS, rng), rng)
+    history = T.sample(_REFERENCE_USERS, rng)
+    future = T.drift(history, rng)
+    strength = I.strength(I.drift(I.sample(history, rng), future, rng)) if world_version == 2 else None
     out = {}
     for task in TASKS:
-        s = task.score(future)
+        s = score(task, future, strength)
         mu, sd = float(s.mean()), float(s.std())
         z = (s - mu) / sd
         lo, hi = -20.0, 10.0
@@ -192,13 +233,15 @@ def _calibration() -> dict[str, tuple[float, float, float]]:
     return out
 
 
-def label_probabilities(future_traits: np.ndarray) -> np.ndarray:
-    """Oracle probabilities P(y = 1), shape (n, 10), columns in TASK_NAMES order."""
-    cal = _calibration()
+def label_probabilities(future_traits: np.ndarray, future_interests: np.ndarray | None = None) -> np.ndarray:
+    """Oracle probabilities P(y = 1), shape (n, 10), columns in TASK_NAMES order; world version 2 when the future
+    interests (n, N_INTERESTS) are given."""
+    cal = _calibration(1 if future_interests is None else 2)
+    strength = None if future_interests is None else I.strength(future_interests)
     cols = []
     for task in TASKS:
         mu, sd, a = cal[task.name]
-        z = (task.score(future_traits) - mu) / sd
+        z = (score(task, future_traits, strength) - mu) / sd
         cols.append(-np.expm1(-np.exp(a + task.slope * z)))
     return np.stack(cols, axis=1)
 

@@ -24,13 +24,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import catalog as C
+from . import interests as I
 from . import tasks as TK
 from . import traits as T
 from .config import Profile
 from .schema import read_jsonl, read_records, write_jsonl, write_records
 from .spec import DatasetSpec, Modality
 
-WORLD_VERSION = 1  # bump when a mechanism changes: invalidates cached worlds
+WORLD_VERSION = (
+    1  # bump when a mechanism changes: invalidates cached worlds (the profile's `world_version` picks the world)
+)
+INTEREST_HALF = 8.0  # world version 2: a user's share of interest events is K / (K + 8), K the sum of intensities
 SHARED_DEVICE_RATE = 0.08  # share of users whose App and Search come from another household member
 TABULAR_FEATURES: tuple[str, ...] = (
     "age_years",
@@ -129,6 +133,46 @@ def _modality_events(modality: str, z: np.ndarray, n: int, days: int, rng: np.ra
     return events
 
 
+def _interest_events(
+    modality: str, intensity: np.ndarray, n: int, days: int, evening: float, rng: np.random.Generator
+) -> list[dict]:
+    """World version 2: `n` events about the user's interests (intensity (N_INTERESTS,), some held), an interest
+    picked in proportion to its intensity, then one of its texts in the modality; an app list has no repeats."""
+    entries = I.entries(modality)
+    held = np.flatnonzero(intensity)
+    picked = rng.choice(held, size=n, p=intensity[held] / intensity[held].sum())
+    texts = [entries[i].texts[rng.integers(len(entries[i].texts))] for i in picked]
+    if modality == "app":
+        keep = sorted({t: k for k, t in reversed(list(enumerate(texts)))}.values())  # first occurrence of each
+        picked, texts = picked[keep], [texts[k] for k in keep]
+    tab = _interest_tables(modality)
+    day = rng.integers(0, days, size=len(picked))
+    hour = _hours(picked, tab, evening, rng)
+    events = []
+    for d, h, text in zip(day, hour, texts):
+        event = {"day": int(d), "hour": int(h), "text": text}
+        if modality == "bill":
+            event["amount"] = round(float(np.exp(rng.normal(*INTEREST_AMOUNT))), 2)
+        events.append(event)
+    return events
+
+
+INTEREST_AMOUNT = (4.0, 0.8)  # log-normal (mu, sigma) of an interest payment in yuan
+
+
+@cache
+def _interest_tables(modality: str) -> _ModalityTables:
+    entries = I.entries(modality)
+    hours = np.array([C.HOUR_PROFILES[e.hours] for e in entries], dtype=float)
+    return _ModalityTables(
+        entries,
+        np.zeros((len(entries), T.N_TRAITS)),
+        np.zeros(len(entries)),
+        np.array([e.late for e in entries]),
+        hours / hours.sum(1, keepdims=True),
+    )
+
+
 def _signature_events(z: np.ndarray, days: int, rng: np.random.Generator) -> list[dict]:
     """Bill events that only a conjunction of fields reveals: fraud and laundering patterns."""
     scale = days / 90
@@ -191,18 +235,30 @@ def generate_user(
     n_tabular: int = 24,
     household: np.ndarray | None = None,
     missing: frozenset = frozenset(),
+    interests: np.ndarray | None = None,
+    household_interests: np.ndarray | None = None,
 ) -> dict:
-    """One user record from traits `z` (N_TRAITS,). `household`: traits driving App and Search (shared device)."""
+    """One user record from traits `z` (N_TRAITS,). `household`: traits driving App and Search (shared device).
+    World version 2: `interests` (N_INTERESTS,) intensities (0: not held), `household_interests` likewise."""
     activity = np.exp(z[T.INDEX["activity_level"]])
     burst = rng.gamma(2.0, 0.5)  # extra dispersion: some users are simply much louder than their traits say
     events = {}
     for m in C.EVENT_MODALITIES:
         if m in missing:
             continue
-        source = household if (household is not None and m in ("app", "search")) else z
+        shared = household is not None and m in ("app", "search")
+        source = household if shared else z
         a = C.ACTIVITY_EXPONENT[m]
         rate = C.BASE_EVENTS_PER_90_DAYS[m] * activity_scale * days / 90 * activity**a * np.exp(-a * a / 2) * burst
-        evs = _modality_events(m, source, int(rng.poisson(rate)), days, rng)
+        n = int(rng.poisson(rate))
+        if interests is None:  # world version 1
+            evs = _modality_events(m, source, n, days, rng)
+        else:
+            held = household_interests if shared else interests
+            k = float(held.sum())
+            n_interest = int(rng.binomial(n, k / (k + INTEREST_HALF))) if k > 0 else 0
+            evs = _modality_events(m, source, n - n_interest, days, rng)
+            evs += _interest_events(m, held, n_interest, days, source[T.INDEX["evening_orientation"]], rng)
         if m == "bill":
             evs += _signature_events(z, days, rng)
         if evs:
@@ -233,22 +289,42 @@ def generate_population(
     household = T.sample(n, rng)
     shared = rng.random(n) < SHARED_DEVICE_RATE
     missing = _missing_sets(n, rng)
+    if cfg.world_version == 2:  # drawn after everything version 1 draws, so the traits are the same in both
+        x = I.sample(z, rng)
+        x_future = I.drift(x, z_future, rng)
+        x_household = I.sample(household, rng)
+    elif cfg.world_version != 1:
+        raise ValueError(f"unknown world_version {cfg.world_version}; 1 (the control) or 2 (interests)")
     history, future_records = [], []
     for i in tqdm(range(n), desc=desc, mininterval=1.0):
         uid = f"{prefix}{i:06d}"
         hh = household[i] if shared[i] else None
+        own = {} if cfg.world_version == 1 else {"interests": x[i], "household_interests": x_household[i]}
         history.append(
-            generate_user(uid, z[i], rng, cfg.window_days, cfg.activity_scale, cfg.n_tabular, hh, missing[i])
+            generate_user(uid, z[i], rng, cfg.window_days, cfg.activity_scale, cfg.n_tabular, hh, missing[i], **own)
         )
         if future:
+            own_future = {} if cfg.world_version == 1 else {**own, "interests": x_future[i]}
             future_records.append(
-                generate_user(uid, z_future[i], rng, cfg.future_days, cfg.activity_scale, cfg.n_tabular, hh, missing[i])
+                generate_user(
+                    uid,
+                    z_future[i],
+                    rng,
+                    cfg.future_days,
+                    cfg.activity_scale,
+                    cfg.n_tabular,
+                    hh,
+                    missing[i],
+                    **own_future,
+                )
             )
     return {
         "records": history,
         "future_records": future_records,
         "traits": z,
         "future_traits": z_future,
+        "interests": None if cfg.world_version == 1 else x,
+        "future_interests": None if cfg.world_version == 1 else x_future,
         "shared_device": shared,
     }
 
@@ -265,6 +341,16 @@ class World:
     probs: np.ndarray  # (n_downstream, 10) oracle P(y = 1)
     labels: np.ndarray  # (n_downstream, 10) int8 labels
     shared_device: dict  # split -> (n,) bool, App and Search from another person
+    interests: dict | None = None  # world version 2: split -> (n, N_INTERESTS) intensities (0: not held)
+    future_interests: dict | None = None  # world version 2: the same in the future window
+
+    def latent_state(self, split: str = "downstream") -> np.ndarray:
+        """(n, N_TRAITS [+ N_INTERESTS]) the future window's true state the labels are drawn from: the traits, and
+        in version 2 each interest's strength, log(1 + intensity)."""
+        traits = self.future_traits[split]
+        if self.future_interests is None:
+            return traits
+        return np.concatenate([traits, I.strength(self.future_interests[split])], axis=1)
 
 
 def generate(cfg: Profile) -> World:
@@ -272,8 +358,9 @@ def generate(cfg: Profile) -> World:
     pre_ss, down_ss, label_ss = np.random.SeedSequence(cfg.seed).spawn(3)
     pre = generate_population("p", cfg.n_pretrain_users, cfg, pre_ss, future=True, desc="pretraining users")
     down = generate_population("d", cfg.n_downstream_users, cfg, down_ss, desc="downstream users")
-    probs = TK.label_probabilities(down["future_traits"])
+    probs = TK.label_probabilities(down["future_traits"], down["future_interests"])
     labels = TK.draw_labels(probs, np.random.default_rng(label_ss))
+    v2 = cfg.world_version == 2
     return World(
         pre["records"],
         pre["future_records"],
@@ -283,6 +370,8 @@ def generate(cfg: Profile) -> World:
         probs,
         labels,
         {"pretrain": pre["shared_device"], "downstream": down["shared_device"]},
+        {"pretrain": pre["interests"], "downstream": down["interests"]} if v2 else None,
+        {"pretrain": pre["future_interests"], "downstream": down["future_interests"]} if v2 else None,
     )
 
 
@@ -300,6 +389,11 @@ def _ground_truth_rows(w: World) -> list[dict]:
                 "traits": dict(zip(T.TRAITS, np.round(w.traits[split][i], 5).tolist())),
                 "future_traits": dict(zip(T.TRAITS, np.round(w.future_traits[split][i], 5).tolist())),
             }
+            if w.interests is not None:  # version 2: the held interests only, name -> intensity
+                for key, x in (("interests", w.interests), ("future_interests", w.future_interests)):
+                    row[key] = {
+                        I.INTERESTS[k].name: round(float(x[split][i, k]), 5) for k in np.flatnonzero(x[split][i])
+                    }
             if split == "downstream":
                 row["labels"] = dict(zip(TK.TASK_NAMES, w.labels[i].tolist()))
                 row["probs"] = dict(zip(TK.TASK_NAMES, np.round(w.probs[i], 6).tolist()))
@@ -328,6 +422,14 @@ def load(folder: Path, cfg: Profile) -> World:
     def mat(split, key):
         return np.array([[r[key][t] for t in T.TRAITS] for r in by_split[split]]).reshape(-1, T.N_TRAITS)
 
+    def interests(split, key):
+        x = np.zeros((len(by_split[split]), I.N_INTERESTS))
+        for u, r in enumerate(by_split[split]):
+            for name, value in r[key].items():
+                x[u, I.INDEX[name]] = value
+        return x
+
+    v2 = cfg.world_version == 2
     down = by_split["downstream"]
     return World(
         read_records(folder / "users_pretrain.jsonl", history),
@@ -338,4 +440,6 @@ def load(folder: Path, cfg: Profile) -> World:
         np.array([[r["probs"][t] for t in TK.TASK_NAMES] for r in down]).reshape(-1, len(TK.TASKS)),
         np.array([[r["labels"][t] for t in TK.TASK_NAMES] for r in down], dtype=np.int8).reshape(-1, len(TK.TASKS)),
         {s: np.array([r["shared_device"] for r in by_split[s]], dtype=bool) for s in by_split},
+        {s: interests(s, "interests") for s in by_split} if v2 else None,
+        {s: interests(s, "future_interests") for s in by_split} if v2 else None,
     )

@@ -1,0 +1,81 @@
+"""The paper's premise on latent states alone (no events, no model): does a task-agnostic summary of the true state
+at the embedding's size lose against the oracle, on world version 1 (the control) and version 2?
+
+Draws users' traits and interests as the world does, their labels from the oracle, and runs `premise.check` with
+notebook 04's probe on a stratified half. Notebook 01 runs the same check on the series' own downstream users;
+this script repeats it over seeds and population sizes in seconds, for the datasheet's *Changes*.
+
+    python benchmarks/premise_check.py --seeds 0 1 --users 4000            # as notebook 04's splits
+    python benchmarks/premise_check.py --seeds 5 --users 40000             # with ten times the labels
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from qa_helpers import interests, premise, tasks, traits
+from qa_helpers.evaluation import task_splits
+
+RESULTS = Path(__file__).resolve().parent / "results" / "premise_check.json"
+
+
+def latent_population(n: int, seed: int, world_version: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(state, probs, labels) of `n` users: the future window's latent state as World.latent_state gives it."""
+    rng = np.random.default_rng(seed)
+    history = traits.sample(n, rng)
+    future = traits.drift(history, rng)
+    x = interests.drift(interests.sample(history, rng), future, rng) if world_version == 2 else None
+    probs = tasks.label_probabilities(future, x)
+    labels = tasks.draw_labels(probs, np.random.default_rng([seed, 1]))
+    state = future if x is None else np.concatenate([future, interests.strength(x)], axis=1)
+    return state, probs, labels
+
+
+def run(n: int, seed: int, world_version: int, size: int, n_boot: int) -> dict:
+    state, probs, labels = latent_population(n, seed, world_version)
+    rows = premise.check(state, probs, labels, task_splits(labels, seed), size, n_boot, seed)
+    means = {r["method"]: r["auc"] for r in rows if r["task"] == "Avg"}
+    return {
+        "world_version": world_version,
+        "users": n,
+        "seed": seed,
+        "size": size,
+        "factors": state.shape[1],
+        "mean_auc": means,
+        "gaps": premise.gaps(rows, size),
+    }
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    parser.add_argument("--users", type=int, default=4000)
+    parser.add_argument("--size", type=int, default=64, help="the embedding's size (the default profile's emb_dim)")
+    parser.add_argument("--bootstrap", type=int, default=200)
+    parser.add_argument("--out", type=Path, default=None, help=f"append the runs to this JSON list (e.g. {RESULTS})")
+    args = parser.parse_args(argv)
+    runs = []
+    for seed in args.seeds:
+        for version in (1, 2):
+            r = run(args.users, seed, version, args.size, args.bootstrap)
+            runs.append(r)
+            gap, size_part = r["gaps"]["oracle"], r["gaps"]["full state"]
+            print(
+                f"world v{version} seed {seed} users {args.users}: oracle - summary {gap[0]:+.4f} [{gap[1]:+.4f}, "
+                f"{gap[2]:+.4f}]; full state - summary {size_part[0]:+.4f}; mean AUC "
+                + ", ".join(f"{k} {v:.3f}" for k, v in r["mean_auc"].items())
+            )
+    if args.out:
+        old = json.loads(args.out.read_text()) if args.out.exists() else []
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(old + runs, indent=1) + "\n")
+        print("wrote", args.out)
+    return runs
+
+
+if __name__ == "__main__":
+    main()

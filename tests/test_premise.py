@@ -1,0 +1,68 @@
+"""The model-free premise check: a static summary of the true state against the oracle and the full state."""
+
+import numpy as np
+import pytest
+
+from qa_helpers import evaluation, premise
+
+NAMES = ("wide", "narrow")
+
+
+def _world(n: int, d: int, seed: int = 0):
+    """Half the columns are noisy copies of one broad factor, the rest independent specific factors of falling
+    variance; task 'wide' follows the broad factor (the first column), 'narrow' the last, smallest specific one,
+    which the top few components of the state leave out."""
+    rng = np.random.default_rng(seed)
+    broad = rng.standard_normal((n, 1))
+    specific = rng.standard_normal((n, d - d // 2)) * np.linspace(1.0, 0.3, d - d // 2)
+    state = np.concatenate([broad + 0.3 * rng.standard_normal((n, d // 2)), specific], 1)
+    score = np.stack([state[:, 0], state[:, -1] / 0.3], axis=1)
+    probs = 1 / (1 + np.exp(-(2.5 * score - 1.0)))
+    labels = (rng.random(probs.shape) < probs).astype(np.int8)
+    return state, probs, labels, evaluation.task_splits(labels, seed)
+
+
+def test_summary_matches_a_naive_pca_and_keeps_a_small_state_whole():
+    rng = np.random.default_rng(1)
+    state = rng.standard_normal((300, 12)) @ rng.standard_normal((12, 12))
+    top = premise.task_agnostic_summary(state, 4)
+    centred = state - state.mean(0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    naive = centred @ vt[:4].T
+    assert top.shape == (300, 4)
+    assert np.allclose(np.abs(top), np.abs(naive), atol=1e-8)  # the same components, up to sign
+    assert np.allclose(premise.task_agnostic_summary(state, 12), centred)  # d <= size: the state itself
+    assert np.array_equal(premise.task_agnostic_summary(state, 4), top)  # deterministic
+
+
+def test_a_task_on_a_left_out_factor_opens_a_gap_and_one_on_a_kept_factor_does_not():
+    state, probs, labels, splits = _world(3000, 40)
+    rows = premise.check(state, probs, labels, splits, size=5, n_boot=50, task_names=NAMES)
+    auc = {(r["method"], r["task"]): r["auc"] for r in rows}
+    summary = premise.summary_name(5)
+    assert auc[(premise.ORACLE, "narrow")] - auc[(summary, "narrow")] > 0.08  # its factor is mostly left out
+    assert abs(auc[(premise.ORACLE, "wide")] - auc[(summary, "wide")]) < 0.03
+    assert abs(auc[(premise.ORACLE, "narrow")] - auc[(premise.FULL, "narrow")]) < 0.03  # the full state reads it
+    gap = premise.gaps(rows, 5)
+    assert gap["oracle"][1] > 0.03 and gap["full state"][1] > 0.03  # intervals [d, lo, hi] well above 0
+
+
+def test_a_state_no_wider_than_the_summary_has_no_gap_to_the_full_state():
+    state, probs, labels, splits = _world(1500, 6)
+    rows = premise.check(state, probs, labels, splits, size=8, n_boot=50, task_names=NAMES)
+    d, lo, hi = premise.gaps(rows, 8)["full state"]
+    assert d == lo == hi == 0.0
+
+
+def test_bad_inputs_are_named():
+    state, probs, labels, splits = _world(200, 6)
+    with pytest.raises(ValueError, match="size of at least 1"):
+        premise.task_agnostic_summary(state, 0)
+    with pytest.raises(ValueError, match=r"\(n >= 2, d\) matrix"):
+        premise.task_agnostic_summary(state[:, 0], 3)
+    bad = state.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        premise.task_agnostic_summary(bad, 3)
+    with pytest.raises(ValueError, match="state of 199 users"):
+        premise.check(state[:-1], probs, labels, splits, 3, task_names=NAMES)

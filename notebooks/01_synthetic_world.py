@@ -141,7 +141,7 @@ save_figure(fig, "01_trait_task_heatmap", cfg, data)
 # model that reads the events themselves can in principle do better. Compare them with section 4's oracle.
 
 # %%
-aucs = evaluation.evidence_aucs(w.downstream, w.labels, cfg.n_tabular, seed=cfg.seed)
+aucs = evaluation.evidence_aucs(w.downstream, w.labels, cfg.n_tabular, cfg.seed, cfg.world_version == 2)
 designed = {t.name: t.evidence for t in tasks.TASKS}
 fig, data = plots.evidence_map(aucs, designed)
 save_figure(fig, "01_evidence_map", cfg, data)

@@ -117,9 +117,12 @@ pd.DataFrame({"query": {t.name: t.query for t in tasks.TASKS}})
 
 # %%
 rows = evaluation.evaluate_oracle(probs, labels, splits, cfg.bootstrap, cfg.seed)
-handcrafted = baselines.handcrafted_features(w.downstream, cfg.n_tabular)
+by_category = cfg.world_version == 2  # interest events counted per category field (the datasheet's Changes)
+handcrafted = baselines.handcrafted_features(w.downstream, cfg.n_tabular, by_category)
 rows += evaluation.evaluate_gbdt("Handcrafted + GBDT", handcrafted, labels, splits, cfg.bootstrap, cfg.seed)
-capped = baselines.handcrafted_features(user_tensors.capped_records(w.downstream, world.spec(cfg)), cfg.n_tabular)
+capped = baselines.handcrafted_features(
+    user_tensors.capped_records(w.downstream, world.spec(cfg)), cfg.n_tabular, by_category
+)
 rows += evaluation.evaluate_gbdt("Handcrafted + GBDT (capped events)", capped, labels, splits, cfg.bootstrap, cfg.seed)
 print(f"handcrafted features: {handcrafted.shape[1]} columns")
 
@@ -135,7 +138,9 @@ seq_emb, seq_history = {}, {}
 seq_emb["Sequence contrastive (no LLM)"], seq_history["Sequence contrastive (no LLM)"] = baselines.sequence_embeddings(
     cfg, pretrain_users, train_pairs, users
 )  # Q-Anchor's pairs, steps and batches
-answer_tokenizer = backbones.train_tokenizer(pipeline.tokenizer_corpus(train_pairs), cfg.tokenizer_vocab)
+answer_tokenizer = backbones.train_tokenizer(
+    pipeline.tokenizer_corpus(train_pairs, pipeline.world_questions(cfg.world_version)), cfg.tokenizer_vocab
+)
 wide = f"Sequence contrastive (no LLM), {cfg.seq_baseline_steps} x 256"
 seq_model, seq_history[wide] = baselines.train_sequence_contrastive(
     pretrain_users,

@@ -88,6 +88,7 @@ def userU_pairs(cfg: Profile, w: W.World) -> tuple[list[dict], dict]:
         cfg.draft_error_rate,
         cfg.window_days,
         k_low=cfg.uqa_low_topics,
+        interests=cfg.world_version == 2,  # UserU version 5 on world version 2
     )
     write_jsonl(rows_path, rows)
     atomic_write_text(stats_path, json.dumps({"key": stage_key, "stats": stats}, indent=1))

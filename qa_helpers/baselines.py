@@ -27,18 +27,19 @@ from .backbones import kv_cache, train_tokenizer
 from .batches import PairSampler
 from .features import entry_counts, tabular_matrix
 from .layout import pad_right
-from .pipeline import tokenizer_corpus
+from .pipeline import tokenizer_corpus, world_questions
 from .user_tensors import UserTensors
 from .userU import daypart, item_name
 
 DAYPARTS = ("morning", "afternoon", "evening", "night")
 
 
-def handcrafted_features(records: list[dict], n_tabular: int) -> np.ndarray:
-    """(n_users, d) features a production team would compute, without cross-field conjunctions."""
+def handcrafted_features(records: list[dict], n_tabular: int, interest_facets: bool = False) -> np.ndarray:
+    """(n_users, d) features a production team would compute, without cross-field conjunctions; on world version 2
+    (`interest_facets`) interest events count per category field (see features.entry_counts)."""
     cols = []
     for m in C.EVENT_MODALITIES:
-        counts, _ = entry_counts(records, m)
+        counts, _ = entry_counts(records, m, interest_facets)
         cols += [counts, counts.sum(1, keepdims=True)]
         parts = np.zeros((len(records), len(DAYPARTS) + 1))
         for u, rec in enumerate(records):
@@ -148,7 +149,7 @@ def sequence_embeddings(
     static embeddings of `users` (N, emb_dim) and the training losses. `seed`: its initialisation and batches
     (default: the profile's init_seed, as Q-Anchor's)."""
     seed = cfg.init_seed if seed is None else seed
-    tokenizer = train_tokenizer(tokenizer_corpus(train_pairs), cfg.tokenizer_vocab)
+    tokenizer = train_tokenizer(tokenizer_corpus(train_pairs, world_questions(cfg.world_version)), cfg.tokenizer_vocab)
     sampler = PairSampler.for_profile(train_pairs, replace(cfg, train_seed=seed))
     model, history = train_sequence_contrastive(
         pretrain_users, train_pairs, tokenizer, cfg.emb_dim, steps=cfg.pretrain_steps, seed=seed, sampler=sampler

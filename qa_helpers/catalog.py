@@ -15,6 +15,8 @@ from functools import cache
 
 import numpy as np
 
+from . import interests as I
+
 MODALITIES: tuple[str, ...] = ("bill", "mini", "spm", "app", "search", "tabular")
 EVENT_MODALITIES: tuple[str, ...] = MODALITIES[:-1]  # the five modalities made of text events
 MODALITY_LABELS = {
@@ -634,6 +636,65 @@ SEARCH = (
     _search("travel", "travel", (f"hotels in {c}" for c in _CITIES), {"income": 0.5}, base=-1.0),
 )
 
+# ----------------------------------------------------------------------------- world version 2: interest texts
+# Each interest's events name merchants, mini programs, pages, apps and searches *about* it: a fixed pool of texts
+# per modality, built once from the interest's keywords and shared name parts (no seed), so each text is seen by
+# few users while its words carry the interest; the category field is only the coarse facet, as a merchant category
+# code is.
+
+_NAME_PARTS = (
+    "Golden", "Blue", "Little", "Urban", "Happy", "Green", "Red Lantern", "Old Street", "Sunny", "Lucky",
+    "Bamboo", "Jade", "Silver", "North", "Panda", "Lotus", "River", "Cloud", "Peak", "Harbour",
+)  # fmt: skip
+_SUFFIX = {"bill": ("Shop", "Store", "House", "Studio", "Center"), "mini": ("Club", "Hub", "Go", "Plus", "Pal")}
+_MINI_ACTIONS = ("book", "browse", "join", "order", "check")
+_SPM_ITEMS = ("shop", "events", "community", "guides")
+_SEARCH_MODIFIERS = ("near me", "reviews", "best price", "for beginners", "this weekend", "recommendations")
+INTEREST_POOL = {"bill": 16, "mini": 10, "spm": 12, "app": 4, "search": 10}  # texts per interest and modality
+
+
+def _interest_texts(interest: I.Interest, modality: str) -> tuple[str, ...]:
+    """The interest's fixed pool of INTEREST_POOL[modality] event texts in one modality."""
+    rng = np.random.default_rng(I.digest("texts", interest.name, modality))
+    label, _ = FACETS[interest.facet]
+    out: list[str] = []
+    while len(out) < INTEREST_POOL[modality]:
+        word = interest.keywords[rng.integers(3)]
+        title = word[0].upper() + word[1:]
+        if modality == "bill":
+            name = f"{_NAME_PARTS[rng.integers(len(_NAME_PARTS))]} {title} {_SUFFIX['bill'][rng.integers(5)]}"
+            text = f"pay {name} | {label} | via {('balance', 'bank card', 'Huabei')[rng.integers(3)]}"
+        elif modality == "mini":
+            name = f"{_NAME_PARTS[rng.integers(len(_NAME_PARTS))]} {title} {_SUFFIX['mini'][rng.integers(5)]}"
+            text = f"mini program {name} | {_MINI_ACTIONS[rng.integers(5)]} {word}"
+        elif modality == "spm":
+            text = f"home > {label} > {_SPM_ITEMS[rng.integers(4)]} > {word}"  # the page: what item_name reads
+        elif modality == "app":
+            text = f"installed app {_NAME_PARTS[rng.integers(len(_NAME_PARTS))]} {title} ({label})"
+        else:
+            text = f"{word} {_SEARCH_MODIFIERS[rng.integers(6)]}"
+        if text not in out:
+            out.append(text)
+    return tuple(out)
+
+
+@cache
+def interest_entries(modality: str) -> tuple[Entry, ...]:
+    """One catalogue Entry per interest in `modality` (key 'interest:<name>', the interest's facet, its texts);
+    the world picks them by the user's interests, not by a softmax, so they carry no loadings."""
+    if modality not in EVENT_MODALITIES:
+        raise ValueError(f"unknown event modality {modality!r}; one of {EVENT_MODALITIES}")
+    hours = {"bill": "day", "mini": "any", "spm": "any", "app": "any", "search": "evening"}[modality]
+    return tuple(
+        Entry(f"interest:{i.name}", i.facet, _interest_texts(i, modality), {}, 0.0, hours, 0.5) for i in I.INTERESTS
+    )
+
+
+def interest_of(entry: Entry) -> str | None:
+    """The interest an entry is about, or None for a version-1 catalogue entry."""
+    return entry.key.removeprefix("interest:") if entry.key.startswith("interest:") else None
+
+
 ENTRIES: dict[str, tuple[Entry, ...]] = {"bill": BILL, "mini": MINI, "spm": SPM, "app": APP, "search": SEARCH}
 BY_KEY: dict[str, dict[str, Entry]] = {m: {e.key: e for e in entries} for m, entries in ENTRIES.items()}
 
@@ -650,14 +711,15 @@ MISSING_RATE = {"bill": 0.03, "mini": 0.12, "spm": 0.08, "app": 0.15, "search": 
 def _text_index() -> dict[tuple[str, str], Entry]:
     index = {}
     for modality, entries in ENTRIES.items():
-        for entry in entries:
+        for entry in entries + interest_entries(modality):
             for text in entry.texts:
                 index[(modality, text)] = entry
     return index
 
 
 def lookup(modality: str, text: str) -> Entry | None:
-    """The catalogue entry that emits `text` in `modality`, or None for a text the world never generates."""
+    """The catalogue entry that emits `text` in `modality` (version 1's entries and world version 2's interest
+    entries, whose texts differ from every version-1 text), or None for a text the world never generates."""
     return _text_index().get((modality, text))
 
 
@@ -671,5 +733,5 @@ def facet_of_text(text: str) -> str:
 
 
 def all_texts() -> list[str]:
-    """Every distinct event text the world can generate (what the text encoder will ever see from it)."""
-    return sorted({text for (_, text) in _text_index()})
+    """Every distinct event text world version 1 can generate (what the text encoder will ever see from it)."""
+    return sorted({text for entries in ENTRIES.values() for entry in entries for text in entry.texts})

@@ -192,11 +192,14 @@ def table(
     return out
 
 
-def evidence_aucs(records: list[dict], labels: np.ndarray, n_tabular: int, seed: int = 0) -> np.ndarray:
+def evidence_aucs(
+    records: list[dict], labels: np.ndarray, n_tabular: int, seed: int = 0, interest_facets: bool = False
+) -> np.ndarray:
     """Linear-probe test AUC of each task (rows) from one modality's count features at a time (columns, in
-    catalog.MODALITIES order), on the per-task stratified splits. Returns (n_tasks, 6)."""
+    catalog.MODALITIES order; `interest_facets` on world version 2, see features.entry_counts), on the per-task
+    stratified splits. Returns (n_tasks, 6)."""
     splits = task_splits(labels, seed)
-    feats = [modality_features(records, m, n_tabular) for m in C.MODALITIES]
+    feats = [modality_features(records, m, n_tabular, interest_facets) for m in C.MODALITIES]
     return np.array(
         [
             [

@@ -15,21 +15,34 @@ from . import catalog as C
 from .spec import DatasetSpec
 
 
-def entry_counts(records: list[dict], modality: str) -> tuple[np.ndarray, list[str]]:
-    """Counts of each catalogue entry of `modality` per user, plus a last column for texts the catalogue lacks.
+def entry_counts(records: list[dict], modality: str, interest_facets: bool = False) -> tuple[np.ndarray, list[str]]:
+    """Counts of each version-1 catalogue entry of `modality` per user, then with `interest_facets` one column per
+    facet counting world version 2's interest events by their category field (the facet, as a merchant category
+    code: not which interest), and a last column for every other text (unknown ones; interest events without
+    `interest_facets`).
 
-    Returns X of shape (n_users, n_entries + 1) and the column names.
+    Returns X of shape (n_users, n_entries [+ 24] + 1) and the column names.
     """
     if modality not in C.EVENT_MODALITIES:
         raise ValueError(f"unknown event modality {modality!r}; expected one of {list(C.EVENT_MODALITIES)}")
-    entries = C.ENTRIES[modality]
-    col = {e.key: i for i, e in enumerate(entries)}
-    X = np.zeros((len(records), len(entries) + 1))
+    names = [f"{modality}:{e.key}" for e in C.ENTRIES[modality]]
+    col = {e.key: i for i, e in enumerate(C.ENTRIES[modality])}
+    if interest_facets:
+        col |= {f"facet:{f}": len(names) + i for i, f in enumerate(C.FACETS)}
+        names += [f"{modality}:interests in {f}" for f in C.FACETS]
+    other = len(names)
+    X = np.zeros((len(records), other + 1))
     for u, rec in enumerate(records):
         for ev in rec.get("events", {}).get(modality, []):
             entry = C.lookup(modality, ev["text"])
-            X[u, col[entry.key] if entry is not None else len(entries)] += 1
-    return X, [f"{modality}:{e.key}" for e in entries] + [f"{modality}:unknown"]
+            if entry is None:
+                j = other
+            elif entry.key in col:
+                j = col[entry.key]
+            else:  # an interest event (world version 2)
+                j = col.get(f"facet:{entry.facet}", other)
+            X[u, j] += 1
+    return X, names + [f"{modality}:unknown"]
 
 
 def tabular_matrix(records: list[dict], n_tabular: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,12 +58,13 @@ def tabular_matrix(records: list[dict], n_tabular: int) -> tuple[np.ndarray, np.
     return X, present
 
 
-def modality_features(records: list[dict], modality: str, n_tabular: int) -> np.ndarray:
-    """One modality's features: log1p entry counts and the total, or the tabular row and a present flag."""
+def modality_features(records: list[dict], modality: str, n_tabular: int, interest_facets: bool = False) -> np.ndarray:
+    """One modality's features: log1p entry counts (see entry_counts) and the total, or the tabular row and a
+    present flag."""
     if modality == "tabular":
         X, present = tabular_matrix(records, n_tabular)
         return np.column_stack([X, present])
-    X, _ = entry_counts(records, modality)
+    X, _ = entry_counts(records, modality, interest_facets)
     return np.log1p(np.column_stack([X, X.sum(1)]))
 
 

@@ -1,25 +1,22 @@
-"""World version 2's fine-grained interests: 192 named interests with a long tail of popularity, and the event
-texts that show them (see data_samples/README.md, *Changes*, world version 2).
+"""World version 2's fine-grained interests: 192 named interests with a long tail of popularity, and who holds
+them (see data_samples/README.md, *Changes*, world version 2).
 
-Each interest belongs to one of the 24 facets and is pulled by that facet's broad trait. Its events name
-merchants, mini programs, pages, apps and searches *about* it: a fixed pool of texts per modality, built once
-from the interest's keywords and shared name parts (no seed), so each text is seen by few users while its words
-carry the interest, and the category field is only the coarse facet, as a merchant category code is.
+Each interest belongs to one of the 24 facets and is pulled by that facet's broad trait; a user holds a sparse
+set of them, each with an intensity. The event texts that show an interest are the catalogue's
+(`catalog.interest_entries`).
 
-    INTERESTS[0].name, INTERESTS[0].facet         # ('late-night snacks', 'takeout')
-    ENTRIES["bill"][0].texts[0]                    # 'pay Golden Night Market Snack Bar | food delivery | via balance'
-    lookup("bill", text).key                       # 'interest:late-night snacks'
+    INTERESTS[0].name, INTERESTS[0].facet          # ('late-night snacks', 'takeout')
+    x = sample(traits, rng)                         # (n, N_INTERESTS) intensities, 0 where not held
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
-from . import catalog as C
+from . import traits as T
 
 # facet -> the broad trait that pulls its interests (world version 2)
 FACET_TRAIT: dict[str, str] = {
@@ -293,16 +290,6 @@ _BY_FACET: dict[str, tuple[tuple[str, tuple[str, str, str]], ...]] = {
     ),
 }
 
-_NAME_PARTS = (
-    "Golden", "Blue", "Little", "Urban", "Happy", "Green", "Red Lantern", "Old Street", "Sunny", "Lucky",
-    "Bamboo", "Jade", "Silver", "North", "Panda", "Lotus", "River", "Cloud", "Peak", "Harbour",
-)  # fmt: skip
-_SUFFIX = {"bill": ("Shop", "Store", "House", "Studio", "Center"), "mini": ("Club", "Hub", "Go", "Plus", "Pal")}
-_MINI_ACTIONS = ("book", "browse", "join", "order", "check")
-_SPM_ITEMS = ("shop", "events", "community", "guides")
-_SEARCH_MODIFIERS = ("near me", "reviews", "best price", "for beginners", "this weekend", "recommendations")
-POOL = {"bill": 16, "mini": 10, "spm": 12, "app": 4, "search": 10}  # texts per interest and modality
-
 
 @dataclass(frozen=True)
 class Interest:
@@ -313,14 +300,14 @@ class Interest:
     rank: int  # popularity rank, 1 = the most widely held
 
 
-def _digest(*parts: str) -> int:
+def digest(*parts: str) -> int:
     """A stable integer of some strings (no seed: the catalogue is the same in every world)."""
     return int.from_bytes(hashlib.sha256("|".join(parts).encode()).digest()[:8], "little")
 
 
 def _ranks(names: list[str]) -> dict[str, int]:
     """A fixed shuffle of the interests into popularity ranks 1..n (by a hash of the name, not by facet)."""
-    return {n: r + 1 for r, n in enumerate(sorted(names, key=lambda n: _digest("rank", n)))}
+    return {n: r + 1 for r, n in enumerate(sorted(names, key=lambda n: digest("rank", n)))}
 
 
 def _build() -> tuple[Interest, ...]:
@@ -338,61 +325,6 @@ N_INTERESTS = len(INTERESTS)
 INDEX = {i.name: k for k, i in enumerate(INTERESTS)}
 
 
-def _texts(interest: Interest, modality: str) -> tuple[str, ...]:
-    """The interest's fixed pool of POOL[modality] event texts in one modality."""
-    rng = np.random.default_rng(_digest("texts", interest.name, modality))
-    label, action = C.FACETS[interest.facet]
-    out: list[str] = []
-    while len(out) < POOL[modality]:
-        word = interest.keywords[rng.integers(3)]
-        title = word[0].upper() + word[1:]
-        if modality == "bill":
-            name = f"{_NAME_PARTS[rng.integers(len(_NAME_PARTS))]} {title} {_SUFFIX['bill'][rng.integers(5)]}"
-            text = f"pay {name} | {label} | via {('balance', 'bank card', 'Huabei')[rng.integers(3)]}"
-        elif modality == "mini":
-            name = f"{_NAME_PARTS[rng.integers(len(_NAME_PARTS))]} {title} {_SUFFIX['mini'][rng.integers(5)]}"
-            text = f"mini program {name} | {_MINI_ACTIONS[rng.integers(5)]} {word}"
-        elif modality == "spm":
-            text = f"home > {label} > {word} > {_SPM_ITEMS[rng.integers(4)]}"
-        elif modality == "app":
-            text = f"installed app {_NAME_PARTS[rng.integers(len(_NAME_PARTS))]} {title} ({label})"
-        else:
-            text = f"{word} {_SEARCH_MODIFIERS[rng.integers(6)]}"
-        if text not in out:
-            out.append(text)
-    return tuple(out)
-
-
-@cache
-def entries(modality: str) -> tuple[C.Entry, ...]:
-    """One catalogue Entry per interest in `modality` (key 'interest:<name>', the interest's facet, its texts);
-    the world picks them by the user's interests, not by a softmax, so they carry no loadings."""
-    if modality not in C.EVENT_MODALITIES:
-        raise ValueError(f"unknown event modality {modality!r}; one of {C.EVENT_MODALITIES}")
-    hours = {"bill": "day", "mini": "any", "spm": "any", "app": "any", "search": "evening"}[modality]
-    return tuple(C.Entry(f"interest:{i.name}", i.facet, _texts(i, modality), {}, 0.0, hours, 0.5) for i in INTERESTS)
-
-
-@cache
-def _text_index() -> dict[tuple[str, str], C.Entry]:
-    index = {}
-    for modality in C.EVENT_MODALITIES:
-        for entry in entries(modality):
-            for text in entry.texts:
-                index.setdefault((modality, text), entry)
-    return index
-
-
-def lookup(modality: str, text: str) -> C.Entry | None:
-    """The interest entry that emits `text` in `modality`, or None."""
-    return _text_index().get((modality, text))
-
-
-def interest_of(entry: C.Entry) -> str | None:
-    """The interest an entry is about, or None for a version-1 catalogue entry."""
-    return entry.key.removeprefix("interest:") if entry.key.startswith("interest:") else None
-
-
 # ----------------------------------------------------------------------------- who holds which interest
 
 MOST_POPULAR = 0.35  # chance an average user holds the most popular interest
@@ -405,8 +337,6 @@ STABILITY = 0.92  # of a kept interest's log intensity, as the traits' drift
 
 def _logits(traits: np.ndarray) -> np.ndarray:
     """(n, N_INTERESTS) logits of holding each interest, from traits (n, N_TRAITS)."""
-    from . import traits as T
-
     p = MOST_POPULAR * np.array([i.rank for i in INTERESTS], dtype=float) ** -POPULARITY_EXPONENT
     pull = traits[:, [T.INDEX[i.trait] for i in INTERESTS]]
     return np.log(p / (1 - p)) + TRAIT_PULL * pull

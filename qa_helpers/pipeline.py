@@ -33,19 +33,24 @@ def user_tensors(cfg: Profile, records: list[dict], table: TextTable) -> UserTen
     return UserTensors.build(records, table, world.spec(cfg))
 
 
-def tokenizer_corpus(pairs: list[dict], questions: list[str] | None = None) -> list[str]:
-    """Text the tiny backbone's tokenizer is trained on: UserU queries and answers, and `questions` (default:
-    every question of the catalogue's UserU, held-out wordings too, and the world's task queries: their words get
-    tokens, never training)."""
-    if questions is None:
-        questions = userU.all_questions() + [t.query for t in tasks.TASKS] + [tasks.GENERIC_QUERY]
+def tokenizer_corpus(pairs: list[dict], questions: list[str]) -> list[str]:
+    """Text the tiny backbone's tokenizer is trained on: UserU queries and answers, and `questions` (for the
+    synthetic world: world_questions; their words get tokens, never training)."""
     return [p["query"] for p in pairs] + [p["answer"] for p in pairs] + list(questions)
 
 
+def world_questions(world_version: int = 1) -> list[str]:
+    """Every question of the catalogue's UserU on a world version (held-out wordings too; version 2 adds the
+    interest topics), the world's task queries and the generic query."""
+    return userU.all_questions(world_version == 2) + [t.query for t in tasks.TASKS] + [tasks.GENERIC_QUERY]
+
+
 def backbone(cfg: Profile, pairs: list[dict], questions: list[str] | None = None) -> B.Backbone:
-    """The profile's LLM; the tiny one gets a tokenizer trained on `tokenizer_corpus(pairs, questions)`, and its
-    token embeddings start from the sentence encoder `token_init` names ('random': PyTorch's start)."""
+    """The profile's LLM; the tiny one gets a tokenizer trained on `tokenizer_corpus(pairs, questions)` (default
+    questions: the profile's world_questions), and its token embeddings start from the sentence encoder
+    `token_init` names ('random': PyTorch's start)."""
     if cfg.backbone == "tiny":
+        questions = world_questions(cfg.world_version) if questions is None else questions
         tok = B.train_tokenizer(tokenizer_corpus(pairs, questions), cfg.tokenizer_vocab)
         bb = B.tiny_qwen2(
             tok,

@@ -171,6 +171,7 @@ GENERIC_QUERY = "Give an overall picture of this person's behaviour."
 BY_NAME = {t.name: t for t in TASKS}
 
 _REFERENCE_USERS = 200_000  # size of the fixed reference population used to calibrate every task
+_REFERENCE_USERS_V2 = 50_000  # world version 2's (its 192 interests per user cost 14x the draws; see the datasheet)
 _REFERENCE_SEED = 20260216
 
 # World version 2 (datasheet, Changes): a task's score is V2_TRAIT_WEIGHT times its version-1 score (standardised on
@@ -216,7 +217,7 @@ def score(task: Task, traits: np.ndarray, strength: np.ndarray | None = None) ->
 def _calibration(world_version: int = 1) -> dict[str, tuple[float, float, float]]:
     """Per task (score mean, score std, intercept a), from a fixed reference population (independent of any seed)."""
     rng = np.random.default_rng(_REFERENCE_SEED)
-    history = T.sample(_REFERENCE_USERS, rng)
+    history = T.sample(_REFERENCE_USERS if world_version == 1 else _REFERENCE_USERS_V2, rng)
     future = T.drift(history, rng)
     strength = I.strength(I.drift(I.sample(history, rng), future, rng)) if world_version == 2 else None
     out = {}

@@ -29,6 +29,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import catalog as C
+from . import interests as I
 
 USERU_VERSION = 4  # bump when how pairs are built changes: invalidates cached UserU pairs (see the datasheet)
 FUTURE_QUERY = "What are the user's most likely actions in the next period?"
@@ -133,7 +134,26 @@ def topics_from(fills: dict[str, dict], wordings=WORDINGS, held_out=HELD_OUT_WOR
 TOPICS: tuple[Topic, ...] = topics_from(
     {f: {"domain": domain, "action": action, "alias": ALIASES[f]} for f, (domain, action) in C.FACETS.items()}
 )
-TOPIC_BY_KEY = {t.key: t for t in TOPICS}
+# UserU version 5 (world version 2): one habits topic per interest, its subject the interest's catalogue key
+# ("interest:jazz"); the held-out wording names the interest by its second keyword.
+INTEREST_TOPICS: tuple[Topic, ...] = tuple(
+    t
+    for t in topics_from(
+        {
+            f"interest:{i.name}": {"domain": i.name, "action": f"spend time on {i.name}", "alias": i.keywords[1]}
+            for i in I.INTERESTS
+        }
+    )
+    if t.aspect == "habits"
+)
+TOPIC_BY_KEY = {t.key: t for t in TOPICS + INTEREST_TOPICS}
+# a subject's domain in words: a facet's noun phrase, or an interest's name
+DOMAIN = {f: domain for f, (domain, _) in C.FACETS.items()} | {f"interest:{i.name}": i.name for i in I.INTERESTS}
+
+
+def topics_for(interests: bool = False) -> tuple[Topic, ...]:
+    """The topics UserU asks: the 72 facet topics, and with `interests` (version 5) the interest topics too."""
+    return TOPICS + INTEREST_TOPICS if interests else TOPICS
 
 
 # ----------------------------------------------------------------------------- facts a record shows
@@ -158,14 +178,37 @@ def item_name(modality: str, text: str) -> str:
 
 
 def facet_events(record: dict, facet: str) -> list[tuple[str, dict]]:
-    """(modality, event) pairs of a record whose text belongs to `facet`; unknown texts belong to no facet."""
+    """(modality, event) pairs of a record whose text belongs to `facet`, a facet or an interest's catalogue key
+    ('interest:jazz', whose events also belong to the interest's facet); unknown texts belong to no facet."""
     out = []
     for modality, events in record.get("events", {}).items():
         for ev in events:
             entry = C.lookup(modality, ev["text"])
-            if entry is not None and entry.facet == facet:
+            if entry is not None and facet in subjects_of(entry):
                 out.append((modality, ev))
     return out
+
+
+def subjects_of(entry: C.Entry) -> tuple[str, ...]:
+    """The subjects an entry's events count for: its facet, and an interest's own key ('interest:jazz')."""
+    return (entry.facet, entry.key) if entry.key.startswith("interest:") else (entry.facet,)
+
+
+def subject_totals(record: dict) -> tuple[Counter, dict[str, float], int]:
+    """One pass over a record: events per subject, bill amounts per subject (summed in event order, as
+    facet_spend sums them), and the number of events."""
+    counts, spends, total = Counter(), {}, 0
+    for modality, events in record.get("events", {}).items():
+        total += len(events)
+        for ev in events:
+            entry = C.lookup(modality, ev["text"])
+            if entry is None:
+                continue
+            for subject in subjects_of(entry):
+                counts[subject] += 1
+                if modality == "bill":
+                    spends[subject] = spends.get(subject, 0) + ev["amount"]
+    return counts, spends, total
 
 
 def facet_spend(record: dict, facet: str) -> float:
@@ -183,11 +226,14 @@ class Population:
     """Per facet, the sorted shares of events and bill spends of a population of records: a level is the share of
     the population below a value (ties count half), read as one of LEVEL_WORDS (quintiles)."""
 
-    def __init__(self, records: list[dict]):
+    def __init__(self, records: list[dict], subjects: tuple[str, ...] | None = None):
+        """`subjects`: the facets (default), and in UserU version 5 the interests' keys too."""
         if not records:
             raise ValueError("a population needs at least one record")
-        self.shares = {f: np.sort([facet_share(r, f) for r in records]) for f in C.FACETS}
-        self.spends = {f: np.sort([facet_spend(r, f) for r in records]) for f in C.FACETS}
+        subjects = tuple(C.FACETS) if subjects is None else tuple(subjects)
+        totals = [subject_totals(r) for r in records]
+        self.shares = {f: np.sort([c[f] / n if n else 0.0 for c, _, n in totals]) for f in subjects}
+        self.spends = {f: np.sort([round(sp.get(f, 0), 2) for _, sp, _ in totals]) for f in subjects}
 
     @staticmethod
     def level(sorted_values: np.ndarray, value: float) -> str:
@@ -251,7 +297,7 @@ class Claim:
     value: object
 
     def text(self) -> str:
-        domain = C.FACETS[self.facet][0]
+        domain = DOMAIN[self.facet]
         v = self.value
         if self.kind == "count":
             return f"The user shows {v} events related to {domain}."
@@ -284,11 +330,15 @@ ASPECT_FACTS = {
 }
 
 
-def topic_relevance(record: dict, window_days: int = 90) -> dict[str, float]:
-    """Evidence score per topic key; 0 means the record says nothing about it."""
+def topic_relevance(record: dict, window_days: int = 90, interests: bool = False) -> dict[str, float]:
+    """Evidence score per topic key; 0 means the record says nothing about it. With `interests` (version 5), each
+    interest's habits topic scores log1p of its events, as a facet's habits topic does."""
     scores = {}
     for facet in C.FACETS:
         scores |= facet_relevance(facet, facet_events(record, facet), window_days)
+    if interests:
+        counts = subject_totals(record)[0]
+        scores |= {t.key: float(np.log1p(counts[t.facet])) for t in INTEREST_TOPICS}
     return scores
 
 
@@ -309,10 +359,10 @@ def facet_relevance(facet: str, events: list[tuple[str, dict]], window_days: int
     }
 
 
-def top_topics(record: dict, k: int = 10, window_days: int = 90) -> list[Topic]:
-    """The k most relevant topics with any evidence, best first (ties in TOPICS order)."""
-    scores = topic_relevance(record, window_days)
-    ranked = sorted((t for t in TOPICS if scores[t.key] > 0), key=lambda t: -scores[t.key])
+def top_topics(record: dict, k: int = 10, window_days: int = 90, interests: bool = False) -> list[Topic]:
+    """The k most relevant topics with any evidence, best first (ties in topics_for(interests) order)."""
+    scores = topic_relevance(record, window_days, interests)
+    ranked = sorted((t for t in topics_for(interests) if scores[t.key] > 0), key=lambda t: -scores[t.key])
     return ranked[:k]
 
 
@@ -458,9 +508,11 @@ def build(
     error_rate: float = 0.25,
     window_days: int = 90,
     k_low: int = 0,
+    interests: bool = False,
 ) -> tuple[list[dict], dict]:
     """UserU pairs for pretraining users, and statistics of the reflection step. Levels compare each user with
-    all of `records`; `k_low` of the k topics are drawn at random (choose_topics).
+    all of `records`; `k_low` of the k topics are drawn at random (choose_topics); `interests` adds the interest
+    topics (version 5, on world version 2).
 
     Returns rows {user_id, source: future|uqa, topic, wording, query, answer, checked, revised, dropped} (wording:
     the index of the topic's trained wording asked; 0 for D_future) and a stats dict.
@@ -468,7 +520,8 @@ def build(
     if len(records) != len(future_records):
         raise ValueError("records and future_records must describe the same users")
     rng = np.random.default_rng(seed)
-    population = Population(records)
+    topics = topics_for(interests)
+    population = Population(records, tuple(dict.fromkeys(t.facet for t in topics)))
     rows, total = [], ReflectionReport()
     answers_dropped = 0
     topics_per_user = []
@@ -476,9 +529,9 @@ def build(
         if rec["user_id"] != fut["user_id"]:
             raise ValueError(f"user order differs: {rec['user_id']} vs {fut['user_id']}")
         rows.append(future_row(rec["user_id"], future_answer(future_actions(fut))))
-        topics = choose_topics(top_topics(rec, k, window_days), TOPICS, k, k_low, rng)
-        topics_per_user.append(len(topics))
-        for topic in topics:
+        chosen = choose_topics(top_topics(rec, k, window_days, interests), topics, k, k_low, rng)
+        topics_per_user.append(len(chosen))
+        for topic in chosen:
             drafted = draft_claims(rec, topic, population, rng, error_rate, window_days)
             claims, report = reflect(rec, topic, drafted, population, window_days)
             wording = int(rng.integers(len(topic.wordings)))
@@ -536,6 +589,7 @@ def query_of(pair: dict, wording: int | str = "own") -> str:
     return pair["query"] if wording == "own" else question(pair["topic"], wording)
 
 
-def all_questions() -> list[str]:
-    """Every question UserU can ask (trained and held-out wordings, and the D_future template)."""
-    return [FUTURE_QUERY] + [q for t in TOPICS for q in (*t.wordings, t.held_out)]
+def all_questions(interests: bool = False) -> list[str]:
+    """Every question UserU can ask (trained and held-out wordings, and the D_future template); with `interests`,
+    the interest topics' too."""
+    return [FUTURE_QUERY] + [q for t in topics_for(interests) for q in (*t.wordings, t.held_out)]

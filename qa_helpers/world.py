@@ -138,7 +138,7 @@ def _interest_events(
 ) -> list[dict]:
     """World version 2: `n` events about the user's interests (intensity (N_INTERESTS,), some held), an interest
     picked in proportion to its intensity, then one of its texts in the modality; an app list has no repeats."""
-    entries = I.entries(modality)
+    entries = C.interest_entries(modality)
     held = np.flatnonzero(intensity)
     picked = rng.choice(held, size=n, p=intensity[held] / intensity[held].sum())
     texts = [entries[i].texts[rng.integers(len(entries[i].texts))] for i in picked]
@@ -162,7 +162,7 @@ INTEREST_AMOUNT = (4.0, 0.8)  # log-normal (mu, sigma) of an interest payment in
 
 @cache
 def _interest_tables(modality: str) -> _ModalityTables:
-    entries = I.entries(modality)
+    entries = C.interest_entries(modality)
     hours = np.array([C.HOUR_PROFILES[e.hours] for e in entries], dtype=float)
     return _ModalityTables(
         entries,

@@ -154,7 +154,7 @@ def test_sequence_contrastive_baseline_learns(tiny_setup, grouped):
     from qa_helpers import backbones, pipeline
     from qa_helpers.batches import PairSampler
 
-    tok = backbones.train_tokenizer(pipeline.tokenizer_corpus(tiny_setup["pairs"]), 500)
+    tok = backbones.train_tokenizer(pipeline.tokenizer_corpus(tiny_setup["pairs"], pipeline.world_questions()), 500)
     cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "batch_size": 16, "batch_topics": 4})
     sampler = PairSampler.for_profile(tiny_setup["pairs"], cfg) if grouped else None
     model, history = baselines.train_sequence_contrastive(

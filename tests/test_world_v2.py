@@ -35,13 +35,13 @@ def test_every_interest_event_is_about_an_interest_its_user_holds(pair):
         shared = w2.shared_device["downstream"][u]
         for m, evs in rec["events"].items():
             for ev in evs:
-                entry = interests.lookup(m, ev["text"])
-                if entry is None:
-                    assert catalog.lookup(m, ev["text"]) is not None, ev["text"]
+                entry = catalog.lookup(m, ev["text"])
+                assert entry is not None, ev["text"]
+                if catalog.interest_of(entry) is None:  # a version-1 catalogue event
                     continue
                 seen += 1
                 if not (shared and m in ("app", "search")):
-                    assert w2.interests["downstream"][u, interests.INDEX[interests.interest_of(entry)]] > 0
+                    assert w2.interests["downstream"][u, interests.INDEX[catalog.interest_of(entry)]] > 0
         if "app" in rec["events"]:
             texts = [ev["text"] for ev in rec["events"]["app"]]
             assert len(texts) == len(set(texts))  # an app list has no repeats
@@ -61,16 +61,17 @@ def test_save_load_round_trip_keeps_the_interests(tmp_path, pair):
 
 def test_interest_texts_are_many_fixed_and_carry_the_coarse_facet_only():
     for m in catalog.EVENT_MODALITIES:
-        entries = interests.entries(m)
+        entries = catalog.interest_entries(m)
         texts = [t for e in entries for t in e.texts]
-        assert len(texts) == len(set(texts)) == interests.POOL[m] * interests.N_INTERESTS
+        assert len(texts) == len(set(texts)) == catalog.INTEREST_POOL[m] * interests.N_INTERESTS
         assert not set(texts) & set(catalog.all_texts())  # no version-1 text is reused
-    bill = interests.entries("bill")[interests.INDEX["jazz"]]
+    bill = catalog.interest_entries("bill")[interests.INDEX["jazz"]]
     label = catalog.FACETS["concert"][0]
     assert all(f"| {label} |" in t for t in bill.texts)  # the category field is the facet's
-    assert interests.lookup("bill", bill.texts[0]) is bill and interests.lookup("bill", "no such text") is None
+    assert catalog.lookup("bill", bill.texts[0]) is bill and catalog.interest_of(bill) == "jazz"
+    assert catalog.interest_of(catalog.BY_KEY["bill"]["takeout"]) is None
     with pytest.raises(ValueError, match="unknown event modality"):
-        interests.entries("tabular")
+        catalog.interest_entries("tabular")
 
 
 def test_popularity_has_a_long_tail_and_follows_the_facet_trait():

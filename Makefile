@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: reproduce reproduce-full test test-fast book lint install clean
+.PHONY: reproduce reproduce-full test test-multiprocess test-fast book lint install clean
 
 $(PY):
 	@echo "==> creating $(VENV) with $(PYTHON)"
@@ -40,8 +40,12 @@ reproduce-full: $(STAMP)
 	$(PY) -m qa_helpers run --profile full
 
 test: $(STAMP)
-	@echo "==> every test: unit (fast and slow), every notebook in the smoke profile, the recorded claims"
-	$(PY) -m pytest
+	@echo "==> every test but the multi-process ones: unit (fast and slow), every notebook in the smoke profile, the claims"
+	$(PY) -m pytest -m "not multiprocess"
+
+# the tests that start other processes (a Ray cluster, a torchrun job): about a minute; CI runs them after `make test`
+test-multiprocess: $(STAMP)
+	$(PY) -m pytest -m multiprocess
 
 # the fast tier: unit tests only (no SmolLM2, no second process, no notebook), under 2 minutes
 test-fast: $(STAMP)

@@ -124,6 +124,7 @@ def test_two_processes_equal_one_process_on_the_same_global_batch(tiny_setup, tm
 
 
 @pytest.mark.slow
+@pytest.mark.multiprocess
 def test_torchrun_two_processes_on_cpu(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     cmd = [

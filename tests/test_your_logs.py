@@ -463,6 +463,7 @@ def ray_session():
 
 
 @pytest.mark.slow
+@pytest.mark.multiprocess
 def test_ray_job_matches_single_process(tiny, tmp_path, ray_session):
     small = write_lines(tmp_path / "small.jsonl", tiny.records.read_text().splitlines()[:40])
     single = tmp_path / "single.parquet"

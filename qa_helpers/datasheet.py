@@ -14,6 +14,7 @@ import numpy as np
 
 from . import catalog as C
 from . import config, userU, world
+from . import interests as I
 from . import tasks as TK
 from . import traits as T
 from .metrics import auc, ks
@@ -25,10 +26,18 @@ POPULATION_USERS = 100_000  # users drawn (traits and labels only) to measure ba
 POPULATION_SEED = 1
 
 
-def population_task_stats(n: int = POPULATION_USERS, seed: int = POPULATION_SEED) -> dict[str, dict]:
-    """Base rate and oracle AUC/KS per task on `n` fresh users (no events needed: labels come from traits)."""
+def population_task_stats(
+    n: int = POPULATION_USERS, seed: int = POPULATION_SEED, world_version: int = 1
+) -> dict[str, dict]:
+    """Base rate and oracle AUC/KS per task on `n` fresh users (no events needed: labels come from traits, and in
+    world version 2 from interests too)."""
     rng = np.random.default_rng(seed)
-    probs = TK.label_probabilities(T.drift(T.sample(n, rng), rng))
+    if world_version == 1:
+        probs = TK.label_probabilities(T.drift(T.sample(n, rng), rng))
+    else:
+        history = T.sample(n, rng)
+        future = T.drift(history, rng)
+        probs = TK.label_probabilities(future, I.drift(I.sample(history, rng), future, rng))
     labels = TK.draw_labels(probs, rng)
     return {
         t: {
@@ -135,6 +144,34 @@ def render_tasks(stats: dict[str, dict]) -> str:
     )
 
 
+def render_interests(n: int = POPULATION_USERS, seed: int = POPULATION_SEED) -> str:
+    """World version 2's interests, facet by facet: the trait that pulls them and the share of `n` fresh users
+    holding each."""
+    held = I.sample(T.sample(n, np.random.default_rng(seed)), np.random.default_rng([seed, 2])) > 0
+    share = held.mean(0)
+    rows = []
+    for facet in C.FACETS:
+        items = [i for i in I.INTERESTS if i.facet == facet]
+        listed = ", ".join(f"{i.name} {share[I.INDEX[i.name]]:.1%}" for i in items)
+        rows.append([facet, f"`{I.FACET_TRAIT[facet]}`", listed])
+    return _table(["facet", "pulled by", "interests (share of users holding each)"], rows)
+
+
+def render_tasks_v2(stats: dict[str, dict]) -> str:
+    """World version 2's task scores: the interests each hinges on, and the oracle on fresh users."""
+    rows = []
+    for t in TK.TASKS:
+        s = stats[t.name]
+        interests = ", ".join(f"{name} x{w:g}" for name, w in TK.V2_INTERESTS[t.name]) or "none (broad)"
+        conj = TK.V2_CONJUNCTIONS.get(t.name)
+        conj_text = f"{conj[0]} x {conj[1]} (x{conj[2]:g})" if conj else "-"
+        rows.append(
+            [t.name, interests, conj_text, f"{s['base_rate']:.3f}", f"{s['oracle_auc']:.3f}", f"{s['oracle_ks']:.3f}"]
+        )
+    header = ["task", "interests (weight on strength)", "conjunction", "base rate", "oracle AUC", "oracle KS"]
+    return _table(header, rows)
+
+
 def sample_stats(folder: Path = SAMPLE_DIR) -> dict:
     """Per-modality event statistics of the sample's users (pretraining and downstream together)."""
     records = read_jsonl(folder / "users_pretrain.jsonl") + read_jsonl(folder / "users_downstream.jsonl")
@@ -185,6 +222,8 @@ def render_blocks(folder: Path = SAMPLE_DIR) -> dict[str, str]:
         "modalities": render_modalities(),
         "entries": render_entries(),
         "tasks": render_tasks(population_task_stats()),
+        "interests": render_interests(),
+        "tasks_v2": render_tasks_v2(population_task_stats(world_version=2)),
         "sample": render_sample(sample_stats(folder)),
         "userU": render_userU(build_sample_userU(folder)[1]),
     }

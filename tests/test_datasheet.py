@@ -13,7 +13,9 @@ def recomputed():
     return datasheet.render_blocks()
 
 
-@pytest.mark.parametrize("block", ["traits", "modalities", "entries", "tasks", "sample", "userU"])
+@pytest.mark.parametrize(
+    "block", ["traits", "modalities", "entries", "tasks", "interests", "tasks_v2", "sample", "userU"]
+)
 def test_datasheet_block_matches_the_code(block, recomputed):
     written = datasheet.read_blocks(README)
     assert block in written, f"data_samples/README.md lacks the {block} block"

@@ -30,7 +30,7 @@ from .batches import PairSampler
 from .config import Profile
 from .model import QAnchor
 from .user_tensors import UserTensors
-from .userU_from_records import QuestionBank
+from .userU_from_records import QuestionBank, catalogue_questions
 
 
 def lr_factor(step: int, warmup: int, total: int, floor: float = 0.0) -> float:
@@ -95,7 +95,8 @@ class Pretrainer:
     ):
         self.model, self.users, self.cfg, self.device = model.to(device), users, cfg, device
         self.train_pairs, self.eval_pairs, self.facet_shares = train_pairs, eval_pairs, facet_shares
-        self.questions = questions  # the topics' questions for the diagnostics (None: the catalogue's)
+        # the topics' questions for the diagnostics (None: the catalogue's, with the interests on world version 2)
+        self.questions = questions or catalogue_questions(cfg.world_version == 2)
         self.out_dir = Path(out_dir) if out_dir else None
         self.rank, self.world = _distributed()
         if cfg.batch_size % self.world:

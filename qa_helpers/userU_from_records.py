@@ -203,13 +203,15 @@ def facet_topics(facets: Facets) -> tuple[U.Topic, ...]:
 
 @dataclass(frozen=True, eq=False)
 class QuestionBank:
-    """The questions of a set of topics, asked as userU.question / userU.all_questions ask the catalogue's."""
+    """The questions of a set of topics, asked as userU.question / userU.all_questions ask the catalogue's; `more`
+    are topics asked beside them but not on the facet grid (UserU version 5's interests)."""
 
     topics: tuple[U.Topic, ...]
+    more: tuple[U.Topic, ...] = ()
 
     @cached_property
     def by_key(self) -> dict[str, U.Topic]:
-        return {t.key: t for t in self.topics}
+        return {t.key: t for t in self.topics + self.more}
 
     @property
     def facet_keys(self) -> tuple[str, ...]:
@@ -233,16 +235,17 @@ class QuestionBank:
 
     def all_questions(self) -> list[str]:
         """Every question (trained and held-out wordings, and the D_future template)."""
-        return [U.FUTURE_QUERY] + [q for t in self.topics for q in (*t.wordings, t.held_out)]
+        return [U.FUTURE_QUERY] + [q for t in self.topics + self.more for q in (*t.wordings, t.held_out)]
 
 
 def question_bank(facets: Facets) -> QuestionBank:
     return QuestionBank(facet_topics(facets))
 
 
-def catalogue_questions() -> QuestionBank:
-    """userU's own catalogue topics through the same interface."""
-    return QuestionBank(U.TOPICS)
+def catalogue_questions(interests: bool = False) -> QuestionBank:
+    """userU's own catalogue topics through the same interface; with `interests` (UserU version 5) the interest
+    topics too, off the facet grid."""
+    return QuestionBank(U.TOPICS, U.INTEREST_TOPICS if interests else ())
 
 
 # ----------------------------------------------------------------------------- facts a record shows

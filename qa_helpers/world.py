@@ -258,7 +258,8 @@ def generate_user(
             k = float(held.sum())
             n_interest = int(rng.binomial(n, k / (k + INTEREST_HALF))) if k > 0 else 0
             evs = _modality_events(m, source, n - n_interest, days, rng)
-            evs += _interest_events(m, held, n_interest, days, source[T.INDEX["evening_orientation"]], rng)
+            if n_interest:  # a user holding no interest has no interest events
+                evs += _interest_events(m, held, n_interest, days, source[T.INDEX["evening_orientation"]], rng)
         if m == "bill":
             evs += _signature_events(z, days, rng)
         if evs:

@@ -64,3 +64,16 @@ def test_version_5_questions_are_worded_unlike_the_task_queries():
                 assert len(a & b) / len(a | b) < 0.5, (task.name, topic.key, question)
     assert len(set(userU.all_questions(interests=True))) == 1 + 72 * 4 + interests.N_INTERESTS * 4
     assert userU.all_questions() == userU.all_questions(interests=False)  # version 3 and 4's bank is unchanged
+
+
+def test_the_diagnostics_bank_asks_interest_topics_off_the_facet_grid():
+    from qa_helpers.userU_from_records import catalogue_questions
+
+    plain, with_interests = catalogue_questions(), catalogue_questions(interests=True)
+    assert with_interests.grid_questions() == plain.grid_questions() and len(plain.grid_questions()) == 24
+    assert with_interests.question("interest:jazz/habits", "held_out") == userU.question(
+        "interest:jazz/habits", "held_out"
+    )
+    assert with_interests.all_questions() == userU.all_questions(interests=True)
+    with pytest.raises(KeyError):
+        plain.question("interest:jazz/habits")

@@ -97,3 +97,14 @@ def test_version_2_labels_keep_the_design_base_rates():
 def test_an_unknown_world_version_is_an_error():
     with pytest.raises(ValueError, match="unknown world_version 3"):
         world.generate(config.load("smoke", world_version=3, n_pretrain_users=4, n_downstream_users=4))
+
+
+def test_a_user_holding_no_interest_has_only_catalogue_events():
+    """About one user in 200 holds no interest (and a shared device's other member may hold none): no error, and
+    every event comes from version 1's catalogue."""
+    rng = np.random.default_rng(4)
+    z = traits.sample(1, rng)[0]
+    none = np.zeros(interests.N_INTERESTS)
+    rec = world.generate_user("u", z, rng, interests=none, household=z, household_interests=none)
+    texts = [(m, ev["text"]) for m, evs in rec["events"].items() for ev in evs]
+    assert texts and all(catalog.interest_of(catalog.lookup(m, t)) is None for m, t in texts)

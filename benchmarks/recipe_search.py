@@ -31,6 +31,7 @@ from qa_helpers import artifacts, catalog, config, diagnostics, pipeline, recipe
 from qa_helpers.batches import split_pairs
 from qa_helpers.model import MODEL_VERSION
 from qa_helpers.outputs import git_hash
+from qa_helpers.userU_from_records import catalogue_questions
 
 RESULTS = recipes.RESULTS
 USERU_VERSIONS = {3: 0, 4: 5}  # UserU version -> uqa_low_topics (the datasheet's design value for version 4)
@@ -98,7 +99,10 @@ def main() -> None:
         readout = {name: list(r2) for name, r2 in levels.items()}
         for version, pairs in common_held_out(overrides).items():
             settings = (cfg.diagnostic_group, cfg.diagnostic_grid_users, cfg.seed, data[3])
-            report = diagnostics.diagnose(model, data[0], pairs, *settings, loss=diagnostics.HeldOutLoss())
+            questions = catalogue_questions(cfg.world_version == 2)  # world version 2: the interest topics too
+            report = diagnostics.diagnose(
+                model, data[0], pairs, *settings, questions=questions, loss=diagnostics.HeldOutLoss()
+            )
             on_userU[f"v{version}"] = report
     train_seconds = sum(h["seconds"] for h in history)
     evals = [
@@ -112,7 +116,8 @@ def main() -> None:
         "note": args.note,
         "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
         "git_hash": git_hash(),
-        "userU_version": 4 if cfg.uqa_low_topics else 3,
+        # on world version 2 the pairs are UserU version 5's (with or without low topics: on_userU's v3 and v4 keys)
+        "userU_version": 5 if cfg.world_version == 2 else 4 if cfg.uqa_low_topics else 3,
         "model_version": MODEL_VERSION,
         "overrides": overrides,
         "settings": cfg.to_dict(),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_helpers import interests, premise, tasks, traits
+from qa_helpers import interests, premise, tasks
 from qa_helpers.evaluation import task_splits
 
 RESULTS = Path(__file__).resolve().parent / "results" / "premise_check.json"
@@ -25,14 +25,10 @@ RESULTS = Path(__file__).resolve().parent / "results" / "premise_check.json"
 
 def latent_population(n: int, seed: int, world_version: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(state, probs, labels) of `n` users: the future window's latent state as World.latent_state gives it."""
-    rng = np.random.default_rng(seed)
-    history = traits.sample(n, rng)
-    future = traits.drift(history, rng)
-    x = interests.drift(interests.sample(history, rng), future, rng) if world_version == 2 else None
+    future, x = interests.draw_future(n, np.random.default_rng(seed), world_version == 2)
     probs = tasks.label_probabilities(future, x)
     labels = tasks.draw_labels(probs, np.random.default_rng([seed, 1]))
-    state = future if x is None else np.concatenate([future, interests.strength(x)], axis=1)
-    return state, probs, labels
+    return interests.latent_state(future, x), probs, labels
 
 
 def run(n: int, seed: int, world_version: int, size: int, n_boot: int) -> dict:

@@ -32,12 +32,7 @@ def population_task_stats(
     """Base rate and oracle AUC/KS per task on `n` fresh users (no events needed: labels come from traits, and in
     world version 2 from interests too)."""
     rng = np.random.default_rng(seed)
-    if world_version == 1:
-        probs = TK.label_probabilities(T.drift(T.sample(n, rng), rng))
-    else:
-        history = T.sample(n, rng)
-        future = T.drift(history, rng)
-        probs = TK.label_probabilities(future, I.drift(I.sample(history, rng), future, rng))
+    probs = TK.label_probabilities(*I.draw_future(n, rng, world_version == 2))
     labels = TK.draw_labels(probs, rng)
     return {
         t: {

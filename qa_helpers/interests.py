@@ -368,3 +368,16 @@ def drift(intensity: np.ndarray, future_traits: np.ndarray, rng: np.random.Gener
 def strength(intensity: np.ndarray) -> np.ndarray:
     """log(1 + intensity): how much an interest drives a task's score (0 when not held)."""
     return np.log1p(intensity)
+
+
+def draw_future(n: int, rng: np.random.Generator, with_interests: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """`n` fresh users' future-window traits (n, N_TRAITS) and, with `with_interests` (world version 2), their
+    interest intensities (n, N_INTERESTS), drawn in the world's order (traits, their drift, interests, theirs)."""
+    history = T.sample(n, rng)
+    future = T.drift(history, rng)
+    return future, drift(sample(history, rng), future, rng) if with_interests else None
+
+
+def latent_state(traits: np.ndarray, intensity: np.ndarray | None = None) -> np.ndarray:
+    """(n, N_TRAITS [+ N_INTERESTS]) the state labels are drawn from: the traits, and each interest's strength."""
+    return traits if intensity is None else np.concatenate([traits, strength(intensity)], axis=1)

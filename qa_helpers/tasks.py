@@ -217,9 +217,9 @@ def score(task: Task, traits: np.ndarray, strength: np.ndarray | None = None) ->
 def _calibration(world_version: int = 1) -> dict[str, tuple[float, float, float]]:
     """Per task (score mean, score std, intercept a), from a fixed reference population (independent of any seed)."""
     rng = np.random.default_rng(_REFERENCE_SEED)
-    history = T.sample(_REFERENCE_USERS if world_version == 1 else _REFERENCE_USERS_V2, rng)
-    future = T.drift(history, rng)
-    strength = I.strength(I.drift(I.sample(history, rng), future, rng)) if world_version == 2 else None
+    v2 = world_version == 2
+    future, interests = I.draw_future(_REFERENCE_USERS_V2 if v2 else _REFERENCE_USERS, rng, v2)
+    strength = None if interests is None else I.strength(interests)
     out = {}
     for task in TASKS:
         s = score(task, future, strength)

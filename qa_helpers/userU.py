@@ -191,7 +191,7 @@ def facet_events(record: dict, facet: str) -> list[tuple[str, dict]]:
 
 def subjects_of(entry: C.Entry) -> tuple[str, ...]:
     """The subjects an entry's events count for: its facet, and an interest's own key ('interest:jazz')."""
-    return (entry.facet, entry.key) if entry.key.startswith("interest:") else (entry.facet,)
+    return (entry.facet, entry.key) if C.interest_of(entry) else (entry.facet,)
 
 
 def subject_totals(record: dict) -> tuple[Counter, dict[str, float], int]:

@@ -31,10 +31,9 @@ from .config import Profile
 from .schema import read_jsonl, read_records, write_jsonl, write_records
 from .spec import DatasetSpec, Modality
 
-WORLD_VERSION = (
-    1  # bump when a mechanism changes: invalidates cached worlds (the profile's `world_version` picks the world)
-)
+WORLD_VERSION = 1  # bump when a mechanism changes: invalidates cached worlds (cfg.world_version picks the world)
 INTEREST_HALF = 8.0  # world version 2: a user's share of interest events is K / (K + 8), K the sum of intensities
+INTEREST_AMOUNT = (4.0, 0.8)  # world version 2: log-normal (mu, sigma) of an interest payment in yuan
 SHARED_DEVICE_RATE = 0.08  # share of users whose App and Search come from another household member
 TABULAR_FEATURES: tuple[str, ...] = (
     "age_years",
@@ -81,9 +80,7 @@ class _ModalityTables:
     hour_p: np.ndarray  # (E, 24), rows sum to 1
 
 
-@cache
-def _tables(modality: str) -> _ModalityTables:
-    entries = C.ENTRIES[modality]
+def _tables_of(entries: tuple) -> _ModalityTables:
     loadings = np.zeros((len(entries), T.N_TRAITS))
     for i, e in enumerate(entries):
         for trait, w in e.loadings.items():
@@ -96,6 +93,18 @@ def _tables(modality: str) -> _ModalityTables:
         np.array([e.late for e in entries]),
         hours / hours.sum(1, keepdims=True),
     )
+
+
+@cache
+def _tables(modality: str) -> _ModalityTables:
+    """Version 1's catalogue entries of one modality."""
+    return _tables_of(C.ENTRIES[modality])
+
+
+@cache
+def _interest_tables(modality: str) -> _ModalityTables:
+    """World version 2's interest entries of one modality (no loadings: picked by the user's interests)."""
+    return _tables_of(C.interest_entries(modality))
 
 
 def _sigmoid(x):
@@ -155,22 +164,6 @@ def _interest_events(
             event["amount"] = round(float(np.exp(rng.normal(*INTEREST_AMOUNT))), 2)
         events.append(event)
     return events
-
-
-INTEREST_AMOUNT = (4.0, 0.8)  # log-normal (mu, sigma) of an interest payment in yuan
-
-
-@cache
-def _interest_tables(modality: str) -> _ModalityTables:
-    entries = C.interest_entries(modality)
-    hours = np.array([C.HOUR_PROFILES[e.hours] for e in entries], dtype=float)
-    return _ModalityTables(
-        entries,
-        np.zeros((len(entries), T.N_TRAITS)),
-        np.zeros(len(entries)),
-        np.array([e.late for e in entries]),
-        hours / hours.sum(1, keepdims=True),
-    )
 
 
 def _signature_events(z: np.ndarray, days: int, rng: np.random.Generator) -> list[dict]:
@@ -348,10 +341,9 @@ class World:
     def latent_state(self, split: str = "downstream") -> np.ndarray:
         """(n, N_TRAITS [+ N_INTERESTS]) the future window's true state the labels are drawn from: the traits, and
         in version 2 each interest's strength, log(1 + intensity)."""
-        traits = self.future_traits[split]
-        if self.future_interests is None:
-            return traits
-        return np.concatenate([traits, I.strength(self.future_interests[split])], axis=1)
+        return I.latent_state(
+            self.future_traits[split], None if self.future_interests is None else self.future_interests[split]
+        )
 
 
 def generate(cfg: Profile) -> World:

@@ -15,24 +15,14 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
-from qa_helpers import interests, premise, tasks
+from qa_helpers import datasheet, premise
 from qa_helpers.evaluation import task_splits
 
 RESULTS = Path(__file__).resolve().parent / "results" / "premise_check.json"
 
 
-def latent_population(n: int, seed: int, world_version: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(state, probs, labels) of `n` users: the future window's latent state as World.latent_state gives it."""
-    future, x = interests.draw_future(n, np.random.default_rng(seed), world_version == 2)
-    probs = tasks.label_probabilities(future, x)
-    labels = tasks.draw_labels(probs, np.random.default_rng([seed, 1]))
-    return interests.latent_state(future, x), probs, labels
-
-
 def run(n: int, seed: int, world_version: int, size: int, n_boot: int) -> dict:
-    state, probs, labels = latent_population(n, seed, world_version)
+    state, probs, labels = datasheet.latent_population(n, seed, world_version)
     rows = premise.check(state, probs, labels, task_splits(labels, seed), size, n_boot, seed)
     means = {r["method"]: r["auc"] for r in rows if r["task"] == "Avg"}
     return {

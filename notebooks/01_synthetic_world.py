@@ -58,10 +58,15 @@ cfg, rec, w = ch.cfg, ch.rec, ch.world
 # > (paper §3.1)
 #
 # Each user gets 14 latent traits (price sensitivity, takeout habit, eco-mindedness, fraud propensity, ...)
-# drawn with designed correlations; each modality's events are drawn from them. The set-up above generated the
-# world once and cached it (`artifacts.world`); later notebooks load the same users from that cache.
+# drawn with designed correlations. In world version 2 (the series' default since issue 21; the datasheet's
+# *Changes* gives the design) each user also holds a few of 192 fine-grained interests with a long tail of
+# popularity (vinyl records, night fishing, ...), each with event texts of its own that name no interest.
+# Version 1, traits alone, stays runnable as the control (`world_version=1`). Each modality's events are drawn
+# from this state. The set-up above generated the world once and cached it (`artifacts.world`); later notebooks
+# load the same users from that cache.
 
 # %%
+print(f"world version {cfg.world_version}: latent state of {w.latent_state().shape[1]} factors per user")
 print(
     f"{len(w.pretrain)} pretraining users (ids {w.pretrain[0]['user_id']}...), "
     f"{len(w.downstream)} downstream users (ids {w.downstream[0]['user_id']}...)"
@@ -110,7 +115,7 @@ save_figure(fig, "01_user_timeline", cfg, {"user_id": user["user_id"], "events_p
 # score distributions (0: none, 1: complete). Notebook 04 defines both in symbols.
 
 # %%
-population = datasheet.population_task_stats()
+population = datasheet.population_task_stats(world_version=cfg.world_version)
 fig, data = plots.task_rates(population)
 save_figure(fig, "01_task_rates_oracle", cfg, data)
 readings.show(readings.oracle_range({t: v["oracle_auc"] for t, v in population.items()}))
@@ -126,6 +131,11 @@ pd.DataFrame(
 
 # %% [markdown]
 # ## 5 Which traits drive which task
+#
+# Spearman correlation of each trait with each task's label probability. In world version 1 every task follows
+# one or two traits, so a vector that holds all fourteen serves every task; in version 2 each task also hinges on
+# a few specific interests and, for Takeout, a conjunction (the datasheet's version-2 table names them), which this
+# map of traits cannot show. Section 7 measures what that changes.
 
 # %%
 fig, data = plots.trait_task_heatmap(w.future_traits["downstream"], w.probs)
@@ -157,7 +167,47 @@ pd.DataFrame(
 ).round(3)
 
 # %% [markdown]
-# ## 7 UserU: D_future and D_uqa
+# ## 7 Can one vector serve every task? The paper's premise, checked without a model
+#
+# > "a single static vector cannot adapt to the diverse requirements of different downstream scenarios" (paper §1)
+#
+# Whether this is true depends on the world, and can be checked before any model exists. We know each user's true
+# latent state (the future window's traits, and in version 2 each interest's strength). Read each task from it in
+# three ways, with notebook 04's linear probe on the same splits: the **oracle** (the label probability itself, the
+# ceiling); a probe on **every factor** (a task-specific read); and a probe on the **best task-agnostic summary of
+# the embedding's size**: the top `emb_dim` principal components of the state, fitted without labels. The summary
+# is what a perfect static embedding could hold. If the oracle is well above it, one vector must lose even when it
+# is perfect, and a query that decides what the embedding keeps has something to do; if they agree, no query can
+# help, however good the model. We run it on this world's downstream users and, for the other world version, on as
+# many fresh users drawn from that version's latent model (no events needed), so both are shown side by side.
+
+# %%
+from qa_helpers import premise
+from qa_helpers.evaluation import task_splits
+
+worlds = {f"world version {cfg.world_version} (this series)": (w.latent_state(), w.probs, w.labels)}
+control = 3 - cfg.world_version
+worlds[f"world version {control} ({'the control' if control == 1 else 'the new world'})"] = datasheet.latent_population(
+    cfg.n_downstream_users, cfg.seed, control
+)
+premise_rows, premise_gaps = {}, {}
+for name, (state, probs, labels) in worlds.items():
+    premise_rows[name] = premise.check(
+        state, probs, labels, task_splits(labels, cfg.seed), cfg.emb_dim, cfg.bootstrap, cfg.seed
+    )
+    premise_gaps[name] = premise.gaps(premise_rows[name], cfg.emb_dim)
+methods = [premise.ORACLE, premise.FULL, premise.summary_name(cfg.emb_dim)]
+fig, data = plots.premise_gaps(premise_rows, methods)
+save_figure(fig, "01_premise_check", cfg, {"size": cfg.emb_dim, "auc": data, "gaps": premise_gaps})
+readings.show(readings.premise(premise_gaps, cfg.emb_dim))
+
+# %% [markdown]
+# The same check over seeds and with ten times the users is `python benchmarks/premise_check.py` (its results and
+# the datasheet's *Changes* quote them). A gap here is a ceiling on what anchoring can add over a perfect static
+# vector, not a promise that our model reaches it: notebooks 04 and 05 measure what it does.
+
+# %% [markdown]
+# ## 8 UserU: D_future and D_uqa
 #
 # > "D_future = {(u_i ⊕ q^future, a_i^future)}" and "for each profile u_i, an LLM M retrieves the top-10 most
 # > relevant topics from P ... a reflection step ... revises unsupported or inconsistent statements."
@@ -168,7 +218,8 @@ pd.DataFrame(
 # re-checks every claim against the record. As in the paper's example ("Is the user price-conscious?"), a
 # question names a topic and never the user's answer, in one of three wordings per topic; answers say in words
 # where the user stands against the other users, when, with what, growing or fading (UserU version 2; the
-# datasheet's *Changes* says why).
+# datasheet's *Changes* says why). On world version 2, UserU version 5 adds one habits topic per interest (192), so
+# a user's top-10 topics can name the specific interests that user holds.
 
 # %%
 pairs, stats = artifacts.userU_pairs(cfg, w)
@@ -181,7 +232,9 @@ for source in ("future", "uqa"):
 topic_counts = collections.Counter(p["topic"] for p in pairs if p["source"] == "uqa")
 fig, data = plots.reflection_stats(stats, dict(topic_counts))
 save_figure(fig, "01_userU_reflection", cfg, data)
-print(f"{len(topic_counts)} of {len(userU.TOPICS)} topics were chosen for at least one user")
+print(
+    f"{len(topic_counts)} of {len(userU.topics_for(cfg.world_version == 2))} topics were chosen for at least one user"
+)
 
 # %% [markdown]
 # The downstream queries that notebook 04 asks are worded unlike these questions, and the downstream users
@@ -200,12 +253,14 @@ for t in tasks.TASKS:
 # | downstream data | 10 tasks, about 500,000 users each | the same 10 task names; a few thousand synthetic users (profile) |
 # | label rule | y = 1 if a target event happens in the window | the same, with a stored probability (oracle) |
 # | best AUC per task | the best model's, by task (Table 2; range printed in section 4) | the oracle's, a ceiling (section 4) |
-# | UserU | about 1.024e8 pairs, D_future + D_uqa from 72 topics, top-10 per user, LLM reflection | the same structure at our scale, templated answers, rule-based reflection |
+# | UserU | about 1.024e8 pairs, D_future + D_uqa from 72 topics, top-10 per user, LLM reflection | the same structure at our scale, templated answers, rule-based reflection; on world version 2, plus one topic per interest |
+# | one vector enough? | the premise: no | checked without a model on both world versions (section 7, read by `premise.verdict`) |
 #
 # The oracle is a ceiling, not a prediction of what a model reaches: the paper's numbers are model
 # results, ours here are the best possible ones. Differences to keep in mind: our event texts come from a
-# catalogue of a few hundred lines and our UserU language is templated, so text encoders have an easier,
-# narrower job than on real logs.
+# catalogue (a few hundred lines in version 1, about ten thousand in version 2, against millions of merchants and
+# mini-programs in real logs) and our UserU language is templated, so text encoders have an easier, narrower job
+# than on real logs.
 
 # %%
 rec.log(
@@ -218,6 +273,11 @@ rec.log(
     evidence_best_modality=best,
     evidence_agreement=len(agree),
     userU=stats,
+    premise_check={
+        "size": cfg.emb_dim,
+        "gaps": premise_gaps,
+        "verdict": {k: premise.verdict(g["oracle"]) for k, g in premise_gaps.items()},
+    },
 )
 print("metrics written to", rec.save())
 
@@ -227,6 +287,8 @@ print("metrics written to", rec.save())
 # - A user is six modalities over a 90-day window: five event streams (text with a few numbers) and one tabular row.
 # - Each task's label is drawn from a stored probability, so the oracle AUC is the ceiling any model can reach.
 # - UserU pairs ask a question that names a topic and answer it from the record, checked claim by claim.
+# - Whether one static vector can serve every task is a property of the world, checked without a model on both
+#   world versions (section 7): the oracle against the best task-agnostic summary of the embedding's size.
 
 # %% [markdown]
 # ## Exercises

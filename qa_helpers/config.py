@@ -28,7 +28,8 @@ class Profile:
     train_seed: int | None = None  # the model's initialisation and the batch sampler; None: `seed` (the world's)
 
     # --- the synthetic world (notebook 01) ---
-    world_version: int = 1  # 1: 14 traits (the control); 2: plus 192 long-tail interests (datasheet, Changes)
+    # 2: 14 traits plus 192 long-tail interests (the datasheet's Changes, issue 21); 1: traits alone, the control
+    world_version: int = 2
     n_pretrain_users: int = 4000  # UserU users; disjoint from the downstream users
     n_downstream_users: int = 4000  # users with task labels, split later into probe train / test
     window_days: int = 90  # history window, as in the paper
@@ -206,6 +207,9 @@ PROFILES: dict[str, Profile] = {
     ),
     # The committed figures and numbers; the whole series in under 30 minutes on 2 CPU cores.
     "default": Profile(name="default"),
+    # The default on world version 1, the control where one static vector serves every task (issue 21);
+    # benchmarks/control_world.py runs notebooks 01, 03 and 04 on it for the README's control comparison.
+    "control": Profile(name="control", world_version=1),
     # One GPU: a larger world with longer logs, closer to the paper's sequence lengths; SmolLM2 reads the query's
     # tokens alone, as the paper's LLM does (no sentence vector of the query).
     "full": Profile(

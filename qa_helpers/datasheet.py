@@ -44,6 +44,15 @@ def population_task_stats(
     }
 
 
+def latent_population(n: int, seed: int, world_version: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(state (n, d), probs (n, T), labels (n, T)) of `n` fresh users, no events: the future window's latent state
+    as World.latent_state gives it, the oracle's label probabilities and labels drawn from them."""
+    future, x = I.draw_future(n, np.random.default_rng(seed), world_version == 2)
+    probs = TK.label_probabilities(future, x)
+    labels = TK.draw_labels(probs, np.random.default_rng([seed, 1]))
+    return I.latent_state(future, x), probs, labels
+
+
 def _table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -207,6 +216,7 @@ def build_sample_userU(folder: Path = SAMPLE_DIR) -> tuple[list[dict], dict]:
         error_rate=cfg.draft_error_rate,
         window_days=cfg.window_days,
         k_low=cfg.uqa_low_topics,
+        interests=cfg.world_version == 2,  # UserU version 5 on world version 2
     )
 
 

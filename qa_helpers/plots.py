@@ -138,6 +138,29 @@ def trait_task_heatmap(future_traits: np.ndarray, probs: np.ndarray):
     return fig, {"traits": list(T.TRAITS), "tasks": list(TK.TASK_NAMES), "rho": rho.round(4)}
 
 
+def premise_gaps(rows_by_world: dict[str, list[dict]], methods: list[str]):
+    """Per task, the probe AUC of each of `methods` (the oracle, the full latent state, its task-agnostic summary;
+    premise.check's rows), one panel per world: how much a static vector of the embedding's size must lose."""
+    fig, axes = plt.subplots(1, len(rows_by_world), figsize=(6.5 * len(rows_by_world), 3.8), sharey=True, squeeze=False)
+    names = list(TK.TASK_NAMES) + ["Avg"]
+    x = np.arange(len(names))
+    width = 0.8 / len(methods)
+    data = {}
+    for ax, (world, rows) in zip(axes[0], rows_by_world.items()):
+        table = {(r["method"], r["task"]): r["auc"] for r in rows}
+        data[world] = {m: {t: round(table[m, t], 4) for t in names} for m in methods}
+        for j, m in enumerate(methods):
+            ax.bar(x + (j - (len(methods) - 1) / 2) * width, [table[m, t] for t in names], width, label=m)
+        ax.set_xticks(x, names, rotation=45)
+        ax.set(ylim=(0.5, 1.02), title=world)
+        ax.axvline(len(names) - 1.5, color="grey", lw=0.8)
+    axes[0][0].set_ylabel("probe AUC (test half)")
+    axes[0][-1].legend(loc="lower right", fontsize="small")
+    fig.suptitle("Can one task-agnostic vector serve every task? The true state read three ways")
+    fig.tight_layout()
+    return fig, data
+
+
 def evidence_map(aucs: np.ndarray, designed: dict[str, tuple[str, ...]]):
     """Tasks x modalities probe AUC, with the datasheet's designed strongest modality boxed."""
     fig, ax = plt.subplots(figsize=(8, 5.5))

@@ -14,6 +14,7 @@ state perfectly, so a query that decides what the embedding keeps has something 
 
     rows = premise.check(state, probs, labels, splits, size=64)
     premise.gaps(rows, size=64)      # the oracle and the full state against the summary, paired intervals
+    premise.verdict(gaps["oracle"])  # "room for a query", "little room" or "no room", by the rule below
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from . import claims, evaluation
 
 ORACLE = "Oracle"
 FULL = "Latent state, every factor"
+# The rule that reads the oracle's gap over the summary (issue 21): a world tests the paper's premise when a perfect
+# static vector of the embedding's size loses at least ROOM mean AUC, and it cannot when the loss is under NO_ROOM.
+ROOM = 0.03
+NO_ROOM = 0.01
 
 
 def summary_name(size: int) -> str:
@@ -78,3 +83,14 @@ def gaps(rows: list[dict], size: int) -> dict[str, list[float]]:
         "oracle": claims.compare("oracle above the summary", rows, ORACLE, below)["difference"],
         "full state": claims.compare("full state above the summary", rows, FULL, below)["difference"],
     }
+
+
+def verdict(gap: list[float]) -> str:
+    """Read the oracle's paired gap over the summary, [d, 95% low, high]: "room for a query" when d >= ROOM and the
+    interval excludes 0, "no room" when d < NO_ROOM, "little room" in between."""
+    d, low, _ = gap
+    if d >= ROOM and low > 0:
+        return "room for a query"
+    if d < NO_ROOM:
+        return "no room"
+    return "little room"

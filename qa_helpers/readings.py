@@ -180,3 +180,22 @@ def ablation_effects(noise: float) -> str:
             else f"none of the {len(drops)} paper effects is larger than this run's noise."
         )
     )
+
+
+def premise(gaps_by_world: dict[str, dict], size: int) -> str:
+    """Notebook 01: per world, the oracle's mean-AUC gap over the best task-agnostic summary of `size` numbers
+    (premise.gaps), and its reading by premise.verdict."""
+    from .premise import NO_ROOM, ROOM, verdict
+
+    lines = []
+    for world, g in gaps_by_world.items():
+        d, lo, hi = g["oracle"]
+        lines.append(
+            f"- **{world}:** the oracle is above the top-{size} summary by {d:+.3f} mean AUC [{lo:+.3f}, {hi:+.3f}]: "
+            f"**{verdict(g['oracle'])}**. The probe on every factor against the summary: {g['full state'][0]:+.3f}."
+        )
+    rule = (
+        f"The rule (`premise.verdict`): room for a query when the gap is at least {ROOM} and its interval excludes 0, "
+        f"no room under {NO_ROOM}, little room in between."
+    )
+    return "\n".join(lines + ["", rule])

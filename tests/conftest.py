@@ -9,7 +9,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def small_cfg():
-    return config.load("smoke", n_pretrain_users=40, n_downstream_users=60)
+    """The unit tests' small world: version 1, the control, whose 40 users fill the sampler's topic groups (world
+    version 2 has its own tests, and the smoke notebooks run on it)."""
+    return config.load("smoke", world_version=1, n_pretrain_users=40, n_downstream_users=60)
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +30,7 @@ def tiny_setup(small_cfg, small_world, tmp_path_factory):
     torch.manual_seed(0)
     cfg = config.load(
         "smoke",
+        world_version=1,
         n_pretrain_users=40,
         n_downstream_users=60,
         batch_size=8,

@@ -124,7 +124,7 @@ def test_capped_records_keep_the_most_recent_events(small_cfg, small_world):
 def test_handcrafted_features_and_serialisation(small_world, small_cfg):
     X = baselines.handcrafted_features(small_world.downstream, small_cfg.n_tabular)
     assert X.shape[0] == len(small_world.downstream) and np.isfinite(X).all()
-    text = baselines.serialize(small_world.downstream[0])
+    text = baselines.serialize(max(small_world.downstream, key=lambda r: len(r["events"].get("bill", []))))
     assert text and ("Payments:" in text or "Pages:" in text)
     assert baselines.serialize({"user_id": "u", "tabular": [1.0] * 3}) == "Profile: 1.0, 1.0, 1.0."
 

@@ -15,6 +15,7 @@ def test_readme_results_match_the_recorded_metrics():
     stale = "README is stale: run `python -m qa_helpers results`"
     assert block(text, results_page.START, results_page.END) == results_page.render(), stale
     assert block(text, results_page.HEADLINE_START, results_page.HEADLINE_END) == results_page.headline(), stale
+    assert block(text, results_page.CONTROL_START, results_page.CONTROL_END) == results_page.render_control(), stale
 
 
 def test_the_readme_opens_with_the_headline():
@@ -40,11 +41,32 @@ def test_every_recorded_method_is_in_the_table_with_its_numbers():
             assert f"| {r['method']} | {r['probe']} | {r['auc']:.3f} [" in table
 
 
+def test_control_block_states_every_recorded_claim_and_the_premise_verdict(tmp_path):
+    import json
+
+    control = json.loads(results_page.CONTROL_RESULTS.read_text())
+    assert control["world_version"] == config.load(control["profile"]).world_version == 1
+    text = results_page.render_control()
+    for c in control["claims"]:
+        assert f"| {c['claim']} | {c['difference'][0]:+.3f} [" in text and f"| {c['verdict']} |" in text
+    for r in control["rows"]:
+        if r["method"] in results_page.CONTROL_METHODS:
+            assert f"| {r['method']} | {r['auc']:.3f} [" in text
+    verdict = next(iter(control["premise_check"]["verdict"].values()))
+    assert f"**{verdict}**" in text
+    # another run's numbers give another block: nothing in it is typed
+    control["claims"][0]["verdict"] = "reversed"
+    other = tmp_path / "control.json"
+    other.write_text(json.dumps(control))
+    assert results_page.render_control(other) != text and "| reversed |" in results_page.render_control(other)
+
+
 def test_update_readme_round_trip(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(
         f"intro\n{results_page.HEADLINE_START}\nold\n{results_page.HEADLINE_END}\n"
-        f"{results_page.START}\nold\n{results_page.END}\nrest\n"
+        f"{results_page.START}\nold\n{results_page.END}\n"
+        f"{results_page.CONTROL_START}\nold\n{results_page.CONTROL_END}\nrest\n"
     )
     assert results_page.update_readme(readme) is True
     text = readme.read_text()

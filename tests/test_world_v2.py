@@ -10,7 +10,7 @@ from qa_helpers import catalog, config, interests, tasks, traits, world
 def pair():
     """The same small world in versions 1 and 2 (one seed)."""
     sizes = {"n_pretrain_users": 40, "n_downstream_users": 60}
-    v1, v2 = config.load("smoke", **sizes), config.load("smoke", world_version=2, **sizes)
+    v1, v2 = config.load("smoke", world_version=1, **sizes), config.load("smoke", world_version=2, **sizes)
     return v2, world.generate(v1), world.generate(v2)
 
 

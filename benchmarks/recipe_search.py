@@ -7,10 +7,11 @@ Trains the default profile with the given overrides (key=value, Python literals)
 diagnostics of qa_helpers.diagnostics on the held-out pretraining users every `eval_every` steps, then the facet
 read-out at three levels of the model (prefix mean, read-out state, embedding) on 1,000 downstream users' records
 (no label is read), and appends one JSON line (name, command, overrides, seconds, the diagnostics over training,
-the read-out, and the diagnostics on the held-out users both UserU versions hold out) to
-benchmarks/results/recipe_variants.jsonl: the table of every variant tried, failures included
-(`python benchmarks/recipe_search.py --table` prints it, one row per recipe, its seeds averaged; qa_helpers.recipes
-holds the rule that compares a variant with its base).
+the read-out, and the diagnostics on the held-out users both UserU versions hold out) to the record of the run's
+world version: benchmarks/results/recipe_variants_world2.jsonl on world version 2 (the default since issue 21),
+recipe_variants.jsonl on world version 1 (`world_version=1`). Each is the table of every variant tried, failures
+included (`python benchmarks/recipe_search.py --table [world_version=1]` prints it, one row per recipe, its
+seeds averaged; qa_helpers.recipes holds the rule that compares a variant with its base).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from qa_helpers.model import MODEL_VERSION
 from qa_helpers.outputs import git_hash
 from qa_helpers.userU_from_records import catalogue_questions
 
-RESULTS = recipes.RESULTS
 USERU_VERSIONS = {3: 0, 4: 5}  # UserU version -> uqa_low_topics (the datasheet's design value for version 4)
 
 
@@ -68,16 +68,22 @@ def main() -> None:
     parser.add_argument("--note", default="")
     parser.add_argument("--group", default="", help="the recipe this run is a seed of (default: its name)")
     parser.add_argument("--table", action="store_true", help="print the table of every recorded variant and exit")
-    parser.add_argument("--results", default=str(RESULTS), help="the JSON-lines file the run is appended to")
+    parser.add_argument(
+        "--results",
+        default=None,
+        help="the JSON-lines file the run is appended to (default: the record of the run's world version, "
+        "recipes.results_for)",
+    )
     parser.add_argument("overrides", nargs="*", help="Profile settings as key=value")
     args = parser.parse_args()
-    if args.table:
-        print(recipes.summary(recipes.load()).round(3).to_string())
-        return
     overrides = parse_overrides(args.overrides)
     if args.steps:
         overrides["pretrain_steps"] = args.steps
     cfg = config.load("default", **overrides)
+    results = Path(args.results) if args.results else recipes.results_for(cfg.world_version)
+    if args.table:
+        print(recipes.summary(recipes.load(results)).round(3).to_string())
+        return
     torch.manual_seed(cfg.init_seed)
     data = artifacts.pretraining_data(cfg)
     trainer = pipeline.pretrainer(cfg, data, resume=False)
@@ -130,7 +136,6 @@ def main() -> None:
         "on_userU": on_userU,
         "error": error,
     }
-    results = Path(args.results)
     results.parent.mkdir(parents=True, exist_ok=True)
     with results.open("a") as f:
         f.write(json.dumps(record) + "\n")

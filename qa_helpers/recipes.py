@@ -26,6 +26,8 @@ import pandas as pd
 from .config import REPO_ROOT
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "recipe_variants.jsonl"
+# world version 2 (issue 21) keeps its own record: its held-out pairs are other pairs, so no row compares across files
+RESULTS_WORLD2 = REPO_ROOT / "benchmarks" / "results" / "recipe_variants_world2.jsonl"
 # the key numbers of a run: name -> path into its record (evals[-1]: the last evaluation on the run's own held-out
 # users; on_userU: the held-out users both UserU versions hold out; facet_readout: downstream users, no label)
 KEY = {
@@ -69,7 +71,14 @@ STEPS = (
     ("N + UserU v4", "N"),
     ("C1", "N"),
 )  # (variant, base) pairs of the search, in order: notebook 03 shows each call
+# the re-check on world version 2: the chosen recipe under three seeds, then one change at a time against its band
+STEPS_WORLD2 = (("world2 C1 + UserU low topics 5", "world2 C1"),)
 BAND_SDS = 2.0  # a difference is beyond the noise when larger than this many seed standard deviations of the base
+
+
+def results_for(world_version: int) -> Path:
+    """The record of the runs on one world version."""
+    return {1: RESULTS, 2: RESULTS_WORLD2}[world_version]
 
 
 def load(path: Path = RESULTS) -> list[dict]:

@@ -66,3 +66,35 @@ def test_bad_inputs_are_named():
         premise.task_agnostic_summary(bad, 3)
     with pytest.raises(ValueError, match="state of 199 users"):
         premise.check(state[:-1], probs, labels, splits, 3, task_names=NAMES)
+
+
+def test_the_verdict_follows_the_stated_rule():
+    assert premise.verdict([premise.ROOM, 0.001, 0.05]) == "room for a query"
+    assert premise.verdict([0.05, -0.001, 0.1]) == "little room"  # large but its interval reaches 0
+    assert premise.verdict([premise.ROOM - 1e-9, 0.02, 0.04]) == "little room"
+    assert premise.verdict([premise.NO_ROOM, 0.005, 0.015]) == "little room"
+    assert premise.verdict([premise.NO_ROOM - 1e-9, 0.005, 0.015]) == "no room"
+    assert premise.verdict([-0.02, -0.03, -0.01]) == "no room"
+
+
+def test_the_two_synthetic_worlds_read_as_designed_and_notebook_01_shows_them():
+    """World version 1 leaves no room for a query and version 2 does (the design's thresholds, issue 21); the
+    latent population is deterministic in its seed; the figure's data are the rows' AUCs."""
+    from qa_helpers import datasheet, plots, readings
+
+    rows, gaps = {}, {}
+    for version in (1, 2):
+        state, probs, labels = datasheet.latent_population(4000, 0, version)
+        again = datasheet.latent_population(4000, 0, version)
+        assert all(np.array_equal(a, b) for a, b in zip((state, probs, labels), again))
+        assert state.shape == (4000, 14 if version == 1 else 14 + 192) and probs.shape == labels.shape == (4000, 10)
+        rows[f"v{version}"] = premise.check(state, probs, labels, evaluation.task_splits(labels, 0), 64, 50, 0)
+        gaps[f"v{version}"] = premise.gaps(rows[f"v{version}"], 64)
+    assert premise.verdict(gaps["v1"]["oracle"]) == "no room"
+    assert premise.verdict(gaps["v2"]["oracle"]) == "room for a query"
+    methods = [premise.ORACLE, premise.FULL, premise.summary_name(64)]
+    fig, data = plots.premise_gaps(rows, methods)
+    avg = next(r["auc"] for r in rows["v2"] if r["method"] == premise.ORACLE and r["task"] == "Avg")
+    assert data["v2"][premise.ORACLE]["Avg"] == round(avg, 4) and len(fig.axes) == 2
+    text = readings.premise(gaps, 64)
+    assert "**v1:**" in text and "**no room**" in text and "**room for a query**" in text

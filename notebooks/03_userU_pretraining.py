@@ -318,7 +318,9 @@ pd.Series(final).round(3).to_frame("held-out users, end of training")
 # prefix can recover; the rest it must guess from the recent events:
 
 # %%
-visibility = diagnostics.answer_visibility(w.pretrain[:1000], world.spec(cfg), cfg.uqa_topics_per_user)
+visibility = diagnostics.answer_visibility(
+    w.pretrain[:1000], world.spec(cfg), cfg.uqa_topics_per_user, interests=cfg.world_version == 2
+)
 pd.Series(visibility).round(3).to_frame("facts the prefix shows as the answer states them")
 
 # %% [markdown]
@@ -465,14 +467,10 @@ records_v2 = recipes.load(recipes.RESULTS_WORLD2)
 summary_v2 = recipes.summary(records_v2)
 display(summary_v2[[c for c in summary_v2.columns if c.startswith("sd ")]].dropna(how="all").round(4))
 display(summary_v2[shown].round(3))
-pd.concat(
-    {
-        f"{v} vs {b}": recipes.compare(records_v2, v, b)["call"]
-        for v, b in recipes.STEPS_WORLD2
-        if v in summary_v2.index
-    },
-    axis=1,
-).T
+tried = {
+    f"{v} vs {b}": recipes.compare(records_v2, v, b)["call"] for v, b in recipes.STEPS_WORLD2 if v in summary_v2.index
+}
+display(pd.concat(tried, axis=1).T if tried else "no change recorded yet on world version 2")
 
 # %% [markdown]
 # ## Results vs paper

@@ -399,6 +399,39 @@ display(claims.table(recorded_claims))
 readings.show(claims.reading(recorded_claims))
 
 # %% [markdown]
+# ### The same claims on the control
+#
+# Notebook 01's premise check found how much room each world leaves a query. World version 1, the control, leaves
+# none: there one static vector of this size serves every task. `python benchmarks/control_world.py` runs notebooks
+# 01, 03 and 04 on it with this profile's recipe (profile `control`); its committed claims sit beside this run's, each
+# verdict by the same rule:
+
+# %%
+control_file = config.REPO_ROOT / "benchmarks" / "results" / "control_world.json"
+if cfg.world_version == 1 or not control_file.exists():
+    print("this run is on world version 1, or the control has not run yet: python benchmarks/control_world.py")
+else:
+    control = json.loads(control_file.read_text())
+    on_control = {c["claim"]: c for c in control["claims"]}
+
+    def _cell(c):
+        return f"{c['difference'][0]:+.3f} [{c['difference'][1]:+.3f}, {c['difference'][2]:+.3f}]: {c['verdict']}"
+
+    print(f"control: {control['command']} at {control['git_hash'][:10]} (profile {control['profile']})")
+    display(
+        pd.DataFrame(
+            {
+                c["claim"]: {
+                    f"this run (world version {cfg.world_version})": _cell(c),
+                    "the control (world version 1)": _cell(on_control[c["claim"]]),
+                }
+                for c in recorded_claims
+                if "difference" in c and c["claim"] in on_control
+            }
+        ).T
+    )
+
+# %% [markdown]
 # ### How to read these verdicts
 #
 # Each verdict above is computed from the recorded numbers by the rule printed under the list; no verdict is typed

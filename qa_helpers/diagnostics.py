@@ -83,15 +83,17 @@ def effective_rank(X: np.ndarray) -> float:
     return float(np.exp(-(p * np.log(p)).sum()))
 
 
-def answer_visibility(records: list[dict], spec: DatasetSpec, k: int = 10) -> dict:
+def answer_visibility(records: list[dict], spec: DatasetSpec, k: int = 10, interests: bool = False) -> dict:
     """How much of an answer the prefix can show: per fact kind, the share of (user, top-k topic) facts that come
     out the same from the K_m most recent events per modality (what the encoder reads; levels against the
-    population read the same way) as from the whole 90-day record the answers are written from."""
+    population read the same way) as from the whole 90-day record the answers are written from. `interests`: the
+    topics of UserU version 5 (world version 2), the interests' own among them."""
     capped, window_days = capped_records(records, spec), spec.window_days
-    full_pop, capped_pop = userU.Population(records), userU.Population(capped)
+    subjects = tuple(dict.fromkeys(t.facet for t in userU.topics_for(interests)))
+    full_pop, capped_pop = userU.Population(records, subjects), userU.Population(capped, subjects)
     same, total = {}, {}
     for rec, cut in zip(records, capped):
-        for topic in userU.top_topics(rec, k, window_days):
+        for topic in userU.top_topics(rec, k, window_days, interests):
             for kind in userU.ASPECT_FACTS[topic.aspect]:
                 truth = userU.compute_fact(rec, kind, topic.facet, full_pop, window_days)
                 if truth is None:
@@ -116,8 +118,11 @@ def fact_reader_recall(
     retrieved (ties split). A ceiling for what the prefix shows, not a model. records: the pairs' users."""
     by_id = {r["user_id"]: r for r in records}
     cut = {r["user_id"]: r for r in capped_records(records, spec)}
-    full_pop, cut_pop = userU.Population(population_records), userU.Population(capped_records(population_records, spec))
     uqa = [p for p in pairs if p["source"] == "uqa"]
+    subjects = tuple(dict.fromkeys([*userU.topics_for(False), *(userU.TOPIC_BY_KEY[p["topic"]] for p in uqa)]))
+    subjects = tuple(dict.fromkeys(t.facet for t in subjects))  # the facets, and the interests the pairs ask about
+    full_pop = userU.Population(population_records, subjects)
+    cut_pop = userU.Population(capped_records(population_records, spec), subjects)
 
     def facts(rec, topic, population):
         t = userU.TOPIC_BY_KEY[topic]

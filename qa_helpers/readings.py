@@ -190,9 +190,13 @@ def premise(gaps_by_world: dict[str, dict], size: int) -> str:
     lines = []
     for world, g in gaps_by_world.items():
         d, lo, hi = g["oracle"]
+        full = g["full state"][0]
         lines.append(
             f"- **{world}:** the oracle is above the top-{size} summary by {d:+.3f} mean AUC [{lo:+.3f}, {hi:+.3f}]: "
-            f"**{verdict(g['oracle'])}**. The probe on every factor against the summary: {g['full state'][0]:+.3f}."
+            f"**{verdict(g['oracle'])}**. Of it, {full:+.3f} is what the probe gains reading every factor instead of "
+            f"the {size} components (what the summary's size leaves out); the rest, {d - full:+.3f}, is what a linear "
+            "probe on these labelled users misses even in the full state: a task's direction to find among many "
+            "factors, which a query-conditioned embedding can put first."
         )
     rule = (
         f"The rule (`premise.verdict`): room for a query when the gap is at least {ROOM} and its interval excludes 0, "

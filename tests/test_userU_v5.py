@@ -77,3 +77,22 @@ def test_the_diagnostics_bank_asks_interest_topics_off_the_facet_grid():
     assert with_interests.all_questions() == userU.all_questions(interests=True)
     with pytest.raises(KeyError):
         plain.question("interest:jazz/habits")
+
+
+def test_the_prefix_diagnostics_read_interest_topics(v2_world):
+    """The fact reader and the answer visibility work on UserU version 5's interest topics (they once knew the
+    facets' population only): perfect without a cap, worse with a small one."""
+    from qa_helpers import diagnostics
+
+    pairs, _ = userU.build(v2_world.pretrain, v2_world.pretrain_future, seed=0, interests=True)
+    assert any(p["topic"].startswith("interest:") for p in pairs if p["source"] == "uqa")
+    spec = world.spec(config.load("smoke", world_version=2))
+    full = diagnostics.fact_reader_recall(v2_world.pretrain, v2_world.pretrain, pairs, spec.with_caps((10**6,) * 5), 8)
+    assert full["recall@1"] == pytest.approx(1.0) and full["pairs"] > 0
+    small = diagnostics.fact_reader_recall(
+        v2_world.pretrain, v2_world.pretrain, pairs, spec.with_caps((2, 1, 1, 1, 1)), 8
+    )
+    assert small["recall@1"] < 1.0
+    uncapped = diagnostics.answer_visibility(v2_world.pretrain, spec.with_caps((10**6,) * 5), 10, interests=True)
+    assert set(uncapped.values()) == {1.0}
+    assert min(diagnostics.answer_visibility(v2_world.pretrain, spec.with_caps((2, 1, 1, 1, 1)), 10, True).values()) < 1

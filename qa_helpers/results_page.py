@@ -29,6 +29,11 @@ CONTROL_START = (
     "do not edit -->"
 )
 CONTROL_END = "<!-- control:end -->"
+MEANING = {  # what premise.verdict's reading means for a static vector
+    "no room": ": a perfect static vector of that size would serve every task, and a query has nothing to add",
+    "little room": ": a perfect static vector of that size would lose a little, a query little to add",
+    "room for a query": ": even a perfect static vector of that size would lose, and a query has room to help",
+}
 CONTROL_RESULTS = REPO_ROOT / "benchmarks" / "results" / "control_world.json"
 CONTROL_METHODS = (
     "Q-Anchor (Base)",
@@ -138,8 +143,7 @@ def render_control(path: Path = CONTROL_RESULTS) -> str:
         f"**The control: world version {control['world_version']}** (traits alone; profile `{control['profile']}`, "
         f"the default's sizes and recipe; `{control['command']}` at commit `{control['git_hash'][:7]}`). There the "
         f"oracle is above the best task-agnostic summary of the embedding's size by {premise[0]:+.3f} mean AUC "
-        f"[{premise[1]:+.3f}, {premise[2]:+.3f}] (notebook 01's premise check: **{verdict}**), so a perfect static "
-        "vector serves every task and a query has nothing to add.",
+        f"[{premise[1]:+.3f}, {premise[2]:+.3f}] (notebook 01's premise check: **{verdict}**{MEANING[verdict]}).",
         "",
         "| method | mean AUC [95% CI] |",
         "|---|---|",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa_helpers import config, results_page
+from qa_helpers import config, premise, results_page
 from qa_helpers.outputs import load_metrics
 
 
@@ -53,7 +53,9 @@ def test_control_block_states_every_recorded_claim_and_the_premise_verdict(tmp_p
         if r["method"] in results_page.CONTROL_METHODS:
             assert f"| {r['method']} | {r['auc']:.3f} [" in text
     verdict = next(iter(control["premise_check"]["verdict"].values()))
-    assert f"**{verdict}**" in text
+    assert f"**{verdict}**{results_page.MEANING[verdict]})" in text
+    readings = {premise.verdict(g) for g in ([0.05, 0.01, 0.09], [0.02, 0.01, 0.03], [0.0, -0.01, 0.01])}
+    assert readings == set(results_page.MEANING)  # every reading of the rule has its sentence
     # another run's numbers give another block: nothing in it is typed
     control["claims"][0]["verdict"] = "reversed"
     other = tmp_path / "control.json"

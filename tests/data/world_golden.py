@@ -22,6 +22,7 @@ def golden(tmp_folder) -> dict[str, np.ndarray]:
     """Embeddings (2, 8, 16) of a fresh model, the losses of two training steps, and the embeddings after them."""
     cfg = config.load(
         "smoke",
+        world_version=1,  # the world before dataset specs existed
         n_pretrain_users=40,
         n_downstream_users=60,
         batch_size=8,

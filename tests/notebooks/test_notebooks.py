@@ -82,7 +82,8 @@ def _shares_sum_to_one(d) -> bool:
 # What each notebook's smoke run must record: value ranges that hold for any model, trained or not
 IN_RANGE = {
     "01_synthetic_world": lambda m: (
-        m["n_pretrain_users"] == 200 and all(v["mean"] > 0 for v in m["events_per_modality"].values())
+        m["n_pretrain_users"] == config.load("smoke").n_pretrain_users
+        and all(v["mean"] > 0 for v in m["events_per_modality"].values())
     ),
     "02_hierarchical_encoder": lambda m: m["padding_invariant"] is True and m["prefix_length"] > 0,
     "03_userU_pretraining": lambda m: (

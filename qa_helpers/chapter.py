@@ -49,7 +49,7 @@ def setup(notebook: str, profile: str, seed: int | None = None, *, users: bool =
         f"profile {cfg.name} (seed {cfg.seed}): {len(w.pretrain)} pretraining users with {len(pairs):,} UserU pairs, "
         f"{len(w.downstream)} downstream users"
     )
-    table = artifacts.text_table(w) if users else None
+    table = artifacts.text_table(w, cfg) if users else None
     population = pipeline.user_tensors(cfg, w.downstream, table) if users else None
     if users:
         print(f"downstream users as tensors: {len(table.texts):,} distinct event texts, caps K_m = {cfg.event_caps}")

@@ -1,6 +1,6 @@
 """Build the pieces of a run from a profile (cached ones come from artifacts.py):
 
-users = user_tensors(cfg, w.pretrain, artifacts.text_table(w))   # a population as padded tensors
+users = user_tensors(cfg, w.pretrain, artifacts.text_table(w, cfg))   # a population as padded tensors
 model = new_model(cfg, train_pairs, users)                         # a fresh Q-Anchor (its backbone, tokenizer)
 trainer = pretrainer(cfg, artifacts.pretraining_data(cfg))         # a Pretrainer, resumed from a checkpoint
 run = tune_prompts(cfg, model, prefixes, labels)                   # soft prompts for the ten tasks
@@ -75,11 +75,11 @@ def new_model(
     users: UserTensors,
     spec: DatasetSpec | None = None,
     questions: list[str] | None = None,
-    text_encoder: str = "minilm",
+    text_encoder: str | None = None,
 ) -> QAnchor:
     """A fresh Q-Anchor model for the profile and a dataset spec (default: the world's), its tabular
     standardisation fitted on `users`; `questions` join the tiny tokenizer's corpus (see tokenizer_corpus);
-    `text_encoder` names the sentence encoder of the event texts `users` were built with."""
+    `text_encoder` names the sentence encoder of the event texts `users` were built with (default: the profile's)."""
     bb = backbone(cfg, pairs, questions)
     model = QAnchor.create(
         bb,
@@ -92,7 +92,7 @@ def new_model(
         use_modality_tokens=cfg.use_modality_tokens,
         query_encoder=cfg.query_encoder or None,
         max_answer_tokens=cfg.max_answer_tokens,
-        text_encoder=text_encoder,
+        text_encoder=text_encoder or cfg.text_encoder,
         readout=cfg.readout,
         head=cfg.head,
         answer_pooling=cfg.answer_pooling,

@@ -42,3 +42,27 @@ def test_a_new_setting_declared_for_a_stage_joins_its_key(monkeypatch):
     monkeypatch.setitem(config.CACHED_BY, "pretrain", (*config.CACHED_BY["pretrain"], "new_knob"))
     assert artifacts.key(cfg, "pretrain") != before
     assert artifacts.key(dataclasses.replace(cfg, new_knob=2), "pretrain") != artifacts.key(cfg, "pretrain")
+
+
+def test_the_profile_names_the_event_text_encoder_of_its_table_and_its_model(small_world):
+    """The text table follows the profile's `text_encoder` (its vector size, and no MiniLM pass for a hashing one),
+    a fresh model records it (so embedding new records later uses the same encoder), and it keys the model."""
+    from qa_helpers import pipeline, userU
+
+    cfg = config.load("smoke", world_version=1, n_pretrain_users=40, n_downstream_users=60, text_encoder="hashing-24")
+    table = artifacts.text_table(small_world, cfg)
+    assert table.dim == 24 and len(table.texts) == len(
+        {
+            ev["text"]
+            for r in small_world.pretrain + small_world.downstream
+            for evs in r["events"].values()
+            for ev in evs
+        }
+    )
+    pairs, _ = userU.build(small_world.pretrain, small_world.pretrain_future, seed=0)
+    model = pipeline.new_model(cfg, pairs, pipeline.user_tensors(cfg, small_world.pretrain, table))
+    assert model.config.text_encoder == "hashing-24"
+    minilm = dataclasses.replace(cfg, text_encoder="minilm")
+    assert artifacts.key(cfg, "pretrain") != artifacts.key(minilm, "pretrain")
+    assert artifacts.key(cfg, "userU") == artifacts.key(minilm, "userU")
+    assert config.load("default").text_encoder == "minilm"  # the series' own runs read MiniLM vectors

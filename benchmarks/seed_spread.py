@@ -91,6 +91,7 @@ def main() -> None:
         "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
         "git_hash": git_hash(),
         "profile": cfg.name,
+        "world_version": cfg.world_version,
         "seeds": per_seed,
         "spread": {name: {"min": min(v), "max": max(v), "sd": float(np.std(v, ddof=1))} for name, v in means.items()},
         "seconds": time.perf_counter() - start,

@@ -316,8 +316,13 @@ levels.round(3)
 # %%
 spread_file = config.REPO_ROOT / "benchmarks" / "results" / f"seed_spread_{cfg.name}.json"
 spread = json.loads(spread_file.read_text()) if spread_file.exists() else None
-if spread is None:
-    print(f"not run for this profile yet: python benchmarks/seed_spread.py --profile {cfg.name}")
+spread_world = spread.get("world_version", 1) if spread else None  # files before issue 21 ran on world version 1
+if spread is None or spread_world != cfg.world_version:
+    print(
+        f"not run for this profile on world version {cfg.world_version} yet"
+        + (f" (the committed run is on world version {spread_world})" if spread else "")
+        + f": python benchmarks/seed_spread.py --profile {cfg.name}"
+    )
 else:
     print(f"{spread['command']} (at {spread['git_hash'][:10]})")
     display(

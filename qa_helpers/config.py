@@ -171,8 +171,8 @@ PROFILES: dict[str, Profile] = {
     # Touches every code path in well under 5 minutes for the whole series on 2 CPU cores.
     "smoke": Profile(
         name="smoke",
-        n_pretrain_users=150,
-        n_downstream_users=240,
+        n_pretrain_users=100,
+        n_downstream_users=200,
         tokenizer_vocab=1000,
         event_caps=(12, 8, 8, 8, 4),
         text_encoder="hashing-64",

@@ -2,7 +2,7 @@
 
     w = artifacts.world(cfg)                          # artifacts/<profile>/world-<key>/
     pairs, stats = artifacts.userU_pairs(cfg, w)      # beside the world, keyed by its own settings
-    table = artifacts.text_table(w, cfg)              # MiniLM vectors of every event text (artifacts/text_cache/)
+    table = artifacts.text_table(w, cfg)              # every event text's vector (MiniLM's in artifacts/text_cache/)
     model, history = artifacts.pretrained_model(cfg)  # artifacts/<profile>/qanchor-<key>/
     prompts = artifacts.tuned_prompts(cfg, model, prefixes, labels)   # .../qanchor-<key>/prompts-<key>/
 

@@ -89,7 +89,7 @@ def answer_visibility(records: list[dict], spec: DatasetSpec, k: int = 10, inter
     population read the same way) as from the whole 90-day record the answers are written from. `interests`: the
     topics of UserU version 5 (world version 2), the interests' own among them."""
     capped, window_days = capped_records(records, spec), spec.window_days
-    subjects = tuple(dict.fromkeys(t.facet for t in userU.topics_for(interests)))
+    subjects = userU.topic_subjects(userU.topics_for(interests))
     full_pop, capped_pop = userU.Population(records, subjects), userU.Population(capped, subjects)
     same, total = {}, {}
     for rec, cut in zip(records, capped):
@@ -119,8 +119,8 @@ def fact_reader_recall(
     by_id = {r["user_id"]: r for r in records}
     cut = {r["user_id"]: r for r in capped_records(records, spec)}
     uqa = [p for p in pairs if p["source"] == "uqa"]
-    subjects = tuple(dict.fromkeys([*userU.topics_for(False), *(userU.TOPIC_BY_KEY[p["topic"]] for p in uqa)]))
-    subjects = tuple(dict.fromkeys(t.facet for t in subjects))  # the facets, and the interests the pairs ask about
+    # the facets, and the interests the pairs ask about
+    subjects = userU.topic_subjects([*userU.topics_for(False), *(userU.TOPIC_BY_KEY[p["topic"]] for p in uqa)])
     full_pop = userU.Population(population_records, subjects)
     cut_pop = userU.Population(capped_records(population_records, spec), subjects)
 

@@ -11,6 +11,7 @@ from `paper.py`, the verdicts from the rule in `claims.py`.
 from __future__ import annotations
 
 from . import paper
+from .premise import NO_ROOM, ROOM, verdict
 
 
 def show(markdown: str) -> None:
@@ -185,8 +186,6 @@ def ablation_effects(noise: float) -> str:
 def premise(gaps_by_world: dict[str, dict], size: int) -> str:
     """Notebook 01: per world, the oracle's mean-AUC gap over the best task-agnostic summary of `size` numbers
     (premise.gaps), and its reading by premise.verdict."""
-    from .premise import NO_ROOM, ROOM, verdict
-
     lines = []
     for world, g in gaps_by_world.items():
         d, lo, hi = g["oracle"]

@@ -151,6 +151,11 @@ TOPIC_BY_KEY = {t.key: t for t in TOPICS + INTEREST_TOPICS}
 DOMAIN = {f: domain for f, (domain, _) in C.FACETS.items()} | {f"interest:{i.name}": i.name for i in I.INTERESTS}
 
 
+def topic_subjects(topics) -> tuple[str, ...]:
+    """The subjects (facets, and interest keys) a population needs to place every one of `topics`, in order."""
+    return tuple(dict.fromkeys(t.facet for t in topics))
+
+
 def topics_for(interests: bool = False) -> tuple[Topic, ...]:
     """The topics UserU asks: the 72 facet topics, and with `interests` (version 5) the interest topics too."""
     return TOPICS + INTEREST_TOPICS if interests else TOPICS
@@ -521,7 +526,7 @@ def build(
         raise ValueError("records and future_records must describe the same users")
     rng = np.random.default_rng(seed)
     topics = topics_for(interests)
-    population = Population(records, tuple(dict.fromkeys(t.facet for t in topics)))
+    population = Population(records, topic_subjects(topics))
     rows, total = [], ReflectionReport()
     answers_dropped = 0
     topics_per_user = []

@@ -92,7 +92,7 @@ def answer_visibility(records: list[dict], spec: DatasetSpec, k: int = 10, inter
     subjects = userU.topic_subjects(userU.topics_for(interests))
     full_pop, capped_pop = userU.Population(records, subjects), userU.Population(capped, subjects)
     same, total = {}, {}
-    for rec, cut in zip(records, capped):
+    for rec, cut in zip(map(userU.Evidence, records), map(userU.Evidence, capped)):  # each record's events indexed once
         for topic in userU.top_topics(rec, k, window_days, interests):
             for kind in userU.ASPECT_FACTS[topic.aspect]:
                 truth = userU.compute_fact(rec, kind, topic.facet, full_pop, window_days)
@@ -116,8 +116,8 @@ def fact_reader_recall(
     K_m most recent events (levels against the capped population of `population_records`) are matched with every
     answer of its group (the facts computed from the whole record), and the answer agreeing on the most facts is
     retrieved (ties split). A ceiling for what the prefix shows, not a model. records: the pairs' users."""
-    by_id = {r["user_id"]: r for r in records}
-    cut = {r["user_id"]: r for r in capped_records(records, spec)}
+    by_id = {r["user_id"]: userU.Evidence(r) for r in records}
+    cut = {r["user_id"]: userU.Evidence(r) for r in capped_records(records, spec)}
     uqa = [p for p in pairs if p["source"] == "uqa"]
     # the facets, and the interests the pairs ask about
     subjects = userU.topic_subjects([*userU.topics_for(False), *(userU.TOPIC_BY_KEY[p["topic"]] for p in uqa)])

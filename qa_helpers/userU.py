@@ -182,16 +182,33 @@ def item_name(modality: str, text: str) -> str:
     return f'"{text}"'
 
 
-def facet_events(record: dict, facet: str) -> list[tuple[str, dict]]:
+class Evidence:
+    """A record's events grouped by subject in one pass (`subjects_of`, in the record's event order): what every
+    fact about the record reads. The functions below take a record or its Evidence; build one per record when
+    asking many facts of it (`build` does), so its events are looked up once, not once per fact."""
+
+    def __init__(self, record: dict):
+        self.record = record
+        self.total = 0  # events of every modality, whether or not the catalogue knows their text
+        self.by_subject: dict[str, list[tuple[str, dict]]] = {}
+        for modality, events in record.get("events", {}).items():
+            self.total += len(events)
+            for ev in events:
+                entry = C.lookup(modality, ev["text"])
+                if entry is not None:
+                    for subject in subjects_of(entry):
+                        self.by_subject.setdefault(subject, []).append((modality, ev))
+
+
+def evidence(record: dict | Evidence) -> Evidence:
+    """`record`'s Evidence (itself if it is one already)."""
+    return record if isinstance(record, Evidence) else Evidence(record)
+
+
+def facet_events(record: dict | Evidence, facet: str) -> list[tuple[str, dict]]:
     """(modality, event) pairs of a record whose text belongs to `facet`, a facet or an interest's catalogue key
     ('interest:jazz', whose events also belong to the interest's facet); unknown texts belong to no facet."""
-    out = []
-    for modality, events in record.get("events", {}).items():
-        for ev in events:
-            entry = C.lookup(modality, ev["text"])
-            if entry is not None and facet in subjects_of(entry):
-                out.append((modality, ev))
-    return out
+    return list(evidence(record).by_subject.get(facet, ()))
 
 
 def subjects_of(entry: C.Entry) -> tuple[str, ...]:
@@ -216,15 +233,15 @@ def subject_totals(record: dict) -> tuple[Counter, dict[str, float], int]:
     return counts, spends, total
 
 
-def facet_spend(record: dict, facet: str) -> float:
+def facet_spend(record: dict | Evidence, facet: str) -> float:
     """Total bill amount of a record's events of `facet` (0 without bill events)."""
     return round(sum(ev["amount"] for m, ev in facet_events(record, facet) if m == "bill"), 2)
 
 
-def facet_share(record: dict, facet: str) -> float:
+def facet_share(record: dict | Evidence, facet: str) -> float:
     """The share of a record's events (all modalities) that belong to `facet` (0 for a record without events)."""
-    total = sum(len(evs) for evs in record.get("events", {}).values())
-    return len(facet_events(record, facet)) / total if total else 0.0
+    ev = evidence(record)
+    return len(ev.by_subject.get(facet, ())) / ev.total if ev.total else 0.0
 
 
 class Population:
@@ -261,7 +278,9 @@ def trend_word(first: int, second: int) -> str:
 FACT_KINDS = ("count", "level", "modalities", "top_item", "spend_level", "daypart", "trend")
 
 
-def compute_fact(record: dict, kind: str, facet: str, population: Population | None = None, window_days: int = 90):
+def compute_fact(
+    record: dict | Evidence, kind: str, facet: str, population: Population | None = None, window_days: int = 90
+):
     """The true value of one kind of fact about a facet, or None when the record shows no evidence for it.
 
     count: events (int); level: the facet's share of the user's events (0 without any: a level is a fact about
@@ -272,6 +291,7 @@ def compute_fact(record: dict, kind: str, facet: str, population: Population | N
         raise ValueError(f"unknown fact kind {kind!r}; choose one of {FACT_KINDS}")
     if kind in ("level", "spend_level") and population is None:
         raise ValueError(f"a {kind!r} fact needs the population to compare with")
+    record = evidence(record)
     if kind == "level":
         return Population.level(population.shares[facet], facet_share(record, facet))
     evs = facet_events(record, facet)
@@ -335,15 +355,15 @@ ASPECT_FACTS = {
 }
 
 
-def topic_relevance(record: dict, window_days: int = 90, interests: bool = False) -> dict[str, float]:
+def topic_relevance(record: dict | Evidence, window_days: int = 90, interests: bool = False) -> dict[str, float]:
     """Evidence score per topic key; 0 means the record says nothing about it. With `interests` (version 5), each
     interest's habits topic scores log1p of its events, as a facet's habits topic does."""
+    record = evidence(record)
     scores = {}
     for facet in C.FACETS:
         scores |= facet_relevance(facet, facet_events(record, facet), window_days)
     if interests:
-        counts = subject_totals(record)[0]
-        scores |= {t.key: float(np.log1p(counts[t.facet])) for t in INTEREST_TOPICS}
+        scores |= {t.key: float(np.log1p(len(record.by_subject.get(t.facet, ())))) for t in INTEREST_TOPICS}
     return scores
 
 
@@ -364,7 +384,7 @@ def facet_relevance(facet: str, events: list[tuple[str, dict]], window_days: int
     }
 
 
-def top_topics(record: dict, k: int = 10, window_days: int = 90, interests: bool = False) -> list[Topic]:
+def top_topics(record: dict | Evidence, k: int = 10, window_days: int = 90, interests: bool = False) -> list[Topic]:
     """The k most relevant topics with any evidence, best first (ties in topics_for(interests) order)."""
     scores = topic_relevance(record, window_days, interests)
     ranked = sorted((t for t in topics_for(interests) if scores[t.key] > 0), key=lambda t: -scores[t.key])
@@ -388,7 +408,7 @@ def choose_topics(
 
 
 def draft_claims(
-    record: dict,
+    record: dict | Evidence,
     topic: Topic,
     population: Population,
     rng: np.random.Generator,
@@ -397,6 +417,7 @@ def draft_claims(
 ) -> list[Claim]:
     """A drafted answer as claims. Like an LLM draft, a share `error_rate` of claims is wrong, and with the same
     chance one claim about an interest the record does not show is invented."""
+    record = evidence(record)
     claims = []
     for kind in ASPECT_FACTS[topic.aspect]:
         value = compute_fact(record, kind, topic.facet, population, window_days)
@@ -406,7 +427,7 @@ def draft_claims(
             value = corrupt(kind, value, rng)
         claims.append(Claim(kind, topic.facet, value))
     if rng.random() < error_rate:
-        absent = [f for f in C.FACETS if f != topic.facet and not facet_events(record, f)]
+        absent = [f for f in C.FACETS if f != topic.facet and not record.by_subject.get(f)]
         if absent:
             claims.append(Claim("level", absent[rng.integers(len(absent))], LEVEL_WORDS[rng.integers(2, 5)]))
     return claims
@@ -444,10 +465,15 @@ class ReflectionReport:
 
 
 def reflect(
-    record: dict, topic: Topic, claims: list[Claim], population: Population | None = None, window_days: int = 90
+    record: dict | Evidence,
+    topic: Topic,
+    claims: list[Claim],
+    population: Population | None = None,
+    window_days: int = 90,
 ) -> tuple[list[Claim], ReflectionReport]:
     """Check each claim against the record: keep it if supported, revise a wrong value, drop an unsupported one or
     one about another facet than the topic's (it does not answer the question)."""
+    record = evidence(record)
     report = ReflectionReport()
     kept = []
     for claim in claims:
@@ -534,11 +560,12 @@ def build(
         if rec["user_id"] != fut["user_id"]:
             raise ValueError(f"user order differs: {rec['user_id']} vs {fut['user_id']}")
         rows.append(future_row(rec["user_id"], future_answer(future_actions(fut))))
-        chosen = choose_topics(top_topics(rec, k, window_days, interests), topics, k, k_low, rng)
+        seen = Evidence(rec)  # every fact below reads it
+        chosen = choose_topics(top_topics(seen, k, window_days, interests), topics, k, k_low, rng)
         topics_per_user.append(len(chosen))
         for topic in chosen:
-            drafted = draft_claims(rec, topic, population, rng, error_rate, window_days)
-            claims, report = reflect(rec, topic, drafted, population, window_days)
+            drafted = draft_claims(seen, topic, population, rng, error_rate, window_days)
+            claims, report = reflect(seen, topic, drafted, population, window_days)
             wording = int(rng.integers(len(topic.wordings)))
             total.add(report)
             if not claims:

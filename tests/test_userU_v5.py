@@ -25,6 +25,27 @@ def test_one_pass_population_equals_the_naive_shares_and_spends(v2_world):
         np.testing.assert_array_equal(pop.spends[s], naive_spends)
 
 
+def test_evidence_groups_every_event_as_a_naive_scan_does(v2_world):
+    """Evidence's one pass per record gives, subject by subject and in event order, what a scan of every event for
+    that subject gives; facts read from a record or from its Evidence are the same."""
+    subjects = tuple(catalog.FACETS) + tuple(t.facet for t in userU.INTEREST_TOPICS) + ("interest:nothing",)
+    population = userU.Population(v2_world.pretrain, subjects)
+    for record in v2_world.pretrain[:10]:
+        seen = userU.Evidence(record)
+        assert seen.total == sum(len(evs) for evs in record["events"].values())
+        for s in subjects:
+            naive = [
+                (m, ev)
+                for m, evs in record["events"].items()
+                for ev in evs
+                if (entry := catalog.lookup(m, ev["text"])) is not None and s in userU.subjects_of(entry)
+            ]
+            assert userU.facet_events(seen, s) == userU.facet_events(record, s) == naive
+            for kind in userU.FACT_KINDS:
+                assert userU.compute_fact(seen, kind, s, population) == userU.compute_fact(record, kind, s, population)
+        assert userU.top_topics(seen, interests=True) == userU.top_topics(record, interests=True)
+
+
 def test_an_interest_event_counts_for_its_interest_and_its_facet():
     jazz = catalog.interest_entries("bill")[interests.INDEX["jazz"]]
     record = {

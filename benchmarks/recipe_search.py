@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qa_helpers import artifacts, catalog, config, diagnostics, pipeline, recipes, userU
+from qa_helpers import artifacts, config, diagnostics, pipeline, recipes, userU
 from qa_helpers.batches import split_pairs
 from qa_helpers.model import MODEL_VERSION
 from qa_helpers.outputs import git_hash
@@ -100,7 +100,7 @@ def main() -> None:
         model = trainer.model.eval()
         records = artifacts.world(cfg).downstream[:1000]
         users = pipeline.user_tensors(cfg, records, data[0].table)
-        shares = np.stack([[userU.facet_share(r, f) for f in catalog.FACETS] for r in records])
+        shares = np.stack([userU.facet_shares(r) for r in records])
         levels = diagnostics.facet_readout_by_level(model, users, shares, cfg.seed)
         readout = {name: list(r2) for name, r2 in levels.items()}
         for version, pairs in common_held_out(overrides).items():

@@ -358,7 +358,7 @@ pd.Series(
 # %%
 readout_records = w.downstream[:1000]
 readout_users = pipeline.user_tensors(cfg, readout_records, fresh_users.table)
-shares = np.stack([[userU.facet_share(r, f) for f in catalog.FACETS] for r in readout_records])
+shares = np.stack([userU.facet_shares(r) for r in readout_records])
 readout = diagnostics.facet_readout_by_level(model, readout_users, shares, cfg.seed)
 answer_tokenizer = backbones.train_tokenizer(
     pipeline.tokenizer_corpus(train_pairs, pipeline.world_questions(cfg.world_version)), cfg.tokenizer_vocab

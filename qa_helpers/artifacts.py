@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import catalog as C
 from . import pipeline, prompt_tuning, sentence_encoder, tasks, userU
 from . import world as W
 from .batches import split_pairs
@@ -119,11 +118,7 @@ def pretraining_data(cfg: Profile) -> tuple[UserTensors, list[dict], list[dict],
         w, pairs = world_and_userU(cfg)
         train, held = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
         held_users = {p["user_id"] for p in held}
-        shares = {
-            r["user_id"]: np.array([userU.facet_share(r, f) for f in C.FACETS])
-            for r in w.pretrain
-            if r["user_id"] in held_users
-        }
+        shares = {r["user_id"]: userU.facet_shares(r) for r in w.pretrain if r["user_id"] in held_users}
         _DATA_MEMO[memo_key] = (pipeline.user_tensors(cfg, w.pretrain, text_table(w, cfg)), train, held, shares)
     return _DATA_MEMO[memo_key]
 

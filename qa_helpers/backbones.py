@@ -10,6 +10,7 @@ Nothing is downloaded: every load reads local files only (`local_files_only=True
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,9 +76,34 @@ def kv_cache(layers: list[tuple[torch.Tensor, torch.Tensor]]):
 
 
 def train_tokenizer(corpus: list[str], vocab_size: int = 2000, max_length: int = 512):
-    """A byte-level BPE tokenizer trained offline on `corpus`, with <pad> <unk> <bos> <eos> <USER_EMB>."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    """A byte-level BPE tokenizer trained offline on `corpus`, with <pad> <unk> <bos> <eos> <USER_EMB>. Training is
+    deterministic, so a corpus met before in this process is not trained again (notebook 08 builds a dozen models on
+    one corpus): each call gets a fresh tokenizer object made from the trained one's saved form."""
+    from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
+
+    key = (hashlib.sha256("\x00".join(corpus).encode()).hexdigest(), len(corpus), vocab_size)
+    if key not in _TRAINED_TOKENIZERS:
+        if len(_TRAINED_TOKENIZERS) >= 4:  # a few corpora at most per process
+            _TRAINED_TOKENIZERS.pop(next(iter(_TRAINED_TOKENIZERS)))
+        _TRAINED_TOKENIZERS[key] = _train_bpe(corpus, vocab_size).to_str()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer.from_str(_TRAINED_TOKENIZERS[key]),
+        pad_token="<pad>",
+        unk_token="<unk>",
+        bos_token="<bos>",
+        eos_token="<eos>",
+        extra_special_tokens=[USER_EMB],
+        model_max_length=max_length,
+    )
+
+
+_TRAINED_TOKENIZERS: dict[tuple, str] = {}  # (corpus sha256, corpus size, vocab size) -> the trained tokenizer's JSON
+
+
+def _train_bpe(corpus: list[str], vocab_size: int):
+    """The `tokenizers` BPE model of train_tokenizer, trained on `corpus`."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -90,15 +116,7 @@ def train_tokenizer(corpus: list[str], vocab_size: int = 2000, max_length: int =
         show_progress=False,
     )
     tok.train_from_iterator(corpus, trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        pad_token="<pad>",
-        unk_token="<unk>",
-        bos_token="<bos>",
-        eos_token="<eos>",
-        extra_special_tokens=[USER_EMB],
-        model_max_length=max_length,
-    )
+    return tok
 
 
 def _add_user_emb(lm: nn.Module, tokenizer) -> None:

@@ -244,6 +244,12 @@ def facet_share(record: dict | Evidence, facet: str) -> float:
     return len(ev.by_subject.get(facet, ())) / ev.total if ev.total else 0.0
 
 
+def facet_shares(record: dict | Evidence) -> np.ndarray:
+    """(len(C.FACETS),) the share of a record's events that belongs to each facet, in C.FACETS order."""
+    seen = evidence(record)
+    return np.array([facet_share(seen, f) for f in C.FACETS])
+
+
 class Population:
     """Per facet, the sorted shares of events and bill spends of a population of records: a level is the share of
     the population below a value (ties count half), read as one of LEVEL_WORDS (quintiles)."""

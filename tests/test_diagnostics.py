@@ -46,11 +46,9 @@ def test_diagnose_reports_every_number_in_range(tiny_setup):
     torch.manual_seed(0)
     train, held = split_pairs(tiny_setup["pairs"], 120, seed=0)
     model = pipeline.new_model(tiny_setup["cfg"], train, tiny_setup["users"])
-    from qa_helpers import catalog, userU
+    from qa_helpers import userU
 
-    shares = {
-        r["user_id"]: np.array([userU.facet_share(r, f) for f in catalog.FACETS]) for r in tiny_setup["world"].pretrain
-    }
+    shares = {r["user_id"]: userU.facet_shares(r) for r in tiny_setup["world"].pretrain}
     out = diagnostics.diagnose(model, tiny_setup["users"], held, group_size=8, grid_users=10, facet_shares=shares)
     for key in (
         "exact_recall@1",

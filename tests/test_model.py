@@ -387,3 +387,23 @@ def test_token_embeddings_can_start_from_a_sentence_encoder(tiny_setup):
     twins = next(ids for ids in texts.values() if len(ids) > 1)
     assert torch.equal(emb[twins[0], :32], emb[twins[1], :32])  # 32: the hashing encoder's width
     assert torch.equal(emb[twins[0], 32:], before[twins[0], 32:])  # the rest keeps its random start
+
+
+def test_a_corpus_met_again_gets_the_same_tokenizer_as_a_fresh_object():
+    """train_tokenizer trains a corpus once per process: a second call gives the tokenizer a fresh training gives
+    (vocabulary and encodings, unseen words too), as its own object, so changing one leaves the other alone."""
+    corpus = [
+        f"the user pays for {w} in the {p}" for w in ("takeout", "jazz", "tea", "books") for p in ("evening", "night")
+    ]
+    B._TRAINED_TOKENIZERS.clear()
+    first = B.train_tokenizer(corpus, 300)
+    again = B.train_tokenizer(corpus, 300)
+    trained = B._train_bpe(corpus, 300)
+    assert again is not first and len(B._TRAINED_TOKENIZERS) == 1
+    texts = ["the user pays for takeout", "zebra crossing at noon", layout.USER_EMB]
+    for text in texts:
+        assert first(text)["input_ids"] == again(text)["input_ids"] == trained.encode(text).ids
+    assert first.get_vocab() == again.get_vocab()
+    first.add_special_tokens({"additional_special_tokens": ["<other>"]})
+    assert "<other>" not in again.get_vocab()
+    assert B.train_tokenizer(corpus, 200).get_vocab() != again.get_vocab()  # another vocabulary size: trained anew

@@ -93,6 +93,8 @@ def _event_problems(ev, modality: str, numeric: tuple[str, ...], spec: DatasetSp
     """(field suffix, problem) of one event: '' for the event itself, '.day' for its day, and so on."""
     if not isinstance(ev, dict):
         return [("", f"expected an event object, got {type(ev).__name__}")]
+    if _plainly_valid(ev, numeric, spec.window_days):
+        return []
     out = []
     allowed = list(EVENT_FIELDS) + list(numeric)
     for extra in sorted(set(ev) - set(allowed)):
@@ -115,6 +117,22 @@ def _event_problems(ev, modality: str, numeric: tuple[str, ...], spec: DatasetSp
         elif ev[f] < 0:
             out.append((f".{f}", f"negative {f} {ev[f]}"))
     return out
+
+
+def _plainly_valid(ev: dict, numeric: tuple[str, ...], window_days: int) -> bool:
+    """A quick check that passes only events `_event_problems` finds nothing wrong with (plain int and float
+    values, exactly the allowed fields); anything else takes the full check, which names each problem."""
+    text, day, hour = ev.get("text"), ev.get("day"), ev.get("hour")
+    return (
+        len(ev) == 3 + len(numeric)
+        and type(text) is str
+        and bool(text.strip())
+        and type(day) is int
+        and 0 <= day < window_days
+        and type(hour) is int
+        and 0 <= hour <= 23
+        and all(type(v := ev.get(f)) in (int, float) and math.isfinite(v) and v >= 0 for f in numeric)
+    )
 
 
 def validate_record(record, spec: DatasetSpec, where: str = "record") -> None:

@@ -129,11 +129,12 @@ class UserTensors:
         window = spec.window_days
         today = window - 1 if today is None else today
         n, width = len(records), spec.n_numeric
-        text_ids = {m.name: torch.zeros(n, m.cap, dtype=torch.long) for m in spec.modalities}
-        numeric = {m.name: torch.zeros(n, m.cap, width) for m in spec.modalities}
-        age = {m.name: torch.zeros(n, m.cap) for m in spec.modalities}
-        tabular = torch.zeros(n, spec.tabular)
-        tabular_mask = torch.zeros(n, dtype=torch.bool)
+        # filled as numpy arrays (one write per event) and handed to torch at the end
+        text_ids = {m.name: np.zeros((n, m.cap), np.int64) for m in spec.modalities}
+        numeric = {m.name: np.zeros((n, m.cap, width), np.float32) for m in spec.modalities}
+        age = {m.name: np.zeros((n, m.cap), np.float32) for m in spec.modalities}
+        tabular = np.zeros((n, spec.tabular), np.float32)
+        tabular_mask = np.zeros(n, bool)
         for u, rec in enumerate(records):
             events = rec.get("events", {})
             unknown = set(events) - set(spec.event_modalities)
@@ -145,22 +146,28 @@ class UserTensors:
             for m in spec.modalities:
                 for ev in events.get(m.name, []):
                     event_age(ev["day"], today, window)  # every event must lie in the window
-                for j, ev in enumerate(most_recent(events.get(m.name, []), m.cap)):
+                recent = most_recent(events.get(m.name, []), m.cap)
+                if not recent:
+                    continue
+                for ev in recent:
                     if ev["text"] not in table.index:
                         raise KeyError(
                             f"user {rec.get('user_id')!r}: text {ev['text']!r} is not in the text table; "
                             "call table.extend(records, cache) first"
                         )
-                    text_ids[m.name][u, j] = table.index[ev["text"]]
-                    numeric[m.name][u, j] = torch.tensor(event_numeric(ev, m.numeric, width))
-                    age[m.name][u, j] = event_age(ev["day"], today, window)
+                k = len(recent)
+                text_ids[m.name][u, :k] = [table.index[ev["text"]] for ev in recent]
+                numeric[m.name][u, :k] = [event_numeric(ev, m.numeric, width) for ev in recent]
+                age[m.name][u, :k] = [event_age(ev["day"], today, window) for ev in recent]
             if rec.get("tabular") is not None:
                 if len(rec["tabular"]) != spec.tabular:
                     raise ValueError(
                         f"user {rec.get('user_id')!r}: tabular length {len(rec['tabular'])}, expected {spec.tabular}"
                     )
-                tabular[u] = torch.tensor(rec["tabular"])
+                tabular[u] = rec["tabular"]
                 tabular_mask[u] = True
+        text_ids, numeric, age = ({m: torch.from_numpy(a) for m, a in d.items()} for d in (text_ids, numeric, age))
+        tabular, tabular_mask = torch.from_numpy(tabular), torch.from_numpy(tabular_mask)
         mask = {m: ids > 0 for m, ids in text_ids.items()}
         return cls([r["user_id"] for r in records], text_ids, numeric, age, mask, tabular, tabular_mask, table)
 

@@ -196,3 +196,27 @@ def test_atomic_write_replaces_in_one_step(tmp_path, monkeypatch):
     monkeypatch.setattr(schema.os, "replace", spy)
     schema.atomic_write_text(path, "new")
     assert seen == [("new", "old")] and path.read_text() == "new"
+
+
+def test_the_quick_check_of_an_event_agrees_with_the_full_one(monkeypatch):
+    """Events mutated at random (types, ranges, fields): record_problems lists the same problems with the quick check
+    of plainly valid events as with the full check alone, so the quick path hides nothing."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    values = [0, 5, 89, 90, -1, 23, 24, 2.0, True, None, "3", "", "  ", "pay", float("nan"), float("inf"), 1e308, -0.5]
+    records = []
+    for _ in range(400):
+        record = copy.deepcopy(GOOD)
+        ev = record["events"]["bill"][0]
+        for _ in range(rng.integers(0, 3)):
+            field = ["day", "hour", "text", "amount", "extra"][rng.integers(5)]
+            if rng.random() < 0.2:
+                ev.pop(field, None)
+            else:
+                ev[field] = values[rng.integers(len(values))]
+        records.append(record)
+    quick = [schema.record_problems(r, SPEC) for r in records]
+    monkeypatch.setattr(schema, "_plainly_valid", lambda *args: False)
+    assert quick == [schema.record_problems(r, SPEC) for r in records]
+    assert any(quick) and not all(quick)  # both kinds were drawn

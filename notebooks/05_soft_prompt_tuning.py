@@ -154,9 +154,10 @@ readings.show(readings.prompt_cost(len(users), encode_seconds, step_seconds, cfg
 # %% [markdown]
 # ## 3 Tuning: the token sweep, and the step sweep of the default prompt
 #
-# One run per prompt length (`prompt_token_grid`, from Table 9's grid; `prompt_steps` steps each); the run with
-# `prompt_tokens` tokens is also kept at the steps of Table 10. The ten tasks' prompts are independent and
-# trained in one batched pass per step (the same as ten separate runs, ten times fewer calls).
+# One run per prompt length (`prompt_token_grid`: Table 9's grid, less 2 and 8 tokens on the CPU default;
+# `prompt_steps` steps each); the run with `prompt_tokens` tokens is also kept at the steps of Table 10. The ten
+# tasks' prompts are independent and trained in one batched pass per step (the same as ten separate runs, ten
+# times fewer calls).
 #
 # Budget: the paper tunes 500 steps. The CPU default runs `prompt_steps` steps of `prompt_batch` users per task
 # (`prompt_step_grid` for the step sweep); the full profile runs the paper's step grid. The cost measured here is

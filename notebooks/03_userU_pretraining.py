@@ -375,7 +375,7 @@ seq_model, _ = baselines.train_sequence_contrastive(
 with torch.no_grad():
     seq_emb = seq_model.user(baselines.SequenceContrastive.user_features(readout_users)).numpy()
 readout["no-LLM sequence model (static)"] = diagnostics.facet_r2(
-    np.repeat(seq_emb[None], len(catalog.FACETS), 0), shares, cfg.seed
+    np.repeat(seq_emb[:, None], len(catalog.FACETS), 1), shares, cfg.seed
 )
 pd.DataFrame(readout, index=["R^2, own question", "R^2, another facet's question"]).T.round(3)
 

@@ -161,7 +161,7 @@ model, _ = artifacts.pretrained_model(cfg)
 queries = [t.query for t in tasks.TASKS]
 base_levels = inference.representation_levels(model, users, queries)  # kept for section 6
 base_emb = base_levels["unit"]
-static_emb = inference.embed(model, users, [tasks.GENERIC_QUERY], batch_size=64, progress=True)[0]
+static_emb = inference.embed(model, users, [tasks.GENERIC_QUERY], batch_size=64, progress=True)[:, 0]
 torch.manual_seed(cfg.seed)
 untrained = pipeline.new_model(cfg, train_pairs, pretrain_users)
 untrained_levels = inference.representation_levels(untrained, users, queries)
@@ -171,8 +171,8 @@ embedding_rows = {
     "MiniLM (profile text)": profile_text,
     **seq_emb,
     "Q-Anchor, one generic query": static_emb,
-    "Q-Anchor w/o pretraining": lambda k: untrained_emb[k],
-    "Q-Anchor (Base)": lambda k: base_emb[k],
+    "Q-Anchor w/o pretraining": lambda k: untrained_emb[:, k],  # every embedding is (users, queries, e)
+    "Q-Anchor (Base)": lambda k: base_emb[:, k],
 }
 for probe in evaluation.PROBES:
     for name, feats in embedding_rows.items():
@@ -296,10 +296,10 @@ for name, reps in (("pretrained", base_levels), ("untrained", untrained_levels))
         evaluation.probe_auc(reps["prefix"], labels, splits, k, cfg.seed) for k in range(len(queries))
     ]
     levels[f"{name}: hidden"] = [
-        evaluation.probe_auc(reps["hidden"][k], labels, splits, k, cfg.seed) for k in range(len(queries))
+        evaluation.probe_auc(reps["hidden"][:, k], labels, splits, k, cfg.seed) for k in range(len(queries))
     ]
     levels[f"{name}: embedding"] = [
-        evaluation.probe_auc(reps["embedding"][k], labels, splits, k, cfg.seed) for k in range(len(queries))
+        evaluation.probe_auc(reps["embedding"][:, k], labels, splits, k, cfg.seed) for k in range(len(queries))
     ]
 levels = pd.DataFrame(levels, index=tasks.TASK_NAMES).T
 levels["Avg"] = levels.mean(1)
@@ -508,7 +508,7 @@ PREDICTION = None  # "near", "above" or "below"
 k = tasks.TASK_NAMES.index("Takeout")
 shuffled = labels.copy()
 shuffled[:, k] = np.random.default_rng(cfg.seed).permutation(labels[:, k])
-auc_shuffled = evaluation.probe_auc(base_emb[k], shuffled, splits, k, cfg.seed)
+auc_shuffled = evaluation.probe_auc(base_emb[:, k], shuffled, splits, k, cfg.seed)
 test_labels = shuffled[splits[k][1], k]
 n_pos, n_neg = int(test_labels.sum()), int((1 - test_labels).sum())
 chance_se = np.sqrt((n_pos + n_neg + 1) / (12 * n_pos * n_neg))  # the AUC's spread with no signal (Mann-Whitney)

@@ -208,10 +208,10 @@ prompt_sets.update({f"{n} tokens": runs[n].final.vectors for n in cfg.prompt_tok
 prompt_sets.update({f"{s} steps": main_run.snapshots[s].vectors for s in cfg.prompt_step_grid if s != cfg.prompt_steps})
 sweep_rows = []
 for name, vectors in prompt_sets.items():
-    emb = np.zeros((len(queries), len(users), model.config.emb_dim), np.float32)  # rows outside the subset unused
-    emb[:, sweep_users] = inference.embed(model, sweep_prefixes, queries, vectors, batch_size=256)
+    emb = np.zeros((len(users), len(queries), model.config.emb_dim), np.float32)  # rows outside the subset unused
+    emb[sweep_users] = inference.embed(model, sweep_prefixes, queries, vectors, batch_size=256)
     sweep_rows += evaluation.evaluate(
-        name, lambda k, e=emb: e[k], labels, sweep_splits, "linear", cfg.bootstrap, cfg.seed
+        name, lambda k, e=emb: e[:, k], labels, sweep_splits, "linear", cfg.bootstrap, cfg.seed
     )
 sweep_auc = evaluation.table(sweep_rows, "auc")
 print(f"sweeps scored on {len(sweep_users)} users (the same users and splits for every row)")
@@ -255,14 +255,16 @@ pd.DataFrame(
 # %%
 tuned_name = "Q-Anchor (Prompt Tuned)"
 tuned_emb = inference.embed(model, prefixes, queries, main_run.final.vectors, batch_size=256)
-tuned_rows = evaluation.evaluate(tuned_name, lambda k: tuned_emb[k], labels, splits, "linear", cfg.bootstrap, cfg.seed)
+tuned_rows = evaluation.evaluate(
+    tuned_name, lambda k: tuned_emb[:, k], labels, splits, "linear", cfg.bootstrap, cfg.seed
+)
 if metrics_path("04_downstream_evaluation", cfg).exists():
     main_rows = [r for r in load_metrics("04_downstream_evaluation", cfg)["rows"] if r["probe"] != "mlp"]
 else:
     print("notebook 04 has not run for this profile: the table shows Base and the tuned row only")
     base_emb = inference.embed(model, prefixes, queries, batch_size=256)
     main_rows = evaluation.evaluate(
-        "Q-Anchor (Base)", lambda k: base_emb[k], labels, splits, "linear", cfg.bootstrap, cfg.seed
+        "Q-Anchor (Base)", lambda k: base_emb[:, k], labels, splits, "linear", cfg.bootstrap, cfg.seed
     )
 main_rows = main_rows + tuned_rows
 main_auc = evaluation.table(main_rows, "auc", with_ci=True)

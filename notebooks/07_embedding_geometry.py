@@ -82,9 +82,9 @@ for t, name in enumerate(names):
     rows = chapter.subset(test, cfg.geometry_users, rng)
     state = prefixes.select(torch.as_tensor(rows))
     emb[name] = {
-        "static": inference.embed(model, state, [tasks.GENERIC_QUERY])[0],
-        "Base": inference.embed(model, state, [queries[t]])[0],
-        "Prompt Tuned": inference.embed(model, state, [queries[t]], prompts.vectors[t : t + 1])[0],
+        "static": inference.embed(model, state, [tasks.GENERIC_QUERY])[:, 0],
+        "Base": inference.embed(model, state, [queries[t]])[:, 0],
+        "Prompt Tuned": inference.embed(model, state, [queries[t]], prompts.vectors[t : t + 1])[:, 0],
     }
     y_of[name], rows_of[name] = labels[rows, t], rows
 print({n: f"{len(r)} users, {int(y_of[n].sum())} positive" for n, r in rows_of.items()})
@@ -158,9 +158,9 @@ state = prefixes.select(torch.as_tensor(sample))
 all_q = {
     "Base": inference.embed(model, state, queries),
     "Prompt Tuned": inference.embed(model, state, queries, prompts.vectors),
-}  # (Q, n, e)
+}  # (n, Q, e)
 sensitivity = pd.DataFrame({v: geometry.query_variance(e) for v, e in all_q.items()}).T
-few = all_q["Base"][:, : cfg.geometry_query_users].reshape(-1, all_q["Base"].shape[-1])
+few = inference.query_major(all_q["Base"][: cfg.geometry_query_users]).reshape(-1, all_q["Base"].shape[-1])
 fig, data = plots.query_moves(geometry.project_2d(few, "pca", cfg.seed), names, cfg.geometry_query_users)
 save_figure(fig, "07_query_moves", cfg, data)
 sensitivity.round(3)
@@ -255,7 +255,7 @@ print(f"notebook ran in {seconds:.0f} s; metrics written to", rec.save())
 from qa_helpers import exercises
 
 PREDICTION = None  # a share between 0 and 1
-query_only = np.repeat(np.random.default_rng(0).normal(size=(5, 1, 8)), 20, axis=1)  # (5 queries, 20 users, 8)
+query_only = np.repeat(np.random.default_rng(0).normal(size=(1, 5, 8)), 20, axis=0)  # (20 users, 5 queries, 8)
 exercises.check(PREDICTION, round(geometry.query_variance(query_only)["user_share"], 3))
 
 # %% [markdown]

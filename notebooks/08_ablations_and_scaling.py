@@ -101,7 +101,7 @@ def variant(name, **overrides):
 def score(name, model, prompts=None):
     """Notebook 04's protocol: linear probe per task on the task's query embedding, bootstrap intervals."""
     emb = inference.embed(model, users, queries, prompts, batch_size=256)
-    return evaluation.evaluate(name, lambda k: emb[k], y, splits, "linear", cfg.bootstrap, cfg.seed)
+    return evaluation.evaluate(name, lambda k: emb[:, k], y, splits, "linear", cfg.bootstrap, cfg.seed)
 
 
 # %% [markdown]

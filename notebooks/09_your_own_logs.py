@@ -134,16 +134,17 @@ print("\n".join(world_problems))
 # ## 3 UserU without a catalogue
 #
 # The synthetic world's UserU asks about 24 facets its catalogue defines. Here the facets are found: the unique
-# event texts are encoded by the frozen sentence encoder (all-MiniLM-L6-v2) and clustered with k-means, each
-# text weighted by how often it occurs; a facet is named by its most central text. We ask for
+# event texts are encoded by the profile's frozen sentence encoder (`text_encoder`: all-MiniLM-L6-v2 on the default;
+# the smoke profile's word hashing groups by shared words only) and clustered with k-means, each text weighted by
+# how often it occurs; a facet is named by its most central text. We ask for
 # `own_logs_facets` facets (about the number of interest areas the service offers; a setting, not tuned on any
 # label). Since the generator knows each text's true genre, we can score the clusters with the adjusted Rand index
 # (ARI: 1 for the same partition, about 0 for a random one).
 
 # %%
 built = your_logs.pretraining_data(
-    dataset.records, dataset.future_records, spec, cfg, text_cache("minilm"), cfg.own_logs_facets
-)  # what `pretrain` builds before it trains
+    dataset.records, dataset.future_records, spec, cfg, text_cache(cfg.text_encoder), cfg.own_logs_facets
+)  # what `pretrain` builds before it trains (with the profile's text encoder, as `pretrain` does)
 facets, pairs, userU_stats = built["facets"], built["pairs"], built["stats"]
 history_texts = {ev["text"] for r in dataset.records for evs in r["events"].values() for ev in evs}
 modality_of_text = {ev["text"]: m for r in dataset.records for m, evs in r["events"].items() for ev in evs}
@@ -181,9 +182,10 @@ pd.Series(userU_stats).to_frame("UserU without a catalogue")
 # ## 4 Pretrain
 #
 # `pretrain` builds the same UserU on the fly, trains with the profile's recipe (`own_logs_steps` steps here),
-# checkpoints (a rerun resumes), and saves the model the Hugging Face way (`model/`: configuration with the spec,
-# safetensors weights, the backbone folder with its tokenizer). Under `torchrun --nproc_per_node N` it runs on N
-# processes.
+# checkpoints (a rerun resumes, but only a run of the same records, settings and code; `--fresh`, used here so that
+# the notebook never meets a run of older code, starts afresh), saves the model the Hugging Face way (`model/`:
+# configuration with the spec, safetensors weights, the backbone folder with its tokenizer) and ends with a short
+# report. Under `torchrun --nproc_per_node N` it runs on N processes.
 
 # %%
 command(
@@ -195,6 +197,7 @@ command(
     "--steps", cfg.own_logs_steps,
     "--facets", cfg.own_logs_facets,
     "--out", run,
+    "--fresh",
 )  # fmt: skip
 history = json.loads((run / "history.json").read_text())
 final = {
@@ -268,7 +271,7 @@ readings.show(claims.reading([versus]))
 # It runs outside the series (two pretrainings); its committed result, with the command that produced it:
 
 # %%
-benchmark_file = config.REPO_ROOT / "figures" / "metrics_userU_without_catalogue.json"
+benchmark_file = config.REPO_ROOT / "benchmarks" / "results" / "userU_without_catalogue.json"
 benchmark = json.loads(benchmark_file.read_text())["metrics"] if benchmark_file.exists() else None
 if benchmark is None:
     print("not run yet: python benchmarks/userU_without_catalogue.py --profile default")

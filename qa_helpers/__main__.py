@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from . import config
+
+LOGS_PROFILE = "logs"  # the profile `pretrain --records` and `tune` default to (config.PROFILES)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,10 +46,31 @@ def main(argv: list[str] | None = None) -> int:
     pre.add_argument("--records", type=Path, help="your records (JSONL); without it, the profile's synthetic world")
     pre.add_argument("--spec", type=Path, help="their spec (required with --records)")
     pre.add_argument("--future", type=Path, help="the same users' next-period events, for D_future answers")
-    pre.add_argument("--profile", default="smoke", choices=sorted(config.PROFILES), help="sizes and recipe")
+    logs = config.load(LOGS_PROFILE)
+    pre.add_argument(
+        "--profile",
+        default=LOGS_PROFILE,
+        choices=sorted(config.PROFILES),
+        help=f"sizes and recipe (default {LOGS_PROFILE}: {logs.pretrain_steps} steps of {logs.batch_size} pairs, "
+        f"held-out diagnostics every {logs.eval_every} steps, a checkpoint every {logs.checkpoint_every})",
+    )
     pre.add_argument("--steps", type=int, default=None, help="stop after this many steps (default: the profile's)")
-    pre.add_argument("--facets", type=int, default=24, help="facets (clusters of event texts) UserU asks about")
-    pre.add_argument("--text-encoder", default="minilm", help="sentence encoder of event texts (default minilm)")
+    pre.add_argument(
+        "--facets",
+        type=int,
+        default=None,
+        help=f"facets (clusters of event texts) UserU asks about (default: the profile's, {logs.own_logs_facets} for "
+        f"{LOGS_PROFILE})",
+    )
+    pre.add_argument(
+        "--text-encoder",
+        default=None,
+        help=f"sentence encoder of event texts (default: the profile's, {logs.text_encoder})",
+    )
+    pre.add_argument(
+        "--fresh", action="store_true", help="delete OUT's checkpoints and start afresh (a rerun resumes only a run "
+        "of the same records, spec, settings and code)"
+    )  # fmt: skip
 
     emb = sub.add_parser("embed", help="embed every user of a records file under every query")
     emb.add_argument("records", type=Path, help="JSONL records, validated against the model's spec")
@@ -74,9 +98,24 @@ def main(argv: list[str] | None = None) -> int:
     tun.add_argument("--labels", type=Path, required=True, help="CSV: user_id, then one 0/1 column per task")
     tun.add_argument("--tasks", type=Path, required=True, help="JSON: task -> its query")
     tun.add_argument("--out", type=Path, required=True, help="the prompt set folder, for embed --prompts")
-    tun.add_argument("--profile", default="smoke", choices=sorted(config.PROFILES), help="prompt settings")
+    tun.add_argument(
+        "--profile",
+        default=LOGS_PROFILE,
+        choices=sorted(config.PROFILES),
+        help=f"prompt settings (default {LOGS_PROFILE}: {logs.prompt_tokens} tokens, {logs.prompt_steps} steps of "
+        f"{logs.prompt_batch} users per task)",
+    )
     tun.add_argument("--seed", type=int, default=0, help="the probe split's seed (use probe's)")
+    for command in (pre, emb, tun):
+        command.add_argument(
+            "--no-raw-text", action="store_true", help="keep no event text on disk: the text cache stores hashes and "
+            "vectors only"
+        )  # fmt: skip
     args = parser.parse_args(argv)
+    if getattr(args, "no_raw_text", False):
+        from .sentence_encoder import NO_RAW_TEXT_ENV
+
+        os.environ[NO_RAW_TEXT_ENV] = "1"  # read by every text cache, Ray workers and torchrun ranks included
 
     try:
         return COMMANDS[args.command](args)
@@ -143,8 +182,6 @@ def _validate(args) -> int:
 
 def _pretrain(args) -> int:
     """Pretrain (one process, or every process of a torchrun launch); rank 0 writes history.json and the model."""
-    import os
-
     import torch
     import torch.distributed as dist
 
@@ -156,18 +193,25 @@ def _pretrain(args) -> int:
     try:
         if args.records is not None:
             from .spec import DatasetSpec
-            from .your_logs import pretrain
+            from .your_logs import pretrain, pretrain_report
 
             spec = DatasetSpec.load(args.spec)
-            pretrain(args.records, spec, args.out, cfg, args.future, args.steps, args.facets, args.text_encoder)
+            facets = cfg.own_logs_facets if args.facets is None else args.facets
+            encoder = args.text_encoder or cfg.text_encoder
+            pretrain(args.records, spec, args.out, cfg, args.future, args.steps, facets, encoder, fresh=args.fresh)
+            if int(os.environ.get("RANK", "0")) == 0:
+                print(pretrain_report(args.out))
         else:
             from . import artifacts, pipeline
+            from .train import prepare_run_folder
 
-            trainer = pipeline.pretrainer(cfg, artifacts.pretraining_data(cfg), out_dir=args.out)
+            prepare_run_folder(args.out / "checkpoints", {"artifact": artifacts.key(cfg, "pretrain")}, args.fresh)
+            trainer = pipeline.pretrainer(cfg, artifacts.pretraining_data(cfg), out_dir=args.out / "checkpoints")
             history = trainer.run(args.steps)
             if trainer.rank == 0:
                 (args.out / "history.json").write_text(json.dumps(history, indent=1))
                 trainer.model.save_pretrained(args.out / "model")
+                print(f"model: {args.out / 'model'} ({len(history)} steps on the {cfg.name} profile's world)")
     finally:
         if dist.is_initialized():
             dist.barrier()

@@ -6,9 +6,12 @@
     model, history = artifacts.pretrained_model(cfg)  # artifacts/<profile>/qanchor-<key>/
     prompts = artifacts.tuned_prompts(cfg, model, prefixes, labels)   # .../qanchor-<key>/prompts-<key>/
 
-A key hashes the stage's version, the Profile settings `config.CACHED_BY[stage]` declares, and the key of the
-stage it builds on (world <- userU <- pretrain <- prompts). Every Profile field is declared for exactly one stage
-or as shaping nothing cached (tested), so a new setting cannot be left out of a key by accident.
+A key hashes the fingerprint of the code the stage runs (`STAGE_CODE`: those modules and every package module they
+import, fingerprints.py), the Profile settings `config.CACHED_BY[stage]` declares, and the key of the stage it
+builds on (world <- userU <- pretrain <- prompts). A change to the stage's code gives a new key, so no version number
+is bumped by hand; every Profile field is declared for exactly one stage or as shaping nothing cached (tested), so a
+new setting cannot be left out of a key by accident. This module only loads, saves and passes settings on: the code
+a stage runs lives in its STAGE_CODE modules.
 """
 
 from __future__ import annotations
@@ -19,32 +22,31 @@ from pathlib import Path
 
 import numpy as np
 
-from . import pipeline, prompt_tuning, sentence_encoder, tasks, userU
+from . import fingerprints, pipeline, prompt_tuning, sentence_encoder, tasks, userU
 from . import world as W
-from .batches import split_pairs
 from .config import CACHED_BY, Profile
-from .model import MODEL_VERSION, QAnchor
+from .model import QAnchor
 from .schema import atomic_write_text, read_jsonl, write_jsonl
 from .user_tensors import TextTable, UserTensors
 
-PROMPTS_VERSION = 1  # bump when prompt tuning changes: invalidates tuned prompts
-VERSIONS = {
-    "world": W.WORLD_VERSION,
-    "userU": userU.USERU_VERSION,
-    "pretrain": MODEL_VERSION,
-    "prompts": PROMPTS_VERSION,
+# the modules whose code each stage runs (with every package module they import, fingerprints.closure)
+STAGE_CODE = {
+    "world": ("world",),
+    "userU": ("userU",),
+    "pretrain": ("pipeline",),  # pretraining_data, new_model, pretrainer; the trainer, the model, the diagnostics
+    "prompts": ("pipeline", "prompt_tuning"),
 }
 BUILDS_ON = {"world": None, "userU": "world", "pretrain": "userU", "prompts": "pretrain"}
 
 
 def key(cfg: Profile, stage: str) -> str:
-    """12 hex digits: the hash of the stage's version, declared settings and upstream key."""
+    """12 hex digits: the hash of the stage's code fingerprint, declared settings and upstream key."""
     if stage not in BUILDS_ON:
         raise ValueError(f"unknown stage {stage!r}; one of {sorted(BUILDS_ON)}")
     upstream = BUILDS_ON[stage]
     payload = {
         "stage": stage,
-        "version": VERSIONS[stage],
+        "code": fingerprints.code_fingerprint(STAGE_CODE[stage]),
         "upstream": key(cfg, upstream) if upstream else None,
         **{f: getattr(cfg, f) for f in CACHED_BY[stage]},
     }
@@ -116,10 +118,7 @@ def pretraining_data(cfg: Profile) -> tuple[UserTensors, list[dict], list[dict],
     if memo_key not in _DATA_MEMO:
         _DATA_MEMO.clear()
         w, pairs = world_and_userU(cfg)
-        train, held = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
-        held_users = {p["user_id"] for p in held}
-        shares = {r["user_id"]: userU.facet_shares(r) for r in w.pretrain if r["user_id"] in held_users}
-        _DATA_MEMO[memo_key] = (pipeline.user_tensors(cfg, w.pretrain, text_table(w, cfg)), train, held, shares)
+        _DATA_MEMO[memo_key] = pipeline.pretraining_data(cfg, w.pretrain, pairs, text_table(w, cfg))
     return _DATA_MEMO[memo_key]
 
 

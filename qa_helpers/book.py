@@ -23,7 +23,7 @@ import nbformat
 from nbconvert import HTMLExporter
 
 from . import runner
-from .config import PROFILES, REPO_ROOT
+from .config import PROFILES, cache_root
 
 GLOSSARY = runner.NOTEBOOKS_DIR / "GLOSSARY.md"
 GLOSSARY_PAGE = "glossary.html"
@@ -77,8 +77,8 @@ def build(
     the command that executes them, ValueError if an executed notebook holds an error."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
-    notebooks = notebooks or REPO_ROOT / "artifacts" / profile / "notebooks"
-    out = out or REPO_ROOT / "artifacts" / profile / "book"
+    notebooks = notebooks or cache_root() / profile / "notebooks"
+    out = out or cache_root() / profile / "book"
     glossary = glossary or GLOSSARY
     series = series or [p.name for p in runner.notebook_paths()]
     command = RUN_COMMAND.get(profile, f"python -m qa_helpers run --profile {profile}")

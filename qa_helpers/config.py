@@ -11,12 +11,31 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .layout import MAX_ANSWER_TOKENS
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the project checkout, when the package runs from one
+CACHE_ENV = "QA_HELPERS_CACHE"  # set it to put every cache (worlds, models, text vectors, runs) in that folder
+
+
+def in_checkout() -> bool:
+    """True when the package runs from the project's checkout (an editable install or the source tree), False
+    for an installed copy (site-packages holds no pyproject.toml and no notebooks beside the package)."""
+    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "notebooks").is_dir()
+
+
+def cache_root() -> Path:
+    """The one folder every cache goes under: $QA_HELPERS_CACHE if set; else `artifacts/` of the project checkout;
+    else, for an installed package, the user's cache folder ($XDG_CACHE_HOME or ~/.cache, then qa_helpers/).
+    Nothing is ever written inside an installed package."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    if in_checkout():
+        return REPO_ROOT / "artifacts"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "qa_helpers"
 
 
 @dataclass(frozen=True)
@@ -154,16 +173,17 @@ class Profile:
         return self.seed if self.train_seed is None else self.train_seed
 
     def figures_path(self) -> Path:
-        """Folder for PNG + JSON sidecars and the metrics JSON of this profile."""
+        """Folder for PNG + JSON sidecars and the metrics JSON of this profile: the checkout's figures/ for the
+        default profile (the committed ones), the profile's cache folder otherwise."""
         if self.figures_dir:
             return Path(self.figures_dir)
-        if self.name == "default":
+        if self.name == "default" and in_checkout() and not os.environ.get(CACHE_ENV):
             return REPO_ROOT / "figures"
-        return REPO_ROOT / "artifacts" / self.name / "figures"
+        return self.artifacts_path() / "figures"
 
     def artifacts_path(self) -> Path:
-        """Git-ignored folder for caches and executed notebooks of this profile."""
-        return REPO_ROOT / "artifacts" / self.name
+        """This profile's folder for caches and executed notebooks, under cache_root() (git-ignored)."""
+        return cache_root() / self.name
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -216,6 +236,10 @@ PROFILES: dict[str, Profile] = {
     # The default on world version 1, the control where one static vector serves every task (issue 21);
     # benchmarks/control_world.py runs notebooks 01, 03 and 04 on it for the README's control comparison.
     "control": Profile(name="control", world_version=1),
+    # Your own logs (`python -m qa_helpers pretrain --records ...` and `tune`, the commands' default): the
+    # default's model and recipe at its budget (600 steps of 32 pairs), UserU about 24 facets of the event texts,
+    # prompt tuning at the paper's 500 steps. Its world sizes are unused: your records replace the world.
+    "logs": Profile(name="logs", own_logs_facets=24, prompt_steps=500, prompt_step_grid=(100, 200, 300, 400, 500)),
     # One GPU: a larger world with longer logs, closer to the paper's sequence lengths; SmolLM2 reads the query's
     # tokens alone, as the paper's LLM does (no sentence vector of the query).
     "full": Profile(

@@ -255,19 +255,20 @@ def facet_r2(emb: np.ndarray, shares: np.ndarray, seed: int = 0) -> tuple[float,
     """How much of each facet's share of a user's events a linear read-out finds in the embedding asked about that
     facet, and in the embeddings asked about the other facets: mean 5-fold cross-validated R^2 of ridge regression.
 
-    emb (F, N, e): N users under one question per facet; shares (N, F), the same facets in order."""
+    emb (N, F, e): N users under one question per facet; shares (N, F), the same facets in order."""
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import KFold, cross_val_score
 
     folds = KFold(5, shuffle=True, random_state=seed)
     ridge = RidgeCV(alphas=np.logspace(-2, 3, 12))
+    by_question = inference.query_major(emb)  # (F, N, e): each question's users as one contiguous matrix
     own, other = [], []
-    for f in range(emb.shape[0]):
+    for f in range(len(by_question)):
         if shares[:, f].std() == 0:  # nobody differs on this facet: nothing to read
             continue
-        own.append(cross_val_score(ridge, emb[f], shares[:, f], cv=folds, scoring="r2").mean())
-        g = (f + 1 + seed) % emb.shape[0]  # one other facet's question per facet
-        other.append(cross_val_score(ridge, emb[g], shares[:, f], cv=folds, scoring="r2").mean())
+        own.append(cross_val_score(ridge, by_question[f], shares[:, f], cv=folds, scoring="r2").mean())
+        g = (f + 1 + seed) % len(by_question)  # one other facet's question per facet
+        other.append(cross_val_score(ridge, by_question[g], shares[:, f], cv=folds, scoring="r2").mean())
     return float(np.mean(own)), float(np.mean(other))
 
 
@@ -277,7 +278,7 @@ def facet_readout_by_level(model: QAnchor, users: UserTensors, shares: np.ndarra
     tokens (before the LLM; the same for every question), the LLM's hidden state at <USER_EMB>, the embedding."""
     questions = [userU.TOPIC_BY_KEY[f"{f}/habits"].question for f in C.FACETS]
     levels = inference.representation_levels(model, users, questions, progress=False)
-    prefix = np.repeat(levels["prefix"][None], len(questions), 0)
+    prefix = np.repeat(levels["prefix"][:, None], len(questions), 1)  # (N, F, d): the same for every question
     return {
         name: facet_r2(X, shares, seed)
         for name, X in (
@@ -328,9 +329,11 @@ def diagnose(
         if name == "exact":
             out["prefix_shuffle_win"], out["exact_pairs"] = r["prefix_shuffle_win"], r["pairs"]
     grid = sorted(rng.choice(len(held), min(grid_users, len(held)), replace=False).tolist())
-    emb = inference.embed(model, prefixes.select(torch.as_tensor(grid)), questions.grid_questions())  # (Q, N, e)
+    emb = inference.embed(model, prefixes.select(torch.as_tensor(grid)), questions.grid_questions())  # (N, Q, e)
     out.update(geometry.query_variance(emb))
-    out["effective_rank"] = effective_rank((emb - emb.mean(1, keepdims=True)).reshape(-1, emb.shape[-1]))
+    by_question = inference.query_major(emb)  # (Q, N, e)
+    centred = by_question - by_question.mean(1, keepdims=True)  # each question's users about their mean
+    out["effective_rank"] = effective_rank(centred.reshape(-1, emb.shape[-1]))
     if facet_shares is not None:
         shares = np.stack([facet_shares[held[i]] for i in grid])
         out["facet_r2_own_question"], out["facet_r2_other_question"] = facet_r2(emb, shares, seed)

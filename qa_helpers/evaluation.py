@@ -214,18 +214,18 @@ def evidence_aucs(
 def query_match(
     emb: np.ndarray, labels: np.ndarray, splits, n_boot: int = 200, seed: int = 0, probe: str = "linear"
 ) -> tuple[np.ndarray, list[list[float]]]:
-    """Does each task's own query serve its labels best? emb (Q, N, e): every user under each of the Q tasks'
+    """Does each task's own query serve its labels best? emb (N, Q, e): every user under each of the Q tasks'
     queries. Returns the (Q, Q) AUC matrix (rows: the query asked, columns: the labels probed) and, per task b,
     the paired difference [d, lo, hi] of its matched AUC over the mean of the other queries' AUCs on its labels,
     from the same bootstrap resamples of b's test users (claims.count_claim reads them)."""
-    n_q = len(emb)
-    if emb.ndim != 3 or n_q != labels.shape[1]:
-        raise ValueError(f"need one embedding (N, e) per task: emb {emb.shape}, labels {labels.shape}")
+    if emb.ndim != 3 or emb.shape[1] != labels.shape[1] or len(emb) != len(labels):
+        raise ValueError(f"need every user under every task's query, (N, Q, e): emb {emb.shape}, labels {labels.shape}")
+    n_q = emb.shape[1]
     auc = np.zeros((n_q, n_q))
     differences = []
     for b, (train, test) in enumerate(splits):
         y = labels[test, b]
-        scores = [probe_scores(emb[a][train], labels[train, b], emb[a][test], probe, seed) for a in range(n_q)]
+        scores = [probe_scores(emb[train, a], labels[train, b], emb[test, a], probe, seed) for a in range(n_q)]
         auc[:, b] = [metrics.auc(y, s) for s in scores]
         boot = np.stack([metrics.bootstrap(y, s, metrics.auc, n_boot, seed + b) for s in scores])  # paired
         others = [a for a in range(n_q) if a != b]

@@ -2,7 +2,7 @@
 
     xy = project_2d(X, "umap", seed=0)                      # (n, 2)
     sep = separation(X, y)                                   # {"silhouette": .., "knn_auc": ..}
-    parts = query_variance(emb)                              # emb (Q, N, e): shares of query / user / interaction
+    parts = query_variance(emb)                              # emb (N, Q, e): shares of query / user / interaction
 
 Separation is measured in the embedding itself, not in a 2-D map (t-SNE and UMAP distort distances). Both scores
 suit imbalanced labels (several tasks have 2% positives): the silhouette is averaged per class, then over the
@@ -101,7 +101,7 @@ def separation(X: np.ndarray, y: np.ndarray, k: int = 15, n_boot: int = 0, seed:
 
 
 def query_variance(emb: np.ndarray) -> dict:
-    """Split the spread of emb (Q queries, N users, e) into what the query, the user and their interaction explain.
+    """Split the spread of emb (N users, Q queries, e) into what the query, the user and their interaction explain.
 
     Two-way decomposition of the squared distances to the grand mean: query = N * sum_q |mean_q - grand|^2, user =
     Q * sum_i |mean_i - grand|^2, interaction = the rest; returned as shares of the total (they sum to 1).
@@ -109,7 +109,8 @@ def query_variance(emb: np.ndarray) -> dict:
     embeddings under the same query."""
     emb = np.asarray(emb, np.float64)
     if emb.ndim != 3 or emb.shape[0] < 2 or emb.shape[1] < 2:
-        raise ValueError(f"need (queries >= 2, users >= 2, dim), got shape {emb.shape}")
+        raise ValueError(f"need (users >= 2, queries >= 2, dim), got shape {emb.shape}")
+    emb = np.ascontiguousarray(emb.transpose(1, 0, 2))  # (Q, N, e), query-major as the sums below are written
     Q, N, _ = emb.shape
     grand = emb.mean((0, 1))
     total = ((emb - grand) ** 2).sum()

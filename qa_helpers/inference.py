@@ -1,10 +1,10 @@
 """Q-Anchor embeddings, one API for every consumer (paper §3.2.4 for the serving paths).
 
-    emb = embed(model, users, queries)                       # (Q, N, emb_dim), unit norm: every user x every query
+    emb = embed(model, users, queries)                       # (N, Q, emb_dim), unit norm: every user x every query
     emb = embed(model, prefixes, queries, prompts)           # the same from prefixes encoded once (encode_prefixes)
     emb = embed(model, users, queries_per_user, pairs=True)  # (N, emb_dim): user i under queries[i]
     emb = embed(model, prefixes, queries, pairs=True, rows=r)  # (P, emb_dim): user r[k] under queries[k]
-    h = embed(model, users, queries, level="hidden")         # (Q, N, d): the read-out states before the head
+    h = embed(model, users, queries, level="hidden")         # (N, Q, d): the read-out states before the head
     h = anchor_states(model, batch, queries, path="packed")  # (B, Q, d) for one batch, with gradients
 
 `path` says how the LLM is run; all three give the same numbers (tested):
@@ -15,6 +15,9 @@
 - uncached: one plain forward over prefix + suffix per query, nothing reused (the reference).
 
 `prompts` is one soft prompt (n, d) for every query, or one per query (Q, n, d) (with `pairs`: one per user).
+
+Every embedding this package returns or writes is laid out (N users, Q queries, e): `QAnchor.encode`, `embed`,
+`representation_levels`, the files `python -m qa_helpers embed` writes.
 """
 
 from __future__ import annotations
@@ -111,9 +114,9 @@ def embed(
     batch_size: int = 128,
     progress: bool = False,
 ) -> np.ndarray:
-    """Every user of `source` under every query, (Q, N, emb_dim) unit-norm embeddings. With `pairs`, one query per
+    """Every user of `source` under every query, (N, Q, emb_dim) unit-norm embeddings. With `pairs`, one query per
     user instead, (P, emb_dim): user rows[k] of `source` under queries[k] (rows default to 0..N-1; prompts, if one
-    per pair, (P, n, d)). level='hidden' gives the read-out states before the head instead ((Q, N, d) or (P, d)).
+    per pair, (P, n, d)). level='hidden' gives the read-out states before the head instead ((N, Q, d) or (P, d)).
 
     `source` is the users (each chunk's prefixes encoded here) or their already encoded prefixes (cached path);
     `batch_size` users (or pairs) at a time, in eval mode."""
@@ -133,7 +136,7 @@ def embed(
     model.eval()
     width = model.config.emb_dim if level == "embedding" else model.backbone.hidden_size
     n_out = len(rows) if pairs else n
-    out = np.zeros((n_out, width) if pairs else (len(queries), n, width), np.float32)
+    out = np.zeros((n_out, width) if pairs else (n, len(queries), width), np.float32)
     for i in tqdm(range(0, n_out, batch_size), desc="embedding users", disable=not progress, mininterval=2.0):
         chunk = torch.arange(i, min(i + batch_size, n_out))
         users = torch.as_tensor([rows[k] for k in chunk]) if pairs else chunk
@@ -146,11 +149,7 @@ def embed(
         h = anchor_states(model, part, chunk_queries, chunk_prompts, path, pairs)  # (B, Q, d) or (B, d)
         if level == "embedding":
             h = F.normalize(model.project(h), dim=-1)
-        h = h.cpu().numpy()
-        if pairs:
-            out[i : i + len(chunk)] = h
-        else:
-            out[:, i : i + len(chunk)] = h.transpose(1, 0, 2)
+        out[i : i + len(chunk)] = h.cpu().numpy()
     return out
 
 
@@ -224,15 +223,25 @@ def representation_levels(
     """Every user under every query, at three levels (to see where user information lives):
 
     'prefix' (n_users, d_llm): mean of the encoder's attended prefix tokens, before the LLM (query-free);
-    'hidden' (n_queries, n_users, d_llm): the read-out state at <USER_EMB> (model.read_out), before the head;
-    'embedding' (n_queries, n_users, emb_dim): its projection, not normalised;
-    'unit' (n_queries, n_users, emb_dim): the embedding normalised, as `embed` returns it.
+    'hidden' (n_users, n_queries, d_llm): the read-out state at <USER_EMB> (model.read_out), before the head;
+    'embedding' (n_users, n_queries, emb_dim): its projection, not normalised;
+    'unit' (n_users, n_queries, emb_dim): the embedding normalised, as `embed` returns it.
     """
-    hidden = embed(model, users, queries, level="hidden", batch_size=batch_size, progress=progress)
+    # the head runs over query-major rows, as it always has, so the numbers do not move with the layout
+    hidden = query_major(embed(model, users, queries, level="hidden", batch_size=batch_size, progress=progress))
     prefix = np.zeros((len(users), model.backbone.hidden_size), np.float32)
     for i in range(0, len(users), batch_size):
         pre, mask = model.prefix(users.batch(list(range(i, min(i + batch_size, len(users))))).to(model.device))
         prefix[i : i + len(pre)] = ((pre * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)).cpu().numpy()
     embedding = model.project(torch.from_numpy(hidden).to(model.device))
     unit = F.normalize(embedding, dim=-1)
-    return {"prefix": prefix, "hidden": hidden, "embedding": embedding.cpu().numpy(), "unit": unit.cpu().numpy()}
+    return {"prefix": prefix} | {
+        name: query_major(x)
+        for name, x in (("hidden", hidden), ("embedding", embedding.cpu().numpy()), ("unit", unit.cpu().numpy()))
+    }
+
+
+def query_major(emb: np.ndarray) -> np.ndarray:
+    """(A, B, e) -> (B, A, e), C-contiguous: between the public (N, Q, e) layout and the query-major rows some
+    computations keep, so that their numbers do not depend on the layout."""
+    return np.ascontiguousarray(np.asarray(emb).transpose(1, 0, 2))

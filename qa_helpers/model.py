@@ -9,7 +9,7 @@
   paper's pretrained LLM (the full profile's SmolLM2 reads the query tokens alone, as the paper does).
 
     model = QAnchor.create(backbone, d_enc=384, spec=world.spec(cfg), emb_dim=64)
-    emb = inference.embed(model, users, ["Will this person order takeout?"])   # (1, N, 64), unit norm
+    emb = model.encode(records, ["Will this person order takeout?"])   # (N, 1, 64), unit norm
     model.save_pretrained(folder); again = QAnchor.from_pretrained(folder)
 """
 
@@ -19,6 +19,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -28,12 +29,11 @@ from . import sentence_encoder
 from .layout import MAX_ANSWER_TOKENS, MAX_QUERY_TOKENS, Suffix, build_suffix, pad_right, positions, prefix_length
 from .spec import DatasetSpec
 from .user_encoder import Adapter, HierarchicalEncoder, masked_mean
-from .user_tensors import UserBatch
+from .user_tensors import TextTable, UserBatch, UserTensors
 
 READOUTS = ("anchor", "anchor+prefix")
 HEADS = ("mlp", "residual")
 ANSWER_POOLINGS = ("last", "mean")
-MODEL_VERSION = 7  # bump when the model or its inputs change: cached models are rebuilt (7: text vectors on one thread)
 
 
 @dataclass(frozen=True)
@@ -349,6 +349,44 @@ class QAnchor(nn.Module):
             return out.view(b, q, -1)
         hidden, attn = out
         return hidden.view(b, q, -1), attn.view(attn.shape[0], b, q, *attn.shape[2:])
+
+    # ------------------------------------------------------------------ the embedding entry point
+
+    def encode(
+        self,
+        users: list[dict] | UserTensors | PrefixState,
+        queries: list[str] | str,
+        prompts: torch.Tensor | None = None,
+        batch_size: int = 128,
+    ) -> np.ndarray:
+        """(N, Q, emb_dim) unit-norm embeddings of every user under every query: the one documented entry point.
+
+        `users`: user records (dicts as schema.py describes, validated against the model's spec; their event texts
+        encoded by the sentence encoder the model was trained with, through the on-disk text cache), a UserTensors,
+        or prefixes encoded once (inference.encode_prefixes). `queries`: a list, or one query (Q = 1). `prompts`:
+        tuned soft prompts, one (n, d) for every query or one per query (Q, n, d)."""
+        from .schema import check_records
+
+        queries = [queries] if isinstance(queries, str) else list(queries)
+        if not queries:
+            raise ValueError("no queries to embed under")
+        if isinstance(users, list):
+            check_records(users, self.config.spec)
+            table = TextTable.build(users, sentence_encoder.text_cache(self.config.text_encoder))
+            users = UserTensors.build(users, table, self.config.spec)
+        self.eval()
+        n = len(users.length) if isinstance(users, PrefixState) else len(users)
+        out = np.zeros((n, len(queries), self.config.emb_dim), np.float32)
+        with torch.no_grad():  # the cached path of inference.embed, which offers the other paths and levels
+            for i in range(0, n, batch_size):
+                rows = torch.arange(i, min(i + batch_size, n))
+                if isinstance(users, PrefixState):
+                    state = users.select(rows)
+                else:
+                    state = self.encode_prefix(users.batch(rows).to(self.device))
+                hidden = self.anchor_states_cached(state, queries, prompts)  # (B, Q, d)
+                out[i : i + len(rows)] = torch.nn.functional.normalize(self.project(hidden), dim=-1).cpu().numpy()
+        return out
 
     # ------------------------------------------------------------------ pretraining pass
 

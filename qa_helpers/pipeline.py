@@ -15,6 +15,7 @@ import torch
 
 from . import backbones as B
 from . import evaluation, prompt_tuning, sentence_encoder, tasks, userU, world
+from .batches import split_pairs
 from .config import Profile
 from .model import QAnchor
 from .spec import DatasetSpec
@@ -100,6 +101,17 @@ def new_model(
     )
     model.encoder.fit_tabular(users.tabular, users.tabular_mask)
     return model
+
+
+def pretraining_data(
+    cfg: Profile, records: list[dict], pairs: list[dict], table: TextTable
+) -> tuple[UserTensors, list[dict], list[dict], dict[str, np.ndarray]]:
+    """The pretraining users' tensors, their UserU pairs split into train / held-out users (`eval_pairs` of them
+    held out), and each held-out user's share of events per facet (for the diagnostics)."""
+    train, held = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
+    held_users = {p["user_id"] for p in held}
+    shares = {r["user_id"]: userU.facet_shares(r) for r in records if r["user_id"] in held_users}
+    return user_tensors(cfg, records, table), train, held, shares
 
 
 def pretrainer(cfg: Profile, data: tuple, out_dir: Path | None = None, resume: bool = True) -> Pretrainer:

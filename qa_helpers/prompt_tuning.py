@@ -8,7 +8,7 @@ reused at every step: a step runs only the suffix tokens (tested: the same gradi
 
     prefixes = inference.encode_prefixes(model, users)
     run = tune(model, prefixes, queries, labels, train_users, n_tokens=6, steps=500)
-    emb = inference.embed(model, prefixes, queries, run.final.vectors)       # (T, N, e)
+    emb = inference.embed(model, prefixes, queries, run.final.vectors)       # (N, T, e)
 
 Loss (Eq. 7): -log softmax_k(cos(u_i, p_k) / tau)[y_i]. The paper writes u^T p without normalisation and gives no
 tau; we use cosine (the embeddings are unit-normalised downstream) with tau = 0.1. Batches are class-balanced

@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from .config import PROFILES, REPO_ROOT, load
+from .config import PROFILES, REPO_ROOT, cache_root, load
 from .outputs import git_hash
 from .schema import atomic_write_text
 
@@ -38,7 +38,7 @@ def run_notebook(path: Path, profile: str, parameters: dict | None = None, out_d
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    out_dir = out_dir or REPO_ROOT / "artifacts" / profile / "notebooks"
+    out_dir = out_dir or cache_root() / profile / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / path.name
     start = time.perf_counter()

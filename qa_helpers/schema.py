@@ -21,9 +21,11 @@ raises the first.
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -38,7 +40,19 @@ class RecordError(ValueError):
 
 
 def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    """A finite int or float (not a bool) inside the float range (a model reads every number as a float)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    return abs(x) <= sys.float_info.max if isinstance(x, int) else math.isfinite(x)
+
+
+def _is_unicode(text: str) -> bool:
+    """False for a string JSON decoded from a lone surrogate escape ("\\ud800"): no UTF-8 text holds one."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_int(x) -> bool:
@@ -54,6 +68,8 @@ def record_problems(record, spec: DatasetSpec) -> list[tuple[str, str]]:
         out.append((key, f"unknown field; allowed fields are {sorted(_RECORD_KEYS)}"))
     if not isinstance(record.get("user_id"), str) or not record["user_id"]:
         out.append(("user_id", "missing or not a non-empty string"))
+    elif not _is_unicode(record["user_id"]):
+        out.append(("user_id", "not valid Unicode (a lone surrogate escape such as \\ud800)"))
     events = record.get("events", {})
     if not isinstance(events, dict):
         out.append(("events", f"expected an object mapping modality to a list of events, got {type(events).__name__}"))
@@ -101,6 +117,8 @@ def _event_problems(ev, modality: str, numeric: tuple[str, ...], spec: DatasetSp
         out.append((f".{extra}", f"unknown event field; {modality} events carry {allowed}"))
     if not isinstance(ev.get("text"), str) or not ev["text"].strip():
         out.append((".text", "missing or empty text"))
+    elif not _is_unicode(ev["text"]):
+        out.append((".text", "not valid Unicode (a lone surrogate escape such as \\ud800)"))
     day = ev.get("day")
     if not _is_int(day):
         out.append((".day", f"expected an integer day offset, got {day!r}"))
@@ -127,11 +145,12 @@ def _plainly_valid(ev: dict, numeric: tuple[str, ...], window_days: int) -> bool
         len(ev) == 3 + len(numeric)
         and type(text) is str
         and bool(text.strip())
+        and _is_unicode(text)
         and type(day) is int
         and 0 <= day < window_days
         and type(hour) is int
         and 0 <= hour <= 23
-        and all(type(v := ev.get(f)) in (int, float) and math.isfinite(v) and v >= 0 for f in numeric)
+        and all(type(v := ev.get(f)) is float and 0 <= v <= sys.float_info.max for f in numeric)
     )
 
 
@@ -179,16 +198,38 @@ def read_jsonl(path: Path) -> list[dict]:
     return [row for _, row in iter_jsonl(path)]
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
-    """(line number, parsed JSON) of every non-blank line, read lazily; a malformed line is an error naming it."""
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+class BadLine(str):
+    """What is wrong with a line that is not a JSON value (not UTF-8, malformed JSON): it has no record to check."""
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, object]]:
+    """(line number, parsed JSON value or BadLine) of every non-blank line, read lazily as bytes: a byte-order mark
+    at the start and CRLF line ends are accepted; a line that is not UTF-8 or not JSON comes as a BadLine."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield lineno, BadLine(f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the line)")
+                continue
             if not line.strip():
                 continue
             try:
                 yield lineno, json.loads(line)
             except json.JSONDecodeError as e:
-                raise RecordError(f"{path}:{lineno}: malformed JSON ({e.msg})") from None
+                yield lineno, BadLine(f"malformed JSON ({e.msg}, column {e.colno})")
+            except RecursionError:
+                yield lineno, BadLine("malformed JSON (nested too deeply)")
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
+    """(line number, parsed JSON) of every non-blank line, read lazily; a bad line is a RecordError naming it."""
+    for lineno, row in iter_lines(path):
+        if isinstance(row, BadLine):
+            raise RecordError(f"{path}:{lineno}: {row}")
+        yield lineno, row
 
 
 def write_records(path: Path, records: list[dict], spec: DatasetSpec) -> None:
@@ -198,10 +239,13 @@ def write_records(path: Path, records: list[dict], spec: DatasetSpec) -> None:
 
 
 def read_records(path: Path, spec: DatasetSpec) -> list[dict]:
-    """Read and validate user records (for example your own logs) from a JSONL file."""
-    records = read_jsonl(path)
-    check_records(records, spec, str(path))
-    return records
+    """Read and validate user records (for example your own logs) from a JSONL file; the first problem raises
+    RecordError naming its line ('<file name> line N (user <id>): <field>: <problem>')."""
+    path = Path(path)
+    rows = list(iter_lines(path))
+    for message in problems_of(((f"{path.name} line {lineno}", rec) for lineno, rec in rows), spec):
+        raise RecordError(message)
+    return [rec for _, rec in rows]
 
 
 def check_records(records: list, spec: DatasetSpec, source: str = "records") -> None:
@@ -218,11 +262,11 @@ def find_problems(records: Iterable, spec: DatasetSpec, source: str = "records")
 
 def problems_of(located: Iterable[tuple[str, object]], spec: DatasetSpec) -> Iterator[str]:
     """Every problem of (where, record) pairs, one message each, duplicate user ids included. A record may be a
-    json.JSONDecodeError: a line that did not parse."""
+    BadLine: a line that did not parse."""
     first_seen: dict[str, str] = {}
     for where, rec in located:
-        if isinstance(rec, json.JSONDecodeError):
-            yield f"{where}: malformed JSON ({rec.msg}, column {rec.colno})"
+        if isinstance(rec, BadLine):
+            yield f"{where}: {rec}"
             continue
         for field, problem in record_problems(rec, spec):
             yield describe(rec, where, field, problem)

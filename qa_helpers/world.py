@@ -31,7 +31,6 @@ from .config import Profile
 from .schema import read_jsonl, read_records, write_jsonl, write_records
 from .spec import DatasetSpec, Modality
 
-WORLD_VERSION = 1  # bump when a mechanism changes: invalidates cached worlds (cfg.world_version picks the world)
 INTEREST_HALF = 8.0  # world version 2: a user's share of interest events is K / (K + 8), K the sum of intensities
 INTEREST_AMOUNT = (4.0, 0.8)  # world version 2: log-normal (mu, sigma) of an interest payment in yuan
 SHARED_DEVICE_RATE = 0.08  # share of users whose App and Search come from another household member

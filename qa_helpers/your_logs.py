@@ -26,11 +26,12 @@ from . import evaluation, inference, pipeline, prompt_tuning, sentence_encoder
 from . import userU_from_records as UF
 from .batch_embedding import load_model, read_embeddings
 from .batches import split_pairs
-from .config import Profile
+from .config import CACHED_BY, Profile
 from .features import count_features, text_vocabulary
-from .schema import RecordError, problems_of, read_records, write_jsonl
+from .fingerprints import code_fingerprint, file_sha256
+from .schema import RecordError, iter_lines, problems_of, read_records, write_jsonl
 from .spec import DatasetSpec
-from .train import Pretrainer
+from .train import Pretrainer, prepare_run_folder
 from .user_tensors import TextTable, UserTensors
 
 VALIDATE_HINT = "run `python -m qa_helpers validate RECORDS --spec SPEC` to list every problem"
@@ -44,14 +45,9 @@ def validate_file(path: str | Path, spec: DatasetSpec) -> Iterator[str]:
 
     def located():
         nonlocal n_records
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if line.strip():
-                    n_records += 1
-                    try:
-                        yield f"{path.name} line {lineno}", json.loads(line)
-                    except json.JSONDecodeError as e:
-                        yield f"{path.name} line {lineno}", e
+        for lineno, rec in iter_lines(path):
+            n_records += 1
+            yield f"{path.name} line {lineno}", rec
 
     yield from problems_of(located(), spec)
     if n_records == 0:
@@ -110,6 +106,27 @@ def pretraining_data(
     }
 
 
+def run_fingerprint(
+    records_path: str | Path,
+    spec: DatasetSpec,
+    cfg: Profile,
+    future_path: str | Path | None = None,
+    n_facets: int = 24,
+    text_encoder: str = "minilm",
+) -> dict:
+    """What a pretraining run on your records is trained on: the records' and the future file's sha256, the spec,
+    every setting that shapes UserU and the model (with the seed, the facets and the text encoder), and the
+    fingerprint of the code that builds and trains it. A run resumes only checkpoints of an equal fingerprint."""
+    settings = {f: getattr(cfg, f) for stage in ("userU", "pretrain") for f in CACHED_BY[stage]}
+    return {
+        "records": file_sha256(records_path),
+        "future": file_sha256(future_path) if future_path else None,
+        "spec": spec.to_dict(),
+        "settings": settings | {"seed": cfg.seed, "facets": n_facets, "text_encoder": text_encoder},
+        "code": code_fingerprint(["your_logs"]),
+    }
+
+
 def pretrainer(
     records_path: str | Path,
     spec: DatasetSpec,
@@ -118,12 +135,17 @@ def pretrainer(
     future_path: str | Path | None = None,
     n_facets: int = 24,
     text_encoder: str = "minilm",
+    fresh: bool = False,
 ) -> tuple[Pretrainer, dict]:
-    """A Pretrainer on your records (resumed from the latest checkpoint under `out`, if any) and its data."""
+    """A Pretrainer on your records, resumed from the latest checkpoint under `out` if those checkpoints were
+    trained on the same records, spec, settings and code (train.prepare_run_folder; `fresh` starts afresh)."""
     records = load_records(records_path, spec)
     future = load_records(future_path, spec) if future_path else None
     if future is not None and [r["user_id"] for r in future] != [r["user_id"] for r in records]:
         raise RecordError(f"{future_path}: the future file must hold the same users as {records_path}, in order")
+    checkpoints = Path(out) / "checkpoints"
+    fingerprint = run_fingerprint(records_path, spec, cfg, future_path, n_facets, text_encoder)
+    prepare_run_folder(checkpoints, fingerprint, fresh)
     data = pretraining_data(records, future, spec, cfg, sentence_encoder.text_cache(text_encoder), n_facets)
     model = pipeline.new_model(cfg, data["train"], data["users"], spec, data["questions"].all_questions(), text_encoder)
     trainer = Pretrainer(
@@ -132,7 +154,7 @@ def pretrainer(
         data["train"],
         data["held"],
         cfg,
-        Path(out) / "checkpoints",
+        checkpoints,
         pipeline.device(cfg),
         data["shares"],
         data["questions"],
@@ -153,11 +175,12 @@ def pretrain(
     n_facets: int = 24,
     text_encoder: str = "minilm",
     progress: bool = True,
+    fresh: bool = False,
 ) -> list[dict]:
     """Pretrain on your records; rank 0 writes under `out`: model/ (save_pretrained), spec.json, userU.jsonl,
     userU_stats.json, facets.json and history.json. Returns the training history."""
     out = Path(out)
-    trainer, data = pretrainer(records_path, spec, out, cfg, future_path, n_facets, text_encoder)
+    trainer, data = pretrainer(records_path, spec, out, cfg, future_path, n_facets, text_encoder, fresh)
     history = trainer.run(steps, progress)
     if trainer.rank == 0:
         trainer.model.save_pretrained(out / "model")
@@ -177,6 +200,34 @@ def pretrain(
         (out / "userU_stats.json").write_text(json.dumps(data["stats"], indent=1))
         (out / "history.json").write_text(json.dumps(history, indent=1))
     return history
+
+
+def pretrain_report(out: str | Path) -> str:
+    """What a finished `pretrain --out OUT` left, in a few lines: where the model is, what UserU held, the held-out
+    diagnostics of the last evaluation against chance, and the next command to run."""
+    out = Path(out)
+    history = json.loads((out / "history.json").read_text())
+    stats = json.loads((out / "userU_stats.json").read_text())
+    facets = json.loads((out / "facets.json").read_text())
+    evaluated = [h for h in history if "exact_recall@1" in h]
+    lines = [
+        f"model: {out / 'model'} ({len(history)} steps; checkpoints in {out / 'checkpoints'})",
+        f"UserU: {stats['users']:,} users, {stats['pairs_uqa']:,} question-answer pairs and {stats['pairs_future']:,}"
+        f" next-period pairs, about {len(facets)} facets of their event texts (facets.json)",
+    ]
+    if evaluated:
+        last = evaluated[-1]
+        lines.append(
+            f"held-out users at step {last['step']}: exact-query recall@1 {last['exact_recall@1']:.3f} "
+            f"(chance {last['exact_chance@1']:.3f}), user share of the embedding spread {last['user_share']:.2f}, "
+            f"effective rank {last['effective_rank']:.1f}"
+        )
+    else:
+        lines.append("held-out users: not evaluated (the profile's eval_every is 0)")
+    lines.append(
+        f"next: python -m qa_helpers embed RECORDS --model {out / 'model'} --queries QUERIES.txt --out emb.parquet"
+    )
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- probe

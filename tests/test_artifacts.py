@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from qa_helpers import artifacts, config
+from qa_helpers import artifacts, config, fingerprints
 
 
 def test_every_profile_setting_is_declared_for_exactly_one_stage():
@@ -66,3 +66,49 @@ def test_the_profile_names_the_event_text_encoder_of_its_table_and_its_model(sma
     assert artifacts.key(cfg, "pretrain") != artifacts.key(minilm, "pretrain")
     assert artifacts.key(cfg, "userU") == artifacts.key(minilm, "userU")
     assert config.load("default").text_encoder == "minilm"  # the series' own runs read MiniLM vectors
+
+
+def keys_after_editing(monkeypatch, module: str | None) -> dict[str, str]:
+    """Every stage's key of the smoke profile with a function added to `module`'s source (None: no edit)."""
+    real = fingerprints.package_source
+
+    def read(name: str) -> str:
+        return real(name) + ("\n\ndef _an_edit():\n    return 1\n" if name == module else "")
+
+    with monkeypatch.context() as patch:  # undone on return, so each call edits the true source
+        patch.setattr(fingerprints, "package_source", read)
+        fingerprints._fingerprint_of_files.cache_clear()
+        try:
+            return {stage: artifacts.key(config.load("smoke"), stage) for stage in artifacts.BUILDS_ON}
+        finally:
+            fingerprints._fingerprint_of_files.cache_clear()
+
+
+def test_a_stage_key_follows_the_code_it_runs_and_nothing_else(monkeypatch):
+    """Edit the code a stage runs (or a module it imports) and its key moves, with every key built on it; edit a
+    module no stage runs and no key moves. No version number is involved."""
+    before = keys_after_editing(monkeypatch, None)
+    assert keys_after_editing(monkeypatch, None) == before
+    moved = {
+        module: {s for s, k in keys_after_editing(monkeypatch, module).items() if k != before[s]}
+        for module in ("catalog", "userU", "losses", "prompt_tuning", "plots", "config")
+    }
+    assert moved["catalog"] == {"world", "userU", "pretrain", "prompts"}  # the world's code, imported by world.py
+    assert moved["userU"] == {"userU", "pretrain", "prompts"}
+    assert moved["losses"] == {"pretrain", "prompts"}  # imported by the trainer
+    assert "prompts" in moved["prompt_tuning"] and "world" not in moved["prompt_tuning"]
+    assert moved["plots"] == set()  # no stage runs plotting code
+    assert moved["config"] == set()  # settings enter keys by value (the tests above)
+    assert not any(name.endswith("_VERSION") for name in vars(artifacts))
+
+
+def test_a_fingerprint_reads_imports_wherever_they_stand():
+    source = (
+        "import numpy\nfrom . import catalog, traits as T\nfrom .spec import DatasetSpec\nimport qa_helpers.schema\n"
+        "from qa_helpers.tasks import TASKS\n\ndef g():\n"
+        "    from .interests import INDEX\n    from .config import load\n"
+    )
+    assert fingerprints.imports_of(source) == {"catalog", "traits", "spec", "schema", "tasks", "interests", "config"}
+    assert "config" not in fingerprints.closure(["world"])  # settings: by value
+    with pytest.raises(ValueError, match="not a module"):
+        fingerprints.closure(["no_such_module"])

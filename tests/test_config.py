@@ -1,4 +1,5 @@
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -32,9 +33,34 @@ def test_profiles_are_frozen():
         config.load("default").seed = 3
 
 
-def test_output_folders():
+def test_output_folders(monkeypatch):
+    monkeypatch.delenv(config.CACHE_ENV, raising=False)
+    assert config.cache_root() == config.REPO_ROOT / "artifacts"  # a checkout keeps its caches in artifacts/
     assert config.load("default").figures_path() == config.REPO_ROOT / "figures"
     assert config.load("smoke").figures_path() == config.REPO_ROOT / "artifacts" / "smoke" / "figures"
+
+
+def test_every_cache_goes_under_one_root_and_never_inside_an_installed_package(monkeypatch, tmp_path):
+    from qa_helpers import sentence_encoder
+
+    def folders() -> list[Path]:
+        return [
+            config.load("smoke").artifacts_path(),
+            config.load("smoke").figures_path(),
+            config.load("default").figures_path(),
+            sentence_encoder.text_cache_dir(),
+            config.cache_root() / "models",
+        ]
+
+    monkeypatch.setenv(config.CACHE_ENV, str(tmp_path / "mine"))  # the variable wins everywhere
+    assert all(tmp_path / "mine" in f.parents for f in folders())
+    monkeypatch.delenv(config.CACHE_ENV)
+    installed = tmp_path / "site-packages"  # an installed copy: no pyproject.toml, no notebooks beside it
+    (installed / "qa_helpers").mkdir(parents=True)
+    monkeypatch.setattr(config, "REPO_ROOT", installed)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert not config.in_checkout() and config.cache_root() == tmp_path / "xdg" / "qa_helpers"
+    assert all(tmp_path / "xdg" in f.parents and installed not in f.parents for f in folders())
 
 
 def test_departures_from_the_paper_are_named_and_switch_back():

@@ -73,9 +73,9 @@ def test_diagnose_reports_every_number_in_range(tiny_setup):
 def test_facet_read_out_finds_a_planted_facet_only_under_its_own_question():
     rng = np.random.default_rng(0)
     shares = rng.random((200, 3))
-    emb = rng.normal(size=(3, 200, 8))
+    emb = rng.normal(size=(200, 3, 8))  # (users, questions, e)
     for f in range(3):  # question f's embedding carries facet f's share in its first coordinate
-        emb[f, :, 0] = shares[:, f]
+        emb[:, f, 0] = shares[:, f]
     own, other = diagnostics.facet_r2(emb, shares)
     assert own > 0.9 and other < 0.1
 

@@ -203,15 +203,15 @@ def test_query_match_pairs_each_task_with_the_other_queries_on_its_own_test_user
     rng = np.random.default_rng(0)
     labels = (rng.random((600, 3)) < 0.3).astype(int)
     # query a's embedding carries task a's label: the matched query wins every column
-    emb = np.stack([np.c_[labels[:, a] + rng.normal(0, 0.7, 600), rng.normal(size=(600, 2))] for a in range(3)])
+    emb = np.stack([np.c_[labels[:, a] + rng.normal(0, 0.7, 600), rng.normal(size=(600, 2))] for a in range(3)], 1)
     splits = evaluation.task_splits(labels, seed=0)
     auc, diffs = evaluation.query_match(emb, labels, splits, n_boot=100)
     assert auc.shape == (3, 3) and all(auc[b, b] > auc[a, b] for b in range(3) for a in range(3) if a != b)
     for b, (d, lo, hi) in enumerate(diffs):
         assert d == pytest.approx(auc[b, b] - np.delete(auc[:, b], b).mean()) and 0 < lo < d < hi
-        assert auc[b, b] == pytest.approx(evaluation.probe_auc(emb[b], labels, splits, b))
-    with pytest.raises(ValueError, match="one embedding"):
-        evaluation.query_match(emb[:2], labels, splits)
+        assert auc[b, b] == pytest.approx(evaluation.probe_auc(emb[:, b], labels, splits, b))
+    with pytest.raises(ValueError, match=r"every user under every task's query, \(N, Q, e\)"):
+        evaluation.query_match(emb[:, :2], labels, splits)
 
 
 @pytest.mark.parametrize("ties", [False, True])

@@ -65,14 +65,14 @@ def test_duplicate_rows_still_keep_k_neighbours():
 
 def test_query_variance_on_built_cases():
     rng = np.random.default_rng(0)
-    user, query = rng.normal(size=(1, 30, 6)), rng.normal(size=(4, 1, 6))
+    user, query = rng.normal(size=(30, 1, 6)), rng.normal(size=(1, 4, 6))  # (users, queries, e) throughout
     additive = geometry.query_variance(user + query)  # no interaction by construction
     assert additive["interaction_share"] == pytest.approx(0, abs=1e-12)
     assert additive["query_share"] + additive["user_share"] == pytest.approx(1)
-    static = geometry.query_variance(np.repeat(user, 4, 0))  # the same embedding for every query
+    static = geometry.query_variance(np.repeat(user, 4, 1))  # the same embedding for every query
     assert static["query_share"] == pytest.approx(0, abs=1e-12) and static["user_share"] == pytest.approx(1)
     assert static["cos_same_user_other_query"] == pytest.approx(1)
-    mixed = geometry.query_variance(rng.normal(size=(4, 30, 6)))
+    mixed = geometry.query_variance(rng.normal(size=(30, 4, 6)))
     assert sum(mixed[k] for k in ("query_share", "user_share", "interaction_share")) == pytest.approx(1)
     assert mixed["interaction_share"] > 0.5
 
@@ -97,8 +97,8 @@ def test_bad_inputs_raise():
         geometry.project_2d(X, "mds")
     with pytest.raises(ValueError, match="2-D array"):
         geometry.project_2d(X[:3], "pca")
-    with pytest.raises(ValueError, match="queries >= 2"):
-        geometry.query_variance(X[None])
+    with pytest.raises(ValueError, match="users >= 2, queries >= 2"):
+        geometry.query_variance(X[:, None])
 
 
 def test_separation_samples_of_two_embeddings_of_the_same_users_are_paired():

@@ -220,19 +220,19 @@ def test_every_path_and_shape_of_the_embedding_api_agree(model, tiny_setup):
     users = tiny_setup["users"]
     q = ["Will this person log in soon?", "Fraud? A much longer question about this user's payments"]
     grid = {path: inference.embed(model, users, q, path=path, batch_size=7) for path in inference.PATHS}
-    assert grid["cached"].shape == (2, len(users), model.config.emb_dim)
+    assert grid["cached"].shape == (len(users), 2, model.config.emb_dim)  # (users, queries, e)
     for path in ("packed", "uncached"):
         np.testing.assert_allclose(grid[path], grid["cached"], atol=1e-5, rtol=1e-4)
     np.testing.assert_allclose(np.linalg.norm(grid["cached"], axis=-1), 1.0, rtol=1e-5)
     prefixes = inference.encode_prefixes(model, users, batch_size=5)
     np.testing.assert_allclose(inference.embed(model, prefixes, q, batch_size=9), grid["cached"], atol=1e-5, rtol=1e-4)
-    # pairs: user rows[k] under queries[k] is the grid's (query, user) entry
+    # pairs: user rows[k] under queries[k] is the grid's (user, query) entry
     rows, pair_q = [3, 0, 3], [q[1], q[0], q[0]]
     for path in ("cached", "uncached"):
         pairs = inference.embed(
             model, prefixes if path == "cached" else users, pair_q, pairs=True, rows=rows, path=path
         )
-        expect = grid["cached"][[1, 0, 0], rows]
+        expect = grid["cached"][rows, [1, 0, 0]]
         np.testing.assert_allclose(pairs, expect, atol=1e-5, rtol=1e-4)
     hidden = inference.embed(model, users, q, level="hidden")
     with torch.no_grad():
@@ -407,3 +407,25 @@ def test_a_corpus_met_again_gets_the_same_tokenizer_as_a_fresh_object():
     first.add_special_tokens({"additional_special_tokens": ["<other>"]})
     assert "<other>" not in again.get_vocab()
     assert B.train_tokenizer(corpus, 200).get_vocab() != again.get_vocab()  # another vocabulary size: trained anew
+
+
+def test_encode_is_the_one_entry_point_and_gives_users_by_queries(tiny_setup, monkeypatch, tmp_path):
+    """QAnchor.encode takes records, tensors or encoded prefixes and gives (N, Q, e), as embed and the files do."""
+    from qa_helpers import config
+    from qa_helpers.schema import RecordError
+
+    monkeypatch.setenv(config.CACHE_ENV, str(tmp_path))  # the records' texts go to a text cache of its own
+    torch.manual_seed(0)
+    users = tiny_setup["users"]
+    model = pipeline.new_model(tiny_setup["cfg"], tiny_setup["pairs"], users, text_encoder="hashing-32").eval()
+    records, q = tiny_setup["world"].pretrain[:5], ["Will this person order takeout?", "Fraud on this account?"]
+    emb = model.encode(records, q)
+    assert emb.shape == (5, 2, model.config.emb_dim)
+    np.testing.assert_allclose(emb, inference.embed(model, users.subset(list(range(5))), q), atol=1e-6)
+    np.testing.assert_allclose(model.encode(records, q[1])[:, 0], emb[:, 1], atol=1e-6)  # one query: Q = 1
+    prefixes = inference.encode_prefixes(model, users.subset(list(range(5))))
+    np.testing.assert_allclose(model.encode(prefixes, q), emb, atol=1e-6)
+    with pytest.raises(RecordError, match="user_id"):
+        model.encode([{"events": {}}], q)
+    with pytest.raises(ValueError, match="no queries"):
+        model.encode(records, [])

@@ -95,11 +95,11 @@ def test_tuned_embeddings_from_cached_prefixes_equal_the_uncached_pass(model, ti
     prefixes = inference.encode_prefixes(model, users, batch_size=16)
     cached = inference.embed(model, prefixes, QUERIES, run.final.vectors, batch_size=7)
     streamed = inference.embed(model, users, QUERIES, run.final.vectors, batch_size=5)
-    assert cached.shape == (2, len(users), model.config.emb_dim)
+    assert cached.shape == (len(users), 2, model.config.emb_dim)
     np.testing.assert_allclose(cached, streamed, atol=1e-5)
     for t, q in enumerate(QUERIES):
         full = inference.embed(model, users.subset(list(range(6))), [q], run.final.vectors[t], path="uncached")
-        np.testing.assert_allclose(cached[t, :6], full[0], atol=1e-5)
+        np.testing.assert_allclose(cached[:6, t], full[:, 0], atol=1e-5)
     run.final.save(tmp_path / "prompts")
     again = prompt_tuning.PromptSet.load(tmp_path / "prompts")
     assert again.tasks == run.final.tasks and again.queries == QUERIES and again.step == 3

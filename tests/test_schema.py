@@ -158,7 +158,7 @@ def test_round_trip_and_malformed_line(tmp_path):
     write_records(path, records, SPEC)
     assert read_records(path, SPEC) == records
     path.write_text(json.dumps(GOOD) + "\n{not json\n")
-    with pytest.raises(RecordError, match=r"users.jsonl:2: malformed JSON"):
+    with pytest.raises(RecordError, match=r"users.jsonl line 2: malformed JSON"):
         read_records(path, SPEC)
 
 

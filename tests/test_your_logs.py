@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -292,6 +293,96 @@ def test_cli_validate(tiny, bad_file, capsys):
     assert rc == 0 and f"every record follows {tiny.spec_path}" in out
 
 
+WEIRD_VALUES = [None, True, 0, -1, 59, 60, 24, 2.5, -0.0, 1e308, 10**400, float("nan"), float("inf"), -float("inf"),
+                "", " ", "x", "\ud800", [], {}, [1.0], {"a": 1}]  # fmt: skip
+PROBLEM_LINE = re.compile(r"^mutated\.jsonl line (\d+)(?: \(user '[^']*'\): [\w.\[\]]+:|:) \S")
+
+
+def mutate(records: list[dict], rng: np.random.Generator) -> bytes:
+    """A records file with one to three random mutations: of a record (a value of another type or range, a key
+    removed or added) or of the bytes (a byte that is not UTF-8, a byte-order mark, CRLF ends, a cut line, a
+    user repeated, a blank line)."""
+    records = json.loads(json.dumps(records))
+    lines_done = False
+    for _ in range(rng.integers(1, 4)):
+        rec = records[rng.integers(len(records))]
+        kind = rng.integers(8)
+        intact = (
+            isinstance(rec.get("events"), dict)
+            and rec["events"]
+            and all(
+                isinstance(evs, list) and evs and all(isinstance(ev, dict) for ev in evs)
+                for evs in rec["events"].values()
+            )
+        )
+        if kind in (0, 1, 2, 3, 5) and not intact:  # an earlier mutation broke this record's events: mutate its id
+            rec["user_id"] = WEIRD_VALUES[rng.integers(len(WEIRD_VALUES))]
+        elif kind <= 3:  # a record's value
+            modality = list(rec["events"])[rng.integers(len(rec["events"]))]
+            ev = rec["events"][modality][rng.integers(len(rec["events"][modality]))]
+            target = [rec, rec, rec["events"], ev, ev, ev][rng.integers(6)]
+            keys = list(target) + ["extra"]
+            key = keys[rng.integers(len(keys))]
+            if rng.random() < 0.2:
+                target.pop(key, None)
+            else:
+                target[key] = WEIRD_VALUES[rng.integers(len(WEIRD_VALUES))]
+        elif kind == 4:
+            records.append(json.loads(json.dumps(rec)))  # the same user twice
+        elif kind == 5:
+            rec["events"][list(rec["events"])[0]].append({"day": int(rng.integers(-5, 70)), "hour": 3, "text": "t"})
+        else:
+            lines_done = True
+    lines = [json.dumps(r).encode() for r in records]
+    if lines_done:
+        i = int(rng.integers(len(lines)))
+        how = rng.integers(5)
+        if how == 0:
+            cut = int(rng.integers(1, len(lines[i])))
+            lines[i] = lines[i][:cut] + b"\xff\xfe" + lines[i][cut:]  # not UTF-8
+        elif how == 1:
+            lines[i] = lines[i][: int(rng.integers(1, len(lines[i])))]  # a truncated line
+        elif how == 2:
+            lines.insert(i, b"   ")
+        elif how == 3:
+            return b"\xef\xbb\xbf" + b"\r\n".join(lines) + b"\r\n"  # a spreadsheet's BOM and CRLF: fine
+        else:
+            lines[i] = lines[i].replace(b'"day": ', b'"day": 1e999 + ', 1)  # not JSON
+    return b"\n".join(lines) + b"\n"
+
+
+def test_every_mutated_file_is_accepted_or_each_problem_is_named(tiny, tmp_path):
+    """Records mutated at random are either accepted by every reader, or every reader names a problem with its line,
+    and the user and field where there is a record; nothing raises anything else, and embed writes nothing."""
+    records = [json.loads(line) for line in tiny.records.read_text().splitlines()[:4]]
+    path = tmp_path / "mutated.jsonl"
+    rng = np.random.default_rng(0)
+    accepted = rejected = embedded = 0
+    for trial in range(300):
+        path.write_bytes(mutate(records, rng))
+        problems = list(your_logs.validate_file(path, tiny.spec))
+        for problem in problems:
+            assert PROBLEM_LINE.match(problem), (trial, problem)
+        try:
+            loaded = your_logs.load_records(path, tiny.spec)
+        except RecordError as e:
+            assert problems and PROBLEM_LINE.match(str(e)), (trial, str(e))
+            with pytest.raises(RecordError, match=r"^mutated\.jsonl line \d+"):
+                list(BE.iter_chunks(path, tiny.spec, 2))
+            rejected += 1
+            if embedded < 3:  # a file rejected late: no output is left behind
+                out = tmp_path / "emb.npy"
+                with pytest.raises(RecordError):
+                    BE.embed_file(path, tiny.model, QUERIES[:1], out, chunk_size=1, progress=False)
+                assert not out.exists() and not out.with_suffix(".json").exists()
+                embedded += 1
+            continue
+        assert not problems, (trial, problems)
+        assert [r["user_id"] for c in BE.iter_chunks(path, tiny.spec, 2) for r in c] == [r["user_id"] for r in loaded]
+        accepted += 1
+    assert accepted > 20 and rejected > 100  # both outcomes were drawn many times
+
+
 # ----------------------------------------------------------------------------- 4. the CLI's help and errors
 
 
@@ -387,6 +478,58 @@ def test_pretraining_resumes_from_its_checkpoint(tiny):
     assert data["users"].user_ids == tiny.user_ids
     history = trainer.run(4, progress=False)  # one more step, continuing the count (no checkpoint at 4)
     assert trainer.step == 4 and len(history) == 4 and np.isfinite(history[-1]["loss"])
+
+
+def test_a_run_resumes_only_checkpoints_of_the_same_data_settings_and_code(tiny, tmp_path, capsys, monkeypatch):
+    """pretrain into a folder whose checkpoints were trained on other records, settings or code stops and names the
+    difference and --fresh; --fresh starts afresh; the same run resumes."""
+    import shutil
+
+    from qa_helpers import train
+
+    out = tmp_path / "run"
+    shutil.copytree(tiny.out / "checkpoints", out / "checkpoints")
+    args = dict(n_facets=6, text_encoder="hashing-32")
+    trainer, _ = your_logs.pretrainer(tiny.records, tiny.spec, out, tiny.cfg, tiny.future, **args)
+    assert trainer.step == 3  # the same run: resumed
+    fewer = write_lines(tmp_path / "fewer.jsonl", tiny.records.read_text().splitlines()[:-1])
+    with pytest.raises(train.RunMismatch, match=r"records changed.*--fresh"):
+        your_logs.pretrainer(fewer, tiny.spec, out, tiny.cfg, None, **args)
+    other = config.load("smoke", **{**{f: getattr(tiny.cfg, f) for f in ("eval_pairs", "eval_every", "batch_size",
+        "tokenizer_vocab", "query_encoder", "checkpoint_every")}, "lr": 1e-3})  # fmt: skip
+    with pytest.raises(train.RunMismatch, match=r"settings: lr 0\.0002 -> 0\.001"):
+        your_logs.pretrainer(tiny.records, tiny.spec, out, other, tiny.future, **args)
+    with pytest.raises(train.RunMismatch, match="facets 6 -> 7"):
+        your_logs.pretrainer(tiny.records, tiny.spec, out, tiny.cfg, tiny.future, n_facets=7, text_encoder="hashing-32")
+    monkeypatch.setattr(your_logs, "code_fingerprint", lambda modules: "edited")
+    with pytest.raises(train.RunMismatch, match="code changed"):
+        your_logs.pretrainer(tiny.records, tiny.spec, out, tiny.cfg, tiny.future, **args)
+    rc, _, err = run_cli(capsys, "pretrain", "--records", fewer, "--spec", tiny.spec_path, "--out", out)
+    assert rc == 2 and "holds checkpoints of another run" in err and "--fresh" in err
+    trainer, _ = your_logs.pretrainer(fewer, tiny.spec, out, tiny.cfg, None, fresh=True, **args)
+    assert trainer.step == 0 and not list((out / "checkpoints").glob("ckpt-*"))
+    saved = json.loads((out / "checkpoints" / "fingerprint.json").read_text())
+    assert saved["code"] == "edited" and saved["settings"]["facets"] == 6 and saved["future"] is None
+
+
+def test_pretrain_defaults_to_the_logs_profile_and_says_so(capsys):
+    """pretrain and tune default to the logs profile, whose sizes their --help states: a real model, not smoke's."""
+    logs = config.load("logs")
+    helps = {}
+    for command in ("pretrain", "tune"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        helps[command] = " ".join(capsys.readouterr().out.split())
+    assert f"default logs: {logs.pretrain_steps} steps of {logs.batch_size} pairs" in helps["pretrain"]
+    assert f"{logs.own_logs_facets} for logs" in helps["pretrain"]
+    assert f"default logs: {logs.prompt_tokens} tokens, {logs.prompt_steps} steps" in helps["tune"]
+    assert logs.pretrain_steps >= 600 and logs.own_logs_facets == 24 and logs.prompt_steps == 500
+
+
+def test_pretrain_ends_with_a_report(tiny):
+    report = your_logs.pretrain_report(tiny.out)
+    assert str(tiny.out / "model") in report and "UserU:" in report and "next: python -m qa_helpers embed" in report
+    assert "held-out users: not evaluated" in report  # the tiny run evaluates nothing (eval_every 0)
 
 
 def test_pretrainer_refuses_a_future_file_of_other_users(tiny, tmp_path):
@@ -494,7 +637,7 @@ def test_tune_then_embed_with_the_prompts(tiny, embedded, tmp_path, capsys):
     prompts = tmp_path / "prompts"
     rc, printed, _ = run_cli(
         capsys, "tune", "--model", tiny.model, "--records", tiny.records, "--labels", tiny.labels,
-        "--tasks", tiny.tasks, "--out", prompts,
+        "--tasks", tiny.tasks, "--out", prompts, "--profile", "smoke",
     )  # fmt: skip
     assert rc == 0 and f"3 prompts of {config.load('smoke').prompt_tokens} vectors" in printed
     saved = PromptSet.load(prompts)

@@ -41,7 +41,8 @@ def golden(tmp_folder) -> dict[str, np.ndarray]:
     trainer = Pretrainer(model, users, pairs, pairs[:8], cfg)
     losses = [trainer.train_step()["loss"] for _ in range(2)]
     after = inference.embed(model.eval(), sample, QUERIES)
-    return {"before": np.asarray(before), "losses": np.array(losses), "after": np.asarray(after)}
+    # stored query-major, (Q, N, e), as the golden file was recorded before embeddings became (N, Q, e)
+    return {"before": inference.query_major(before), "losses": np.array(losses), "after": inference.query_major(after)}
 
 
 if __name__ == "__main__":

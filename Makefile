@@ -47,7 +47,7 @@ test: $(STAMP)
 test-multiprocess: $(STAMP)
 	$(PY) -m pytest -m multiprocess
 
-# the fast tier: unit tests only (no SmolLM2, no second process, no notebook), under 2 minutes
+# the fast tier: unit tests only (no SmolLM2, no second process, no notebook); README states its time
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not notebooks and not claims"
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from qa_helpers import artifacts, config, tasks, world
 from qa_helpers.batch_embedding import read_embeddings
-from qa_helpers.outputs import git_hash
+from qa_helpers.outputs import command_line, provenance, relative_path
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATE_CHUNK = 5000
@@ -43,21 +43,22 @@ def write_users(path: Path, n: int, cfg: config.Profile) -> None:
     tmp.rename(path)
 
 
-def timed(args: list[str]) -> dict:
-    """Run `python -m qa_helpers ARGS` under /usr/bin/time -v: wall seconds, peak RSS (GiB), users/s it printed."""
+def timed(args: list[str], env: dict | None = None) -> dict:
+    """Run `python -m qa_helpers ARGS` under /usr/bin/time -v (with `env` added to the environment): wall seconds,
+    peak RSS (GiB), users/s it printed; the command is recorded with paths relative to the repository."""
     start = time.perf_counter()
     done = subprocess.run(
         ["/usr/bin/time", "-v", sys.executable, "-m", "qa_helpers", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})},
     )
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
     peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
     rate = float(re.search(r"\(([\d.]+) users/s\)", done.stdout).group(1))
-    return {"command": "python -m qa_helpers " + " ".join(args), "wall_seconds": wall,
+    return {"command": command_line(["-m", "qa_helpers", *args]), "wall_seconds": wall,
             "peak_rss_gib": peak_kb / 2**20, "users_per_second": rate}  # fmt: skip
 
 
@@ -95,12 +96,12 @@ def main() -> None:
     ids_b, _, b = read_embeddings(ray_out)
     order = [ids_b.index(u) for u in ids_a]
     result = {
-        "git_hash": git_hash(),
+        **provenance(),
         "cores": os.cpu_count(),
         "users": args.users,
         "queries": len(tasks.TASKS),
         "chunk_size": args.chunk_size,
-        "model": str(model.relative_to(ROOT)),
+        "model": relative_path(model),
         "single_process": single,
         "single_process_on_ray_subset": {**single_subset, "users": args.ray_users},
         "ray": {**ray_run, "users": args.ray_users, "workers": args.workers},

@@ -2,12 +2,14 @@
 
     python benchmarks/kv_cache_inference.py --out benchmarks/results/kv_cache_inference_cpu.json
     python benchmarks/kv_cache_inference.py --device cuda --users 64 --out figures/kv_cache_inference_gpu.json
+    python benchmarks/kv_cache_inference.py --check benchmarks/results/kv_cache_inference_cpu.json  # goals only
 
 For every backbone (tiny Qwen2, SmolLM2-135M without LoRA) and every prefix length (the default and the full
 profile's event caps), n_q = 1, 2, 5, 10, 20 queries per user are embedded by the four paths of
 `qa_helpers.timing`; each row holds the seconds per user, the speed-up over full recompute, the fraction of the
 theoretical prefill-token ratio n_q (Lp + Lq) / (Lp + n_q Lq) it reaches, the max abs difference to full
-recompute, and the memory per user (prefix KV cache bytes; on a GPU also the measured peak).
+recompute, and the memory per user (prefix KV cache bytes; on a GPU also the measured peak). The run ends by
+checking its goals (`goals`), records them, and exits non-zero when one is not met.
 
 Timing does not depend on trained weights, so the models are freshly initialised (the tiny tokenizer is trained
 on the default world's UserU text as in the notebooks). Users are the default world's downstream users; with
@@ -29,8 +31,27 @@ import transformers
 
 from qa_helpers import artifacts, config, pipeline, timing
 from qa_helpers.model import QAnchor
+from qa_helpers.outputs import provenance
 
 USERS_PER_CALL = {"tiny": 32, "smollm2": 4}
+GOAL_N_Q, GOAL_FRACTION, GOAL_MAX_DIFF = 10, 0.85, 1e-4
+
+
+def goals(result: dict) -> dict[str, bool]:
+    """The benchmark's goals at 10 queries per user: on SmolLM2 (both prefix lengths) the packed path reaches 85% of
+    the theoretical prefill ratio, and on every run each fast path equals full recompute (max |diff| < 1e-4,
+    float32 rounding over a few layers)."""
+    at_goal = [(r["backbone"], next(x for x in r["rows"] if x["n_q"] == GOAL_N_Q)) for r in result["runs"]]
+    smollm2 = [row for kind, row in at_goal if kind == "smollm2"]
+    return {
+        f"smollm2 packed >= {GOAL_FRACTION:.0%} of theory at {GOAL_N_Q} queries": bool(smollm2)
+        and all(row["packed_fraction_of_theory"] >= GOAL_FRACTION for row in smollm2),
+        f"every fast path within {GOAL_MAX_DIFF:g} of full recompute": all(
+            row[f"{path}_max_abs_diff"] < GOAL_MAX_DIFF
+            for _, row in at_goal
+            for path in ("sequential", "batched", "packed")
+        ),
+    }
 
 
 def build_model(kind: str, caps: tuple, pairs, users) -> QAnchor:
@@ -55,7 +76,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--check", type=Path, default=None, help="only check the goals of a saved result")
     args = parser.parse_args(argv)
+    if args.check:
+        result = json.loads(args.check.read_text())
+        return {**result, "goals": goals(result)}
 
     cfg = config.load("default")
     w, pairs = artifacts.world_and_userU(cfg)
@@ -96,6 +121,7 @@ def main(argv=None) -> dict:
         torch.cuda.get_device_name() if args.device == "cuda" else (platform.processor() or platform.machine())
     )
     result = {
+        **provenance([__file__, *(sys.argv[1:] if argv is None else argv)]),
         "benchmark": "kv_cache_inference",
         "repeats": args.repeats,
         "queries": queries,
@@ -111,6 +137,7 @@ def main(argv=None) -> dict:
             "date": time.strftime("%Y-%m-%d"),
         },
     }
+    result["goals"] = goals(result)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=1) + "\n")
@@ -119,4 +146,7 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    reached = main()["goals"]
+    for goal, met in reached.items():
+        print(f"{'met' if met else 'NOT MET'}: {goal}")
+    sys.exit(0 if all(reached.values()) else 1)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from qa_helpers import datasheet, premise
 from qa_helpers.evaluation import task_splits
+from qa_helpers.outputs import provenance
 
 RESULTS = Path(__file__).resolve().parent / "results" / "premise_check.json"
 
@@ -44,10 +46,10 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--bootstrap", type=int, default=200)
     parser.add_argument("--out", type=Path, default=None, help=f"append the runs to this JSON list (e.g. {RESULTS})")
     args = parser.parse_args(argv)
-    runs = []
+    made, runs = provenance([__file__, *(sys.argv[1:] if argv is None else argv)]), []
     for seed in args.seeds:
         for version in (1, 2):
-            r = run(args.users, seed, version, args.size, args.bootstrap)
+            r = {**run(args.users, seed, version, args.size, args.bootstrap), **made}
             runs.append(r)
             gap, size_part = r["gaps"]["oracle"], r["gaps"]["full state"]
             print(

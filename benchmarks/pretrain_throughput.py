@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from qa_helpers import artifacts, config, pipeline
+from qa_helpers.outputs import provenance
 
 
 def timed(step, n: int, warmup: int = 3) -> float:
@@ -78,6 +79,7 @@ def main(argv=None) -> dict:
     bare_s = timed(bare_step, args.steps)
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux reports KiB
     result = {
+        **provenance([__file__, *(sys.argv[1:] if argv is None else argv)]),
         "profile": cfg.name,
         "batch_size": len(pairs),
         "steps_timed": args.steps,

@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import shlex
-import sys
 import time
 import traceback
 from pathlib import Path
@@ -28,10 +26,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qa_helpers import artifacts, config, diagnostics, pipeline, recipes, userU
+from qa_helpers import artifacts, config, diagnostics, fingerprints, pipeline, recipes, userU
 from qa_helpers.batches import split_pairs
-from qa_helpers.model import MODEL_VERSION
-from qa_helpers.outputs import git_hash
+from qa_helpers.outputs import provenance
 from qa_helpers.userU_from_records import catalogue_questions
 
 USERU_VERSIONS = {3: 0, 4: 5}  # UserU version -> uqa_low_topics (the datasheet's design value for version 4)
@@ -120,11 +117,10 @@ def main() -> None:
         "name": args.name,
         "group": args.group or args.name,
         "note": args.note,
-        "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
-        "git_hash": git_hash(),
+        **provenance(),
         # on world version 2 the pairs are UserU version 5's (with or without low topics: on_userU's v3 and v4 keys)
         "userU_version": 5 if cfg.world_version == 2 else 4 if cfg.uqa_low_topics else 3,
-        "model_version": MODEL_VERSION,
+        "code": fingerprints.code_fingerprint(artifacts.STAGE_CODE["pretrain"]),
         "overrides": overrides,
         "settings": cfg.to_dict(),
         "steps": len(history),

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import sys
 import time
 
 import numpy as np
@@ -25,7 +23,7 @@ import torch
 from qa_helpers import artifacts, baselines, claims, config, evaluation, inference, pipeline, tasks
 from qa_helpers.batches import split_pairs
 from qa_helpers.config import REPO_ROOT
-from qa_helpers.outputs import git_hash
+from qa_helpers.outputs import provenance
 
 BASE, UNTRAINED, GENERIC, SEQUENCE = (
     "Q-Anchor (Base)",
@@ -57,12 +55,12 @@ def one_seed(cfg: config.Profile, seed: int) -> dict:
     emb = {
         BASE: inference.embed(model, users, queries, batch_size=64),
         UNTRAINED: inference.embed(untrained, users, queries, batch_size=64),
-        GENERIC: inference.embed(model, users, [tasks.GENERIC_QUERY], batch_size=64)[0],
+        GENERIC: inference.embed(model, users, [tasks.GENERIC_QUERY], batch_size=64)[:, 0],
         SEQUENCE: baselines.sequence_embeddings(cfg, pretrain_users, train_pairs, users)[0],
     }
     rows = []
     for name, e in emb.items():
-        feats = (lambda k, e=e: e[k]) if e.ndim == 3 else e
+        feats = (lambda k, e=e: e[:, k]) if e.ndim == 3 else e  # (users, queries, e)
         rows += evaluation.evaluate(name, feats, w.labels, splits, "linear", cfg.bootstrap, cfg.seed)
     return {
         "mean_auc": {name: claims.mean_with_interval(rows, name) for name in emb},
@@ -88,8 +86,7 @@ def main() -> None:
         name: [per_seed[s]["mean_auc"][name][0] for s in per_seed] for name in (BASE, UNTRAINED, GENERIC, SEQUENCE)
     }
     out = {
-        "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
-        "git_hash": git_hash(),
+        **provenance(),
         "profile": cfg.name,
         "world_version": cfg.world_version,
         "seeds": per_seed,

@@ -18,7 +18,8 @@ On the profile's synthetic world:
 4. both models' linear-probe AUC on the same downstream users and per-task splits, each task's own query
    (notebook 04's "Q-Anchor (Base)" row), with bootstrap intervals; the mean over the ten tasks, and the difference
    judged by claims.py's paired rule (the bootstrap interval of the difference over the same test users).
-5. everything in <figures>/metrics_userU_without_catalogue.json (figures/ for the default profile).
+5. everything in benchmarks/results/userU_without_catalogue.json for the default profile (committed, read by
+   notebook 09), in artifacts/<profile>/benchmarks/ for any other.
 
 The two models' diagnostics are each measured on their own held-out users with their own questions and answers
 (catalogue topics vs found facets), so they describe each model, not a like-for-like comparison; the downstream
@@ -35,8 +36,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
-import shlex  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -59,12 +58,21 @@ from qa_helpers import catalog as C  # noqa: E402
 from qa_helpers import userU_from_records as UF  # noqa: E402
 from qa_helpers.batches import split_pairs  # noqa: E402
 from qa_helpers.model import QAnchor  # noqa: E402
-from qa_helpers.outputs import git_hash, metrics_path, to_jsonable  # noqa: E402
+from qa_helpers.outputs import provenance, relative_path, to_jsonable  # noqa: E402
 from qa_helpers.schema import atomic_write_text  # noqa: E402
 from qa_helpers.train import Pretrainer  # noqa: E402
 from qa_helpers.user_tensors import TextTable  # noqa: E402
 
 NAME = "userU_without_catalogue"
+
+
+def result_path(cfg) -> Path:
+    """The committed result for the default profile (benchmarks/results/), the profile's cache for any other."""
+    if cfg.name == "default":
+        return config.REPO_ROOT / "benchmarks" / "results" / f"{NAME}.json"
+    return cfg.artifacts_path() / "benchmarks" / f"{NAME}.json"
+
+
 BENCH_VERSION = 1  # bump when this script's model recipe changes: invalidates its cached model
 N_FACETS = len(C.FACETS)  # 24: as many facets as the catalogue has
 WEIGHT_BY_COUNT = True  # find_facets' default; fixed before any downstream number (never chosen on AUC)
@@ -143,7 +151,7 @@ def free_model(cfg, w, facets, users, progress: bool) -> tuple[QAnchor, list[dic
     done = folder / "model" / "qanchor_config.json"
     saved = folder / "userU.json"
     if done.exists() and (folder / "history.json").exists() and saved.exists():
-        log(f"catalogue-free model from cache: {folder.relative_to(config.REPO_ROOT)}")
+        log(f"catalogue-free model from cache: {relative_path(folder)}")
         info = json.loads(saved.read_text())
         history = json.loads((folder / "history.json").read_text())
         return QAnchor.from_pretrained(folder / "model"), history, info["stats"], info["split"]
@@ -264,7 +272,7 @@ def main() -> None:
     for name, model in ((CATALOGUE, cat), (FREE, free)):
         model.eval()
         emb = inference.representation_levels(model, down, queries, progress=False)["unit"]  # as notebook 04
-        rows += evaluation.evaluate(name, lambda k, e=emb: e[k], labels, splits, "linear", cfg.bootstrap, cfg.seed)
+        rows += evaluation.evaluate(name, lambda k, e=emb: e[:, k], labels, splits, "linear", cfg.bootstrap, cfg.seed)
     seconds["downstream"] = time.perf_counter() - t
     claim = claims.compare(
         "Q-Anchor pretrained on the catalogue's UserU has a higher mean AUC than on catalogue-free UserU",
@@ -298,10 +306,7 @@ def main() -> None:
         "notebook": NAME,
         "profile": cfg.name,
         "seed": cfg.seed,
-        "git_hash": git_hash(),
-        "command": " ".join(
-            [".venv/bin/python", "benchmarks/userU_without_catalogue.py", *map(shlex.quote, sys.argv[1:])]
-        ),
+        **provenance(),
         "elapsed_seconds": elapsed,
         "metrics": to_jsonable(
             {
@@ -339,11 +344,11 @@ def main() -> None:
                 "claim": claim,
                 "reading": reading,
                 "seconds": seconds,
-                "model_folder": str(model_folder(cfg).relative_to(config.REPO_ROOT)),
+                "model_folder": relative_path(model_folder(cfg)),
             }
         ),
     }
-    path = metrics_path(NAME, cfg)
+    path = result_path(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
@@ -368,7 +373,7 @@ def main() -> None:
             f"{e['difference']:+.3f}  {e.get('verdict', '-')}"
         )
     print(f"\nverdict (claims.py rule): {claim['verdict']}: {reading}")
-    print(f"elapsed {elapsed:.0f} s; wrote {path.relative_to(config.REPO_ROOT)}")
+    print(f"elapsed {elapsed:.0f} s; wrote {relative_path(path)}")
 
 
 if __name__ == "__main__":

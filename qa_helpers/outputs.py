@@ -10,7 +10,9 @@ metrics JSON of the numbers it reports, each stamped with the git hash, profile 
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,6 +43,31 @@ def git_hash() -> str:
         return head + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def relative_path(path: str | Path) -> str:
+    """A path inside the repository written relative to it; any other path (or word) unchanged. Recorded results
+    hold no machine's own folders."""
+    text = str(path)
+    if not text.startswith("/"):
+        return text
+    resolved = Path(text).resolve()
+    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else text
+
+
+def command_line(argv: list[str]) -> str:
+    """The command that ran a script, as typed in the repository root: `python benchmarks/x.py --out y.json`, every
+    path inside the repository relative to it (an `--opt=/abs/path` too)."""
+    words = []
+    for word in argv:
+        option, eq, value = word.partition("=")
+        words.append(option + eq + relative_path(value) if eq and option.startswith("--") else relative_path(word))
+    return "python " + " ".join(shlex.quote(w) for w in words)
+
+
+def provenance(argv: list[str] | None = None) -> dict:
+    """What a benchmark's result records of how it was made: its command (sys.argv by default) and the git hash."""
+    return {"command": command_line(sys.argv if argv is None else argv), "git_hash": git_hash()}
 
 
 def to_jsonable(value):

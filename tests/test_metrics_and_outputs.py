@@ -66,3 +66,18 @@ def test_recorder_and_save_figure_write_provenance(tmp_path):
     assert png.exists() and png.stat().st_size > 1000
     assert sidecar["data"] == {"y": [0.0, 1.0]} and sidecar["profile"] == "smoke" and sidecar["seed"] == 5
     assert sidecar["git_hash"] == outputs.git_hash()
+
+
+def test_a_recorded_command_holds_no_machines_own_folder():
+    """A benchmark records its command as typed in the repository root: paths inside the checkout relative to it
+    (also after `--opt=`), other paths and words unchanged, quoted as a shell would need."""
+    from qa_helpers.config import REPO_ROOT
+
+    argv = [str(REPO_ROOT / "benchmarks" / "x.py"), "--out", str(REPO_ROOT / "benchmarks" / "results" / "x.json")]
+    argv += [f"--model={REPO_ROOT}/artifacts/m", "--name", "two words", "/elsewhere/file", "--users", "3"]
+    assert outputs.command_line(argv) == (
+        "python benchmarks/x.py --out benchmarks/results/x.json --model=artifacts/m --name 'two words' "
+        "/elsewhere/file --users 3"
+    )
+    made = outputs.provenance(argv[:1])
+    assert made == {"command": "python benchmarks/x.py", "git_hash": outputs.git_hash()}

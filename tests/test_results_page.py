@@ -85,14 +85,12 @@ def test_update_readme_without_markers_is_an_error(tmp_path):
 
 def test_committed_figures_and_metrics_come_from_one_run_of_one_commit():
     """Every figure sidecar, notebook metrics file and run time in figures/ carries one clean git hash: they were
-    regenerated together (`make reproduce`). The catalogue-free benchmark writes its own metrics on its own run."""
+    regenerated together (`make reproduce`); benchmarks write theirs to benchmarks/results/."""
     import json
 
     folder = config.load("default").figures_path()
     hashes = {}
     for path in folder.glob("*.json"):
-        if path.name == "metrics_userU_without_catalogue.json":
-            continue
         data = json.loads(path.read_text())
         found = [t["git_hash"] for t in data.values()] if path.name == "runtimes.json" else [data["git_hash"]]
         for h in found:

@@ -50,7 +50,7 @@ def store_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def main() -> None:
+def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--chunk-size", type=int, default=1000)
@@ -100,7 +100,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
+    return result
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(0 if all(main()["goals"].values()) else 1)  # a missed goal fails the run

@@ -48,6 +48,7 @@ from qa_helpers import (  # noqa: E402
     claims,
     config,
     evaluation,
+    fingerprints,
     inference,
     pipeline,
     sentence_encoder,
@@ -73,7 +74,6 @@ def result_path(cfg) -> Path:
     return cfg.artifacts_path() / "benchmarks" / f"{NAME}.json"
 
 
-BENCH_VERSION = 1  # bump when this script's model recipe changes: invalidates its cached model
 N_FACETS = len(C.FACETS)  # 24: as many facets as the catalogue has
 WEIGHT_BY_COUNT = True  # find_facets' default; fixed before any downstream number (never chosen on AUC)
 TEXT_ENCODER = "minilm"
@@ -132,14 +132,15 @@ def facet_summary(facets: UF.Facets, truth: dict[str, str], records: list[dict],
 
 def model_folder(cfg: config.Profile) -> Path:
     """artifacts/<profile>/benchmarks/userU_without_catalogue-<key>/: keyed by the catalogue model's pretraining
-    key (world, UserU settings, recipe), the facet recipe, and the catalogue-free UserU code."""
+    key (world, UserU settings, recipe, code), the facet recipe, and the code of this script and of catalogue-free
+    UserU (with what it imports): no version to bump."""
     payload = {
         "pretrain": artifacts.key(cfg, "pretrain"),
-        "bench_version": BENCH_VERSION,
+        "script": fingerprints.file_sha256(__file__),
         "n_facets": N_FACETS,
         "weight_by_count": WEIGHT_BY_COUNT,
         "text_encoder": TEXT_ENCODER,
-        "userU_from_records": hashlib.sha256(Path(UF.__file__).read_bytes()).hexdigest(),
+        "userU_from_records": fingerprints.code_fingerprint(["userU_from_records"]),
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
     return cfg.artifacts_path() / "benchmarks" / f"{NAME}-{digest}"

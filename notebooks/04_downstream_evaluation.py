@@ -228,9 +228,9 @@ def on_subset(values: np.ndarray) -> np.ndarray:
     return full
 
 
-query_text = np.stack([on_subset(baselines.text_embeddings(sub_records, minilm, q)) for q in queries])
+query_text = np.stack([on_subset(baselines.text_embeddings(sub_records, minilm, q)) for q in queries], 1)
 smollm = backbones.smollm2(lora=False)
-llm_states = np.stack([on_subset(x) for x in baselines.llm_last_token(sub_records, smollm, queries)])
+llm_states = on_subset(baselines.llm_last_token(sub_records, smollm, queries))  # (users, queries, hidden)
 del smollm
 
 sub_rows = evaluation.evaluate_oracle(probs, labels, sub_splits, cfg.bootstrap, cfg.seed)
@@ -239,10 +239,10 @@ sub_rows += evaluation.evaluate_gbdt(
     "Handcrafted + GBDT (capped events)", capped, labels, sub_splits, cfg.bootstrap, cfg.seed
 )
 sub_rows += evaluation.evaluate(
-    "MiniLM (query + profile text)", lambda k: query_text[k], labels, sub_splits, "linear", cfg.bootstrap, cfg.seed
+    "MiniLM (query + profile text)", lambda k: query_text[:, k], labels, sub_splits, "linear", cfg.bootstrap, cfg.seed
 )
 sub_rows += evaluation.evaluate(
-    "SmolLM2 as is (profile + query)", lambda k: llm_states[k], labels, sub_splits, "linear", cfg.bootstrap, cfg.seed
+    "SmolLM2 as is (profile + query)", lambda k: llm_states[:, k], labels, sub_splits, "linear", cfg.bootstrap, cfg.seed
 )
 for name, feats in embedding_rows.items():
     sub_rows += evaluation.evaluate(name, feats, labels, sub_splits, "linear", cfg.bootstrap, cfg.seed)

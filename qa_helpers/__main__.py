@@ -49,10 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     logs = config.load(LOGS_PROFILE)
     pre.add_argument(
         "--profile",
-        default=LOGS_PROFILE,
+        default=None,
         choices=sorted(config.PROFILES),
         help=f"sizes and recipe (default {LOGS_PROFILE}: {logs.pretrain_steps} steps of {logs.batch_size} pairs, "
-        f"held-out diagnostics every {logs.eval_every} steps, a checkpoint every {logs.checkpoint_every})",
+        f"held-out diagnostics every {logs.eval_every} steps, a checkpoint every {logs.checkpoint_every}; "
+        "without --records: default, the series' own recipe and world)",
     )
     pre.add_argument("--steps", type=int, default=None, help="stop after this many steps (default: the profile's)")
     pre.add_argument(
@@ -108,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     tun.add_argument("--seed", type=int, default=0, help="the probe split's seed (use probe's)")
     for command in (pre, emb, tun):
         command.add_argument(
-            "--no-raw-text", action="store_true", help="keep no event text on disk: the text cache stores hashes and "
-            "vectors only"
+            "--no-raw-text", action="store_true", help="the text cache keeps no event text: hashes and vectors only "
+            "(pretrain still writes UserU's answers and the facets' names, which quote event texts, under --out)"
         )  # fmt: skip
     args = parser.parse_args(argv)
     if getattr(args, "no_raw_text", False):
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     from .runner import run as run_series
 
+    config.require_checkout("python -m qa_helpers run")
     run_series(args.profile, args.only)
     return 0
 
@@ -151,6 +153,7 @@ def _book(args) -> int:
 def _sample(args) -> int:
     from .datasheet import write_sample
 
+    config.require_checkout("python -m qa_helpers sample")
     write_sample()
     return 0
 
@@ -158,6 +161,7 @@ def _sample(args) -> int:
 def _results(args) -> int:
     from .results_page import README, update_readme
 
+    config.require_checkout("python -m qa_helpers results")
     print(f"{README.name} results section", "updated" if update_readme() else "already up to date")
     return 0
 
@@ -187,7 +191,7 @@ def _pretrain(args) -> int:
 
     if args.records is not None and args.spec is None:
         raise ValueError("--records needs --spec (the dataset spec JSON beside your records)")
-    cfg = config.load(args.profile)
+    cfg = config.load(args.profile or (LOGS_PROFILE if args.records is not None else "default"))
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     try:

@@ -1,8 +1,8 @@
 """Every cached artifact, loaded if present and built (then saved) if not: one place, one way to key them.
 
-    w = artifacts.world(cfg)                          # artifacts/<profile>/world-<key>/
+    w = artifacts.world(cfg)                          # <cache root>/<profile>/world-<key>/ (config.cache_root)
     pairs, stats = artifacts.userU_pairs(cfg, w)      # beside the world, keyed by its own settings
-    table = artifacts.text_table(w, cfg)              # every event text's vector (MiniLM's in artifacts/text_cache/)
+    table = artifacts.text_table(w, cfg)              # every event text's vector (the text cache, sentence_encoder)
     model, history = artifacts.pretrained_model(cfg)  # artifacts/<profile>/qanchor-<key>/
     prompts = artifacts.tuned_prompts(cfg, model, prefixes, labels)   # .../qanchor-<key>/prompts-<key>/
 

@@ -87,7 +87,7 @@ def text_embeddings(records: list[dict], encoder, query: str | None = None, batc
 
 @torch.no_grad()
 def llm_last_token(records: list[dict], backbone, queries: list[str], max_profile_tokens: int = 128) -> np.ndarray:
-    """(n_queries, n_users, hidden) last hidden state of `profile Question: query` from an LLM as is.
+    """(n_users, n_queries, hidden) last hidden state of `profile Question: query` from an LLM as is.
 
     The profile is encoded once per user; its KV cache is expanded (views, no copy) over all queries, which are
     right-padded so each query's last real token is read.
@@ -97,7 +97,7 @@ def llm_last_token(records: list[dict], backbone, queries: list[str], max_profil
     q, q_mask = pad_right(q_ids, tok.pad_token_id)
     q_mask = q_mask.long()
     last = q_mask.sum(1) - 1
-    out = np.zeros((len(queries), len(records), backbone.hidden_size), dtype=np.float32)
+    out = np.zeros((len(records), len(queries), backbone.hidden_size), dtype=np.float32)
     for u, rec in enumerate(tqdm(records, desc="LLM last token", mininterval=2.0)):
         p = tok("User profile. " + serialize(rec), add_special_tokens=False, return_tensors="pt")["input_ids"]
         p = p[:, :max_profile_tokens]
@@ -108,7 +108,7 @@ def llm_last_token(records: list[dict], backbone, queries: list[str], max_profil
         )
         mask = torch.cat([torch.ones(n, p.shape[1], dtype=torch.long), q_mask], 1)
         hidden = decoder(input_ids=q, attention_mask=mask, cache=shared).last_hidden_state
-        out[:, u] = hidden[torch.arange(n), last].numpy()
+        out[u] = hidden[torch.arange(n), last].numpy()
     return out
 
 

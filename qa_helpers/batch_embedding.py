@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from . import inference, sentence_encoder
 from .model import QAnchor
 from .prompt_tuning import PromptSet
-from .schema import BadLine, RecordError, atomic_write_text, describe, iter_lines, record_problems
+from .schema import BadLine, RecordError, atomic_write_text, describe, iter_lines, record_problems, text_lines
 from .spec import DatasetSpec
 from .user_tensors import TextTable, UserTensors
 
@@ -59,9 +59,8 @@ def iter_chunks(path: str | Path, spec: DatasetSpec, chunk_size: int) -> Iterato
 
 
 def count_records(path: str | Path) -> int:
-    """Non-blank lines of a JSONL file (read as bytes: any encoding problem is iter_chunks' to name)."""
-    with open(path, "rb") as f:
-        return sum(1 for line in f if line.strip())
+    """The records iter_chunks will read: non-blank lines by the same rule (schema.text_lines), JSON unparsed."""
+    return sum(1 for _ in text_lines(Path(path)))
 
 
 def prompt_vectors(prompts_folder: str | Path | None, queries: list[str]) -> list[torch.Tensor | None]:

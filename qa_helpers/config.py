@@ -27,6 +27,13 @@ def in_checkout() -> bool:
     return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "notebooks").is_dir()
 
 
+def require_checkout(command: str) -> None:
+    """Stop `command` (one that rewrites the project's own files: notebooks' outputs, data_samples/, README) when
+    the package is an installed copy, so nothing is written inside site-packages."""
+    if not in_checkout():
+        raise ValueError(f"`{command}` rewrites the project's files: run it in a checkout of the project")
+
+
 def cache_root() -> Path:
     """The one folder every cache goes under: $QA_HELPERS_CACHE if set; else `artifacts/` of the project checkout;
     else, for an installed package, the user's cache folder ($XDG_CACHE_HOME or ~/.cache, then qa_helpers/).

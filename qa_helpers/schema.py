@@ -202,26 +202,35 @@ class BadLine(str):
     """What is wrong with a line that is not a JSON value (not UTF-8, malformed JSON): it has no record to check."""
 
 
-def iter_lines(path: Path) -> Iterator[tuple[int, object]]:
-    """(line number, parsed JSON value or BadLine) of every non-blank line, read lazily as bytes: a byte-order mark
-    at the start and CRLF line ends are accepted; a line that is not UTF-8 or not JSON comes as a BadLine."""
+def text_lines(path: Path) -> Iterator[tuple[int, str | BadLine]]:
+    """(line number, text or BadLine) of every non-blank line, read lazily as bytes: a byte-order mark at the start
+    and CRLF line ends are accepted; a line that is not UTF-8 comes as a BadLine."""
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
-            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]
+            bom = len(codecs.BOM_UTF8) if lineno == 1 and raw.startswith(codecs.BOM_UTF8) else 0
             try:
-                line = raw.decode("utf-8")
+                line = raw[bom:].decode("utf-8")
             except UnicodeDecodeError as e:
-                yield lineno, BadLine(f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the line)")
+                at = bom + e.start  # counted in the file's bytes, a byte-order mark included
+                yield lineno, BadLine(f"not valid UTF-8 (byte 0x{raw[at]:02x} at byte {at + 1} of the line)")
                 continue
-            if not line.strip():
-                continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as e:
-                yield lineno, BadLine(f"malformed JSON ({e.msg}, column {e.colno})")
-            except RecursionError:
-                yield lineno, BadLine("malformed JSON (nested too deeply)")
+            if line.strip():
+                yield lineno, line
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, object]]:
+    """(line number, parsed JSON value or BadLine) of every non-blank line (text_lines), read lazily; a line that is
+    not UTF-8 or not JSON comes as a BadLine."""
+    for lineno, line in text_lines(path):
+        if isinstance(line, BadLine):
+            yield lineno, line
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as e:
+            yield lineno, BadLine(f"malformed JSON ({e.msg}, column {e.colno})")
+        except RecursionError:
+            yield lineno, BadLine("malformed JSON (nested too deeply)")
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:

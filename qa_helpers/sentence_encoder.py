@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .config import cache_root
-from .fingerprints import file_sha256
+from .fingerprints import code_fingerprint, file_sha256
 from .text_store import VectorStore, text_key
 from .user_encoder import masked_mean
 
@@ -167,12 +167,18 @@ class HashingEncoder:
 
 class EmbeddingCache:
     """Text -> vector through `encoder`, each unique text encoded once: on disk in a text_store.VectorStore under
-    `<folder>/<encoder id>/` (keyed by the text's hash, appended and never rewritten; memory holds its index and
-    one call's vectors), or in memory without a folder. `keep_text=False` keeps no raw text on disk."""
+    `<folder>/<encoder id>-<code fingerprint>/` (keyed by the text's hash, appended and never rewritten; memory holds
+    its index and one call's vectors), or in memory without a folder. The fingerprint of this module's code (with
+    what it imports) is in the folder's name, so vectors an older encoding code made are never read. `keep_text=False`
+    keeps no raw text on disk."""
 
     def __init__(self, encoder, folder: Path | None = None, keep_text: bool = True):
         self.encoder, self.keep_text = encoder, keep_text
-        self.store = VectorStore(Path(folder) / encoder.id, encoder.dim) if folder is not None else None
+        if folder is not None:
+            code = code_fingerprint(["sentence_encoder"])
+            self.store = VectorStore(Path(folder) / f"{encoder.id}-{code}", encoder.dim)
+        else:
+            self.store = None
         self._memory: dict[str, np.ndarray] = {}  # the in-memory cache's vectors
         self.n_encoded = 0  # texts encoded by this object (not found in the cache)
 
@@ -224,8 +230,8 @@ def text_cache(name: str, keep_text: bool | None = None) -> EmbeddingCache:
 
 
 class QueryVectors:
-    """Sentence vectors of query texts from a named encoder, loaded on first use and memoised per text (MiniLM's
-    also on disk, in the shared text cache): a model's query-vector slot reads them."""
+    """Sentence vectors of query texts from a named encoder, through its on-disk text cache (opened on first use):
+    a model's query-vector slot reads them."""
 
     def __init__(self, name: str):
         encoder_dim(name)  # fails early on an unknown name

@@ -39,12 +39,14 @@ class VectorStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         meta = {"dim": dim, "key": f"sha256(utf-8 text)[:{KEY_BYTES}]", "dtype": "float32"}
         meta_path = self.folder / "meta.json"
-        if meta_path.exists():
-            saved = json.loads(meta_path.read_text())
-            if saved != meta:
-                raise ValueError(f"{self.folder} holds a store of another layout: {saved}, expected {meta}")
-        else:
-            meta_path.write_text(json.dumps(meta, indent=1))
+        with self._locked():  # processes opening one new store at once: one writes meta.json, whole
+            if meta_path.exists():
+                saved = json.loads(meta_path.read_text())
+                if saved != meta:
+                    raise ValueError(f"{self.folder} holds a store of another layout: {saved}, expected {meta}")
+            else:
+                meta_path.with_suffix(".tmp").write_text(json.dumps(meta, indent=1))
+                meta_path.with_suffix(".tmp").replace(meta_path)
         self.keys_path, self.vectors_path = self.folder / "keys.bin", self.folder / "vectors.f32"
         self.texts_path = self.folder / "texts.jsonl"
         self.keys_path.touch()
@@ -110,15 +112,19 @@ class VectorStore:
         with open(self.keys_path, "rb") as f:
             f.seek(self.n_rows * KEY_BYTES)
             block = f.read((total - self.n_rows) * KEY_BYTES)
-        # bytes sliced from the block, not numpy's: an S16 item loses trailing zero bytes when it becomes bytes
-        new = [block[i : i + KEY_BYTES] for i in range(0, len(block), KEY_BYTES)]
-        self._recent.update(zip(new, range(self.n_rows, total)))
-        self.n_rows = total
-        if len(self._recent) > max(100_000, len(self._sorted) // 4):  # merge: lookups stay a sorted search
-            keys = np.concatenate([self._sorted, np.array(list(self._recent), KEY_DTYPE)])
-            rows = np.concatenate([self._sorted_rows, np.fromiter(self._recent.values(), np.int64)])
-            order = np.argsort(keys, kind="stable")
-            self._sorted, self._sorted_rows, self._recent = keys[order], rows[order], {}
+        first, self.n_rows = self.n_rows, total
+        if len(self._recent) + total - first <= max(100_000, len(self._sorted) // 4):
+            # a few keys: a dict (bytes sliced from the block, not numpy's: an S16 item loses trailing zero bytes
+            # when it becomes bytes)
+            new = [block[i : i + KEY_BYTES] for i in range(0, len(block), KEY_BYTES)]
+            self._recent.update(zip(new, range(first, total)))
+            return
+        # many (a store reopened, or the dict grown): one sorted array, 16 bytes a key, so lookups stay a search
+        parts = [self._sorted, np.array(list(self._recent), KEY_DTYPE), np.frombuffer(block, KEY_DTYPE)]
+        rows = [self._sorted_rows, np.fromiter(self._recent.values(), np.int64), np.arange(first, total)]
+        keys, rows = np.concatenate(parts), np.concatenate(rows)
+        order = np.argsort(keys, kind="stable")
+        self._sorted, self._sorted_rows, self._recent = keys[order], rows[order], {}
 
     def _lookup(self, keys: list[bytes]) -> np.ndarray:
         out = np.full(len(keys), -1, np.int64)

@@ -92,24 +92,29 @@ def prepare_run_folder(out_dir: Path, fingerprint: dict, fresh: bool = False) ->
     """Make `out_dir` (a run's checkpoint folder) hold this run's checkpoints only, before a Pretrainer resumes
     from it: `fingerprint` (what the run is trained on: data, settings, code) is recorded beside the checkpoints; a
     folder whose checkpoints were trained on anything else raises RunMismatch naming the difference, unless `fresh`
-    (its checkpoints are then deleted). Rank 0 does it; other ranks of a distributed run wait for it."""
-    out_dir, rank = Path(out_dir), _distributed()[0]
+    (its checkpoints are then deleted). Every rank of a distributed run reads the folder and makes the same
+    decision (so all of them stop on a mismatch); rank 0 alone writes, after all have read."""
+    out_dir, (rank, world_size) = Path(out_dir), _distributed()
     fingerprint = json.loads(json.dumps(fingerprint, default=list))  # as it reads back from the file
+    saved_path = out_dir / FINGERPRINT_FILE
+    problem = None
+    if any(out_dir.glob("ckpt-*")) and not fresh:
+        saved = json.loads(saved_path.read_text()) if saved_path.exists() else None
+        if saved != fingerprint:
+            problem = (
+                f"{out_dir} holds checkpoints of another run ({describe_difference(saved, fingerprint)}); "
+                "pretrain --fresh starts afresh there (its checkpoints are deleted), or choose another --out"
+            )
+    if world_size > 1:
+        dist.barrier()  # every rank has read the folder before rank 0 changes it
+    if problem:
+        raise RunMismatch(problem)
     if rank == 0:
-        saved_path = out_dir / FINGERPRINT_FILE
-        has_checkpoints = any(out_dir.glob("ckpt-*"))
-        if has_checkpoints and not fresh:
-            saved = json.loads(saved_path.read_text()) if saved_path.exists() else None
-            if saved != fingerprint:
-                raise RunMismatch(
-                    f"{out_dir} holds checkpoints of another run ({describe_difference(saved, fingerprint)}); "
-                    "pretrain --fresh starts afresh there (its checkpoints are deleted), or choose another --out"
-                )
         if fresh and out_dir.exists():
             shutil.rmtree(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         saved_path.write_text(json.dumps(fingerprint, indent=1, sort_keys=True))
-    if _distributed()[1] > 1:
+    if world_size > 1:
         dist.barrier()
 
 

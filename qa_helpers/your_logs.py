@@ -111,12 +111,15 @@ def run_fingerprint(
     spec: DatasetSpec,
     cfg: Profile,
     future_path: str | Path | None = None,
-    n_facets: int = 24,
-    text_encoder: str = "minilm",
+    n_facets: int | None = None,
+    text_encoder: str | None = None,
 ) -> dict:
     """What a pretraining run on your records is trained on: the records' and the future file's sha256, the spec,
     every setting that shapes UserU and the model (with the seed, the facets and the text encoder), and the
-    fingerprint of the code that builds and trains it. A run resumes only checkpoints of an equal fingerprint."""
+    fingerprint of the code that builds and trains it. A run resumes only checkpoints of an equal fingerprint.
+    `n_facets` and `text_encoder` default to the profile's (own_logs_facets, text_encoder)."""
+    n_facets = cfg.own_logs_facets if n_facets is None else n_facets
+    text_encoder = text_encoder or cfg.text_encoder
     settings = {f: getattr(cfg, f) for stage in ("userU", "pretrain") for f in CACHED_BY[stage]}
     return {
         "records": file_sha256(records_path),
@@ -133,12 +136,15 @@ def pretrainer(
     out: str | Path,
     cfg: Profile,
     future_path: str | Path | None = None,
-    n_facets: int = 24,
-    text_encoder: str = "minilm",
+    n_facets: int | None = None,
+    text_encoder: str | None = None,
     fresh: bool = False,
 ) -> tuple[Pretrainer, dict]:
     """A Pretrainer on your records, resumed from the latest checkpoint under `out` if those checkpoints were
-    trained on the same records, spec, settings and code (train.prepare_run_folder; `fresh` starts afresh)."""
+    trained on the same records, spec, settings and code (train.prepare_run_folder; `fresh` starts afresh).
+    `n_facets` and `text_encoder` default to the profile's (own_logs_facets, text_encoder)."""
+    n_facets = cfg.own_logs_facets if n_facets is None else n_facets
+    text_encoder = text_encoder or cfg.text_encoder
     records = load_records(records_path, spec)
     future = load_records(future_path, spec) if future_path else None
     if future is not None and [r["user_id"] for r in future] != [r["user_id"] for r in records]:
@@ -172,8 +178,8 @@ def pretrain(
     cfg: Profile,
     future_path: str | Path | None = None,
     steps: int | None = None,
-    n_facets: int = 24,
-    text_encoder: str = "minilm",
+    n_facets: int | None = None,
+    text_encoder: str | None = None,
     progress: bool = True,
     fresh: bool = False,
 ) -> list[dict]:

@@ -61,6 +61,13 @@ def test_every_cache_goes_under_one_root_and_never_inside_an_installed_package(m
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert not config.in_checkout() and config.cache_root() == tmp_path / "xdg" / "qa_helpers"
     assert all(tmp_path / "xdg" in f.parents and installed not in f.parents for f in folders())
+    from qa_helpers.__main__ import main
+
+    for command in ("sample", "results"):  # they rewrite the project's files: refused outside a checkout
+        with pytest.raises(ValueError, match="run it in a checkout"):
+            config.require_checkout(command)
+        assert main([command]) == 2
+    assert list(installed.rglob("*")) == [installed / "qa_helpers"]  # nothing written inside the installed copy
 
 
 def test_departures_from_the_paper_are_named_and_switch_back():

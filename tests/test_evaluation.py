@@ -146,7 +146,7 @@ def test_llm_last_token_with_a_shared_prefix_cache_equals_full_forwards(tiny_set
             ids = torch.tensor([p + tok(f" Question: {query} Answer:", add_special_tokens=False)["input_ids"]])
             with torch.no_grad():
                 full = bb.decoder()(input_ids=ids).last_hidden_state[0, -1]
-            torch.testing.assert_close(torch.from_numpy(got[q, u]), full, atol=1e-4, rtol=1e-4)
+            torch.testing.assert_close(torch.from_numpy(got[u, q]), full, atol=1e-4, rtol=1e-4)
 
 
 @pytest.mark.parametrize("grouped", [False, True])

@@ -74,9 +74,43 @@ def test_the_cache_encodes_each_text_once_and_can_keep_no_text(tmp_path):
     first = cache.encode(texts)
     np.testing.assert_array_equal(first, encoder.encode(texts))
     assert cache.n_encoded == 3 and not cache._memory  # vectors live on disk, not in the object
-    assert not (tmp_path / encoder.id / "texts.jsonl").exists()
-    files = b"".join(p.read_bytes() for p in (tmp_path / encoder.id).iterdir() if p.is_file())
+    assert cache.store.folder.parent == tmp_path and cache.store.folder.name.startswith(encoder.id + "-")
+    assert not (cache.store.folder / "texts.jsonl").exists()
+    files = b"".join(p.read_bytes() for p in cache.store.folder.iterdir() if p.is_file())
     assert b"a b" not in files and "é ü".encode() not in files  # no raw text anywhere on disk
     again = EmbeddingCache(encoder, tmp_path)
     np.testing.assert_array_equal(again.encode(["c d", "new one", "a b"]), encoder.encode(["c d", "new one", "a b"]))
     assert again.n_encoded == 1 and cache.encode([]).shape == (0, 8)
+
+
+def test_a_large_store_reopens_into_one_sorted_index(tmp_path):
+    """Past 100,000 keys the index is one sorted array (16 bytes a key): a reopened store finds every key, zero-ended
+    ones too, and keys added after it still land in the small dict until the next merge."""
+    n = 120_000
+    keys = [i.to_bytes(16, "big") for i in range(n)]  # half end in a zero byte
+    VectorStore(tmp_path, dim=1).append(keys, np.arange(n, dtype=np.float32)[:, None])
+    reopened = VectorStore(tmp_path, dim=1)
+    assert len(reopened._sorted) == n and not reopened._recent
+    sample = [0, 1, 255, 256, 65_536, n - 1]
+    assert reopened.rows([keys[i] for i in sample]).tolist() == sample
+    assert reopened.vectors(np.array(sample))[:, 0].tolist() == sample
+    extra = [b"\xff" * 16]
+    assert reopened.rows(extra).tolist() == [-1]
+    assert reopened.append(extra, np.ones((1, 1), np.float32)).tolist() == [n] and len(reopened._recent) == 1
+    assert reopened.rows([keys[7], extra[0]]).tolist() == [7, n]
+
+
+def test_the_cache_folder_follows_the_encoding_code(tmp_path, monkeypatch):
+    """Vectors made by other encoding code are never read: the store's folder names the code's fingerprint."""
+    from qa_helpers import fingerprints
+
+    before = EmbeddingCache(HashingEncoder(8), tmp_path).store.folder
+    real = fingerprints.package_source
+    monkeypatch.setattr(
+        fingerprints, "package_source", lambda m: real(m) + ("\n# edited\n" if m == "text_store" else "")
+    )
+    fingerprints._fingerprint_of_files.cache_clear()
+    try:
+        assert EmbeddingCache(HashingEncoder(8), tmp_path).store.folder != before
+    finally:
+        fingerprints._fingerprint_of_files.cache_clear()

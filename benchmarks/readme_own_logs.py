@@ -14,7 +14,7 @@ The script writes logs.jsonl, next_month.jsonl, spec.json, queries.txt, tasks.js
 folder, takes the fenced bash block of the README's "Bring your own logs" section, and runs each command in it
 exactly as written (`python` is this interpreter), in that folder, in order. Then it changes the records (the last
 user dropped) and runs the pretrain command again, which must refuse to resume. It records each command's exit
-code, seconds and last lines, the pretraining report, the refusal, and the model's size against the logs
+code, seconds and last lines of output, the pretraining report, the refusal, and the model's size against the logs
 profile's; writes benchmarks/results/readme_own_logs.json.
 """
 
@@ -192,9 +192,14 @@ def run(command: str, folder: Path) -> dict:
         env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
     )
     seconds = time.perf_counter() - start
-    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip() and "it/s]" not in line]
     print(f"rc={done.returncode} {seconds:6.0f} s  {command}", flush=True)
-    return {"command": command, "rc": done.returncode, "seconds": seconds, "last_lines": lines[-14:]}
+    return {"command": command, "rc": done.returncode, "seconds": seconds,
+            "stdout": last_lines(done.stdout), "stderr": last_lines(done.stderr)}  # fmt: skip
+
+
+def last_lines(text: str, n: int = 16) -> list[str]:
+    """The last n lines of a command's output, progress bars left out."""
+    return [line for line in text.splitlines() if line.strip() and "%|" not in line][-n:]
 
 
 def main() -> dict:
@@ -224,7 +229,7 @@ def main() -> dict:
         "dataset": "neighbourhood-bank: card (amount), transfer (amount), app; tabular 2; 45-day window",
         "commands": results,
         "rerun_on_changed_records": rerun,
-        "refused": rerun["rc"] != 0 and any("fresh" in line for line in rerun["last_lines"]),
+        "refused": rerun["rc"] != 0 and any("--fresh" in line for line in rerun["stderr"]),
         "trained": {"steps": len(history), "emb_dim": model_config.get("emb_dim")},
         "logs_profile": {
             "pretrain_steps": logs.pretrain_steps,

@@ -17,6 +17,7 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -159,10 +160,17 @@ class HashingEncoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
             for word in re.findall(r"\w+", text.lower()):
-                digest = hashlib.md5(word.encode()).digest()
-                out[i, int.from_bytes(digest[:4], "little") % self.dim] += 1.0 if digest[4] % 2 else -1.0
+                bucket, sign = _word_bucket(word, self.dim)
+                out[i, bucket] += sign
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-9)
+
+
+@lru_cache(maxsize=1 << 18)
+def _word_bucket(word: str, dim: int) -> tuple[int, float]:
+    """A word's bucket and sign (from its md5), memoised: texts repeat most of their words."""
+    digest = hashlib.md5(word.encode()).digest()
+    return int.from_bytes(digest[:4], "little") % dim, 1.0 if digest[4] % 2 else -1.0
 
 
 class EmbeddingCache:
@@ -195,16 +203,17 @@ class EmbeddingCache:
             return np.stack([self._memory[t] for t in texts]).astype(np.float32)
         keys = [text_key(t) for t in unique]
         rows = self.store.rows(keys)
-        missing = np.flatnonzero(rows < 0)
-        if len(missing):
-            new_texts = [unique[i] for i in missing]
-            vectors = self.encoder.encode(new_texts)
-            rows[missing] = self.store.append(
-                [keys[i] for i in missing], vectors, new_texts if self.keep_text else None
-            )
-            self.n_encoded += len(missing)
+        out = np.empty((len(unique), self.encoder.dim), np.float32)
+        missing = rows < 0
+        if missing.any():  # encoded here, stored, and used as they are (not read back)
+            new = np.flatnonzero(missing)
+            new_texts = [unique[i] for i in new]
+            out[new] = self.encoder.encode(new_texts)
+            self.store.append([keys[i] for i in new], out[new], new_texts if self.keep_text else None)
+            self.n_encoded += len(new)
+        out[~missing] = self.store.vectors(rows[~missing])
         position = {t: i for i, t in enumerate(unique)}
-        return self.store.vectors(rows)[[position[t] for t in texts]]
+        return out[[position[t] for t in texts]]
 
 
 def encoder_dim(name: str) -> int:

@@ -114,3 +114,31 @@ def test_the_cache_folder_follows_the_encoding_code(tmp_path, monkeypatch):
         assert EmbeddingCache(HashingEncoder(8), tmp_path).store.folder != before
     finally:
         fingerprints._fingerprint_of_files.cache_clear()
+
+
+def test_keys_merged_into_a_sorted_index_are_all_found(tmp_path):
+    """Keys appended after the index is sorted are merged into it (sorted alone, then inserted): every key is found
+    at its row, in any order, across several merges."""
+    store = VectorStore(tmp_path, dim=1)
+    rng = np.random.default_rng(0)
+    keys = [bytes(k) for k in rng.integers(0, 256, size=(260_000, 16), dtype=np.uint8)]
+    for start in range(0, len(keys), 65_000):  # four appends: the first merge sorts, the later ones insert
+        part = keys[start : start + 65_000]
+        store.append(part, np.zeros((len(part), 1), np.float32))
+    assert len(store._sorted) > 100_000 and np.all(store._sorted[:-1] <= store._sorted[1:])
+    probe = rng.permutation(len(keys))[:5000]
+    assert store.rows([keys[i] for i in probe]).tolist() == probe.tolist()
+
+
+def test_the_hashing_encoder_equals_a_plain_md5_loop():
+    import hashlib
+    import re
+
+    texts = ["Card payment at Golden Wok Porto", "opened savings goals", "", "ÉTÉ été 42"]
+    naive = np.zeros((len(texts), 16), np.float32)
+    for i, text in enumerate(texts):
+        for word in re.findall(r"\w+", text.lower()):
+            digest = hashlib.md5(word.encode()).digest()
+            naive[i, int.from_bytes(digest[:4], "little") % 16] += 1.0 if digest[4] % 2 else -1.0
+    naive /= np.maximum(np.linalg.norm(naive, axis=1, keepdims=True), 1e-9)
+    np.testing.assert_array_equal(HashingEncoder(16).encode(texts), naive)

@@ -26,7 +26,6 @@ from qa_helpers import artifacts, config, tasks, world
 from qa_helpers.batch_embedding import read_embeddings
 from qa_helpers.outputs import command_line, provenance, relative_path
 
-ROOT = Path(__file__).resolve().parent.parent
 GENERATE_CHUNK = 5000
 
 
@@ -68,7 +67,7 @@ def main() -> None:
     parser.add_argument("--ray-users", type=int, default=20_000)
     parser.add_argument("--chunk-size", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "embed_at_scale.json")
+    parser.add_argument("--out", type=Path, default=config.REPO_ROOT / "benchmarks" / "results" / "embed_at_scale.json")
     args = parser.parse_args()
 
     cfg = config.load("default")

@@ -26,7 +26,7 @@ from qa_helpers import artifacts, config, tasks
 from qa_helpers.outputs import provenance, relative_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from embed_at_scale import ROOT, timed, write_users  # noqa: E402
+from embed_at_scale import timed, write_users  # noqa: E402
 
 MODEL_SETTINGS = {"text_encoder": "hashing-384", "pretrain_steps": 30, "eval_every": 0, "checkpoint_every": 30}
 
@@ -54,7 +54,7 @@ def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--chunk-size", type=int, default=1000)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "unique_texts.json")
+    parser.add_argument("--out", type=Path, default=config.REPO_ROOT / "benchmarks" / "results" / "unique_texts.json")
     args = parser.parse_args()
 
     cfg = config.load("default", **MODEL_SETTINGS)

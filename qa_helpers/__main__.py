@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     emb.add_argument("--queries", type=Path, required=True, help="a text file, one query per line")
     emb.add_argument("--out", type=Path, required=True, help=".parquet or .npy (with --ray: a folder of shards)")
     emb.add_argument("--chunk-size", type=int, default=1000, help="users per chunk (memory stays flat)")
+    emb.add_argument(
+        "--batch-size", type=int, help="users per model batch within a chunk (default 32, batch_embedding.BATCH_USERS)"
+    )
     emb.add_argument("--path", default="cached", choices=("cached", "packed"), help="inference path (notebook 06)")
     emb.add_argument("--prompts", type=Path, help="a tuned prompt set folder (notebook 05): one prompt per query")
     emb.add_argument("--ray", action="store_true", help="run as a Ray Data job (pip install 'qa-helpers[ray]')")
@@ -227,17 +230,18 @@ def _embed(args) -> int:
     from . import batch_embedding as BE
 
     queries = [q.strip() for q in args.queries.read_text(encoding="utf-8").splitlines() if q.strip()]
+    batch_size = BE.BATCH_USERS if args.batch_size is None else args.batch_size
     if args.ray:
         import tempfile
 
         model, _ = BE.load_model(args.model)
         with tempfile.TemporaryDirectory() as shards:
             BE.records_to_parquet(args.records, shards, model.config.spec, args.chunk_size)
-            report = BE.embed_with_ray(
-                shards, args.model, queries, args.out, args.chunk_size, args.workers, args.path, args.prompts
-            )
+            report = BE.embed_with_ray(shards, args.model, queries, args.out, args.chunk_size, args.workers,
+                                       args.path, args.prompts, batch_size)  # fmt: skip
     else:
-        report = BE.embed_file(args.records, args.model, queries, args.out, args.chunk_size, args.path, args.prompts)
+        report = BE.embed_file(args.records, args.model, queries, args.out, args.chunk_size, args.path, args.prompts,
+                               batch_size=batch_size)  # fmt: skip
     print(
         f"{report['users']:,} users x {len(queries)} queries -> {args.out} "
         f"in {report['seconds']:.1f} s ({report['users_per_second']:.0f} users/s)"

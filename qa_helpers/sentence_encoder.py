@@ -157,13 +157,25 @@ class HashingEncoder:
         self.id = f"hashing-{dim}"
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                bucket, sign = _word_bucket(word, self.dim)
-                out[i, bucket] += sign
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-9)
+        """(len(texts), dim) float32: each word adds its sign in its bucket (sums of +-1, exact in any order), each
+        distinct word of the call hashed once."""
+        words, counts = [], []  # every word of every text, in order; words per text
+        for text in texts:
+            found = WORD.findall(text.lower())
+            words += found
+            counts.append(len(found))
+        vocab: dict[str, int] = {}
+        ids = np.array([vocab.setdefault(w, len(vocab)) for w in words], np.int64)  # (W,)
+        bucket_sign = np.array([_word_bucket(w, self.dim) for w in vocab]).reshape(-1, 2)  # (V, 2)
+        rows = np.repeat(np.arange(len(texts)), counts)  # (W,) each word's text
+        cells = rows * self.dim + bucket_sign[ids, 0].astype(np.int64)
+        out = np.bincount(cells, bucket_sign[ids, 1], len(texts) * self.dim).astype(np.float32)
+        out = out.reshape(len(texts), self.dim)
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+        return out
+
+
+WORD = re.compile(r"\w+")
 
 
 @lru_cache(maxsize=1 << 18)
@@ -208,10 +220,14 @@ class EmbeddingCache:
         if missing.any():  # encoded here, stored, and used as they are (not read back)
             new = np.flatnonzero(missing)
             new_texts = [unique[i] for i in new]
-            out[new] = self.encoder.encode(new_texts)
-            self.store.append([keys[i] for i in new], out[new], new_texts if self.keep_text else None)
+            vectors = np.asarray(self.encoder.encode(new_texts), np.float32)
+            self.store.append([keys[i] for i in new], vectors, new_texts if self.keep_text else None)
+            out[new] = vectors
             self.n_encoded += len(new)
+            del vectors  # one copy of the new vectors at a time: `out` holds them now
         out[~missing] = self.store.vectors(rows[~missing])
+        if texts == unique:  # already sorted and unique (a TextTable's texts): no reordered copy
+            return out
         position = {t: i for i, t in enumerate(unique)}
         return out[[position[t] for t in texts]]
 

@@ -26,6 +26,7 @@ import numpy as np
 
 KEY_BYTES = 16
 KEY_DTYPE = np.dtype(f"S{KEY_BYTES}")
+RECENT_KEYS = 200_000  # keys held in a dict (about 30 MB) before they are merged into the sorted index
 
 
 def text_key(text: str) -> bytes:
@@ -91,7 +92,7 @@ class VectorStore:
                 first = self.n_rows
                 with open(self.vectors_path, "r+b") as f:  # at the row's offset: bytes a cut write left are overwritten
                     f.seek(first * self.dim * 4)
-                    f.write(vectors[new].tobytes())
+                    f.write(np.ascontiguousarray(vectors if len(new) == len(keys) else vectors[new]).data)
                 if texts is not None:
                     with open(self.texts_path, "a", encoding="utf-8") as f:
                         f.writelines(json.dumps({"row": first + j, "text": texts[i]}) + "\n" for j, i in enumerate(new))
@@ -113,21 +114,28 @@ class VectorStore:
             f.seek(self.n_rows * KEY_BYTES)
             block = f.read((total - self.n_rows) * KEY_BYTES)
         first, self.n_rows = self.n_rows, total
-        if len(self._recent) + total - first <= max(100_000, len(self._sorted) // 4):
+        if len(self._recent) + total - first <= RECENT_KEYS:
             # a few keys: a dict (bytes sliced from the block, not numpy's: an S16 item loses trailing zero bytes
             # when it becomes bytes)
             new = [block[i : i + KEY_BYTES] for i in range(0, len(block), KEY_BYTES)]
             self._recent.update(zip(new, range(first, total)))
             return
-        # many (a store reopened, or the dict grown): into the one sorted array, 16 bytes a key, so lookups stay a
+        # many (a store reopened, or the dict full): into the one sorted array, 16 bytes a key, so lookups stay a
         # search; the new keys are sorted alone and inserted, so the peak is one copy of the index, not three
-        keys = np.concatenate([np.array(list(self._recent), KEY_DTYPE), np.frombuffer(block, KEY_DTYPE)])
-        rows = np.concatenate([np.fromiter(self._recent.values(), np.int64), np.arange(first, total)])
+        keys, rows = np.frombuffer(block, KEY_DTYPE), np.arange(first, total)
+        if self._recent:
+            keys = np.concatenate([np.array(list(self._recent), KEY_DTYPE), keys])
+            rows = np.concatenate([np.fromiter(self._recent.values(), np.int64, len(self._recent)), rows])
+            self._recent = {}
         order = np.argsort(keys, kind="stable")
         keys, rows = keys[order], rows[order]
+        del order, block
+        if len(self._sorted) == 0:
+            self._sorted, self._sorted_rows = keys, rows
+            return
         at = np.searchsorted(self._sorted, keys)
-        self._sorted, self._sorted_rows = np.insert(self._sorted, at, keys), np.insert(self._sorted_rows, at, rows)
-        self._recent = {}
+        self._sorted = np.insert(self._sorted, at, keys)
+        self._sorted_rows = np.insert(self._sorted_rows, at, rows)
 
     def _lookup(self, keys: list[bytes]) -> np.ndarray:
         out = np.full(len(keys), -1, np.int64)

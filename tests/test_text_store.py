@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from qa_helpers import text_store
 from qa_helpers.sentence_encoder import EmbeddingCache, HashingEncoder
 from qa_helpers.text_store import KEY_BYTES, VectorStore, text_key
 
@@ -81,12 +82,14 @@ def test_the_cache_encodes_each_text_once_and_can_keep_no_text(tmp_path):
     again = EmbeddingCache(encoder, tmp_path)
     np.testing.assert_array_equal(again.encode(["c d", "new one", "a b"]), encoder.encode(["c d", "new one", "a b"]))
     assert again.n_encoded == 1 and cache.encode([]).shape == (0, 8)
+    ordered = ["a b", "c d", "new one", "é ü"]  # already sorted and unique: returned without a reordered copy
+    np.testing.assert_array_equal(again.encode(ordered), encoder.encode(ordered))
 
 
 def test_a_large_store_reopens_into_one_sorted_index(tmp_path):
-    """Past 100,000 keys the index is one sorted array (16 bytes a key): a reopened store finds every key, zero-ended
-    ones too, and keys added after it still land in the small dict until the next merge."""
-    n = 120_000
+    """Past RECENT_KEYS (200,000) keys the index is one sorted array (16 bytes a key): a reopened store finds every
+    key, zero-ended ones too, and keys added after it still land in the small dict until the next merge."""
+    n = text_store.RECENT_KEYS + 20_000
     keys = [i.to_bytes(16, "big") for i in range(n)]  # half end in a zero byte
     VectorStore(tmp_path, dim=1).append(keys, np.arange(n, dtype=np.float32)[:, None])
     reopened = VectorStore(tmp_path, dim=1)
@@ -116,16 +119,21 @@ def test_the_cache_folder_follows_the_encoding_code(tmp_path, monkeypatch):
         fingerprints._fingerprint_of_files.cache_clear()
 
 
-def test_keys_merged_into_a_sorted_index_are_all_found(tmp_path):
-    """Keys appended after the index is sorted are merged into it (sorted alone, then inserted): every key is found
-    at its row, in any order, across several merges."""
+def test_keys_merged_into_a_sorted_index_are_all_found(tmp_path, monkeypatch):
+    """Keys appended after the index is sorted are merged into it (sorted alone, then inserted) whenever the dict
+    of recent keys is full: every key is found at its row, in any order, and the dict never outgrows its bound."""
+    monkeypatch.setattr(text_store, "RECENT_KEYS", 100_000)
     store = VectorStore(tmp_path, dim=1)
     rng = np.random.default_rng(0)
     keys = [bytes(k) for k in rng.integers(0, 256, size=(260_000, 16), dtype=np.uint8)]
-    for start in range(0, len(keys), 65_000):  # four appends: the first merge sorts, the later ones insert
+    sorted_sizes = []
+    for start in range(0, len(keys), 65_000):  # four appends: the second merge sorts, the fourth inserts
         part = keys[start : start + 65_000]
         store.append(part, np.zeros((len(part), 1), np.float32))
-    assert len(store._sorted) > 100_000 and np.all(store._sorted[:-1] <= store._sorted[1:])
+        assert len(store._recent) <= 100_000
+        sorted_sizes.append(len(store._sorted))
+    assert sorted_sizes == [0, 130_000, 130_000, 260_000]
+    assert np.all(store._sorted[:-1] <= store._sorted[1:])
     probe = rng.permutation(len(keys))[:5000]
     assert store.rows([keys[i] for i in probe]).tolist() == probe.tolist()
 

@@ -169,6 +169,22 @@ def test_chunk_size_and_formats_do_not_change_embeddings(tiny, embedded, tmp_pat
     np.testing.assert_allclose(emb_p, emb_1, atol=1e-6)
 
 
+def test_the_model_batch_size_does_not_change_embeddings(tiny, embedded, tmp_path, capsys):
+    users, queries, default = embedded.read
+    for batch_size in (1, 7, 128):
+        out = tmp_path / f"batch_{batch_size}.npy"
+        BE.embed_file(tiny.records, tiny.model, QUERIES, out, chunk_size=50, progress=False, batch_size=batch_size)
+        assert BE.read_embeddings(out)[:2] == (users, queries)
+        np.testing.assert_allclose(BE.read_embeddings(out)[2], default, atol=1e-6)
+    rc, printed, _ = run_cli(capsys, "embed", tiny.records, "--model", tiny.model, "--queries", tiny.queries_file,
+                             "--out", tmp_path / "cli.npy", "--batch-size", "5")  # fmt: skip
+    assert rc == 0
+    np.testing.assert_allclose(BE.read_embeddings(tmp_path / "cli.npy")[2], default, atol=1e-6)
+    with pytest.raises(SystemExit):
+        main(["embed", "--help"])
+    assert f"(default {BE.BATCH_USERS}, batch_embedding.BATCH_USERS)" in " ".join(capsys.readouterr().out.split())
+
+
 def test_packed_path_agrees_with_cached(tiny, embedded, tmp_path):
     out = tmp_path / "packed.npy"
     BE.embed_file(tiny.records, tiny.model, QUERIES, out, chunk_size=50, path="packed", progress=False)
@@ -186,6 +202,9 @@ def test_embed_file_rejects_bad_arguments(tiny, tmp_path):
         BE.embed_file(tiny.records, tmp_path, QUERIES, tmp_path / "emb.npy", progress=False)
     with pytest.raises(ValueError, match="chunk_size must be at least 1"):
         next(BE.iter_chunks(tiny.records, tiny.spec, 0))
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+        BE.embed_file(tiny.records, tiny.model, QUERIES, tmp_path / "emb.npy", progress=False, batch_size=0)
+    assert not (tmp_path / "emb.npy").exists()
 
 
 @pytest.mark.parametrize("suffix", [".npy", ".parquet"])

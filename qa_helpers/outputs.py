@@ -23,18 +23,21 @@ import seaborn as sns
 from .config import REPO_ROOT, Profile
 from .schema import atomic_write_text
 
+OUTPUT_PATHS = ("figures", "README.md", "benchmarks/results")  # what runs regenerate: not a change of the code
+
 
 @lru_cache(maxsize=1)
 def git_hash() -> str:
     """The checkout's commit hash, with '-dirty' when a tracked source differs from it, or 'unknown' outside git.
-    The outputs a run regenerates (figures/, the README's generated blocks) do not count as changes, so every
-    output of one run of one commit carries the same hash."""
+    The outputs a run regenerates (figures/, the README's generated blocks, benchmarks/results/) do not count as
+    changes, so every output of one run of one commit carries the same hash, and a benchmark rerun over its own
+    earlier result is not 'dirty'."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!figures", ":!README.md"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *(f":!{p}" for p in OUTPUT_PATHS)],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,

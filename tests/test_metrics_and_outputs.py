@@ -68,6 +68,38 @@ def test_recorder_and_save_figure_write_provenance(tmp_path):
     assert sidecar["git_hash"] == outputs.git_hash()
 
 
+def test_the_git_hash_is_dirty_for_changed_code_and_not_for_regenerated_outputs(tmp_path, monkeypatch):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)  # fmt: skip
+
+    files = ["code.py", "README.md", "figures/f.json", "benchmarks/results/b.json", "benchmarks/b.py"]
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "one")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    monkeypatch.setattr(outputs, "REPO_ROOT", tmp_path)
+
+    def hash_after(changed: list[str]) -> str:
+        git("checkout", "-q", ".")
+        for name in changed:
+            (tmp_path / name).write_text("2\n")
+        outputs.git_hash.cache_clear()
+        return outputs.git_hash()
+
+    try:
+        assert hash_after(["README.md", "figures/f.json", "benchmarks/results/b.json"]) == head
+        assert hash_after(["code.py"]) == head + "-dirty"
+        assert hash_after(["benchmarks/b.py"]) == head + "-dirty"
+    finally:
+        outputs.git_hash.cache_clear()
+
+
 def test_a_recorded_command_holds_no_machines_own_folder():
     """A benchmark records its command as typed in the repository root: paths inside the checkout relative to it
     (also after `--opt=`), other paths and words unchanged, quoted as a shell would need."""

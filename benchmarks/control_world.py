@@ -17,9 +17,9 @@ import json
 import sys
 from pathlib import Path
 
-from qa_helpers import config, runner
-from qa_helpers.outputs import load_metrics, metrics_path
-from qa_helpers.schema import atomic_write_text
+from qa_helpers.method.schema import atomic_write_text
+from qa_helpers.series import config, runner
+from qa_helpers.series.outputs import load_metrics, metrics_path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "control_world.json"
 PROFILE = "control"

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_helpers import artifacts, config, tasks, world
-from qa_helpers.batch_embedding import read_embeddings
-from qa_helpers.outputs import command_line, provenance, relative_path
+from qa_helpers.cli.batch_embedding import read_embeddings
+from qa_helpers.series import artifacts, config
+from qa_helpers.series.outputs import command_line, provenance, relative_path
+from qa_helpers.synthetic import tasks, world
 
 GENERATE_CHUNK = 5000
 

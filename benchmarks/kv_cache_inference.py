@@ -29,9 +29,10 @@ from pathlib import Path
 import torch
 import transformers
 
-from qa_helpers import artifacts, config, pipeline, timing
-from qa_helpers.model import QAnchor
-from qa_helpers.outputs import provenance
+from qa_helpers.method import timing
+from qa_helpers.method.model import QAnchor
+from qa_helpers.series import artifacts, config, pipeline
+from qa_helpers.series.outputs import provenance
 
 USERS_PER_CALL = {"tiny": 32, "smollm2": 4}
 GOAL_N_Q, GOAL_FRACTION, GOAL_MAX_DIFF = 10, 0.85, 1e-4

@@ -16,9 +16,10 @@ import json
 import sys
 from pathlib import Path
 
-from qa_helpers import datasheet, premise
-from qa_helpers.evaluation import task_splits
-from qa_helpers.outputs import provenance
+from qa_helpers.method.evaluation import task_splits
+from qa_helpers.series import datasheet
+from qa_helpers.series.outputs import provenance
+from qa_helpers.synthetic import premise
 
 RESULTS = Path(__file__).resolve().parent / "results" / "premise_check.json"
 

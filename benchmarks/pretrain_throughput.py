@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from qa_helpers import artifacts, config, pipeline
-from qa_helpers.outputs import provenance
+from qa_helpers.series import artifacts, config, pipeline
+from qa_helpers.series.outputs import provenance
 
 
 def timed(step, n: int, warmup: int = 3) -> float:

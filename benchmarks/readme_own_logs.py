@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_helpers import config
-from qa_helpers.config import REPO_ROOT
-from qa_helpers.outputs import provenance
+from qa_helpers.series import config
+from qa_helpers.series.config import REPO_ROOT
+from qa_helpers.series.outputs import provenance
 
 WINDOW, FUTURE = 45, 30
 CATEGORIES = {

@@ -26,10 +26,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qa_helpers import artifacts, config, diagnostics, fingerprints, pipeline, recipes, userU
-from qa_helpers.batches import split_pairs
-from qa_helpers.outputs import provenance
-from qa_helpers.userU_from_records import catalogue_questions
+from qa_helpers.method import diagnostics, fingerprints
+from qa_helpers.method.batches import split_pairs
+from qa_helpers.series import artifacts, config, pipeline, recipes
+from qa_helpers.series.outputs import provenance
+from qa_helpers.useru import builder as userU
+from qa_helpers.useru.clustered import catalogue_questions
 
 USERU_VERSIONS = {3: 0, 4: 5}  # UserU version -> uqa_low_topics (the datasheet's design value for version 4)
 

@@ -20,10 +20,12 @@ import time
 import numpy as np
 import torch
 
-from qa_helpers import artifacts, baselines, claims, config, evaluation, inference, pipeline, tasks
-from qa_helpers.batches import split_pairs
-from qa_helpers.config import REPO_ROOT
-from qa_helpers.outputs import provenance
+from qa_helpers.method import evaluation, inference
+from qa_helpers.method.batches import split_pairs
+from qa_helpers.series import artifacts, claims, config, pipeline
+from qa_helpers.series.config import REPO_ROOT
+from qa_helpers.series.outputs import provenance
+from qa_helpers.synthetic import baselines, tasks
 
 BASE, UNTRAINED, GENERIC, SEQUENCE = (
     "Q-Anchor (Base)",

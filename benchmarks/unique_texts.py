@@ -22,8 +22,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from qa_helpers import artifacts, config, tasks
-from qa_helpers.outputs import provenance, relative_path
+from qa_helpers.series import artifacts, config
+from qa_helpers.series.outputs import provenance, relative_path
+from qa_helpers.synthetic import tasks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from embed_at_scale import timed, write_users  # noqa: E402

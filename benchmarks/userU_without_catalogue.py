@@ -43,26 +43,17 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from qa_helpers import (  # noqa: E402
-    artifacts,
-    claims,
-    config,
-    evaluation,
-    fingerprints,
-    inference,
-    pipeline,
-    sentence_encoder,
-    tasks,
-    world,
-)
-from qa_helpers import catalog as C  # noqa: E402
-from qa_helpers import userU_from_records as UF  # noqa: E402
-from qa_helpers.batches import split_pairs  # noqa: E402
-from qa_helpers.model import QAnchor  # noqa: E402
-from qa_helpers.outputs import provenance, relative_path, to_jsonable  # noqa: E402
-from qa_helpers.schema import atomic_write_text  # noqa: E402
-from qa_helpers.train import Pretrainer  # noqa: E402
-from qa_helpers.user_tensors import TextTable  # noqa: E402
+from qa_helpers.method import evaluation, fingerprints, inference, sentence_encoder
+from qa_helpers.method.batches import split_pairs  # noqa: E402
+from qa_helpers.method.model import QAnchor  # noqa: E402
+from qa_helpers.method.schema import atomic_write_text  # noqa: E402
+from qa_helpers.method.train import Pretrainer  # noqa: E402
+from qa_helpers.method.user_tensors import TextTable  # noqa: E402
+from qa_helpers.series import artifacts, claims, config, pipeline
+from qa_helpers.series.outputs import provenance, relative_path, to_jsonable  # noqa: E402
+from qa_helpers.synthetic import catalog as C  # noqa: E402
+from qa_helpers.synthetic import tasks, world
+from qa_helpers.useru import clustered as UF  # noqa: E402
 
 NAME = "userU_without_catalogue"
 
@@ -140,7 +131,7 @@ def model_folder(cfg: config.Profile) -> Path:
         "n_facets": N_FACETS,
         "weight_by_count": WEIGHT_BY_COUNT,
         "text_encoder": TEXT_ENCODER,
-        "userU_from_records": fingerprints.code_fingerprint(["userU_from_records"]),
+        "userU_from_records": fingerprints.code_fingerprint(["useru.clustered"]),
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
     return cfg.artifacts_path() / "benchmarks" / f"{NAME}-{digest}"

@@ -45,8 +45,11 @@ import json
 
 import pandas as pd
 
-from qa_helpers import artifacts, catalog, chapter, datasheet, evaluation, plots, readings, tasks, userU
-from qa_helpers.outputs import save_figure
+from qa_helpers.method import evaluation
+from qa_helpers.series import artifacts, chapter, datasheet, plots, readings
+from qa_helpers.series.outputs import save_figure
+from qa_helpers.synthetic import catalog, tasks
+from qa_helpers.useru import builder as userU
 
 ch = chapter.setup("01_synthetic_world", PROFILE, SEED)
 cfg, rec, w = ch.cfg, ch.rec, ch.world
@@ -182,8 +185,8 @@ pd.DataFrame(
 # many fresh users drawn from that version's latent model (no events needed), so both are shown side by side.
 
 # %%
-from qa_helpers import premise
-from qa_helpers.evaluation import task_splits
+from qa_helpers.method.evaluation import task_splits
+from qa_helpers.synthetic import premise
 
 worlds = {f"world version {cfg.world_version} (this series)": (w.latent_state(), w.probs, w.labels)}
 control = 3 - cfg.world_version
@@ -301,7 +304,8 @@ print("metrics written to", rec.save())
 # %%
 import numpy as np
 
-from qa_helpers import exercises, metrics
+from qa_helpers.method import metrics
+from qa_helpers.series import exercises
 
 PREDICTION = None  # a number
 y_fraud = w.labels[:, tasks.TASK_NAMES.index("Fraud")]

@@ -44,9 +44,11 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import artifacts, catalog, chapter, layout, pipeline, plots, readings, sentence_encoder
-from qa_helpers.outputs import save_figure
-from qa_helpers.user_encoder import masked_mean
+from qa_helpers.method import layout, sentence_encoder
+from qa_helpers.method.user_encoder import masked_mean
+from qa_helpers.series import artifacts, chapter, pipeline, plots, readings
+from qa_helpers.series.outputs import save_figure
+from qa_helpers.synthetic import catalog
 
 ch = chapter.setup("02_hierarchical_encoder", PROFILE, SEED)
 cfg, rec, w, pairs = ch.cfg, ch.rec, ch.world, ch.pairs
@@ -280,7 +282,8 @@ print("metrics written to", rec.save())
 # **Exercise 1.** Double bill's cap K_bill. How many tokens longer does the prefix get? Write a number.
 
 # %%
-from qa_helpers import exercises, world
+from qa_helpers.series import exercises
+from qa_helpers.synthetic import world
 
 PREDICTION = None  # a number of tokens
 spec = world.spec(cfg)

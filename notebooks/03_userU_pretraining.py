@@ -53,24 +53,12 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import (
-    artifacts,
-    backbones,
-    baselines,
-    catalog,
-    chapter,
-    config,
-    diagnostics,
-    losses,
-    pipeline,
-    plots,
-    readings,
-    recipes,
-    userU,
-    world,
-)
-from qa_helpers.batches import PairSampler, split_pairs
-from qa_helpers.outputs import save_figure
+from qa_helpers.method import backbones, diagnostics, losses
+from qa_helpers.method.batches import PairSampler, split_pairs
+from qa_helpers.series import artifacts, chapter, config, pipeline, plots, readings, recipes
+from qa_helpers.series.outputs import save_figure
+from qa_helpers.synthetic import baselines, catalog, world
+from qa_helpers.useru import builder as userU
 
 ch = chapter.setup("03_userU_pretraining", PROFILE, SEED)
 cfg, rec, w, pairs = ch.cfg, ch.rec, ch.world, ch.pairs
@@ -529,7 +517,7 @@ print("metrics written to", rec.save())
 # **Exercise 1.** In the batch of four (section 2), raise the temperature from `cfg.tau` to 1.0. Does the contrastive loss go up or down? Write higher or lower.
 
 # %%
-from qa_helpers import exercises
+from qa_helpers.series import exercises
 
 PREDICTION = None  # "higher" or "lower"
 warm_loss, _ = losses.contrastive_loss(u_toy, v_toy, 1.0, margin, "paper")

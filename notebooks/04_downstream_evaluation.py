@@ -46,26 +46,11 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import (
-    artifacts,
-    backbones,
-    baselines,
-    chapter,
-    claims,
-    config,
-    evaluation,
-    inference,
-    paper,
-    pipeline,
-    plots,
-    readings,
-    sentence_encoder,
-    tasks,
-    user_tensors,
-    world,
-)
-from qa_helpers.batches import split_pairs
-from qa_helpers.outputs import save_figure
+from qa_helpers.method import backbones, evaluation, inference, sentence_encoder, user_tensors
+from qa_helpers.method.batches import split_pairs
+from qa_helpers.series import artifacts, chapter, claims, config, paper, pipeline, plots, readings
+from qa_helpers.series.outputs import save_figure
+from qa_helpers.synthetic import baselines, tasks, world
 
 ch = chapter.setup("04_downstream_evaluation", PROFILE, SEED, users=True)
 cfg, rec, w, pairs, table, users = ch.cfg, ch.rec, ch.world, ch.pairs, ch.table, ch.users
@@ -492,7 +477,8 @@ print("metrics written to", rec.save())
 # **Exercise 1.** What KS does a perfect scorer get (every positive scored above every negative)? Write a number.
 
 # %%
-from qa_helpers import exercises, metrics
+from qa_helpers.method import metrics
+from qa_helpers.series import exercises
 
 PREDICTION = None  # a number
 y_demo = labels[:, 0]

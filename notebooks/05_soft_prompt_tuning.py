@@ -47,23 +47,10 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import (
-    artifacts,
-    attention,
-    chapter,
-    claims,
-    evaluation,
-    inference,
-    layout,
-    paper,
-    pipeline,
-    plots,
-    prompt_tuning,
-    readings,
-    tasks,
-    timing,
-)
-from qa_helpers.outputs import load_metrics, metrics_path, save_figure
+from qa_helpers.method import attention, evaluation, inference, layout, prompt_tuning, timing
+from qa_helpers.series import artifacts, chapter, claims, paper, pipeline, plots, readings
+from qa_helpers.series.outputs import load_metrics, metrics_path, save_figure
+from qa_helpers.synthetic import tasks
 
 ch = chapter.setup("05_soft_prompt_tuning", PROFILE, SEED, users=True, model=True)
 cfg, rec, users, model, labels = ch.cfg, ch.rec, ch.users, ch.model, ch.labels
@@ -486,7 +473,7 @@ print(f"notebook ran in {seconds:.0f} s; metrics written to", rec.save())
 # **Exercise 1.** In the batch of four (section 1), start both prototypes at the same vector. What is the loss of Eq. 7 then, whatever the embeddings? Write a number.
 
 # %%
-from qa_helpers import exercises
+from qa_helpers.series import exercises
 
 PREDICTION = None  # a number
 same = torch.ones(2, 3)  # both prototypes equal

@@ -46,9 +46,10 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import chapter, incremental, inference, plots, readings, timing
-from qa_helpers.config import REPO_ROOT
-from qa_helpers.outputs import save_figure
+from qa_helpers.method import incremental, inference, timing
+from qa_helpers.series import chapter, plots, readings
+from qa_helpers.series.config import REPO_ROOT
+from qa_helpers.series.outputs import save_figure
 
 ch = chapter.setup("06_kv_cache_inference", PROFILE, SEED, users=True, model=True)
 cfg, rec, w, table, users, model = ch.cfg, ch.rec, ch.world, ch.table, ch.users, ch.model
@@ -282,7 +283,7 @@ print("metrics written to", rec.save())
 # **Exercise 1.** For the paper's shape (a prefix of 717 tokens, queries of 20, ten queries per user), is the theoretical speed-up above or below 5x? Write above or below.
 
 # %%
-from qa_helpers import exercises, paper
+from qa_helpers.series import exercises, paper
 
 PREDICTION = None  # "above" or "below"
 l_p, l_q, n_q = paper.PREFIX_TOKENS, 20, 10

@@ -46,17 +46,10 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import (
-    artifacts,
-    chapter,
-    claims,
-    geometry,
-    inference,
-    plots,
-    readings,
-    tasks,
-)
-from qa_helpers.outputs import save_figure
+from qa_helpers.method import geometry, inference
+from qa_helpers.series import artifacts, chapter, claims, plots, readings
+from qa_helpers.series.outputs import save_figure
+from qa_helpers.synthetic import tasks
 
 started = time.perf_counter()
 ch = chapter.setup("07_embedding_geometry", PROFILE, SEED, users=True, model=True)
@@ -252,7 +245,7 @@ print(f"notebook ran in {seconds:.0f} s; metrics written to", rec.save())
 # **Exercise 1.** An embedding that depends only on the query (every user gets the query's vector). What is its user share? Write a number.
 
 # %%
-from qa_helpers import exercises
+from qa_helpers.series import exercises
 
 PREDICTION = None  # a share between 0 and 1
 query_only = np.repeat(np.random.default_rng(0).normal(size=(1, 5, 8)), 20, axis=0)  # (20 users, 5 queries, 8)

@@ -55,8 +55,9 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers import artifacts, chapter, claims, config, evaluation, inference, paper, pipeline, plots, readings
-from qa_helpers.outputs import save_figure
+from qa_helpers.method import evaluation, inference
+from qa_helpers.series import artifacts, chapter, claims, config, paper, pipeline, plots, readings
+from qa_helpers.series.outputs import save_figure
 
 started = time.perf_counter()
 ch = chapter.setup("08_ablations_and_scaling", PROFILE, SEED)
@@ -315,7 +316,7 @@ print(f"notebook ran in {seconds:.0f} s; metrics written to", rec.save())
 # **Exercise 1.** A count claim over ten tasks in which every task's own interval excludes 0 (all ten decided): how many wins are needed for *reproduced*? Write a number.
 
 # %%
-from qa_helpers import exercises
+from qa_helpers.series import exercises
 
 PREDICTION = None  # a number of tasks
 exercises.check(PREDICTION, min(k for k in range(11) if claims.count_verdict(k, 10 - k) == "reproduced"))

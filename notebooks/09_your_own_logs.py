@@ -53,13 +53,16 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from qa_helpers import chapter, claims, config, example_logs, readings, schema, world, your_logs
-from qa_helpers import userU_from_records as UF
-from qa_helpers.__main__ import main as qa_helpers_cli
-from qa_helpers.batch_embedding import read_embeddings
-from qa_helpers.outputs import MetricsRecorder, use_style
-from qa_helpers.sentence_encoder import text_cache
-from qa_helpers.spec import DatasetSpec
+from qa_helpers.cli import your_logs
+from qa_helpers.cli.batch_embedding import read_embeddings
+from qa_helpers.cli.main import main as qa_helpers_cli
+from qa_helpers.method import schema
+from qa_helpers.method.sentence_encoder import text_cache
+from qa_helpers.method.spec import DatasetSpec
+from qa_helpers.series import chapter, claims, config, readings
+from qa_helpers.series.outputs import MetricsRecorder, use_style
+from qa_helpers.synthetic import example_logs, world
+from qa_helpers.useru import clustered as UF
 
 cfg = config.load(PROFILE, **({} if SEED is None else {"seed": SEED}))
 use_style()
@@ -329,8 +332,8 @@ print(f"notebook ran in {seconds:.0f} s; metrics written to", rec.save())
 # **Exercise 1.** Give one modality of the spec a cap of 0. Does loading the spec fail? Write yes or no.
 
 # %%
-from qa_helpers import exercises
-from qa_helpers.spec import SpecError
+from qa_helpers.method.spec import SpecError
+from qa_helpers.series import exercises
 
 PREDICTION = None  # "yes" or "no"
 zero_cap = json.loads((data / "spec.json").read_text())
@@ -347,7 +350,7 @@ exercises.check(PREDICTION, failed)
 # **Exercise 2.** A record with one event on a day past the spec's window, and one with an hour of 25. How many problems does the validator list for that record? Write a number.
 
 # %%
-from qa_helpers import schema
+from qa_helpers.method import schema
 
 PREDICTION = None  # a number of problems
 m0 = spec.modalities[0].name

@@ -2,7 +2,8 @@ import os
 
 import pytest
 
-from qa_helpers import config, world
+from qa_helpers.series import config
+from qa_helpers.synthetic import world
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -24,8 +25,10 @@ def tiny_setup(small_cfg, small_world, tmp_path_factory):
     """A tiny Q-Anchor model on the small world, with the hashing text encoder (no weights needed)."""
     import torch
 
-    from qa_helpers import pipeline, sentence_encoder, userU
-    from qa_helpers.user_tensors import TextTable
+    from qa_helpers.method import sentence_encoder
+    from qa_helpers.method.user_tensors import TextTable
+    from qa_helpers.series import pipeline
+    from qa_helpers.useru import builder as userU
 
     torch.manual_seed(0)
     cfg = config.load(

@@ -4,7 +4,8 @@ import dataclasses
 
 import pytest
 
-from qa_helpers import artifacts, config, fingerprints
+from qa_helpers.method import fingerprints
+from qa_helpers.series import artifacts, config
 
 
 def test_every_profile_setting_is_declared_for_exactly_one_stage():
@@ -47,7 +48,8 @@ def test_a_new_setting_declared_for_a_stage_joins_its_key(monkeypatch):
 def test_the_profile_names_the_event_text_encoder_of_its_table_and_its_model(small_world):
     """The text table follows the profile's `text_encoder` (its vector size, and no MiniLM pass for a hashing one),
     a fresh model records it (so embedding new records later uses the same encoder), and it keys the model."""
-    from qa_helpers import pipeline, userU
+    from qa_helpers.series import pipeline
+    from qa_helpers.useru import builder as userU
 
     cfg = config.load("smoke", world_version=1, n_pretrain_users=40, n_downstream_users=60, text_encoder="hashing-24")
     table = artifacts.text_table(small_world, cfg)
@@ -77,38 +79,60 @@ def keys_after_editing(monkeypatch, module: str | None) -> dict[str, str]:
 
     with monkeypatch.context() as patch:  # undone on return, so each call edits the true source
         patch.setattr(fingerprints, "package_source", read)
-        fingerprints._fingerprint_of_files.cache_clear()
-        try:
-            return {stage: artifacts.key(config.load("smoke"), stage) for stage in artifacts.BUILDS_ON}
-        finally:
-            fingerprints._fingerprint_of_files.cache_clear()
+        return {stage: artifacts.key(config.load("smoke"), stage) for stage in artifacts.BUILDS_ON}
 
 
 def test_a_stage_key_follows_the_code_it_runs_and_nothing_else(monkeypatch):
     """Edit the code a stage runs (or a module it imports) and its key moves, with every key built on it; edit a
-    module no stage runs and no key moves. No version number is involved."""
+    module no stage runs and no key moves. No version number is involved: rewording a verdict, a plot or the probe
+    protocol retrains nothing, and editing the loss retrains the model."""
     before = keys_after_editing(monkeypatch, None)
     assert keys_after_editing(monkeypatch, None) == before
-    moved = {
-        module: {s for s, k in keys_after_editing(monkeypatch, module).items() if k != before[s]}
-        for module in ("catalog", "userU", "losses", "prompt_tuning", "plots", "config")
-    }
-    assert moved["catalog"] == {"world", "userU", "pretrain", "prompts"}  # the world's code, imported by world.py
-    assert moved["userU"] == {"userU", "pretrain", "prompts"}
-    assert moved["losses"] == {"pretrain", "prompts"}  # imported by the trainer
-    assert "prompts" in moved["prompt_tuning"] and "world" not in moved["prompt_tuning"]
-    assert moved["plots"] == set()  # no stage runs plotting code
-    assert moved["config"] == set()  # settings enter keys by value (the tests above)
+    edited = (
+        "synthetic.catalog",
+        "useru.builder",
+        "method.losses",
+        "method.prompt_tuning",
+        "series.plots",
+        "series.claims",
+        "method.evaluation",
+        "series.config",
+    )
+    moved = {m: {s for s, k in keys_after_editing(monkeypatch, m).items() if k != before[s]} for m in edited}
+    assert moved["synthetic.catalog"] == {"world", "userU", "pretrain", "prompts"}  # the world's code
+    assert moved["useru.builder"] == {"userU", "pretrain", "prompts"}
+    assert moved["method.losses"] == {"pretrain", "prompts"}  # imported by the trainer
+    assert "prompts" in moved["method.prompt_tuning"] and "pretrain" not in moved["method.prompt_tuning"]
+    assert moved["series.plots"] == moved["series.claims"] == set()  # no stage runs plotting or verdict code
+    assert moved["method.evaluation"] == {"prompts"}  # the probe splits choose the prompts' training users
+    assert moved["series.config"] == set()  # settings enter keys by value (the tests above)
     assert not any(name.endswith("_VERSION") for name in vars(artifacts))
+
+
+def test_the_pretrained_model_key_covers_the_method_and_userU_it_runs():
+    """The model's key covers the code that builds and trains it (the trainer, the model, the diagnostics, UserU and
+    the world's questions), not the series' plots, claims, outputs or the probe protocol."""
+    covered = fingerprints.closure(artifacts.STAGE_CODE["pretrain"])
+    assert {"method.train", "method.losses", "method.model", "method.diagnostics"} <= set(covered)
+    assert not {"series.plots", "series.claims", "series.outputs", "method.evaluation"} & set(covered)
+    assert all(m.split(".")[0] in ("method", "useru", "synthetic") or m == "series.pipeline" for m in covered)
 
 
 def test_a_fingerprint_reads_imports_wherever_they_stand():
     source = (
-        "import numpy\nfrom . import catalog, traits as T\nfrom .spec import DatasetSpec\nimport qa_helpers.schema\n"
-        "from qa_helpers.tasks import TASKS\n\ndef g():\n"
-        "    from .interests import INDEX\n    from .config import load\n"
+        "import numpy\nfrom . import catalog, traits as T\nfrom ..method.spec import DatasetSpec\n"
+        "import qa_helpers.method.schema\nfrom qa_helpers.synthetic.tasks import TASKS\n\ndef g():\n"
+        "    from .interests import INDEX\n    from ..series.config import load\n"
     )
-    assert fingerprints.imports_of(source) == {"catalog", "traits", "spec", "schema", "tasks", "interests", "config"}
-    assert "config" not in fingerprints.closure(["world"])  # settings: by value
+    assert fingerprints.imports_of(source, "synthetic.world") == {
+        "synthetic.catalog",
+        "synthetic.traits",
+        "method.spec",
+        "method.schema",
+        "synthetic.tasks",
+        "synthetic.interests",
+        "series.config",
+    }
+    assert "series.config" not in fingerprints.closure(["synthetic.world"])  # settings: by value
     with pytest.raises(ValueError, match="not a module"):
         fingerprints.closure(["no_such_module"])

@@ -5,8 +5,8 @@ import shutil
 import nbformat
 import pytest
 
-from qa_helpers import book, runner
-from qa_helpers.__main__ import main
+from qa_helpers.cli.main import main
+from qa_helpers.series import book, runner
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 CHAPTERS = {

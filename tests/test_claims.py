@@ -8,8 +8,8 @@ and the numbers are the ones the notebook's tables hold.
 
 import pytest
 
-from qa_helpers import claims, config
-from qa_helpers.outputs import load_metrics, metrics_path
+from qa_helpers.series import claims, config
+from qa_helpers.series.outputs import load_metrics, metrics_path
 
 CFG = config.load("default")
 WITH_CLAIMS = (

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from qa_helpers import claims, evaluation, metrics
+from qa_helpers.method import evaluation, metrics
+from qa_helpers.series import claims
 
 
 def _samples(center, spread, n=200, seed=0):

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_helpers import config
+from qa_helpers.series import config
 
 
 def test_profiles_exist_and_grow():
@@ -41,7 +41,7 @@ def test_output_folders(monkeypatch):
 
 
 def test_every_cache_goes_under_one_root_and_never_inside_an_installed_package(monkeypatch, tmp_path):
-    from qa_helpers import sentence_encoder
+    from qa_helpers.method import sentence_encoder
 
     def folders() -> list[Path]:
         return [
@@ -61,7 +61,7 @@ def test_every_cache_goes_under_one_root_and_never_inside_an_installed_package(m
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert not config.in_checkout() and config.cache_root() == tmp_path / "xdg" / "qa_helpers"
     assert all(tmp_path / "xdg" in f.parents and installed not in f.parents for f in folders())
-    from qa_helpers.__main__ import main
+    from qa_helpers.cli.main import main
 
     for command in ("sample", "results"):  # they rewrite the project's files: refused outside a checkout
         with pytest.raises(ValueError, match="run it in a checkout"):

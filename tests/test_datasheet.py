@@ -2,8 +2,9 @@
 
 import pytest
 
-from qa_helpers import datasheet, world
-from qa_helpers.schema import read_jsonl
+from qa_helpers.method.schema import read_jsonl
+from qa_helpers.series import datasheet
+from qa_helpers.synthetic import world
 
 README = datasheet.SAMPLE_DIR / "README.md"
 

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from qa_helpers import config, diagnostics, pipeline
-from qa_helpers.batches import split_pairs
-from qa_helpers.world import spec as world_spec
+from qa_helpers.method import diagnostics
+from qa_helpers.method.batches import split_pairs
+from qa_helpers.series import config, pipeline
+from qa_helpers.synthetic.world import spec as world_spec
 
 SPEC = world_spec(config.load("smoke"))
 
@@ -46,7 +47,7 @@ def test_diagnose_reports_every_number_in_range(tiny_setup):
     torch.manual_seed(0)
     train, held = split_pairs(tiny_setup["pairs"], 120, seed=0)
     model = pipeline.new_model(tiny_setup["cfg"], train, tiny_setup["users"])
-    from qa_helpers import userU
+    from qa_helpers.useru import builder as userU
 
     shares = {r["user_id"]: userU.facet_shares(r) for r in tiny_setup["world"].pretrain}
     out = diagnostics.diagnose(model, tiny_setup["users"], held, group_size=8, grid_users=10, facet_shares=shares)

@@ -5,7 +5,7 @@ import tomllib
 
 import yaml
 
-from qa_helpers.config import REPO_ROOT
+from qa_helpers.series.config import REPO_ROOT
 
 
 def _name(req: str) -> str:

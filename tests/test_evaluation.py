@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from scipy.stats import ks_2samp, mannwhitneyu
 
-from qa_helpers import baselines, evaluation, metrics, user_tensors, world
-from qa_helpers.tasks import TASK_NAMES
+from qa_helpers.method import evaluation, metrics, user_tensors
+from qa_helpers.synthetic import baselines, world
+from qa_helpers.synthetic.tasks import TASK_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +133,7 @@ def test_handcrafted_features_and_serialisation(small_world, small_cfg):
 def test_llm_last_token_with_a_shared_prefix_cache_equals_full_forwards(tiny_setup):
     import torch
 
-    from qa_helpers import pipeline
+    from qa_helpers.series import pipeline
 
     model = pipeline.new_model(tiny_setup["cfg"], tiny_setup["pairs"], tiny_setup["users"]).eval()
     bb, recs = model.backbone, tiny_setup["world"].downstream[:2]
@@ -151,8 +152,9 @@ def test_llm_last_token_with_a_shared_prefix_cache_equals_full_forwards(tiny_set
 
 @pytest.mark.parametrize("grouped", [False, True])
 def test_sequence_contrastive_baseline_learns(tiny_setup, grouped):
-    from qa_helpers import backbones, pipeline
-    from qa_helpers.batches import PairSampler
+    from qa_helpers.method import backbones
+    from qa_helpers.method.batches import PairSampler
+    from qa_helpers.series import pipeline
 
     tok = backbones.train_tokenizer(pipeline.tokenizer_corpus(tiny_setup["pairs"], pipeline.world_questions()), 500)
     cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "batch_size": 16, "batch_topics": 4})

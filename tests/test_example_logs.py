@@ -7,7 +7,7 @@ import pytest
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
-from qa_helpers import example_logs as E
+from qa_helpers.synthetic import example_logs as E
 
 N_USERS = 1600
 
@@ -75,8 +75,8 @@ def test_records_follow_the_format(data):
 
 
 def test_records_pass_the_project_validator(data):
-    spec_mod = pytest.importorskip("qa_helpers.spec")
-    from qa_helpers.schema import check_records
+    spec_mod = pytest.importorskip("qa_helpers.method.spec")
+    from qa_helpers.method.schema import check_records
 
     spec = spec_mod.DatasetSpec.from_dict(E.SPEC)
     assert spec.event_modalities == E.MODALITIES and spec.tabular == 0 and spec.window_days == 60

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa_helpers import geometry, metrics
+from qa_helpers.method import geometry, metrics
 
 
 def _clusters(n=60, shift=4.0, seed=0):

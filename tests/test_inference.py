@@ -4,9 +4,11 @@ updates equal encoding the updated profile from scratch."""
 import pytest
 import torch
 
-from qa_helpers import backbones as B
-from qa_helpers import incremental, inference, pipeline, world
-from qa_helpers.model import QAnchor
+from qa_helpers.method import backbones as B
+from qa_helpers.method import incremental, inference
+from qa_helpers.method.model import QAnchor
+from qa_helpers.series import pipeline
+from qa_helpers.synthetic import world
 
 QUERIES = ["Fraud?", "Would this person click on a concert or live show recommendation?", "Log in soon?"]
 
@@ -59,7 +61,7 @@ def test_cached_and_packed_equal_uncached_with_the_query_vector(tiny_setup):
 
 
 def test_cached_and_packed_equal_uncached_under_eager_attention(tiny, tiny_setup):
-    from qa_helpers.attention import eager_attention
+    from qa_helpers.method.attention import eager_attention
 
     with eager_attention(tiny):
         _check_paths(tiny, tiny_setup["users"], [0, 4])
@@ -103,7 +105,7 @@ def test_packed_layout_blocks():
 
 
 def test_incremental_update_equals_encoding_from_scratch(tiny, tiny_setup):
-    from qa_helpers.user_tensors import UserTensors
+    from qa_helpers.method.user_tensors import UserTensors
 
     table, window = tiny_setup["table"], 60
     spec = tiny.config.spec.with_window(window)  # a 60-day window, so events expire as the days pass
@@ -148,7 +150,7 @@ def test_incremental_update_rejects_bad_input(tiny, tiny_setup):
 
 
 def test_serving_queries_are_distinct_and_bounded():
-    from qa_helpers import timing
+    from qa_helpers.method import timing
 
     queries = timing.serving_queries(40)
     assert len(set(queries)) == 40 and timing.serving_queries(12) == queries[:12]

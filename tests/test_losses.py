@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from qa_helpers import losses
+from qa_helpers.method import losses
 
 
 def loop_loss(u, v, tau, margin, variant, use_mask, answers=None):

@@ -7,8 +7,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from qa_helpers import config, metrics, outputs  # noqa: E402
-from qa_helpers.outputs import MetricsRecorder, load_metrics  # noqa: E402
+from qa_helpers.method import metrics  # noqa: E402
+from qa_helpers.series import config, outputs
+from qa_helpers.series.outputs import MetricsRecorder, load_metrics  # noqa: E402
 
 
 def test_auc_and_ks_hand_computed():
@@ -27,7 +28,7 @@ def test_metrics_reject_bad_input():
 
 
 def test_evidence_map_finds_the_modality_that_carries_a_signal():
-    from qa_helpers import evaluation
+    from qa_helpers.method import evaluation
 
     rng = np.random.default_rng(0)
     records, labels = [], np.zeros((200, 10), dtype=int)
@@ -103,7 +104,7 @@ def test_the_git_hash_is_dirty_for_changed_code_and_not_for_regenerated_outputs(
 def test_a_recorded_command_holds_no_machines_own_folder():
     """A benchmark records its command as typed in the repository root: paths inside the checkout relative to it
     (also after `--opt=`), other paths and words unchanged, quoted as a shell would need."""
-    from qa_helpers.config import REPO_ROOT
+    from qa_helpers.series.config import REPO_ROOT
 
     argv = [str(REPO_ROOT / "benchmarks" / "x.py"), "--out", str(REPO_ROOT / "benchmarks" / "results" / "x.json")]
     argv += [f"--model={REPO_ROOT}/artifacts/m", "--name", "two words", "/elsewhere/file", "--users", "3"]

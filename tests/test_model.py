@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from qa_helpers import backbones as B
-from qa_helpers import catalog, inference, layout, pipeline, sentence_encoder, world
-from qa_helpers.model import QAnchor
+from qa_helpers.method import backbones as B
+from qa_helpers.method import inference, layout, sentence_encoder
+from qa_helpers.method.model import QAnchor
+from qa_helpers.series import pipeline
+from qa_helpers.synthetic import catalog, world
 
 
 def embed_pairs(model, users, rows, queries, prompt=None, path="uncached"):
@@ -277,7 +279,7 @@ def test_cached_prefix_equals_the_uncached_pass_for_ragged_queries(model, tiny_s
 
 def test_ablated_prefix_tokens_are_masked_and_survive_save_and_load(tiny_setup, tmp_path):
     """Table 3's token ablations: the switched-off tokens leave the prefix mask, and a reload keeps them off."""
-    from qa_helpers import config
+    from qa_helpers.series import config
 
     cfg = config.load(
         "smoke",
@@ -307,7 +309,7 @@ def _variant(tiny_setup, **overrides):
 
 
 def test_the_residual_head_starts_as_an_isometry_and_learns_a_correction():
-    from qa_helpers.model import ProjectionHead
+    from qa_helpers.method.model import ProjectionHead
 
     x = torch.randn(5, 16)
     square, narrow = ProjectionHead(16, 16, residual=True), ProjectionHead(16, 8, residual=True)
@@ -411,8 +413,8 @@ def test_a_corpus_met_again_gets_the_same_tokenizer_as_a_fresh_object():
 
 def test_encode_is_the_one_entry_point_and_gives_users_by_queries(tiny_setup, monkeypatch, tmp_path):
     """QAnchor.encode takes records, tensors or encoded prefixes and gives (N, Q, e), as embed and the files do."""
-    from qa_helpers import config
-    from qa_helpers.schema import RecordError
+    from qa_helpers.method.schema import RecordError
+    from qa_helpers.series import config
 
     monkeypatch.setenv(config.CACHE_ENV, str(tmp_path))  # the records' texts go to a text cache of its own
     torch.manual_seed(0)

@@ -1,6 +1,6 @@
 """The paper's reference numbers: one place, consistent across tables."""
 
-from qa_helpers import paper
+from qa_helpers.series import paper
 
 
 def test_tables_agree_where_they_repeat_a_row():

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_hex, to_rgb
 
-from qa_helpers import catalog as C
-from qa_helpers import plots
-from qa_helpers.outputs import FONT_SIZES, use_style
+from qa_helpers.series import plots
+from qa_helpers.series.outputs import FONT_SIZES, use_style
+from qa_helpers.synthetic import catalog as C
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from qa_helpers import evaluation, premise
+from qa_helpers.method import evaluation
+from qa_helpers.synthetic import premise
 
 NAMES = ("wide", "narrow")
 
@@ -80,7 +81,7 @@ def test_the_verdict_follows_the_stated_rule():
 def test_the_two_synthetic_worlds_read_as_designed_and_notebook_01_shows_them():
     """World version 1 leaves no room for a query and version 2 does (the design's thresholds, issue 21); the
     latent population is deterministic in its seed; the figure's data are the rows' AUCs."""
-    from qa_helpers import datasheet, plots, readings
+    from qa_helpers.series import datasheet, plots, readings
 
     rows, gaps = {}, {}
     for version in (1, 2):

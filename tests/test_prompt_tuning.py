@@ -5,7 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from qa_helpers import attention, inference, layout, pipeline, prompt_tuning
+from qa_helpers.method import attention, inference, layout, prompt_tuning
+from qa_helpers.series import pipeline
 
 QUERIES = ["Will this person order takeout in the evening?", "Fraud?"]
 
@@ -172,7 +173,7 @@ def test_a_soft_prompt_starts_at_the_scale_of_the_token_embeddings(model):
 
 
 def test_evidence_shift_counts_only_what_is_specific_to_a_task():
-    from qa_helpers.attention import evidence_shift
+    from qa_helpers.method.attention import evidence_shift
 
     rng = np.random.default_rng(0)
     before = rng.dirichlet(np.ones(4), size=(3, 200))  # (T, N, C)

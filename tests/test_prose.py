@@ -12,7 +12,7 @@ import re
 import jupytext
 import pytest
 
-from qa_helpers import paper, runner
+from qa_helpers.series import paper, runner
 
 MEASURED = re.compile(
     r"(?<![\w.§$\\{])"  # not inside a word, a section reference or LaTeX

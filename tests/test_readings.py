@@ -6,7 +6,8 @@ import json
 import pytest
 import torch
 
-from qa_helpers import chapter, exercises, inference, paper, readings, runner
+from qa_helpers.method import inference
+from qa_helpers.series import chapter, exercises, paper, readings, runner
 
 
 @pytest.mark.parametrize("l_p, l_q, n_q", [(8, 3, 1), (105, 28, 10), (20, 5, 7)])

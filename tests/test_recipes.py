@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from qa_helpers import config, recipes
+from qa_helpers.series import config, recipes
 
 
 def _run(name, group, recall, nats, r2, failed=False):

@@ -2,8 +2,9 @@
 
 import pytest
 
-from qa_helpers import config, premise, results_page
-from qa_helpers.outputs import load_metrics
+from qa_helpers.series import config, results_page
+from qa_helpers.series.outputs import load_metrics
+from qa_helpers.synthetic import premise
 
 
 def block(text: str, start: str, end: str) -> str:

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from qa_helpers import catalog, schema
-from qa_helpers.schema import (
+from qa_helpers.method import schema
+from qa_helpers.method.schema import (
     RecordError,
     check_records,
     find_problems,
@@ -14,7 +14,8 @@ from qa_helpers.schema import (
     validate_record,
     write_records,
 )
-from qa_helpers.spec import DatasetSpec, Modality, SpecError
+from qa_helpers.method.spec import DatasetSpec, Modality, SpecError
+from qa_helpers.synthetic import catalog
 
 WORLD = tuple(Modality(m, 8, ("amount",) if m == "bill" else ()) for m in catalog.EVENT_MODALITIES)
 SPEC = DatasetSpec(WORLD, tabular=3)  # the synthetic world's modalities, a 3-wide tabular row

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from qa_helpers import text_store
-from qa_helpers.sentence_encoder import EmbeddingCache, HashingEncoder
-from qa_helpers.text_store import KEY_BYTES, VectorStore, text_key
+from qa_helpers.method import text_store
+from qa_helpers.method.sentence_encoder import EmbeddingCache, HashingEncoder
+from qa_helpers.method.text_store import KEY_BYTES, VectorStore, text_key
 
 
 def keys_and_vectors(n: int, dim: int = 4, start: int = 0):
@@ -105,18 +105,18 @@ def test_a_large_store_reopens_into_one_sorted_index(tmp_path):
 
 def test_the_cache_folder_follows_the_encoding_code(tmp_path, monkeypatch):
     """Vectors made by other encoding code are never read: the store's folder names the code's fingerprint."""
-    from qa_helpers import fingerprints
+    from qa_helpers.method import fingerprints
 
     before = EmbeddingCache(HashingEncoder(8), tmp_path).store.folder
     real = fingerprints.package_source
     monkeypatch.setattr(
-        fingerprints, "package_source", lambda m: real(m) + ("\n# edited\n" if m == "text_store" else "")
+        fingerprints, "package_source", lambda m: real(m) + ("\n# edited\n" if m == "method.text_store" else "")
     )
-    fingerprints._fingerprint_of_files.cache_clear()
-    try:
-        assert EmbeddingCache(HashingEncoder(8), tmp_path).store.folder != before
-    finally:
-        fingerprints._fingerprint_of_files.cache_clear()
+    assert EmbeddingCache(HashingEncoder(8), tmp_path).store.folder != before
+    monkeypatch.setattr(
+        fingerprints, "package_source", lambda m: real(m) + ("\n# edited\n" if m == "method.user_encoder" else "")
+    )
+    assert EmbeddingCache(HashingEncoder(8), tmp_path).store.folder == before  # the user encoder encodes no text
 
 
 def test_keys_merged_into_a_sorted_index_are_all_found(tmp_path, monkeypatch):

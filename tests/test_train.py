@@ -11,10 +11,10 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from qa_helpers import pipeline
-from qa_helpers.batches import PairSampler, batch_indices, split_pairs
-from qa_helpers.config import REPO_ROOT
-from qa_helpers.train import Pretrainer
+from qa_helpers.method.batches import PairSampler, batch_indices, split_pairs
+from qa_helpers.method.train import Pretrainer
+from qa_helpers.series import pipeline
+from qa_helpers.series.config import REPO_ROOT
 
 
 def make_trainer(setup, out_dir=None, **overrides):
@@ -96,7 +96,7 @@ def _worker(rank, world, port, setup, out):
     trainer = make_trainer(setup)
     total, parts = trainer.batch_losses(0)
     total.backward()
-    from qa_helpers.train import _flat_all_reduce_mean
+    from qa_helpers.method.train import _flat_all_reduce_mean
 
     _flat_all_reduce_mean([p.grad for p in trainer.params], world)
     if rank == 0:
@@ -154,7 +154,7 @@ def test_torchrun_two_processes_on_cpu(tmp_path):
 def test_the_schedule_warms_up_then_decays_to_its_floor():
     from transformers import get_cosine_schedule_with_warmup
 
-    from qa_helpers.train import lr_factor
+    from qa_helpers.method.train import lr_factor
 
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     reference = get_cosine_schedule_with_warmup(opt, 10, 100).lr_lambdas[0]
@@ -165,7 +165,7 @@ def test_the_schedule_warms_up_then_decays_to_its_floor():
 
 
 def test_every_trainable_weight_is_in_one_module_group_with_its_learning_rate(tiny_setup):
-    from qa_helpers.train import module_groups
+    from qa_helpers.method.train import module_groups
 
     trainer = make_trainer(tiny_setup, lr=1e-3, lr_modules=5.0, query_encoder="hashing-32")
     groups = module_groups(trainer.model)

@@ -4,8 +4,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from qa_helpers import config, tasks, userU, world
-from qa_helpers.userU import Claim, Population, compute_fact, reflect
+from qa_helpers.series import config
+from qa_helpers.synthetic import tasks, world
+from qa_helpers.useru import builder as userU
+from qa_helpers.useru.builder import Claim, Population, compute_fact, reflect
 
 SPEC = world.spec(config.load("smoke"))
 
@@ -206,7 +208,7 @@ def test_downstream_queries_are_worded_unlike_userU_questions():
 
 
 def test_answer_visibility_is_complete_without_a_cap_and_partial_with_a_small_one(small_world):
-    from qa_helpers import diagnostics
+    from qa_helpers.method import diagnostics
 
     records = small_world.pretrain[:20]
     assert set(diagnostics.answer_visibility(records, SPEC.with_caps((10**6,) * 5)).values()) == {1.0}

@@ -2,10 +2,12 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from qa_helpers import catalog, config, userU, world
-from qa_helpers import userU_from_records as R
-from qa_helpers.sentence_encoder import HashingEncoder
-from qa_helpers.userU_from_records import Claim, Population, UserFacts
+from qa_helpers.method.sentence_encoder import HashingEncoder
+from qa_helpers.series import config
+from qa_helpers.synthetic import catalog, world
+from qa_helpers.useru import builder as userU
+from qa_helpers.useru import clustered as R
+from qa_helpers.useru.clustered import Claim, Population, UserFacts
 
 # three well-separated groups of texts, with hand-made vectors: a group's texts sit near 10 * a unit axis
 GROUPS = {

@@ -5,7 +5,9 @@ import re
 import numpy as np
 import pytest
 
-from qa_helpers import catalog, config, interests, tasks, userU, world
+from qa_helpers.series import config
+from qa_helpers.synthetic import catalog, interests, tasks, world
+from qa_helpers.useru import builder as userU
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +90,7 @@ def test_version_5_questions_are_worded_unlike_the_task_queries():
 
 
 def test_the_diagnostics_bank_asks_interest_topics_off_the_facet_grid():
-    from qa_helpers.userU_from_records import catalogue_questions
+    from qa_helpers.useru.clustered import catalogue_questions
 
     plain, with_interests = catalogue_questions(), catalogue_questions(interests=True)
     assert with_interests.grid_questions() == plain.grid_questions() and len(plain.grid_questions()) == 24
@@ -103,7 +105,7 @@ def test_the_diagnostics_bank_asks_interest_topics_off_the_facet_grid():
 def test_the_prefix_diagnostics_read_interest_topics(v2_world):
     """The fact reader and the answer visibility work on UserU version 5's interest topics (they once knew the
     facets' population only): perfect without a cap, worse with a small one."""
-    from qa_helpers import diagnostics
+    from qa_helpers.method import diagnostics
 
     pairs, _ = userU.build(v2_world.pretrain, v2_world.pretrain_future, seed=0, interests=True)
     assert any(p["topic"].startswith("interest:") for p in pairs if p["source"] == "uqa")

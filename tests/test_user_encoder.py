@@ -3,11 +3,12 @@
 import pytest
 import torch
 
-from qa_helpers import catalog, layout
-from qa_helpers.sentence_encoder import EmbeddingCache, HashingEncoder
-from qa_helpers.spec import DatasetSpec, Modality
-from qa_helpers.user_encoder import HierarchicalEncoder, masked_mean
-from qa_helpers.user_tensors import TextTable, UserTensors
+from qa_helpers.method import layout
+from qa_helpers.method.sentence_encoder import EmbeddingCache, HashingEncoder
+from qa_helpers.method.spec import DatasetSpec, Modality
+from qa_helpers.method.user_encoder import HierarchicalEncoder, masked_mean
+from qa_helpers.method.user_tensors import TextTable, UserTensors
+from qa_helpers.synthetic import catalog
 
 CAPS = (4, 3, 3, 2, 2)
 SPEC = DatasetSpec(

@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from qa_helpers import catalog, config, tasks, traits, world
-from qa_helpers.metrics import auc
-from qa_helpers.schema import check_records
-from qa_helpers.spec import DatasetSpec
+from qa_helpers.method.metrics import auc
+from qa_helpers.method.schema import check_records
+from qa_helpers.method.spec import DatasetSpec
+from qa_helpers.series import config
+from qa_helpers.synthetic import catalog, tasks, traits, world
 
 
 def test_same_seed_same_world(small_cfg, small_world):
@@ -103,7 +104,7 @@ def test_oracle_is_not_beaten_by_a_model_on_the_true_traits():
 
 
 def test_oracle_spread_matches_design():
-    from qa_helpers.datasheet import population_task_stats
+    from qa_helpers.series.datasheet import population_task_stats
 
     stats = population_task_stats(n=50_000)
     aucs = {t: s["oracle_auc"] for t, s in stats.items()}

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from qa_helpers import catalog, config, interests, tasks, traits, world
+from qa_helpers.series import config
+from qa_helpers.synthetic import catalog, interests, tasks, traits, world
 
 
 @pytest.fixture(scope="module")

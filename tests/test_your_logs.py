@@ -16,12 +16,14 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from qa_helpers import batch_embedding as BE
-from qa_helpers import config, example_logs, your_logs
-from qa_helpers.__main__ import main
-from qa_helpers.prompt_tuning import PromptSet
-from qa_helpers.schema import RecordError
-from qa_helpers.spec import DatasetSpec, SpecError
+from qa_helpers.cli import batch_embedding as BE
+from qa_helpers.cli import your_logs
+from qa_helpers.cli.main import main
+from qa_helpers.method.prompt_tuning import PromptSet
+from qa_helpers.method.schema import RecordError
+from qa_helpers.method.spec import DatasetSpec, SpecError
+from qa_helpers.series import config
+from qa_helpers.synthetic import example_logs
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -505,7 +507,7 @@ def test_a_run_resumes_only_checkpoints_of_the_same_data_settings_and_code(tiny,
     difference and --fresh; --fresh starts afresh; the same run resumes."""
     import shutil
 
-    from qa_helpers import train
+    from qa_helpers.method import train
 
     out = tmp_path / "run"
     shutil.copytree(tiny.out / "checkpoints", out / "checkpoints")

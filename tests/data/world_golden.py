@@ -9,9 +9,12 @@ import sys
 
 import numpy as np
 
-from qa_helpers import config, inference, pipeline, sentence_encoder, userU, world
-from qa_helpers.train import Pretrainer
-from qa_helpers.user_tensors import TextTable
+from qa_helpers.method import inference, sentence_encoder
+from qa_helpers.method.train import Pretrainer
+from qa_helpers.method.user_tensors import TextTable
+from qa_helpers.series import config, pipeline
+from qa_helpers.synthetic import world
+from qa_helpers.useru import builder as userU
 
 QUERIES = ["Will this person order takeout?", "Is this user likely to travel abroad?"]
 # settings added since the golden file was written, at the values that reproduce the code of then

@@ -7,8 +7,8 @@ import math
 import jupytext
 import pytest
 
-from qa_helpers import claims, config, runner
-from qa_helpers.outputs import load_metrics, metrics_path
+from qa_helpers.series import claims, config, runner
+from qa_helpers.series.outputs import load_metrics, metrics_path
 
 NOTEBOOKS = runner.notebook_paths()
 IDS = [p.stem for p in NOTEBOOKS]

@@ -7,7 +7,7 @@ series' own results in the README, so a reader sees the method both where anchor
     python benchmarks/control_world.py --no-run    # rewrite the summary from the control's last run
 
 Executed notebooks, figures and metrics go to artifacts/control/; the summary that the README reads is
-benchmarks/results/control_world.json (the verdicts are the notebooks' own, by the rule of qa_helpers/claims.py).
+benchmarks/results/control_world.json (the verdicts are the notebooks' own, by the rule of qa_helpers/series/claims.py).
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from qa_helpers.method import timing
 from qa_helpers.method.model import QAnchor
 from qa_helpers.series import artifacts, config, pipeline
 from qa_helpers.series.outputs import provenance
+from qa_helpers.synthetic import tasks
 
 USERS_PER_CALL = {"tiny": 32, "smollm2": 4}
 GOAL_N_Q, GOAL_FRACTION, GOAL_MAX_DIFF = 10, 0.85, 1e-4
@@ -85,9 +86,9 @@ def main(argv=None) -> dict:
         return {**result, "goals": goals(result)}
 
     cfg = config.load("default")
-    w, pairs = artifacts.world_and_userU(cfg)
+    w, pairs = artifacts.world_and_useru(cfg)
     table = artifacts.text_table(w, cfg)
-    queries = timing.serving_queries(max(args.n_q))
+    queries = timing.serving_queries([t.query for t in tasks.TASKS], max(args.n_q))
     runs = []
     for kind in args.backbones:
         records = w.downstream[: args.users or USERS_PER_CALL.get(kind, 8)]

@@ -47,7 +47,7 @@ def main(argv=None) -> dict:
     trainer = pipeline.pretrainer(cfg, artifacts.pretraining_data(cfg), resume=False)
     pairs = trainer.local_pairs(0)
     batch = trainer.user_batch(pairs)
-    _, prefix_mask = trainer.model.prefix(batch)
+    _, prefix_mask = trainer.model.encoder(batch)
     suffix = trainer.model.suffix([p["query"] for p in pairs], [p["answer"] for p in pairs])
     answer_tokens = [
         len(trainer.model.tokenizer(p["answer"], add_special_tokens=False)["input_ids"][: cfg.max_answer_tokens]) + 1

@@ -30,8 +30,8 @@ from qa_helpers.method import diagnostics, fingerprints
 from qa_helpers.method.batches import split_pairs
 from qa_helpers.series import artifacts, config, pipeline, recipes
 from qa_helpers.series.outputs import provenance
-from qa_helpers.useru import builder as userU
-from qa_helpers.useru.clustered import catalogue_questions
+from qa_helpers.synthetic.useru_catalogue import catalogue_facets
+from qa_helpers.useru.facts import facet_shares
 
 USERU_VERSIONS = {3: 0, 4: 5}  # UserU version -> uqa_low_topics (the datasheet's design value for version 4)
 
@@ -44,7 +44,7 @@ def common_held_out(overrides: dict) -> dict[int, list[dict]]:
     held = {}
     for version, low in USERU_VERSIONS.items():
         cfg = config.load("default", **{**overrides, "uqa_low_topics": low})
-        held[version] = split_pairs(artifacts.world_and_userU(cfg)[1], cfg.eval_pairs, cfg.seed)[1]
+        held[version] = split_pairs(artifacts.world_and_useru(cfg)[1], cfg.eval_pairs, cfg.seed)[1]
     users = set.intersection(*({p["user_id"] for p in pairs} for pairs in held.values()))
     return {version: [p for p in pairs if p["user_id"] in users] for version, pairs in held.items()}
 
@@ -99,15 +99,13 @@ def main() -> None:
         model = trainer.model.eval()
         records = artifacts.world(cfg).downstream[:1000]
         users = pipeline.user_tensors(cfg, records, data[0].table)
-        shares = np.stack([userU.facet_shares(r) for r in records])
-        levels = diagnostics.facet_readout_by_level(model, users, shares, cfg.seed)
+        source = catalogue_facets(interests=cfg.world_version == 2)  # world version 2: the interest topics too
+        shares = np.stack([facet_shares(r, source) for r in records])
+        levels = diagnostics.facet_readout_by_level(model, users, shares, source.bank.grid_questions(), cfg.seed)
         readout = {name: list(r2) for name, r2 in levels.items()}
         for version, pairs in common_held_out(overrides).items():
             settings = (cfg.diagnostic_group, cfg.diagnostic_grid_users, cfg.seed, data[3])
-            questions = catalogue_questions(cfg.world_version == 2)  # world version 2: the interest topics too
-            report = diagnostics.diagnose(
-                model, data[0], pairs, *settings, questions=questions, loss=diagnostics.HeldOutLoss()
-            )
+            report = diagnostics.diagnose(model, data[0], pairs, source.bank, *settings, loss=diagnostics.HeldOutLoss())
             on_userU[f"v{version}"] = report
     train_seconds = sum(h["seconds"] for h in history)
     evals = [

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from qa_helpers.method import evaluation, inference
-from qa_helpers.method.batches import split_pairs
+from qa_helpers.method.batches import PairSampler, split_pairs
 from qa_helpers.series import artifacts, claims, config, pipeline
 from qa_helpers.series.config import REPO_ROOT
 from qa_helpers.series.outputs import provenance
@@ -44,7 +44,7 @@ def one_seed(cfg: config.Profile, seed: int) -> dict:
     """Every row and claim of one training seed."""
     # the profile's own seed is left unset, so that its model is the series' (cached by notebook 03)
     cfg = config.load(cfg.name, **{**_overrides(cfg), "train_seed": None if seed == cfg.seed else seed})
-    w, pairs = artifacts.world_and_userU(cfg)
+    w, pairs = artifacts.world_and_useru(cfg)
     table = artifacts.text_table(w, cfg)
     users = pipeline.user_tensors(cfg, w.downstream, table)
     pretrain_users = pipeline.user_tensors(cfg, w.pretrain, table)
@@ -58,12 +58,23 @@ def one_seed(cfg: config.Profile, seed: int) -> dict:
         BASE: inference.embed(model, users, queries, batch_size=64),
         UNTRAINED: inference.embed(untrained, users, queries, batch_size=64),
         GENERIC: inference.embed(model, users, [tasks.GENERIC_QUERY], batch_size=64)[:, 0],
-        SEQUENCE: baselines.sequence_embeddings(cfg, pretrain_users, train_pairs, users)[0],
+        SEQUENCE: baselines.sequence_embeddings(
+            pretrain_users,
+            train_pairs,
+            users,
+            pipeline.tiny_tokenizer(cfg, train_pairs),
+            PairSampler.for_settings(train_pairs, pipeline.pretrain_settings(cfg)),
+            cfg.emb_dim,
+            cfg.pretrain_steps,
+            cfg.init_seed,
+        )[0],
     }
     rows = []
     for name, e in emb.items():
         feats = (lambda k, e=e: e[:, k]) if e.ndim == 3 else e  # (users, queries, e)
-        rows += evaluation.evaluate(name, feats, w.labels, splits, "linear", cfg.bootstrap, cfg.seed)
+        rows += evaluation.evaluate(
+            name, feats, w.labels, splits, "linear", cfg.bootstrap, cfg.seed, task_names=tasks.TASK_NAMES
+        )
     return {
         "mean_auc": {name: claims.mean_with_interval(rows, name) for name in emb},
         "claims": [claims.compare(claim, rows, above, below) for claim, above, below in CLAIMS],

@@ -5,15 +5,16 @@
 
 On the profile's synthetic world:
 
-1. facets: the pretraining users' event texts are clustered (userU_from_records.find_facets, MiniLM vectors from
+1. facets: the pretraining users' event texts are clustered (useru.clustered.find_facets, MiniLM vectors from
    the shared text cache, 24 facets = the catalogue's number, the profile's seed), and the found facets are
    compared with the catalogue's facet of each text by the adjusted Rand index (weighted k-means, the default,
    and unweighted). The recipe of the model (weighted, 24 facets) is the module's default, fixed before any
    downstream number is seen: the unweighted ARI is reported, never used to choose.
-2. catalogue-free UserU from the pretraining records and their next-period records (userU_from_records.build, the
-   profile's k and draft error rate), split into train / held-out users as artifacts.pretraining_data splits the
-   catalogue's, and a Q-Anchor pretrained on it with exactly the profile's recipe (cached under
-   artifacts/<profile>/benchmarks/, resumed from a checkpoint); its final pretraining-side diagnostics.
+2. catalogue-free UserU from the pretraining records and their next-period records (useru.builder.build with
+   clustered facets, the profile's k and draft error rate), split into train / held-out users as
+   artifacts.pretraining_data splits the catalogue's, and a Q-Anchor pretrained on it with exactly the profile's
+   recipe (cached under artifacts/<profile>/benchmarks/, resumed from a checkpoint); its final pretraining-side
+   diagnostics.
 3. the catalogue model: artifacts.pretrained_model (trained and cached there if missing).
 4. both models' linear-probe AUC on the same downstream users and per-task splits, each task's own query
    (notebook 04's "Q-Anchor (Base)" row), with bootstrap intervals; the mean over the ten tasks, and the difference
@@ -38,6 +39,7 @@ import hashlib  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -51,9 +53,13 @@ from qa_helpers.method.train import Pretrainer  # noqa: E402
 from qa_helpers.method.user_tensors import TextTable  # noqa: E402
 from qa_helpers.series import artifacts, claims, config, pipeline
 from qa_helpers.series.outputs import provenance, relative_path, to_jsonable  # noqa: E402
-from qa_helpers.synthetic import catalog as C  # noqa: E402
-from qa_helpers.synthetic import tasks, world
-from qa_helpers.useru import clustered as UF  # noqa: E402
+from qa_helpers.synthetic import (
+    catalog,  # noqa: E402
+    tasks,
+    world,
+)
+from qa_helpers.useru import builder, clustered  # noqa: E402
+from qa_helpers.useru.facts import facet_shares  # noqa: E402
 
 NAME = "userU_without_catalogue"
 
@@ -65,7 +71,7 @@ def result_path(cfg) -> Path:
     return cfg.artifacts_path() / "benchmarks" / f"{NAME}.json"
 
 
-N_FACETS = len(C.FACETS)  # 24: as many facets as the catalogue has
+N_FACETS = len(catalog.FACETS)  # 24: as many facets as the catalogue has
 WEIGHT_BY_COUNT = True  # find_facets' default; fixed before any downstream number (never chosen on AUC)
 TEXT_ENCODER = "minilm"
 CATALOGUE = "Q-Anchor (catalogue UserU)"
@@ -87,13 +93,13 @@ def catalogue_facet_per_text(records: list[dict]) -> tuple[dict[str, str], int]:
     for rec in records:
         for modality, events in rec.get("events", {}).items():
             for ev in events:
-                entry = C.lookup(modality, ev["text"])
+                entry = catalog.lookup(modality, ev["text"])
                 seen.setdefault(ev["text"], Counter())[entry.facet if entry else "unknown"] += 1
     truth = {t: min(c, key=lambda f: (-c[f], f)) for t, c in seen.items()}
     return truth, sum(len(c) > 1 for c in seen.values())
 
 
-def facet_summary(facets: UF.Facets, truth: dict[str, str], records: list[dict], top: int = 6) -> list[dict]:
+def facet_summary(facets: clustered.Facets, truth: dict[str, str], records: list[dict], top: int = 6) -> list[dict]:
     """The `top` largest found facets: name, texts, events, and the catalogue facet most of their events carry."""
     counts = Counter(ev["text"] for rec in records for evs in rec.get("events", {}).values() for ev in evs)
     out = []
@@ -131,7 +137,7 @@ def model_folder(cfg: config.Profile) -> Path:
         "n_facets": N_FACETS,
         "weight_by_count": WEIGHT_BY_COUNT,
         "text_encoder": TEXT_ENCODER,
-        "userU_from_records": fingerprints.code_fingerprint(["useru.clustered"]),
+        "useru": fingerprints.code_fingerprint(["useru.builder", "useru.clustered"]),
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
     return cfg.artifacts_path() / "benchmarks" / f"{NAME}-{digest}"
@@ -146,12 +152,13 @@ def free_model(cfg, w, facets, users, progress: bool) -> tuple[QAnchor, list[dic
         log(f"catalogue-free model from cache: {relative_path(folder)}")
         info = json.loads(saved.read_text())
         history = json.loads((folder / "history.json").read_text())
-        return QAnchor.from_pretrained(folder / "model"), history, info["stats"], info["split"]
+        return QAnchor.from_pretrained(folder / "model", config.cache_root()), history, info["stats"], info["split"]
     future_texts = sorted({ev["text"] for r in w.pretrain_future for evs in r["events"].values() for ev in evs})
-    facets_ext = facets.extended(future_texts, sentence_encoder.text_cache(TEXT_ENCODER).encode)
-    spec = world.spec(cfg)
+    cache = sentence_encoder.text_cache(TEXT_ENCODER, config.cache_root())
+    facets_ext = replace(facets.extended(future_texts, cache.encode), modality_labels=catalog.MODALITY_LABELS)
+    spec = world.spec(cfg, cfg.event_caps)
     t0 = time.perf_counter()
-    pairs, stats = UF.build(
+    pairs, stats = builder.build(
         w.pretrain,
         w.pretrain_future,
         facets_ext,
@@ -159,14 +166,14 @@ def free_model(cfg, w, facets, users, progress: bool) -> tuple[QAnchor, list[dic
         cfg.uqa_topics_per_user,
         cfg.draft_error_rate,
         cfg.window_days,
-        spec.event_modalities,
         k_low=cfg.uqa_low_topics,
+        modalities=spec.event_modalities,
     )
     log(f"catalogue-free UserU: {len(pairs):,} pairs in {time.perf_counter() - t0:.0f} s")
     train, held = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
     held_users = {p["user_id"] for p in held}
-    shares = {r["user_id"]: UF.facet_shares(r, facets_ext) for r in w.pretrain if r["user_id"] in held_users}
-    bank = UF.question_bank(facets_ext)
+    shares = {r["user_id"]: facet_shares(r, facets_ext) for r in w.pretrain if r["user_id"] in held_users}
+    bank = facets_ext.bank
     split = {
         "train_pairs": len(train),
         "held_pairs": len(held),
@@ -175,7 +182,10 @@ def free_model(cfg, w, facets, users, progress: bool) -> tuple[QAnchor, list[dic
     }
     torch.manual_seed(cfg.seed)
     model = pipeline.new_model(cfg, train, users, spec, bank.all_questions(), TEXT_ENCODER)
-    trainer = Pretrainer(model, users, train, held, cfg, folder / "checkpoints", pipeline.device(cfg), shares, bank)
+    settings = pipeline.pretrain_settings(cfg)
+    trainer = Pretrainer(
+        model, users, train, held, settings, bank, folder / "checkpoints", pipeline.device(cfg), shares
+    )
     latest = trainer.latest_checkpoint()
     if latest is not None:
         trainer.load_checkpoint(latest)
@@ -225,15 +235,15 @@ def main() -> None:
     # 1 facets found in the records against the catalogue's
     t = time.perf_counter()
     w = artifacts.world(cfg)
-    cache = sentence_encoder.text_cache(TEXT_ENCODER)
+    cache = sentence_encoder.text_cache(TEXT_ENCODER, config.cache_root())
     table = TextTable.build(w.pretrain + w.downstream, cache)  # as artifacts.text_table(w), one shared cache
     seconds["world_and_texts"] = time.perf_counter() - t
     t = time.perf_counter()
     truth, ambiguous = catalogue_facet_per_text(w.pretrain)
     found = {}
     for weighted in (True, False):
-        f = UF.find_facets(w.pretrain, cache.encode, N_FACETS, cfg.seed, weight_by_count=weighted)
-        found[weighted] = (f, UF.facet_agreement([truth[x] for x in f.texts], f.labels))
+        f = clustered.find_facets(w.pretrain, cache.encode, N_FACETS, cfg.seed, weight_by_count=weighted)
+        found[weighted] = (f, clustered.facet_agreement([truth[x] for x in f.texts], f.labels))
     facets = found[WEIGHT_BY_COUNT][0]
     seconds["facets"] = time.perf_counter() - t
     ari = {"weighted": found[True][1], "unweighted": found[False][1]}
@@ -250,7 +260,7 @@ def main() -> None:
 
     # 3 the catalogue model
     t = time.perf_counter()
-    _, cat_stats = artifacts.userU_pairs(cfg, w)
+    _, cat_stats = artifacts.useru_pairs(cfg, w)
     cat, cat_history = artifacts.pretrained_model(cfg, progress=progress)
     seconds["catalogue_model"] = time.perf_counter() - t
 
@@ -264,7 +274,16 @@ def main() -> None:
     for name, model in ((CATALOGUE, cat), (FREE, free)):
         model.eval()
         emb = inference.representation_levels(model, down, queries, progress=False)["unit"]  # as notebook 04
-        rows += evaluation.evaluate(name, lambda k, e=emb: e[:, k], labels, splits, "linear", cfg.bootstrap, cfg.seed)
+        rows += evaluation.evaluate(
+            name,
+            lambda k, e=emb: e[:, k],
+            labels,
+            splits,
+            "linear",
+            cfg.bootstrap,
+            cfg.seed,
+            task_names=tasks.TASK_NAMES,
+        )
     seconds["downstream"] = time.perf_counter() - t
     claim = claims.compare(
         "Q-Anchor pretrained on the catalogue's UserU has a higher mean AUC than on catalogue-free UserU",

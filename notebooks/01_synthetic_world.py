@@ -45,11 +45,10 @@ import json
 
 import pandas as pd
 
-from qa_helpers.method import evaluation
 from qa_helpers.series import artifacts, chapter, datasheet, plots, readings
 from qa_helpers.series.outputs import save_figure
-from qa_helpers.synthetic import catalog, tasks
-from qa_helpers.useru import builder as userU
+from qa_helpers.synthetic import catalog, features, tasks
+from qa_helpers.synthetic.useru_catalogue import catalogue_facets
 
 ch = chapter.setup("01_synthetic_world", PROFILE, SEED)
 cfg, rec, w = ch.cfg, ch.rec, ch.world
@@ -154,7 +153,7 @@ save_figure(fig, "01_trait_task_heatmap", cfg, data)
 # model that reads the events themselves can in principle do better. Compare them with section 4's oracle.
 
 # %%
-aucs = evaluation.evidence_aucs(w.downstream, w.labels, cfg.n_tabular, cfg.seed, cfg.world_version == 2)
+aucs = features.evidence_aucs(w.downstream, w.labels, cfg.n_tabular, cfg.seed, cfg.world_version == 2)
 designed = {t.name: t.evidence for t in tasks.TASKS}
 fig, data = plots.evidence_map(aucs, designed)
 save_figure(fig, "01_evidence_map", cfg, data)
@@ -225,7 +224,7 @@ readings.show(readings.premise(premise_gaps, cfg.emb_dim))
 # a user's top-10 topics can name the specific interests that user holds.
 
 # %%
-pairs, stats = artifacts.userU_pairs(cfg, w)
+pairs, stats = artifacts.useru_pairs(cfg, w)
 print(json.dumps(stats, indent=1))
 for source in ("future", "uqa"):
     example = next(p for p in pairs if p["source"] == source)
@@ -236,7 +235,8 @@ topic_counts = collections.Counter(p["topic"] for p in pairs if p["source"] == "
 fig, data = plots.reflection_stats(stats, dict(topic_counts))
 save_figure(fig, "01_userU_reflection", cfg, data)
 print(
-    f"{len(topic_counts)} of {len(userU.topics_for(cfg.world_version == 2))} topics were chosen for at least one user"
+    f"{len(topic_counts)} of {len(catalogue_facets(cfg.world_version == 2).bank.every_topic)} topics were chosen "
+    "for at least one user"
 )
 
 # %% [markdown]

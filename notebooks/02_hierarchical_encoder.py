@@ -46,7 +46,7 @@ from IPython.display import display
 
 from qa_helpers.method import layout, sentence_encoder
 from qa_helpers.method.user_encoder import masked_mean
-from qa_helpers.series import artifacts, chapter, pipeline, plots, readings
+from qa_helpers.series import artifacts, chapter, config, pipeline, plots, readings
 from qa_helpers.series.outputs import save_figure
 from qa_helpers.synthetic import catalog
 
@@ -68,7 +68,7 @@ print(
 # profile names the encoder, `text_encoder`: the smoke profile hashes words instead, a code-path check only.)
 
 # %%
-encoder = sentence_encoder.text_cache(cfg.text_encoder).encoder
+encoder = sentence_encoder.text_cache(cfg.text_encoder, config.cache_root()).encoder
 table = artifacts.text_table(w, cfg)
 n_events = sum(len(evs) for r in w.pretrain + w.downstream for evs in r["events"].values())
 print(
@@ -286,7 +286,7 @@ from qa_helpers.series import exercises
 from qa_helpers.synthetic import world
 
 PREDICTION = None  # a number of tokens
-spec = world.spec(cfg)
+spec = world.spec(cfg, cfg.event_caps)
 caps = [m.cap * (2 if m.name == "bill" else 1) for m in spec.modalities]
 grown = layout.prefix_length(spec.with_caps(tuple(caps)), cfg.tabular_tokens) - layout.prefix_length(
     spec, cfg.tabular_tokens

@@ -53,12 +53,14 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from qa_helpers.method import backbones, diagnostics, losses
+from qa_helpers.method import diagnostics, losses
 from qa_helpers.method.batches import PairSampler, split_pairs
 from qa_helpers.series import artifacts, chapter, config, pipeline, plots, readings, recipes
 from qa_helpers.series.outputs import save_figure
 from qa_helpers.synthetic import baselines, catalog, world
-from qa_helpers.useru import builder as userU
+from qa_helpers.synthetic.useru_catalogue import TOPIC_BY_KEY, catalogue_facets
+from qa_helpers.useru.facts import facet_shares
+from qa_helpers.useru.visibility import answer_visibility, fact_reader_recall
 
 ch = chapter.setup("03_userU_pretraining", PROFILE, SEED)
 cfg, rec, w, pairs = ch.cfg, ch.rec, ch.world, ch.pairs
@@ -82,7 +84,7 @@ print(
 # a question it has not seen.
 
 # %%
-topic = userU.TOPIC_BY_KEY["takeout/timing"]
+topic = TOPIC_BY_KEY["takeout/timing"]
 display(
     pd.Series(
         {**{f"trained wording {i}": q for i, q in enumerate(topic.wordings)}, "held-out wording": topic.held_out},
@@ -306,9 +308,8 @@ pd.Series(final).round(3).to_frame("held-out users, end of training")
 # prefix can recover; the rest it must guess from the recent events:
 
 # %%
-visibility = diagnostics.answer_visibility(
-    w.pretrain[:1000], world.spec(cfg), cfg.uqa_topics_per_user, interests=cfg.world_version == 2
-)
+source = catalogue_facets(interests=cfg.world_version == 2)  # the catalogue's facets, as UserU asks them
+visibility = answer_visibility(w.pretrain[:1000], world.spec(cfg, cfg.event_caps), source, cfg.uqa_topics_per_user)
 pd.Series(visibility).round(3).to_frame("facts the prefix shows as the answer states them")
 
 # %% [markdown]
@@ -318,11 +319,12 @@ pd.Series(visibility).round(3).to_frame("facts the prefix shows as the answer st
 
 # %%
 held_users = {p["user_id"] for p in eval_pairs}
-reader = diagnostics.fact_reader_recall(
+reader = fact_reader_recall(
     [r for r in w.pretrain if r["user_id"] in held_users],
     w.pretrain,
     eval_pairs,
-    world.spec(cfg),
+    world.spec(cfg, cfg.event_caps),
+    source,
     cfg.diagnostic_group,
     cfg.seed,
 )
@@ -346,11 +348,9 @@ pd.Series(
 # %%
 readout_records = w.downstream[:1000]
 readout_users = pipeline.user_tensors(cfg, readout_records, fresh_users.table)
-shares = np.stack([userU.facet_shares(r) for r in readout_records])
-readout = diagnostics.facet_readout_by_level(model, readout_users, shares, cfg.seed)
-answer_tokenizer = backbones.train_tokenizer(
-    pipeline.tokenizer_corpus(train_pairs, pipeline.world_questions(cfg.world_version)), cfg.tokenizer_vocab
-)
+shares = np.stack([facet_shares(r, source) for r in readout_records])
+readout = diagnostics.facet_readout_by_level(model, readout_users, shares, source.bank.grid_questions(), cfg.seed)
+answer_tokenizer = pipeline.tiny_tokenizer(cfg, train_pairs)
 seq_model, _ = baselines.train_sequence_contrastive(
     fresh_users,
     train_pairs,
@@ -358,7 +358,7 @@ seq_model, _ = baselines.train_sequence_contrastive(
     cfg.emb_dim,
     steps=cfg.pretrain_steps,
     seed=cfg.seed,
-    sampler=PairSampler.for_profile(train_pairs, cfg),
+    sampler=PairSampler.for_settings(train_pairs, pipeline.pretrain_settings(cfg)),
 )
 with torch.no_grad():
     seq_emb = seq_model.user(baselines.SequenceContrastive.user_features(readout_users)).numpy()

@@ -47,7 +47,7 @@ import torch
 from IPython.display import display
 
 from qa_helpers.method import backbones, evaluation, inference, sentence_encoder, user_tensors
-from qa_helpers.method.batches import split_pairs
+from qa_helpers.method.batches import PairSampler, split_pairs
 from qa_helpers.series import artifacts, chapter, claims, config, paper, pipeline, plots, readings
 from qa_helpers.series.outputs import save_figure
 from qa_helpers.synthetic import baselines, tasks, world
@@ -101,14 +101,18 @@ pd.DataFrame({"query": {t.name: t.query for t in tasks.TASKS}})
 # downstream users (all users in the full profile); section 4 compares every row on that subset too.
 
 # %%
-rows = evaluation.evaluate_oracle(probs, labels, splits, cfg.bootstrap, cfg.seed)
+rows = evaluation.evaluate_oracle(probs, labels, splits, cfg.bootstrap, cfg.seed, task_names=tasks.TASK_NAMES)
 by_category = cfg.world_version == 2  # interest events counted per category field (the datasheet's Changes)
 handcrafted = baselines.handcrafted_features(w.downstream, cfg.n_tabular, by_category)
-rows += evaluation.evaluate_gbdt("Handcrafted + GBDT", handcrafted, labels, splits, cfg.bootstrap, cfg.seed)
-capped = baselines.handcrafted_features(
-    user_tensors.capped_records(w.downstream, world.spec(cfg)), cfg.n_tabular, by_category
+rows += evaluation.evaluate_gbdt(
+    "Handcrafted + GBDT", handcrafted, labels, splits, cfg.bootstrap, cfg.seed, task_names=tasks.TASK_NAMES
 )
-rows += evaluation.evaluate_gbdt("Handcrafted + GBDT (capped events)", capped, labels, splits, cfg.bootstrap, cfg.seed)
+capped = baselines.handcrafted_features(
+    user_tensors.capped_records(w.downstream, world.spec(cfg, cfg.event_caps)), cfg.n_tabular, by_category
+)
+rows += evaluation.evaluate_gbdt(
+    "Handcrafted + GBDT (capped events)", capped, labels, splits, cfg.bootstrap, cfg.seed, task_names=tasks.TASK_NAMES
+)
 print(f"handcrafted features: {handcrafted.shape[1]} columns")
 
 # %%
@@ -120,12 +124,17 @@ print("example description:", baselines.serialize(w.downstream[0])[:300], "...")
 train_pairs, _ = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
 pretrain_users = pipeline.user_tensors(cfg, w.pretrain, table)
 seq_emb, seq_history = {}, {}
+answer_tokenizer = pipeline.tiny_tokenizer(cfg, train_pairs)  # the tiny backbone's, for the answer tower
 seq_emb["Sequence contrastive (no LLM)"], seq_history["Sequence contrastive (no LLM)"] = baselines.sequence_embeddings(
-    cfg, pretrain_users, train_pairs, users
+    pretrain_users,
+    train_pairs,
+    users,
+    answer_tokenizer,
+    PairSampler.for_settings(train_pairs, pipeline.pretrain_settings(cfg)),
+    cfg.emb_dim,
+    cfg.pretrain_steps,
+    cfg.init_seed,
 )  # Q-Anchor's pairs, steps and batches
-answer_tokenizer = backbones.train_tokenizer(
-    pipeline.tokenizer_corpus(train_pairs, pipeline.world_questions(cfg.world_version)), cfg.tokenizer_vocab
-)
 wide = f"Sequence contrastive (no LLM), {cfg.seq_baseline_steps} x 256"
 seq_model, seq_history[wide] = baselines.train_sequence_contrastive(
     pretrain_users,
@@ -161,7 +170,9 @@ embedding_rows = {
 }
 for probe in evaluation.PROBES:
     for name, feats in embedding_rows.items():
-        rows += evaluation.evaluate(name, feats, labels, splits, probe, cfg.bootstrap, cfg.seed)
+        rows += evaluation.evaluate(
+            name, feats, labels, splits, probe, cfg.bootstrap, cfg.seed, task_names=tasks.TASK_NAMES
+        )
 
 # %% [markdown]
 # ## 3 Results on all downstream users
@@ -214,23 +225,47 @@ def on_subset(values: np.ndarray) -> np.ndarray:
 
 
 query_text = np.stack([on_subset(baselines.text_embeddings(sub_records, minilm, q)) for q in queries], 1)
-smollm = backbones.smollm2(lora=False)
+smollm = backbones.smollm2(lora=False, cache_dir=config.cache_root())
 llm_states = on_subset(baselines.llm_last_token(sub_records, smollm, queries))  # (users, queries, hidden)
 del smollm
 
-sub_rows = evaluation.evaluate_oracle(probs, labels, sub_splits, cfg.bootstrap, cfg.seed)
-sub_rows += evaluation.evaluate_gbdt("Handcrafted + GBDT", handcrafted, labels, sub_splits, cfg.bootstrap, cfg.seed)
+sub_rows = evaluation.evaluate_oracle(probs, labels, sub_splits, cfg.bootstrap, cfg.seed, task_names=tasks.TASK_NAMES)
 sub_rows += evaluation.evaluate_gbdt(
-    "Handcrafted + GBDT (capped events)", capped, labels, sub_splits, cfg.bootstrap, cfg.seed
+    "Handcrafted + GBDT", handcrafted, labels, sub_splits, cfg.bootstrap, cfg.seed, task_names=tasks.TASK_NAMES
+)
+sub_rows += evaluation.evaluate_gbdt(
+    "Handcrafted + GBDT (capped events)",
+    capped,
+    labels,
+    sub_splits,
+    cfg.bootstrap,
+    cfg.seed,
+    task_names=tasks.TASK_NAMES,
 )
 sub_rows += evaluation.evaluate(
-    "MiniLM (query + profile text)", lambda k: query_text[:, k], labels, sub_splits, "linear", cfg.bootstrap, cfg.seed
+    "MiniLM (query + profile text)",
+    lambda k: query_text[:, k],
+    labels,
+    sub_splits,
+    "linear",
+    cfg.bootstrap,
+    cfg.seed,
+    task_names=tasks.TASK_NAMES,
 )
 sub_rows += evaluation.evaluate(
-    "SmolLM2 as is (profile + query)", lambda k: llm_states[:, k], labels, sub_splits, "linear", cfg.bootstrap, cfg.seed
+    "SmolLM2 as is (profile + query)",
+    lambda k: llm_states[:, k],
+    labels,
+    sub_splits,
+    "linear",
+    cfg.bootstrap,
+    cfg.seed,
+    task_names=tasks.TASK_NAMES,
 )
 for name, feats in embedding_rows.items():
-    sub_rows += evaluation.evaluate(name, feats, labels, sub_splits, "linear", cfg.bootstrap, cfg.seed)
+    sub_rows += evaluation.evaluate(
+        name, feats, labels, sub_splits, "linear", cfg.bootstrap, cfg.seed, task_names=tasks.TASK_NAMES
+    )
 sub_auc = evaluation.table(sub_rows, "auc", with_ci=True)
 print(
     f"{len(subset)} users, {len(sub_splits[0][1])} scored per task; tasks with few positives are noisy "

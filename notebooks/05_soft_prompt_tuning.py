@@ -48,7 +48,7 @@ import torch
 from IPython.display import display
 
 from qa_helpers.method import attention, evaluation, inference, layout, prompt_tuning, timing
-from qa_helpers.series import artifacts, chapter, claims, paper, pipeline, plots, readings
+from qa_helpers.series import artifacts, chapter, claims, paper, plots, prompts, readings
 from qa_helpers.series.outputs import load_metrics, metrics_path, save_figure
 from qa_helpers.synthetic import tasks
 
@@ -155,7 +155,7 @@ assert cfg.prompt_tokens in cfg.prompt_token_grid and cfg.prompt_steps in cfg.pr
 runs, tune_seconds = {}, {}
 for n_tokens in cfg.prompt_token_grid:
     t0 = time.perf_counter()
-    runs[n_tokens] = pipeline.tune_prompts(
+    runs[n_tokens] = prompts.tune_prompts(
         cfg,
         model,
         prefixes,
@@ -198,7 +198,14 @@ for name, vectors in prompt_sets.items():
     emb = np.zeros((len(users), len(queries), model.config.emb_dim), np.float32)  # rows outside the subset unused
     emb[sweep_users] = inference.embed(model, sweep_prefixes, queries, vectors, batch_size=256)
     sweep_rows += evaluation.evaluate(
-        name, lambda k, e=emb: e[:, k], labels, sweep_splits, "linear", cfg.bootstrap, cfg.seed
+        name,
+        lambda k, e=emb: e[:, k],
+        labels,
+        sweep_splits,
+        "linear",
+        cfg.bootstrap,
+        cfg.seed,
+        task_names=tasks.TASK_NAMES,
     )
 sweep_auc = evaluation.table(sweep_rows, "auc")
 print(f"sweeps scored on {len(sweep_users)} users (the same users and splits for every row)")
@@ -243,7 +250,14 @@ pd.DataFrame(
 tuned_name = "Q-Anchor (Prompt Tuned)"
 tuned_emb = inference.embed(model, prefixes, queries, main_run.final.vectors, batch_size=256)
 tuned_rows = evaluation.evaluate(
-    tuned_name, lambda k: tuned_emb[:, k], labels, splits, "linear", cfg.bootstrap, cfg.seed
+    tuned_name,
+    lambda k: tuned_emb[:, k],
+    labels,
+    splits,
+    "linear",
+    cfg.bootstrap,
+    cfg.seed,
+    task_names=tasks.TASK_NAMES,
 )
 if metrics_path("04_downstream_evaluation", cfg).exists():
     main_rows = [r for r in load_metrics("04_downstream_evaluation", cfg)["rows"] if r["probe"] != "mlp"]
@@ -251,7 +265,14 @@ else:
     print("notebook 04 has not run for this profile: the table shows Base and the tuned row only")
     base_emb = inference.embed(model, prefixes, queries, batch_size=256)
     main_rows = evaluation.evaluate(
-        "Q-Anchor (Base)", lambda k: base_emb[:, k], labels, splits, "linear", cfg.bootstrap, cfg.seed
+        "Q-Anchor (Base)",
+        lambda k: base_emb[:, k],
+        labels,
+        splits,
+        "linear",
+        cfg.bootstrap,
+        cfg.seed,
+        task_names=tasks.TASK_NAMES,
     )
 main_rows = main_rows + tuned_rows
 main_auc = evaluation.table(main_rows, "auc", with_ci=True)

@@ -86,7 +86,7 @@ print("position ids:", pos[0].tolist(), " <USER_EMB> of each block at", last.tol
 # lengths, with and without a soft prompt, the cached and packed states against one uncached forward per query.
 
 # %%
-queries = timing.serving_queries(10)
+queries = timing.serving_queries(ch.queries, 10)
 rows = list(range(cfg.serving_gate_users))
 gate = []
 prompts = 0.02 * torch.randn(len(queries), 4, model.backbone.hidden_size, generator=torch.Generator().manual_seed(0))
@@ -137,7 +137,7 @@ tiny_rows = timing.time_paths(
     model,
     users,
     list(range(cfg.serving_users)),
-    timing.serving_queries(max(cfg.serving_n_q)),
+    timing.serving_queries(ch.queries, max(cfg.serving_n_q)),
     n_q_values=cfg.serving_n_q,
     repeats=cfg.serving_repeats,
 )

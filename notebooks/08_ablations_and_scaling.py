@@ -56,8 +56,9 @@ import torch
 from IPython.display import display
 
 from qa_helpers.method import evaluation, inference
-from qa_helpers.series import artifacts, chapter, claims, config, paper, pipeline, plots, readings
+from qa_helpers.series import artifacts, chapter, claims, config, paper, pipeline, plots, prompts, readings
 from qa_helpers.series.outputs import save_figure
+from qa_helpers.synthetic import tasks
 
 started = time.perf_counter()
 ch = chapter.setup("08_ablations_and_scaling", PROFILE, SEED)
@@ -102,7 +103,9 @@ def variant(name, **overrides):
 def score(name, model, prompts=None):
     """Notebook 04's protocol: linear probe per task on the task's query embedding, bootstrap intervals."""
     emb = inference.embed(model, users, queries, prompts, batch_size=256)
-    return evaluation.evaluate(name, lambda k: emb[:, k], y, splits, "linear", cfg.bootstrap, cfg.seed)
+    return evaluation.evaluate(
+        name, lambda k: emb[:, k], y, splits, "linear", cfg.bootstrap, cfg.seed, task_names=tasks.TASK_NAMES
+    )
 
 
 # %% [markdown]
@@ -145,12 +148,12 @@ print({n: f"{s:.0f} s" for n, s in run_seconds.items()})
 # %%
 t0 = time.perf_counter()
 base_prefixes = inference.encode_prefixes(base_model, users, batch_size=256)
-tuned = pipeline.tune_prompts(cfg, base_model, base_prefixes, y)
+tuned = prompts.tune_prompts(cfg, base_model, base_prefixes, y)
 rows += score("Q-Anchor (Prompt Tuned)", base_model, tuned.final.vectors)
 pretrain_users, train_pairs, _, _ = artifacts.pretraining_data(cfg)
 torch.manual_seed(cfg.seed)
 untrained = pipeline.new_model(cfg, train_pairs, pretrain_users).eval()
-untuned = pipeline.tune_prompts(cfg, untrained, inference.encode_prefixes(untrained, users, batch_size=256), y)
+untuned = prompts.tune_prompts(cfg, untrained, inference.encode_prefixes(untrained, users, batch_size=256), y)
 rows += score("Prompt tuning w/o pretrain", untrained, untuned.final.vectors)
 run_seconds["prompt tuning (both)"] = time.perf_counter() - t0
 

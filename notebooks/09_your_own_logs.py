@@ -62,7 +62,7 @@ from qa_helpers.method.spec import DatasetSpec
 from qa_helpers.series import chapter, claims, config, readings
 from qa_helpers.series.outputs import MetricsRecorder, use_style
 from qa_helpers.synthetic import example_logs, world
-from qa_helpers.useru import clustered as UF
+from qa_helpers.useru import clustered
 
 cfg = config.load(PROFILE, **({} if SEED is None else {"seed": SEED}))
 use_style()
@@ -130,7 +130,7 @@ broken_exit = command("validate", work / "broken.jsonl", "--spec", data / "spec.
 # layout and tensors are built from the spec, so a model trained on one product cannot read another's logs.
 
 # %%
-world_problems = list(schema.find_problems(dataset.records[:1], world.spec(cfg), "records.jsonl"))
+world_problems = list(schema.find_problems(dataset.records[:1], world.spec(cfg, cfg.event_caps), "records.jsonl"))
 print("\n".join(world_problems))
 
 # %% [markdown]
@@ -146,14 +146,19 @@ print("\n".join(world_problems))
 
 # %%
 built = your_logs.pretraining_data(
-    dataset.records, dataset.future_records, spec, cfg, text_cache(cfg.text_encoder), cfg.own_logs_facets
+    dataset.records,
+    dataset.future_records,
+    spec,
+    cfg,
+    text_cache(cfg.text_encoder, config.cache_root()),
+    cfg.own_logs_facets,
 )  # what `pretrain` builds before it trains (with the profile's text encoder, as `pretrain` does)
 facets, pairs, userU_stats = built["facets"], built["pairs"], built["stats"]
 history_texts = {ev["text"] for r in dataset.records for evs in r["events"].values() for ev in evs}
 modality_of_text = {ev["text"]: m for r in dataset.records for m, evs in r["events"].items() for ev in evs}
 found = [(t, f) for t, f in zip(facets.texts, facets.labels) if t in history_texts]  # the texts clustered
 true_genre = [example_logs.genre_of(modality_of_text[t], t) for t, _ in found]
-ari = UF.facet_agreement(true_genre, [f for _, f in found])
+ari = clustered.facet_agreement(true_genre, [f for _, f in found])
 pd.DataFrame(
     {
         "name (most central text)": facets.names,

@@ -28,7 +28,8 @@ def tiny_setup(small_cfg, small_world, tmp_path_factory):
     from qa_helpers.method import sentence_encoder
     from qa_helpers.method.user_tensors import TextTable
     from qa_helpers.series import pipeline
-    from qa_helpers.useru import builder as userU
+    from qa_helpers.synthetic.useru_catalogue import catalogue_facets
+    from qa_helpers.useru import builder
 
     torch.manual_seed(0)
     cfg = config.load(
@@ -43,7 +44,7 @@ def tiny_setup(small_cfg, small_world, tmp_path_factory):
         checkpoint_every=3,
         tokenizer_vocab=600,
     )
-    pairs, _ = userU.build(small_world.pretrain, small_world.pretrain_future, seed=0)
+    pairs, _ = builder.build(small_world.pretrain, small_world.pretrain_future, catalogue_facets(), seed=0)
     cache = sentence_encoder.EmbeddingCache(sentence_encoder.HashingEncoder(32), tmp_path_factory.mktemp("text_cache"))
     table = TextTable.build(small_world.pretrain + small_world.downstream, cache)
     users = pipeline.user_tensors(cfg, small_world.pretrain, table)

@@ -49,7 +49,8 @@ def test_the_profile_names_the_event_text_encoder_of_its_table_and_its_model(sma
     """The text table follows the profile's `text_encoder` (its vector size, and no MiniLM pass for a hashing one),
     a fresh model records it (so embedding new records later uses the same encoder), and it keys the model."""
     from qa_helpers.series import pipeline
-    from qa_helpers.useru import builder as userU
+    from qa_helpers.synthetic.useru_catalogue import catalogue_facets
+    from qa_helpers.useru import builder
 
     cfg = config.load("smoke", world_version=1, n_pretrain_users=40, n_downstream_users=60, text_encoder="hashing-24")
     table = artifacts.text_table(small_world, cfg)
@@ -61,7 +62,7 @@ def test_the_profile_names_the_event_text_encoder_of_its_table_and_its_model(sma
             for ev in evs
         }
     )
-    pairs, _ = userU.build(small_world.pretrain, small_world.pretrain_future, seed=0)
+    pairs, _ = builder.build(small_world.pretrain, small_world.pretrain_future, catalogue_facets(), seed=0)
     model = pipeline.new_model(cfg, pairs, pipeline.user_tensors(cfg, small_world.pretrain, table))
     assert model.config.text_encoder == "hashing-24"
     minilm = dataclasses.replace(cfg, text_encoder="minilm")
@@ -109,7 +110,7 @@ def test_a_stage_key_follows_the_code_it_runs_and_nothing_else(monkeypatch):
     assert not any(name.endswith("_VERSION") for name in vars(artifacts))
 
 
-def test_the_pretrained_model_key_covers_the_method_and_userU_it_runs():
+def test_the_pretrained_model_key_covers_the_method_and_useru_it_runs():
     """The model's key covers the code that builds and trains it (the trainer, the model, the diagnostics, UserU and
     the world's questions), not the series' plots, claims, outputs or the probe protocol."""
     covered = fingerprints.closure(artifacts.STAGE_CODE["pretrain"])

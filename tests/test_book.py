@@ -1,4 +1,4 @@
-"""The HTML book (qa_helpers/book.py), built from tiny executed notebooks written here."""
+"""The HTML book (qa_helpers/series/book.py), built from tiny executed notebooks written here."""
 
 import shutil
 

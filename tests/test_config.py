@@ -48,7 +48,7 @@ def test_every_cache_goes_under_one_root_and_never_inside_an_installed_package(m
             config.load("smoke").artifacts_path(),
             config.load("smoke").figures_path(),
             config.load("default").figures_path(),
-            sentence_encoder.text_cache_dir(),
+            sentence_encoder.text_cache("hashing-8", config.cache_root()).store.folder,
             config.cache_root() / "models",
         ]
 

@@ -6,10 +6,9 @@ import torch
 
 from qa_helpers.method import diagnostics
 from qa_helpers.method.batches import split_pairs
-from qa_helpers.series import config, pipeline
-from qa_helpers.synthetic.world import spec as world_spec
-
-SPEC = world_spec(config.load("smoke"))
+from qa_helpers.series import pipeline
+from qa_helpers.synthetic.useru_catalogue import catalogue_facets
+from qa_helpers.useru.facts import facet_shares
 
 
 def test_exact_query_groups_hold_one_topic_and_distinct_answers(tiny_setup):
@@ -47,10 +46,11 @@ def test_diagnose_reports_every_number_in_range(tiny_setup):
     torch.manual_seed(0)
     train, held = split_pairs(tiny_setup["pairs"], 120, seed=0)
     model = pipeline.new_model(tiny_setup["cfg"], train, tiny_setup["users"])
-    from qa_helpers.useru import builder as userU
-
-    shares = {r["user_id"]: userU.facet_shares(r) for r in tiny_setup["world"].pretrain}
-    out = diagnostics.diagnose(model, tiny_setup["users"], held, group_size=8, grid_users=10, facet_shares=shares)
+    source = catalogue_facets()
+    shares = {r["user_id"]: facet_shares(r, source) for r in tiny_setup["world"].pretrain}
+    out = diagnostics.diagnose(
+        model, tiny_setup["users"], held, source.bank, group_size=8, grid_users=10, facet_shares=shares
+    )
     for key in (
         "exact_recall@1",
         "held_out_recall@1",
@@ -67,7 +67,7 @@ def test_diagnose_reports_every_number_in_range(tiny_setup):
     assert 1.0 <= out["effective_rank"] <= tiny_setup["cfg"].emb_dim
     assert out["facet_r2_own_question"] <= 1.0 and out["facet_r2_other_question"] <= 1.0
     assert out == diagnostics.diagnose(
-        model, tiny_setup["users"], held, group_size=8, grid_users=10, facet_shares=shares
+        model, tiny_setup["users"], held, source.bank, group_size=8, grid_users=10, facet_shares=shares
     )
 
 
@@ -79,18 +79,6 @@ def test_facet_read_out_finds_a_planted_facet_only_under_its_own_question():
         emb[:, f, 0] = shares[:, f]
     own, other = diagnostics.facet_r2(emb, shares)
     assert own > 0.9 and other < 0.1
-
-
-def test_the_fact_reader_is_perfect_without_a_cap_and_worse_with_a_small_one(tiny_setup):
-    world, pairs = tiny_setup["world"], tiny_setup["pairs"]
-    full = diagnostics.fact_reader_recall(
-        world.pretrain, world.pretrain, pairs, SPEC.with_caps((10**6,) * 5), group_size=8
-    )
-    assert full["recall@1"] == pytest.approx(1.0) and full["pairs"] > 0
-    small = diagnostics.fact_reader_recall(
-        world.pretrain, world.pretrain, pairs, SPEC.with_caps((2, 1, 1, 1, 1)), group_size=8
-    )
-    assert full["chance@1"] < small["recall@1"] < 1.0
 
 
 def test_shuffled_users_stay_in_their_topic_and_never_keep_their_own():

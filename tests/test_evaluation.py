@@ -82,20 +82,25 @@ def test_probe_is_deterministic_for_both_probes(data):
 def test_evaluate_gives_a_tidy_row_per_task_and_an_average(data):
     X, labels = data
     splits = evaluation.task_splits(labels, seed=0)
-    rows = evaluation.evaluate("m", X, labels, splits, n_boot=20)
+    rows = evaluation.evaluate("m", X, labels, splits, n_boot=20, task_names=TASK_NAMES)
     assert [r["task"] for r in rows] == list(TASK_NAMES) + ["Avg"]
     assert rows[-1]["auc"] == pytest.approx(np.mean([r["auc"] for r in rows[:-1]]))
     assert all(r["auc_lo"] <= r["auc_hi"] for r in rows) and all(r["auc"] > 0.6 for r in rows[:-1])
     noise = evaluation.evaluate(
-        "noise", np.random.default_rng(9).standard_normal((len(X), 3)), labels, splits, n_boot=20
+        "noise",
+        np.random.default_rng(9).standard_normal((len(X), 3)),
+        labels,
+        splits,
+        n_boot=20,
+        task_names=TASK_NAMES,
     )
     assert abs(noise[-1]["auc"] - 0.5) < 0.05
-    oracle = evaluation.evaluate_oracle(labels.astype(float), labels, splits, n_boot=10)
+    oracle = evaluation.evaluate_oracle(labels.astype(float), labels, splits, n_boot=10, task_names=TASK_NAMES)
     assert oracle[-1]["auc"] == 1.0
     tab = evaluation.table(rows + noise + oracle, "auc")
     assert list(tab.index) == ["m", "noise", "Oracle"] and list(tab.columns) == list(TASK_NAMES) + ["Avg"]
     with pytest.raises(ValueError, match="features for 5 users"):
-        evaluation.evaluate("bad", X[:5], labels, splits)
+        evaluation.evaluate("bad", X[:5], labels, splits, task_names=TASK_NAMES)
 
 
 def test_a_task_without_positives_in_a_subset_is_reported_not_dropped(data):
@@ -103,14 +108,16 @@ def test_a_task_without_positives_in_a_subset_is_reported_not_dropped(data):
     labels = labels.copy()
     labels[:, 3] = 0
     labels[10, 3] = 1  # one positive: cannot be stratified or scored on both sides
-    rows = evaluation.evaluate("m", X, labels, evaluation.task_splits(labels, seed=0), n_boot=10)
+    rows = evaluation.evaluate("m", X, labels, evaluation.task_splits(labels, seed=0), n_boot=10, task_names=TASK_NAMES)
     assert np.isnan(rows[3]["auc"]) and not np.isnan(rows[-1]["auc"])
     assert len(rows) == 11
 
 
 def test_capped_records_keep_the_most_recent_events(small_cfg, small_world):
     caps = (3, 2, 2, 1, 1)
-    capped = user_tensors.capped_records(small_world.downstream, world.spec(small_cfg).with_caps(caps))
+    capped = user_tensors.capped_records(
+        small_world.downstream, world.spec(small_cfg, small_cfg.event_caps).with_caps(caps)
+    )
     for rec, cut in zip(small_world.downstream, capped):
         for m, k in zip(("bill", "mini", "spm", "app", "search"), caps):
             full = rec["events"].get(m, [])
@@ -158,7 +165,7 @@ def test_sequence_contrastive_baseline_learns(tiny_setup, grouped):
 
     tok = backbones.train_tokenizer(pipeline.tokenizer_corpus(tiny_setup["pairs"], pipeline.world_questions()), 500)
     cfg = tiny_setup["cfg"].__class__(**{**tiny_setup["cfg"].to_dict(), "batch_size": 16, "batch_topics": 4})
-    sampler = PairSampler.for_profile(tiny_setup["pairs"], cfg) if grouped else None
+    sampler = PairSampler.for_settings(tiny_setup["pairs"], pipeline.pretrain_settings(cfg)) if grouped else None
     model, history = baselines.train_sequence_contrastive(
         tiny_setup["users"], tiny_setup["pairs"], tok, emb_dim=8, steps=100, batch_size=32, seed=0, sampler=sampler
     )

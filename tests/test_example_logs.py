@@ -7,19 +7,19 @@ import pytest
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
-from qa_helpers.synthetic import example_logs as E
+from qa_helpers.synthetic import example_logs
 
 N_USERS = 1600
 
 
 @pytest.fixture(scope="module")
 def data():
-    return E.generate(N_USERS, seed=0)
+    return example_logs.generate(N_USERS, seed=0)
 
 
 def check_record(record: dict, window_days: int) -> None:
     """Assert that `record` follows the example-logs format of the spec, strictly."""
-    numeric = {m["name"]: set(m["numeric"]) for m in E.SPEC["modalities"]}
+    numeric = {m["name"]: set(m["numeric"]) for m in example_logs.SPEC["modalities"]}
     assert set(record) == {"user_id", "events"}, "no tabular row, no other keys"
     assert isinstance(record["user_id"], str) and record["user_id"]
     assert record["events"], "a user has at least one event"
@@ -37,17 +37,17 @@ def check_record(record: dict, window_days: int) -> None:
 
 def count_features(records: list[dict]) -> np.ndarray:
     """Per modality: events and events in the last 15 days; per genre: events; watch: on TV, with ads, in 4K."""
-    genres = [*E.GENRES, "account"]
+    genres = [*example_logs.GENRES, "account"]
     rows = []
     for rec in records:
         ev = rec["events"]
         row = []
-        for m in E.MODALITIES:
-            row += [len(ev.get(m, [])), sum(e["day"] >= E.WINDOW_DAYS - 15 for e in ev.get(m, []))]
+        for m in example_logs.MODALITIES:
+            row += [len(ev.get(m, [])), sum(e["day"] >= example_logs.WINDOW_DAYS - 15 for e in ev.get(m, []))]
         by_genre = dict.fromkeys(genres, 0)
         for m, events in ev.items():
             for e in events:
-                by_genre[E.genre_of(m, e["text"])] += 1
+                by_genre[example_logs.genre_of(m, e["text"])] += 1
         row += list(by_genre.values())
         row += [sum(tag in e["text"] for e in ev.get("watch", [])) for tag in (" on TV", "with ads", "in 4K")]
         rows.append(row)
@@ -55,9 +55,9 @@ def count_features(records: list[dict]) -> np.ndarray:
 
 
 def test_same_seed_same_data_other_seed_other_data():
-    a, b, c = E.generate(150, seed=3), E.generate(150, seed=3), E.generate(150, seed=4)
+    a, b, c = example_logs.generate(150, seed=3), example_logs.generate(150, seed=3), example_logs.generate(150, seed=4)
     assert a.records == b.records and a.future_records == b.future_records
-    for t in E.TASKS:
+    for t in example_logs.TASKS:
         np.testing.assert_array_equal(a.labels[t], b.labels[t])
     assert a.records != c.records
 
@@ -65,8 +65,8 @@ def test_same_seed_same_data_other_seed_other_data():
 def test_records_follow_the_format(data):
     assert len(data.records) == len(data.future_records) == N_USERS
     for rec, fut in zip(data.records, data.future_records):
-        check_record(rec, E.WINDOW_DAYS)
-        check_record(fut, E.FUTURE_DAYS)
+        check_record(rec, example_logs.WINDOW_DAYS)
+        check_record(fut, example_logs.FUTURE_DAYS)
         assert rec["user_id"] == fut["user_id"]
         for events in rec["events"].values():
             assert events == sorted(events, key=lambda e: (e["day"], e["hour"]))
@@ -78,18 +78,22 @@ def test_records_pass_the_project_validator(data):
     spec_mod = pytest.importorskip("qa_helpers.method.spec")
     from qa_helpers.method.schema import check_records
 
-    spec = spec_mod.DatasetSpec.from_dict(E.SPEC)
-    assert spec.event_modalities == E.MODALITIES and spec.tabular == 0 and spec.window_days == 60
+    spec = spec_mod.DatasetSpec.from_dict(example_logs.SPEC)
+    assert spec.event_modalities == example_logs.MODALITIES and spec.tabular == 0 and spec.window_days == 60
     check_records(data.records, spec, "example history")
-    check_records(data.future_records, spec.with_window(E.FUTURE_DAYS), "example future")
+    check_records(data.future_records, spec.with_window(example_logs.FUTURE_DAYS), "example future")
 
 
 def test_spec_modalities_and_shape(data):
-    assert E.SPEC["tabular"] == 0 and E.SPEC["window_days"] == E.WINDOW_DAYS == 60 and E.FUTURE_DAYS == 30
-    assert [m["name"] for m in E.SPEC["modalities"]] == ["watch", "listen", "read", "query"]
+    assert (
+        example_logs.SPEC["tabular"] == 0
+        and example_logs.SPEC["window_days"] == example_logs.WINDOW_DAYS == 60
+        and example_logs.FUTURE_DAYS == 30
+    )
+    assert [m["name"] for m in example_logs.SPEC["modalities"]] == ["watch", "listen", "read", "query"]
     used = {m for rec in data.records for m in rec["events"]}
-    assert used == set(E.MODALITIES)
-    for m in E.MODALITIES:  # every modality is common, none universal except (nearly) watch
+    assert used == set(example_logs.MODALITIES)
+    for m in example_logs.MODALITIES:  # every modality is common, none universal except (nearly) watch
         assert 0.5 < np.mean([m in rec["events"] for rec in data.records]) <= 1.0
     n = np.array([sum(map(len, rec["events"].values())) for rec in data.records])
     assert n.mean() > 1.1 * np.median(n) and n.max() > 4 * np.median(n)  # heavy right tail
@@ -99,14 +103,18 @@ def test_every_text_has_its_genre(data):
     for rec in data.records[:300] + data.future_records[:300]:
         for m, events in rec["events"].items():
             for ev in events:
-                assert E.genre_of(m, ev["text"]) in (*E.GENRES, "account"), (m, ev["text"])
-    assert E.genre_of("query", "an unknown query") is None
-    assert E.genre_of("watch", "watched something | no such genre | on TV") is None
-    assert len(E.GENRES) >= 8 and len(data.top_genre) == N_USERS and set(data.top_genre) == set(E.GENRES)
+                assert example_logs.genre_of(m, ev["text"]) in (*example_logs.GENRES, "account"), (m, ev["text"])
+    assert example_logs.genre_of("query", "an unknown query") is None
+    assert example_logs.genre_of("watch", "watched something | no such genre | on TV") is None
+    assert (
+        len(example_logs.GENRES) >= 8
+        and len(data.top_genre) == N_USERS
+        and set(data.top_genre) == set(example_logs.GENRES)
+    )
 
 
 def test_label_base_rates(data):
-    assert set(data.labels) == set(E.TASKS) and len(E.TASKS) >= 2
+    assert set(data.labels) == set(example_logs.TASKS) and len(example_logs.TASKS) >= 2
     for t, y in data.labels.items():
         assert y.shape == (N_USERS,) and set(np.unique(y)) == {0, 1}
         assert 0.1 <= y.mean() <= 0.4, (t, y.mean())
@@ -122,15 +130,15 @@ def test_labels_are_learnable_from_counts_but_not_perfectly(data):
 
 
 def test_write_round_trips(tmp_path):
-    data = E.write(tmp_path, 60, seed=1)
+    data = example_logs.write(tmp_path, 60, seed=1)
     read = [json.loads(line) for line in (tmp_path / "records.jsonl").read_text().splitlines()]
     future = [json.loads(line) for line in (tmp_path / "future.jsonl").read_text().splitlines()]
     assert read == data.records and future == data.future_records
-    assert json.loads((tmp_path / "spec.json").read_text()) == E.SPEC
-    assert json.loads((tmp_path / "tasks.json").read_text()) == E.TASKS
+    assert json.loads((tmp_path / "spec.json").read_text()) == example_logs.SPEC
+    assert json.loads((tmp_path / "tasks.json").read_text()) == example_logs.TASKS
     with open(tmp_path / "labels.csv", newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["user_id", *E.TASKS]
+    assert rows[0] == ["user_id", *example_logs.TASKS]
     assert [r[0] for r in rows[1:]] == [rec["user_id"] for rec in data.records]
-    for j, t in enumerate(E.TASKS, start=1):
+    for j, t in enumerate(example_logs.TASKS, start=1):
         np.testing.assert_array_equal([int(r[j]) for r in rows[1:]], data.labels[t])

@@ -4,11 +4,10 @@ updates equal encoding the updated profile from scratch."""
 import pytest
 import torch
 
-from qa_helpers.method import backbones as B
-from qa_helpers.method import incremental, inference
+from qa_helpers.method import backbones, incremental, inference, layout
 from qa_helpers.method.model import QAnchor
 from qa_helpers.series import pipeline
-from qa_helpers.synthetic import world
+from qa_helpers.synthetic import tasks, world
 
 QUERIES = ["Fraud?", "Would this person click on a concert or live show recommendation?", "Log in soon?"]
 
@@ -20,16 +19,15 @@ def tiny(tiny_setup):
 
 
 def _uncached(model, users, rows, query, prompt=None):
-    """The reference: prefix and suffix in one plain forward, one query at a time (read_out as the model has it)."""
-    suffix = model.suffix([query] * len(rows), n_soft=0 if prompt is None else len(prompt))
-    return model.anchor_state(users.batch(rows), suffix, prompt)
+    """The reference: QAnchor.forward, prefix and suffix in one plain pass, one query at a time (the read-out)."""
+    return model(users.batch(rows), [query] * len(rows), prompt, level="hidden")
 
 
 def _check_paths(model, users, rows, prompts=None):
     state = model.encode_prefix(users.batch(rows))
     with torch.no_grad():
         cached = model.anchor_states_cached(state, QUERIES, prompts)
-        packed = inference.anchor_states_packed(model, *model.prefix(users.batch(rows)), QUERIES, prompts)
+        packed = inference.anchor_states_packed(model, *model.encoder(users.batch(rows)), QUERIES, prompts)
         for j, q in enumerate(QUERIES):
             full = _uncached(model, users, rows, q, None if prompts is None else prompts[j])
             torch.testing.assert_close(cached[:, j], full, atol=1e-4, rtol=1e-4)
@@ -68,7 +66,7 @@ def test_cached_and_packed_equal_uncached_under_eager_attention(tiny, tiny_setup
 
 
 def _small_spec(tiny_setup):
-    return world.spec(tiny_setup["cfg"]).with_caps((2, 2, 2, 2, 1))
+    return world.spec(tiny_setup["cfg"], tiny_setup["cfg"].event_caps).with_caps((2, 2, 2, 2, 1))
 
 
 def _small_caps_users(tiny_setup):
@@ -78,7 +76,7 @@ def _small_caps_users(tiny_setup):
 
 @pytest.mark.slow
 def test_cached_and_packed_equal_uncached_smollm2_with_lora(tiny_setup):
-    bb = B.smollm2(lora=True, lora_r=8, lora_alpha=16, lora_dropout=0.0)
+    bb = backbones.smollm2(lora=True, lora_r=8, lora_alpha=16, lora_dropout=0.0)
     m = QAnchor.create(bb, tiny_setup["users"].table.dim, _small_spec(tiny_setup), 16).eval()
     _check_paths(m, _small_caps_users(tiny_setup), [0, 2])
 
@@ -86,7 +84,7 @@ def test_cached_and_packed_equal_uncached_smollm2_with_lora(tiny_setup):
 def test_cached_and_packed_equal_uncached_local_folder(tiny, tiny_setup, tmp_path):
     tiny.lm.save_pretrained(tmp_path)
     tiny.tokenizer.save_pretrained(tmp_path)
-    bb = B.from_folder(tmp_path, lora=True, lora_r=4, lora_alpha=8, lora_dropout=0.0)
+    bb = backbones.from_folder(tmp_path, lora=True, lora_r=4, lora_alpha=8, lora_dropout=0.0)
     m = QAnchor.create(bb, tiny_setup["users"].table.dim, _small_spec(tiny_setup), 16).eval()
     _check_paths(m, _small_caps_users(tiny_setup), [0, 1, 2])
 
@@ -152,10 +150,11 @@ def test_incremental_update_rejects_bad_input(tiny, tiny_setup):
 def test_serving_queries_are_distinct_and_bounded():
     from qa_helpers.method import timing
 
-    queries = timing.serving_queries(40)
-    assert len(set(queries)) == 40 and timing.serving_queries(12) == queries[:12]
+    base = [t.query for t in tasks.TASKS]
+    queries = timing.serving_queries(base, 40)
+    assert len(set(queries)) == 40 and timing.serving_queries(base, 12) == queries[:12] and queries[:10] == base
     with pytest.raises(ValueError, match="distinct queries"):
-        timing.serving_queries(41)
+        timing.serving_queries(base, 41)
 
 
 def test_cached_packed_and_uncached_agree_under_the_prefix_read_out(tiny_setup):
@@ -171,8 +170,14 @@ def test_cached_packed_and_uncached_agree_under_the_prefix_read_out(tiny_setup):
     with torch.no_grad():
         batch = users.batch(rows)
         suffix = model.suffix([QUERIES[1]] * len(rows))
-        hidden, lp = model.anchor_hidden(batch, suffix)
-        mask = model.prefix(batch)[1].float().unsqueeze(-1)
+        prefix, prefix_mask = model.encoder(batch)  # the whole sequence through the decoder, written out here
+        full_mask = torch.cat([prefix_mask, suffix.mask], 1)
+        hidden = model.backbone.decoder()(
+            inputs_embeds=torch.cat([prefix, model.suffix_embeddings(suffix)], 1),
+            attention_mask=full_mask.long(),
+            position_ids=layout.positions(full_mask),
+        ).last_hidden_state
+        lp, mask = prefix.shape[1], prefix_mask.float().unsqueeze(-1)
         naive = hidden[torch.arange(len(rows)), lp + suffix.anchor] + (hidden[:, :lp] * mask).sum(1) / mask.sum(1)
         cached = model.anchor_states_cached(model.encode_prefix(batch), [QUERIES[1]])[:, 0]
     torch.testing.assert_close(cached, naive, atol=1e-4, rtol=1e-4)

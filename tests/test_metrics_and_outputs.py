@@ -28,7 +28,7 @@ def test_metrics_reject_bad_input():
 
 
 def test_evidence_map_finds_the_modality_that_carries_a_signal():
-    from qa_helpers.method import evaluation
+    from qa_helpers.synthetic import features
 
     rng = np.random.default_rng(0)
     records, labels = [], np.zeros((200, 10), dtype=int)
@@ -45,7 +45,7 @@ def test_evidence_map_finds_the_modality_that_carries_a_signal():
             }
         )
         labels[u] = eco if rng.random() < 0.9 else 1 - eco
-    aucs = evaluation.evidence_aucs(records, labels, n_tabular=3)
+    aucs = features.evidence_aucs(records, labels, n_tabular=3)
     assert aucs.shape == (10, 6)
     spm, search = 2, 4
     assert (aucs[:, spm] > 0.8).all() and (abs(aucs[:, search] - 0.5) < 1e-9).all()

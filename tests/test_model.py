@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from qa_helpers.method import backbones as B
-from qa_helpers.method import inference, layout, sentence_encoder
+from qa_helpers.method import backbones, inference, layout, sentence_encoder
 from qa_helpers.method.model import QAnchor
 from qa_helpers.series import pipeline
 from qa_helpers.synthetic import catalog, world
@@ -74,17 +73,9 @@ def test_anchor_pass_gives_embedding_and_ntp_logits(model, tiny_setup):
     n_answer = sum(len(model.tokenizer(p["answer"], add_special_tokens=False)["input_ids"][:96]) + 1 for p in pairs)
     assert out["logits"].shape == (n_answer, len(model.tokenizer)) and out["labels"].shape == (n_answer,)
     assert out["u"].shape == out["v"].shape == (3, tiny_setup["cfg"].emb_dim)
-    # causal attention: the anchor embedding is the same with or without the answer behind it
-    torch.testing.assert_close(
-        model.project(
-            model.anchor_state(
-                tiny_setup["users"].batch([row[p["user_id"]] for p in pairs]), model.suffix([p["query"] for p in pairs])
-            )
-        ),
-        out["u"],
-        atol=1e-5,
-        rtol=1e-4,
-    )
+    # causal attention: the anchor embedding is forward's, with or without the answer behind it
+    batch = tiny_setup["users"].batch([row[p["user_id"]] for p in pairs])
+    torch.testing.assert_close(model(batch, [p["query"] for p in pairs]), out["u"], atol=1e-5, rtol=1e-4)
 
 
 def test_save_and_load_round_trip_gives_identical_embeddings(model, tiny_setup, tmp_path):
@@ -121,14 +112,16 @@ def test_save_and_load_round_trip_keeps_the_query_adapter(tiny_setup, tmp_path):
 def test_local_folder_backbone_with_lora(model, tiny_setup, tmp_path):
     model.lm.save_pretrained(tmp_path / "hf")
     model.tokenizer.save_pretrained(tmp_path / "hf")
-    bb = B.from_folder(tmp_path / "hf", lora=True, lora_r=4, lora_alpha=8)
+    bb = backbones.from_folder(tmp_path / "hf", lora=True, lora_r=4, lora_alpha=8)
     trainable = {n for n, p in bb.lm.named_parameters() if p.requires_grad}
     assert trainable and all("lora_" in n for n in trainable)
-    m = QAnchor.create(bb, tiny_setup["users"].table.dim, world.spec(tiny_setup["cfg"]), 16)
+    m = QAnchor.create(
+        bb, tiny_setup["users"].table.dim, world.spec(tiny_setup["cfg"], tiny_setup["cfg"].event_caps), 16
+    )
     emb = embed_pairs(m, tiny_setup["users"], [0], ["Will this person log in soon?"])
     assert emb.shape == (1, 16) and torch.isfinite(emb).all()
     with pytest.raises(FileNotFoundError, match="not a Hugging Face model folder"):
-        B.from_folder(tmp_path / "nothing")
+        backbones.from_folder(tmp_path / "nothing")
 
 
 def test_minilm_checks_its_weights_and_truncates_long_text(tmp_path):
@@ -200,10 +193,15 @@ def test_missing_minilm_wheel_is_a_clear_error_and_a_full_cache_needs_no_wheel(m
 @pytest.mark.slow
 def test_smollm2_from_the_wheel_with_lora(tiny_setup, tmp_path):
     """The real pretrained backbone: loads offline, only LoRA weights train, save/load keeps embeddings."""
-    bb = B.smollm2(lora=True, lora_r=8, lora_alpha=16, lora_dropout=0.0)
+    bb = backbones.smollm2(lora=True, lora_r=8, lora_alpha=16, lora_dropout=0.0)
     assert bb.hidden_size == 576 and bb.kind == "smollm2"
     assert len(bb.tokenizer(layout.USER_EMB, add_special_tokens=False)["input_ids"]) == 1
-    m = QAnchor.create(bb, tiny_setup["users"].table.dim, world.spec(tiny_setup["cfg"]).with_caps((2, 2, 2, 2, 1)), 16)
+    m = QAnchor.create(
+        bb,
+        tiny_setup["users"].table.dim,
+        world.spec(tiny_setup["cfg"], tiny_setup["cfg"].event_caps).with_caps((2, 2, 2, 2, 1)),
+        16,
+    )
     base_trainable = [n for n, p in m.lm.named_parameters() if p.requires_grad and "lora_" not in n]
     assert base_trainable == []
     users = pipeline.user_tensors(
@@ -238,7 +236,7 @@ def test_every_path_and_shape_of_the_embedding_api_agree(model, tiny_setup):
         np.testing.assert_allclose(pairs, expect, atol=1e-5, rtol=1e-4)
     hidden = inference.embed(model, users, q, level="hidden")
     with torch.no_grad():
-        projected = torch.nn.functional.normalize(model.project(torch.from_numpy(hidden)), dim=-1).numpy()
+        projected = torch.nn.functional.normalize(model.head(torch.from_numpy(hidden)), dim=-1).numpy()
     np.testing.assert_allclose(projected, grid["cached"], atol=1e-5, rtol=1e-4)
     levels = inference.representation_levels(model, users, q, batch_size=9, progress=False)
     assert levels["prefix"].shape == (len(users), model.backbone.hidden_size)
@@ -272,7 +270,7 @@ def test_cached_prefix_equals_the_uncached_pass_for_ragged_queries(model, tiny_s
         cached = model.anchor_states_cached(state, queries)
         again = model.anchor_states_cached(state, queries)  # the cache given is not modified
         for j, q in enumerate(queries):
-            full = model.anchor_state(users, model.suffix([q] * 3))  # the read-out of one uncached pass
+            full = model(users, [q] * 3, level="hidden")  # the read-out of one uncached pass
             torch.testing.assert_close(cached[:, j], full, atol=1e-5, rtol=1e-4)
     assert torch.equal(cached, again)
 
@@ -291,7 +289,7 @@ def test_ablated_prefix_tokens_are_masked_and_survive_save_and_load(tiny_setup, 
     )
     m = pipeline.new_model(cfg, tiny_setup["pairs"], tiny_setup["users"]).eval()
     batch = tiny_setup["users"].batch([0, 1])
-    _, mask = m.prefix(batch)
+    _, mask = m.encoder(batch)
     assert not mask[:, :7].any() and mask[:, 7:].any(1).all()  # user token and six modality tokens off
     m.save_pretrained(tmp_path)
     again = QAnchor.from_pretrained(tmp_path)
@@ -331,7 +329,7 @@ def test_mean_answer_pooling_is_the_mean_of_the_answer_states(tiny_setup):
         for i, a in enumerate(answers):
             ids = torch.tensor([tok(a, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]])
             hidden = model.backbone.decoder()(input_ids=ids).last_hidden_state[0]  # (T, d), alone: no padding
-            torch.testing.assert_close(got[i], model.project(hidden.mean(0)), atol=1e-5, rtol=1e-4)
+            torch.testing.assert_close(got[i], model.head(hidden.mean(0)), atol=1e-5, rtol=1e-4)
         last = _variant(tiny_setup).semantic_embedding(answers)
     assert not torch.allclose(got, last)
 
@@ -377,7 +375,7 @@ def test_token_embeddings_can_start_from_a_sentence_encoder(tiny_setup):
     bb = pipeline.backbone(tiny_setup["cfg"], tiny_setup["pairs"])
     tok, emb = bb.tokenizer, bb.input_embeddings().weight
     before = emb.detach().clone()
-    n = B.start_token_embeddings(bb, sentence_encoder.HashingEncoder(32).encode)
+    n = backbones.start_token_embeddings(bb, sentence_encoder.HashingEncoder(32).encode)
     special = sorted(tok.all_special_ids)
     assert 0 < n <= len(tok) - len(special)
     assert torch.equal(emb[special], before[special])
@@ -397,37 +395,66 @@ def test_a_corpus_met_again_gets_the_same_tokenizer_as_a_fresh_object():
     corpus = [
         f"the user pays for {w} in the {p}" for w in ("takeout", "jazz", "tea", "books") for p in ("evening", "night")
     ]
-    B._TRAINED_TOKENIZERS.clear()
-    first = B.train_tokenizer(corpus, 300)
-    again = B.train_tokenizer(corpus, 300)
-    trained = B._train_bpe(corpus, 300)
-    assert again is not first and len(B._TRAINED_TOKENIZERS) == 1
+    backbones._TRAINED_TOKENIZERS.clear()
+    first = backbones.train_tokenizer(corpus, 300)
+    again = backbones.train_tokenizer(corpus, 300)
+    trained = backbones._train_bpe(corpus, 300)
+    assert again is not first and len(backbones._TRAINED_TOKENIZERS) == 1
     texts = ["the user pays for takeout", "zebra crossing at noon", layout.USER_EMB]
     for text in texts:
         assert first(text)["input_ids"] == again(text)["input_ids"] == trained.encode(text).ids
     assert first.get_vocab() == again.get_vocab()
     first.add_special_tokens({"additional_special_tokens": ["<other>"]})
     assert "<other>" not in again.get_vocab()
-    assert B.train_tokenizer(corpus, 200).get_vocab() != again.get_vocab()  # another vocabulary size: trained anew
+    assert (
+        backbones.train_tokenizer(corpus, 200).get_vocab() != again.get_vocab()
+    )  # another vocabulary size: trained anew
 
 
-def test_encode_is_the_one_entry_point_and_gives_users_by_queries(tiny_setup, monkeypatch, tmp_path):
-    """QAnchor.encode takes records, tensors or encoded prefixes and gives (N, Q, e), as embed and the files do."""
+def test_embed_is_the_one_loop_from_records_tensors_or_prefixes(tiny_setup, monkeypatch, tmp_path):
+    """inference.embed takes records (validated, their texts encoded), tensors or encoded prefixes and gives
+    (N, Q, e); a model loaded without a cache folder opens no on-disk store while it embeds records."""
+    from qa_helpers.method import text_store
     from qa_helpers.method.schema import RecordError
-    from qa_helpers.series import config
 
-    monkeypatch.setenv(config.CACHE_ENV, str(tmp_path))  # the records' texts go to a text cache of its own
     torch.manual_seed(0)
     users = tiny_setup["users"]
-    model = pipeline.new_model(tiny_setup["cfg"], tiny_setup["pairs"], users, text_encoder="hashing-32").eval()
+    built = pipeline.new_model(tiny_setup["cfg"], tiny_setup["pairs"], users, text_encoder="hashing-32")
+    built.save_pretrained(tmp_path)
+    model = QAnchor.from_pretrained(tmp_path).eval()
+    assert model.cache_dir is None
+
+    def no_store(*args, **kwargs):
+        raise AssertionError("a model without a cache folder opened a text store")
+
+    monkeypatch.setattr(text_store.VectorStore, "__init__", no_store)
     records, q = tiny_setup["world"].pretrain[:5], ["Will this person order takeout?", "Fraud on this account?"]
-    emb = model.encode(records, q)
+    emb = inference.embed(model, records, q)
     assert emb.shape == (5, 2, model.config.emb_dim)
     np.testing.assert_allclose(emb, inference.embed(model, users.subset(list(range(5))), q), atol=1e-6)
-    np.testing.assert_allclose(model.encode(records, q[1])[:, 0], emb[:, 1], atol=1e-6)  # one query: Q = 1
+    np.testing.assert_allclose(inference.embed(model, records, q[1:])[:, 0], emb[:, 1], atol=1e-6)
     prefixes = inference.encode_prefixes(model, users.subset(list(range(5))))
-    np.testing.assert_allclose(model.encode(prefixes, q), emb, atol=1e-6)
+    np.testing.assert_allclose(inference.embed(model, prefixes, q), emb, atol=1e-6)
     with pytest.raises(RecordError, match="user_id"):
-        model.encode([{"events": {}}], q)
+        inference.embed(model, [{"events": {}}], q)
     with pytest.raises(ValueError, match="no queries"):
-        model.encode(records, [])
+        inference.embed(model, records, [])
+
+
+def test_forward_is_the_anchor_tower_every_path_equals(model, tiny_setup):
+    """QAnchor.forward (one uncached pass, one query per user) is what the cached and packed paths compute, before
+    and after the head, with a soft prompt too; an unknown level is refused."""
+    users = tiny_setup["users"].batch([2, 5, 7])
+    queries = ["Will this person order takeout?", "Fraud?", "Would this person click on a concert recommendation?"]
+    prompt = torch.randn(2, model.backbone.hidden_size) * 0.02
+    with torch.no_grad():
+        for soft in (None, prompt):
+            hidden = model(users, queries, soft, level="hidden")
+            torch.testing.assert_close(model(users, queries, soft), model.head(hidden))
+            cached = inference.anchor_states(model, users, queries, soft, path="cached", pairs=True)
+            torch.testing.assert_close(cached, hidden, atol=1e-5, rtol=1e-4)
+            packed = inference.anchor_states(model, users, queries, soft, path="packed")  # every user, every query
+            for i in range(3):
+                torch.testing.assert_close(packed[i, i], hidden[i], atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="unknown level"):
+        model(users, queries, level="logits")

@@ -9,7 +9,6 @@ import cycle, and the README's package map naming every module where it lives.
 """
 
 import re
-from pathlib import Path
 
 from qa_helpers.method import fingerprints
 
@@ -21,9 +20,7 @@ README = PACKAGE.parent / "README.md"
 def modules() -> list[str]:
     """Every module of the package as a dotted name ('method.train'), __init__ files aside."""
     return sorted(
-        ".".join(p.relative_to(PACKAGE).with_suffix("").parts)
-        for p in PACKAGE.rglob("*.py")
-        if p.name != "__init__.py"
+        ".".join(p.relative_to(PACKAGE).with_suffix("").parts) for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"
     )
 
 

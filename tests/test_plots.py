@@ -12,7 +12,7 @@ from matplotlib.colors import to_hex, to_rgb
 
 from qa_helpers.series import plots
 from qa_helpers.series.outputs import FONT_SIZES, use_style
-from qa_helpers.synthetic import catalog as C
+from qa_helpers.synthetic import catalog
 
 
 @pytest.fixture(autouse=True)
@@ -56,17 +56,17 @@ def test_user_timeline_gives_every_facet_its_own_colour():
     rng = np.random.default_rng(0)
     events = {
         m: [{"text": e.texts[0], "day": int(rng.integers(90)), "hour": int(rng.integers(24))} for e in entries]
-        for m, entries in C.ENTRIES.items()
+        for m, entries in catalog.ENTRIES.items()
     }
     fig, data = plots.user_timeline({"user_id": "u0", "events": events})
     colors = _legend_colors(fig)
-    assert len(colors) == len(C.FACETS) == 24
+    assert len(colors) == len(catalog.FACETS) == 24
     _assert_distinct(colors)
-    assert data == {m: len(events.get(m, [])) for m in C.EVENT_MODALITIES}
+    assert data == {m: len(events.get(m, [])) for m in catalog.EVENT_MODALITIES}
 
 
 def test_text_space_gives_every_facet_its_own_colour_and_keeps_the_legend_off_the_data():
-    facets = sorted(C.FACETS) * 3
+    facets = sorted(catalog.FACETS) * 3
     vectors = np.random.default_rng(0).normal(size=(len(facets), 8))
     fig, _ = plots.text_space(vectors, facets)
     colors = _legend_colors(fig)

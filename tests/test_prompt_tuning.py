@@ -64,13 +64,13 @@ def test_gradient_through_the_cached_prefix_equals_a_full_forward(model, tiny_se
     try:
         # cached: the prefix encoded once, the suffix alone run against it
         state = inference.encode_prefixes(model, users, batch_size=64).select(torch.tensor(rows))
-        u_cached = model.project(inference.anchor_states(model, state, [QUERIES[0]] * 4, vectors, pairs=True))
+        u_cached = model.head(inference.anchor_states(model, state, [QUERIES[0]] * 4, vectors, pairs=True))
         g_cached = torch.autograd.grad(prompt_tuning.prototype_loss(u_cached, protos, y, 0.1), [vectors, protos])
         # full: prefix and suffix in one uncached pass
         h_full = inference.anchor_states(
             model, users.batch(rows), [QUERIES[0]] * 4, vectors, path="uncached", pairs=True
         )
-        u_full = model.project(h_full)
+        u_full = model.head(h_full)
         g_full = torch.autograd.grad(prompt_tuning.prototype_loss(u_full, protos, y, 0.1), [vectors, protos])
     finally:
         model.requires_grad_(True)
@@ -148,7 +148,7 @@ def test_modality_attention_shares(model, tiny_setup, task_data):
     with attention.eager_attention(model), torch.no_grad():
         for i in range(len(users)):
             batch = users.batch([i])
-            pre, pre_mask = model.prefix(batch)
+            pre, pre_mask = model.encoder(batch)
             suffix = model.suffix([QUERIES[1]])
             x = torch.cat([pre, model.suffix_embeddings(suffix)], 1)
             mask = torch.cat([pre_mask, suffix.mask], 1)

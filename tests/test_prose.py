@@ -1,10 +1,11 @@
 """No measured number is typed into a notebook's prose: what a chapter says about its own run is rendered from its
-recorded numbers (qa_helpers/readings.py, claims.reading), so another seed, profile or model cannot contradict it.
+recorded numbers (qa_helpers/series/readings.py, claims.reading), so another seed, profile or model cannot contradict
+it.
 
 The markdown cells of every notebook may hold settings (integers, the profile's knobs), section and equation
 references, and the paper's numbers; anything that looks like a measurement (a decimal, a percentage, a
 speed-up, a duration or a size, a number with thousands separators) must be one of the paper's numbers in
-qa_helpers/paper.py or a setting listed below with its reason.
+qa_helpers/series/paper.py or a setting listed below with its reason.
 """
 
 import re
@@ -51,7 +52,7 @@ SETTINGS = {
 
 
 def paper_numbers() -> set[str]:
-    """Every number of qa_helpers/paper.py, as the prose may write it."""
+    """Every number of qa_helpers/series/paper.py, as the prose may write it."""
     values = [v for table in (*paper.MEAN.values(), *paper.MEAN_KS.values()) for v in table.values()]
     values += list(paper.PROMPT_TUNED_TASK_AUC.values()) + list(paper.ATTENTION_SHIFTS.values())
     out = set()
@@ -81,5 +82,5 @@ def test_no_measured_number_is_typed_into_the_prose(path):
     typed = sorted({n for cell in markdown_cells(path) for n in measured_looking(cell) if n not in allowed})
     assert not typed, (
         f"{path.name} types numbers into its prose: {typed}. Render them from the recorded metrics "
-        "(qa_helpers/readings.py), or add a setting to SETTINGS with its reason."
+        "(qa_helpers/series/readings.py), or add a setting to SETTINGS with its reason."
     )

@@ -15,6 +15,7 @@ from qa_helpers.method.batches import PairSampler, batch_indices, split_pairs
 from qa_helpers.method.train import Pretrainer
 from qa_helpers.series import pipeline
 from qa_helpers.series.config import REPO_ROOT
+from qa_helpers.synthetic.useru_catalogue import catalogue_facets
 
 
 def make_trainer(setup, out_dir=None, **overrides):
@@ -22,7 +23,9 @@ def make_trainer(setup, out_dir=None, **overrides):
     torch.manual_seed(0)
     train, held = split_pairs(setup["pairs"], cfg.eval_pairs, cfg.seed)
     model = pipeline.new_model(cfg, train, setup["users"])
-    return Pretrainer(model, setup["users"], train, held, cfg, out_dir)
+    return Pretrainer(
+        model, setup["users"], train, held, pipeline.pretrain_settings(cfg), catalogue_facets().bank, out_dir
+    )
 
 
 def test_batches_are_a_function_of_the_step_and_cover_each_epoch():
@@ -39,7 +42,7 @@ def test_grouped_batches_hold_few_topics_distinct_users_and_a_future_share(tiny_
     cfg = tiny_setup["cfg"].__class__(
         **{**tiny_setup["cfg"].to_dict(), "batch_size": 12, "batch_topics": 2, "batch_future_share": 0.25}
     )
-    sampler = PairSampler.for_profile(pairs, cfg)
+    sampler = PairSampler.for_settings(pairs, pipeline.pretrain_settings(cfg))
     for step in range(20):
         idx = sampler(step)
         assert np.array_equal(idx, sampler(step)) and len(idx) == 12  # a pure function of the step

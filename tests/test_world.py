@@ -24,7 +24,7 @@ def test_different_seed_different_world(small_cfg, small_world):
 
 
 def test_records_follow_the_schema(small_cfg, small_world):
-    spec = world.spec(small_cfg)
+    spec = world.spec(small_cfg, small_cfg.event_caps)
     for records, days in ((small_world.pretrain, 90), (small_world.downstream, 90), (small_world.pretrain_future, 30)):
         check_records(records, spec.with_window(days), "generated")
 

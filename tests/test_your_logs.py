@@ -16,8 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from qa_helpers.cli import batch_embedding as BE
-from qa_helpers.cli import your_logs
+from qa_helpers.cli import batch_embedding, your_logs
 from qa_helpers.cli.main import main
 from qa_helpers.method.prompt_tuning import PromptSet
 from qa_helpers.method.schema import RecordError
@@ -95,8 +94,8 @@ def tiny(tmp_path_factory):
 def embedded(tiny):
     """embed_file's Parquet output for every user under the three task queries (one chunk)."""
     path = tiny.root / "emb.parquet"
-    report = BE.embed_file(tiny.records, tiny.model, QUERIES, path, chunk_size=1000, progress=False)
-    return SimpleNamespace(path=path, report=report, read=BE.read_embeddings(path))
+    report = batch_embedding.embed_file(tiny.records, tiny.model, QUERIES, path, chunk_size=1000, progress=False)
+    return SimpleNamespace(path=path, report=report, read=batch_embedding.read_embeddings(path))
 
 
 def write_lines(path: Path, lines: list) -> Path:
@@ -122,7 +121,7 @@ def test_other_modalities_round_trip_to_embeddings(tiny, embedded):
     assert [r["user_id"] for r in records] == tiny.user_ids
 
     # the model carries the dataset's spec, not the synthetic world's, through save_pretrained / from_pretrained
-    model, cache = BE.load_model(tiny.model)
+    model, cache = batch_embedding.load_model(tiny.model)
     assert model.config.spec == spec
     assert DatasetSpec.load(tiny.out / "spec.json") == spec
     assert model.config.text_encoder == "hashing-32"
@@ -146,7 +145,7 @@ def test_other_modalities_round_trip_to_embeddings(tiny, embedded):
 
     # the per-chunk function gives the same numbers on a few records
     with torch.no_grad():
-        direct = BE.embed_records(model, cache, records[:5], QUERIES)
+        direct = batch_embedding.embed_records(model, cache, records[:5], QUERIES)
     np.testing.assert_allclose(direct, emb[:5], atol=1e-5)
 
 
@@ -156,17 +155,17 @@ def test_other_modalities_round_trip_to_embeddings(tiny, embedded):
 def test_chunk_size_and_formats_do_not_change_embeddings(tiny, embedded, tmp_path):
     users_1000, queries_1000, emb_1000 = embedded.read
     npy = tmp_path / "one_by_one.npy"
-    report = BE.embed_file(tiny.records, tiny.model, QUERIES, npy, chunk_size=1, progress=False)
+    report = batch_embedding.embed_file(tiny.records, tiny.model, QUERIES, npy, chunk_size=1, progress=False)
     assert report["users"] == N_USERS
     assert npy.with_suffix(".json").exists()
-    users_1, queries_1, emb_1 = BE.read_embeddings(npy)
+    users_1, queries_1, emb_1 = batch_embedding.read_embeddings(npy)
     assert users_1 == users_1000 == tiny.user_ids and queries_1 == queries_1000
     np.testing.assert_allclose(emb_1, emb_1000, atol=1e-5)
 
     # the same chunking in both formats: .npy and .parquet hold the same numbers
     parquet = tmp_path / "one_by_one.parquet"
-    BE.embed_file(tiny.records, tiny.model, QUERIES, parquet, chunk_size=7, progress=False)
-    users_p, queries_p, emb_p = BE.read_embeddings(parquet)
+    batch_embedding.embed_file(tiny.records, tiny.model, QUERIES, parquet, chunk_size=7, progress=False)
+    users_p, queries_p, emb_p = batch_embedding.read_embeddings(parquet)
     assert users_p == users_1 and queries_p == queries_1
     np.testing.assert_allclose(emb_p, emb_1, atol=1e-6)
 
@@ -175,37 +174,43 @@ def test_the_model_batch_size_does_not_change_embeddings(tiny, embedded, tmp_pat
     users, queries, default = embedded.read
     for batch_size in (1, 7, 128):
         out = tmp_path / f"batch_{batch_size}.npy"
-        BE.embed_file(tiny.records, tiny.model, QUERIES, out, chunk_size=50, progress=False, batch_size=batch_size)
-        assert BE.read_embeddings(out)[:2] == (users, queries)
-        np.testing.assert_allclose(BE.read_embeddings(out)[2], default, atol=1e-6)
+        batch_embedding.embed_file(
+            tiny.records, tiny.model, QUERIES, out, chunk_size=50, progress=False, batch_size=batch_size
+        )
+        assert batch_embedding.read_embeddings(out)[:2] == (users, queries)
+        np.testing.assert_allclose(batch_embedding.read_embeddings(out)[2], default, atol=1e-6)
     rc, printed, _ = run_cli(capsys, "embed", tiny.records, "--model", tiny.model, "--queries", tiny.queries_file,
                              "--out", tmp_path / "cli.npy", "--batch-size", "5")  # fmt: skip
     assert rc == 0
-    np.testing.assert_allclose(BE.read_embeddings(tmp_path / "cli.npy")[2], default, atol=1e-6)
+    np.testing.assert_allclose(batch_embedding.read_embeddings(tmp_path / "cli.npy")[2], default, atol=1e-6)
     with pytest.raises(SystemExit):
         main(["embed", "--help"])
-    assert f"(default {BE.BATCH_USERS}, batch_embedding.BATCH_USERS)" in " ".join(capsys.readouterr().out.split())
+    assert f"(default {batch_embedding.BATCH_USERS}, batch_embedding.BATCH_USERS)" in " ".join(
+        capsys.readouterr().out.split()
+    )
 
 
 def test_packed_path_agrees_with_cached(tiny, embedded, tmp_path):
     out = tmp_path / "packed.npy"
-    BE.embed_file(tiny.records, tiny.model, QUERIES, out, chunk_size=50, path="packed", progress=False)
-    users, queries, emb = BE.read_embeddings(out)
+    batch_embedding.embed_file(tiny.records, tiny.model, QUERIES, out, chunk_size=50, path="packed", progress=False)
+    users, queries, emb = batch_embedding.read_embeddings(out)
     assert users == embedded.read[0] and queries == embedded.read[1]
     np.testing.assert_allclose(emb, embedded.read[2], atol=1e-4)
 
 
 def test_embed_file_rejects_bad_arguments(tiny, tmp_path):
     with pytest.raises(ValueError, match=r"output must end in one of \('.parquet', '.npy'\), got 'emb.csv'"):
-        BE.embed_file(tiny.records, tiny.model, QUERIES, tmp_path / "emb.csv", progress=False)
+        batch_embedding.embed_file(tiny.records, tiny.model, QUERIES, tmp_path / "emb.csv", progress=False)
     with pytest.raises(ValueError, match="no queries"):
-        BE.embed_file(tiny.records, tiny.model, [], tmp_path / "emb.npy", progress=False)
+        batch_embedding.embed_file(tiny.records, tiny.model, [], tmp_path / "emb.npy", progress=False)
     with pytest.raises(FileNotFoundError, match="pretrain one first"):
-        BE.embed_file(tiny.records, tmp_path, QUERIES, tmp_path / "emb.npy", progress=False)
+        batch_embedding.embed_file(tiny.records, tmp_path, QUERIES, tmp_path / "emb.npy", progress=False)
     with pytest.raises(ValueError, match="chunk_size must be at least 1"):
-        next(BE.iter_chunks(tiny.records, tiny.spec, 0))
+        next(batch_embedding.iter_chunks(tiny.records, tiny.spec, 0))
     with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
-        BE.embed_file(tiny.records, tiny.model, QUERIES, tmp_path / "emb.npy", progress=False, batch_size=0)
+        batch_embedding.embed_file(
+            tiny.records, tiny.model, QUERIES, tmp_path / "emb.npy", progress=False, batch_size=0
+        )
     assert not (tmp_path / "emb.npy").exists()
 
 
@@ -216,7 +221,7 @@ def test_a_failed_embed_leaves_no_partial_output(tiny, tmp_path, suffix):
     records = write_lines(tmp_path / "bad.jsonl", lines[:4] + [bad] + lines[4:10])
     out = tmp_path / f"emb{suffix}"
     with pytest.raises(RecordError, match="line 5"):
-        BE.embed_file(records, tiny.model, QUERIES, out, chunk_size=2, progress=False)
+        batch_embedding.embed_file(records, tiny.model, QUERIES, out, chunk_size=2, progress=False)
     assert not out.exists() and not out.with_suffix(".json").exists()
 
 
@@ -225,11 +230,11 @@ def test_an_empty_records_file_is_refused_or_round_trips(tiny, tmp_path):
     empty.write_text("")
     out = tmp_path / "emb.parquet"
     try:
-        BE.embed_file(empty, tiny.model, QUERIES, out, progress=False)
+        batch_embedding.embed_file(empty, tiny.model, QUERIES, out, progress=False)
     except ValueError as e:
         assert "no records" in str(e) or "empty" in str(e)
         return
-    users, _, emb = BE.read_embeddings(out)
+    users, _, emb = batch_embedding.read_embeddings(out)
     assert users == [] and emb.shape[0] == 0
 
 
@@ -285,17 +290,17 @@ def test_validate_file_lists_every_problem(tiny, bad_file):
 
 
 def test_iter_chunks_raises_on_the_first_bad_line(tiny, bad_file, tmp_path):
-    chunks = BE.iter_chunks(bad_file, tiny.spec, 1)
+    chunks = batch_embedding.iter_chunks(bad_file, tiny.spec, 1)
     assert [r["user_id"] for r in next(chunks)] == ["good"]
     with pytest.raises(RecordError, match=r"^bad\.jsonl line 3 \(user 'neg'\): events\.watch\[0\]\.minutes: negative"):
         next(chunks)
     lines = bad_file.read_text().splitlines()
     malformed = write_lines(tmp_path / "malformed.jsonl", [lines[0], lines[4]])
     with pytest.raises(RecordError, match=r"^malformed\.jsonl line 2: malformed JSON"):
-        list(BE.iter_chunks(malformed, tiny.spec, 10))
+        list(batch_embedding.iter_chunks(malformed, tiny.spec, 10))
     duplicate = write_lines(tmp_path / "duplicate.jsonl", [lines[0], lines[5]])
     with pytest.raises(RecordError, match=r"^duplicate\.jsonl line 2 \(user 'good'\): user_id: duplicate user id"):
-        list(BE.iter_chunks(duplicate, tiny.spec, 10))
+        list(batch_embedding.iter_chunks(duplicate, tiny.spec, 10))
     # load_records (pretrain, probe) stops on the first problem too, and says how to list them all
     with pytest.raises(RecordError, match="python -m qa_helpers validate"):
         your_logs.load_records(duplicate, tiny.spec)
@@ -389,18 +394,20 @@ def test_every_mutated_file_is_accepted_or_each_problem_is_named(tiny, tmp_path)
         except RecordError as e:
             assert problems and PROBLEM_LINE.match(str(e)), (trial, str(e))
             with pytest.raises(RecordError, match=r"^mutated\.jsonl line \d+"):
-                list(BE.iter_chunks(path, tiny.spec, 2))
+                list(batch_embedding.iter_chunks(path, tiny.spec, 2))
             rejected += 1
             if embedded < 3:  # a file rejected late: no output is left behind
                 out = tmp_path / "emb.npy"
                 with pytest.raises(RecordError):
-                    BE.embed_file(path, tiny.model, QUERIES[:1], out, chunk_size=1, progress=False)
+                    batch_embedding.embed_file(path, tiny.model, QUERIES[:1], out, chunk_size=1, progress=False)
                 assert not out.exists() and not out.with_suffix(".json").exists()
                 embedded += 1
             continue
         assert not problems, (trial, problems)
-        assert [r["user_id"] for c in BE.iter_chunks(path, tiny.spec, 2) for r in c] == [r["user_id"] for r in loaded]
-        assert BE.count_records(path) == len(loaded)  # the rows embed reserves: the records it reads
+        assert [r["user_id"] for c in batch_embedding.iter_chunks(path, tiny.spec, 2) for r in c] == [
+            r["user_id"] for r in loaded
+        ]
+        assert batch_embedding.count_records(path) == len(loaded)  # the rows embed reserves: the records it reads
         accepted += 1
     assert accepted > 10 and rejected > 100  # both outcomes were drawn many times
 
@@ -419,10 +426,10 @@ def test_cli_help(command, capsys):
 def test_cli_names_what_is_wrong(tiny, embedded, tmp_path, capsys):
     # a spec file that does not exist
     missing_spec = tmp_path / "nope.json"
-    with pytest.raises(SpecError, match="qa_helpers/spec.py"):
+    with pytest.raises(SpecError, match="qa_helpers/method/spec.py"):
         DatasetSpec.load(missing_spec)
     rc, _, err = run_cli(capsys, "validate", tiny.records, "--spec", missing_spec)
-    assert rc == 2 and "nope.json: no such spec file" in err and "qa_helpers/spec.py" in err
+    assert rc == 2 and "nope.json: no such spec file" in err and "qa_helpers/method/spec.py" in err
 
     # pretrain --records without --spec
     rc, _, err = run_cli(capsys, "pretrain", "--out", tmp_path / "run", "--records", tiny.records)
@@ -464,7 +471,7 @@ def test_cli_embed_and_probe_happy_path(tiny, embedded, tmp_path, capsys):
         capsys, "embed", tiny.records, "--model", tiny.model, "--queries", tiny.queries_file, "--out", out
     )
     assert rc == 0 and f"{N_USERS} users x 3 queries -> {out}" in printed
-    np.testing.assert_allclose(BE.read_embeddings(out)[2], embedded.read[2], atol=1e-6)
+    np.testing.assert_allclose(batch_embedding.read_embeddings(out)[2], embedded.read[2], atol=1e-6)
     rows_json = tmp_path / "rows.json"
     rc, printed, _ = run_cli(
         capsys,
@@ -632,16 +639,16 @@ def ray_session():
 def test_ray_job_matches_single_process(tiny, tmp_path, ray_session):
     small = write_lines(tmp_path / "small.jsonl", tiny.records.read_text().splitlines()[:40])
     single = tmp_path / "single.parquet"
-    single_report = BE.embed_file(small, tiny.model, QUERIES, single, chunk_size=16, progress=False)
+    single_report = batch_embedding.embed_file(small, tiny.model, QUERIES, single, chunk_size=16, progress=False)
 
     shards = tmp_path / "shards"
-    assert BE.records_to_parquet(small, shards, tiny.spec, shard_users=16) == 3
+    assert batch_embedding.records_to_parquet(small, shards, tiny.spec, shard_users=16) == 3
     out = tmp_path / "ray_out"
-    ray_report = BE.embed_with_ray(shards, tiny.model, QUERIES, out, chunk_size=16, workers=2)
+    ray_report = batch_embedding.embed_with_ray(shards, tiny.model, QUERIES, out, chunk_size=16, workers=2)
     assert ray_report["users"] == 40
 
-    users, queries, emb = BE.read_embeddings(out)
-    ref_users, ref_queries, ref_emb = BE.read_embeddings(single)
+    users, queries, emb = batch_embedding.read_embeddings(out)
+    ref_users, ref_queries, ref_emb = batch_embedding.read_embeddings(single)
     order = np.argsort(users)
     assert [users[i] for i in order] == sorted(ref_users) == ref_users
     assert queries == ref_queries
@@ -669,7 +676,7 @@ def test_tune_then_embed_with_the_prompts(tiny, embedded, tmp_path, capsys):
         capsys, "embed", tiny.records, "--model", tiny.model, "--queries", tiny.queries_file,
         "--out", out, "--prompts", prompts,
     )  # fmt: skip
-    users, queries, tuned = BE.read_embeddings(out)
+    users, queries, tuned = batch_embedding.read_embeddings(out)
     assert rc == 0 and users == tiny.user_ids and queries == QUERIES
     np.testing.assert_allclose(np.linalg.norm(tuned, axis=-1), 1.0, atol=1e-5)
     assert not np.allclose(tuned, embedded.read[2], atol=1e-3)  # the prompts move the embeddings

@@ -30,6 +30,7 @@ from ..method.prompt_tuning import PromptSet
 from ..method.schema import BadLine, RecordError, atomic_write_text, describe, iter_lines, record_problems, text_lines
 from ..method.spec import DatasetSpec
 from ..method.user_tensors import TextTable, UserTensors
+from ..series.config import cache_root
 
 FORMATS = (".parquet", ".npy")
 # users per model batch inside a chunk: on 2 CPU cores 32 embedded 2,000 users faster than 128 (16.9 s against
@@ -67,7 +68,7 @@ def count_records(path: str | Path) -> int:
     return sum(1 for _ in text_lines(Path(path)))
 
 
-def prompt_vectors(prompts_folder: str | Path | None, queries: list[str]) -> list[torch.Tensor | None]:
+def _prompt_vectors(prompts_folder: str | Path | None, queries: list[str]) -> list[torch.Tensor | None]:
     """Per query its tuned soft prompt (n_tokens, d) from a PromptSet folder, or None for every query without one."""
     if prompts_folder is None:
         return [None] * len(queries)
@@ -105,11 +106,11 @@ def load_model(model_folder: str | Path) -> tuple[QAnchor, sentence_encoder.Embe
     folder = Path(model_folder)
     if not (folder / "qanchor_config.json").exists():
         raise FileNotFoundError(f"{folder} is not a saved Q-Anchor model (no qanchor_config.json); pretrain one first")
-    model = QAnchor.from_pretrained(folder).eval()
-    return model, sentence_encoder.text_cache(model.config.text_encoder)
+    model = QAnchor.from_pretrained(folder, cache_root()).eval()
+    return model, sentence_encoder.text_cache(model.config.text_encoder, cache_root())
 
 
-def embedding_table(user_ids: list[str], queries: list[str], emb: np.ndarray) -> pa.Table:
+def _embedding_table(user_ids: list[str], queries: list[str], emb: np.ndarray) -> pa.Table:
     """(N, Q, e) embeddings as a long table: one row per (user, query)."""
     n, q, e = emb.shape
     flat = pa.array(emb.reshape(-1).astype(np.float32, copy=False), pa.float32())
@@ -131,7 +132,7 @@ class _Writer:
         out.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
         if out.suffix == ".parquet":
-            schema = embedding_table([], queries, np.zeros((0, len(queries), emb_dim), np.float32)).schema
+            schema = _embedding_table([], queries, np.zeros((0, len(queries), emb_dim), np.float32)).schema
             self.parquet, self.array = pq.ParquetWriter(self.tmp, schema), None
         else:
             self.parquet = None
@@ -139,7 +140,7 @@ class _Writer:
 
     def write(self, user_ids: list[str], emb: np.ndarray) -> None:
         if self.parquet is not None:
-            self.parquet.write_table(embedding_table(user_ids, self.queries, emb))
+            self.parquet.write_table(_embedding_table(user_ids, self.queries, emb))
         else:
             self.array[len(self.user_ids) : len(self.user_ids) + len(user_ids)] = emb
         self.user_ids += user_ids
@@ -184,7 +185,7 @@ def embed_file(
     if n_users == 0:
         raise ValueError(f"{records_path}: no records to embed (the file is empty)")
     model, cache = load_model(model_folder)
-    prompts = prompt_vectors(prompts_folder, queries)
+    prompts = _prompt_vectors(prompts_folder, queries)
     writer = _Writer(out, list(queries), model.config.emb_dim, n_users)
     start = time.perf_counter()
     bar = tqdm(total=n_users, desc="embedding", unit="user", disable=not progress, mininterval=2.0)
@@ -261,13 +262,13 @@ class ChunkEmbedder:
         torch.set_num_threads(1)  # one core per actor: the workers share the machine
         self.model, self.cache = load_model(model_folder)
         self.queries, self.path, self.batch_size = list(queries), path, batch_size
-        self.prompts = prompt_vectors(prompts_folder, self.queries)
+        self.prompts = _prompt_vectors(prompts_folder, self.queries)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         records = [json.loads(r) for r in batch.column("record").to_pylist()]
         with torch.no_grad():
             emb = embed_records(self.model, self.cache, records, self.queries, self.prompts, self.path, self.batch_size)
-        return embedding_table([r["user_id"] for r in records], self.queries, emb)
+        return _embedding_table([r["user_id"] for r in records], self.queries, emb)
 
 
 def embed_with_ray(

@@ -2,7 +2,7 @@
 
 The series:   run (every notebook with papermill), book (the executed notebooks as HTML), sample, results,
               pretrain (the synthetic world's model).
-Your logs:    validate, pretrain --records, embed, probe, tune (a records file and its spec: qa_helpers/spec.py).
+Your logs:    validate, pretrain --records, embed, probe, tune (a records file and its spec: qa_helpers/method/spec.py).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     val = sub.add_parser("validate", help="check a records file against its spec; every problem, one line each")
     val.add_argument("records", type=Path, help="JSONL, one user per line (qa_helpers/schema.py)")
-    val.add_argument("--spec", type=Path, required=True, help="the dataset spec JSON (qa_helpers/spec.py)")
+    val.add_argument("--spec", type=Path, required=True, help="the dataset spec JSON (qa_helpers/method/spec.py)")
     val.add_argument("--max-problems", type=int, default=1000, help="stop listing after this many (default 1000)")
 
     pre = sub.add_parser(
@@ -227,21 +227,31 @@ def _pretrain(args) -> int:
 
 
 def _embed(args) -> int:
-    from . import batch_embedding as BE
+    from . import batch_embedding
 
     queries = [q.strip() for q in args.queries.read_text(encoding="utf-8").splitlines() if q.strip()]
-    batch_size = BE.BATCH_USERS if args.batch_size is None else args.batch_size
+    batch_size = batch_embedding.BATCH_USERS if args.batch_size is None else args.batch_size
     if args.ray:
         import tempfile
 
-        model, _ = BE.load_model(args.model)
+        model, _ = batch_embedding.load_model(args.model)
         with tempfile.TemporaryDirectory() as shards:
-            BE.records_to_parquet(args.records, shards, model.config.spec, args.chunk_size)
-            report = BE.embed_with_ray(shards, args.model, queries, args.out, args.chunk_size, args.workers,
-                                       args.path, args.prompts, batch_size)  # fmt: skip
+            batch_embedding.records_to_parquet(args.records, shards, model.config.spec, args.chunk_size)
+            report = batch_embedding.embed_with_ray(
+                shards,
+                args.model,
+                queries,
+                args.out,
+                args.chunk_size,
+                args.workers,
+                args.path,
+                args.prompts,
+                batch_size,
+            )
     else:
-        report = BE.embed_file(args.records, args.model, queries, args.out, args.chunk_size, args.path, args.prompts,
-                               batch_size=batch_size)  # fmt: skip
+        report = batch_embedding.embed_file(
+            args.records, args.model, queries, args.out, args.chunk_size, args.path, args.prompts, batch_size=batch_size
+        )
     print(
         f"{report['users']:,} users x {len(queries)} queries -> {args.out} "
         f"in {report['seconds']:.1f} s ({report['users_per_second']:.0f} users/s)"
@@ -252,14 +262,13 @@ def _embed(args) -> int:
 def _probe(args) -> int:
     from ..method import evaluation
     from ..method.spec import DatasetSpec
-    from .your_logs import probe, read_labels
+    from .your_logs import probe
 
     tasks = json.loads(args.tasks.read_text()) if args.tasks else None
     spec = DatasetSpec.load(args.spec)
     rows = probe(args.embeddings, args.labels, args.records, spec, tasks, args.seed)
-    names = read_labels(args.labels)[1]
     for metric in ("auc", "ks"):
-        print(evaluation.table(rows, metric, with_ci=True, task_names=names).round(3).to_string(), end="\n\n")
+        print(evaluation.table(rows, metric, with_ci=True).round(3).to_string(), end="\n\n")
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1))
     return 0

@@ -7,7 +7,7 @@ and probe. The functions behind `python -m qa_helpers validate|pretrain|embed|pr
     rows = probe("emb.parquet", "labels.csv", "logs.jsonl", spec, tasks)  # AUC / KS with intervals vs counts + GBDT
     tune_prompts("my_run/model", "logs.jsonl", "labels.csv", tasks, "my_run/prompts", cfg)  # soft prompts (Eq. 7)
 
-Pretraining builds UserU without a catalogue (userU_from_records): facets are clusters of the event texts in the
+Pretraining builds UserU without a catalogue (useru/clustered.py): facets are clusters of the event texts in the
 frozen sentence encoder's space, topics are facet x aspect, answers say what the record shows, and a reflection
 step drops what it does not. D_future needs a second file of the same users' next-period events (`future`).
 """
@@ -24,15 +24,16 @@ import numpy as np
 
 from ..method import evaluation, inference, prompt_tuning, sentence_encoder
 from ..method.batches import split_pairs
+from ..method.count_features import count_features, text_vocabulary
 from ..method.fingerprints import code_fingerprint, file_sha256
 from ..method.schema import RecordError, iter_lines, problems_of, read_records, write_jsonl
 from ..method.spec import DatasetSpec
 from ..method.train import Pretrainer, prepare_run_folder
 from ..method.user_tensors import TextTable, UserTensors
-from ..series import pipeline
-from ..series.config import CACHED_BY, Profile
-from ..synthetic.features import count_features, text_vocabulary
-from ..useru import clustered as UF
+from ..series import pipeline, prompts
+from ..series.config import CACHED_BY, Profile, cache_root
+from ..useru import builder, clustered
+from ..useru.facts import facet_shares
 from .batch_embedding import load_model, read_embeddings
 
 VALIDATE_HINT = "run `python -m qa_helpers validate RECORDS --spec SPEC` to list every problem"
@@ -77,11 +78,11 @@ def pretraining_data(
     """Catalogue-free UserU and the tensors pretraining reads: {users, train, held, shares, facets, questions,
     pairs, stats}. Facets come from the history's texts (future texts join their nearest facet)."""
     table = TextTable.build(records + (future or []), cache)
-    facets = UF.find_facets(records, cache.encode, n_facets, cfg.seed)
+    facets = clustered.find_facets(records, cache.encode, n_facets, cfg.seed)
     if future:
         future_texts = sorted({ev["text"] for r in future for evs in r["events"].values() for ev in evs})
         facets = facets.extended(future_texts, cache.encode)
-    pairs, stats = UF.build(
+    pairs, stats = builder.build(
         records,
         future,
         facets,
@@ -89,25 +90,25 @@ def pretraining_data(
         cfg.uqa_topics_per_user,
         cfg.draft_error_rate,
         spec.window_days,
-        spec.event_modalities,
         k_low=cfg.uqa_low_topics,
+        modalities=spec.event_modalities,
     )
     train, held = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
     held_users = {p["user_id"] for p in held}
-    shares = {r["user_id"]: UF.facet_shares(r, facets) for r in records if r["user_id"] in held_users}
+    shares = {r["user_id"]: facet_shares(r, facets) for r in records if r["user_id"] in held_users}
     return {
         "users": UserTensors.build(records, table, spec),
         "train": train,
         "held": held,
         "shares": shares,
         "facets": facets,
-        "questions": UF.question_bank(facets),
+        "questions": facets.bank,
         "pairs": pairs,
         "stats": stats,
     }
 
 
-def run_fingerprint(
+def _run_fingerprint(
     records_path: str | Path,
     spec: DatasetSpec,
     cfg: Profile,
@@ -151,20 +152,21 @@ def pretrainer(
     if future is not None and [r["user_id"] for r in future] != [r["user_id"] for r in records]:
         raise RecordError(f"{future_path}: the future file must hold the same users as {records_path}, in order")
     checkpoints = Path(out) / "checkpoints"
-    fingerprint = run_fingerprint(records_path, spec, cfg, future_path, n_facets, text_encoder)
+    fingerprint = _run_fingerprint(records_path, spec, cfg, future_path, n_facets, text_encoder)
     prepare_run_folder(checkpoints, fingerprint, fresh)
-    data = pretraining_data(records, future, spec, cfg, sentence_encoder.text_cache(text_encoder), n_facets)
+    cache = sentence_encoder.text_cache(text_encoder, cache_root())
+    data = pretraining_data(records, future, spec, cfg, cache, n_facets)
     model = pipeline.new_model(cfg, data["train"], data["users"], spec, data["questions"].all_questions(), text_encoder)
     trainer = Pretrainer(
         model,
         data["users"],
         data["train"],
         data["held"],
-        cfg,
+        pipeline.pretrain_settings(cfg),
+        data["questions"],
         checkpoints,
         pipeline.device(cfg),
         data["shares"],
-        data["questions"],
     )
     latest = trainer.latest_checkpoint()
     if latest is not None:
@@ -260,7 +262,7 @@ def read_labels(path: str | Path) -> tuple[list[str], list[str], np.ndarray]:
     return users, tasks, np.asarray(labels, dtype=np.int64).reshape(len(users), len(tasks))
 
 
-def labelled_records(labels_path: str | Path, records_path: str | Path, spec: DatasetSpec):
+def _labelled_records(labels_path: str | Path, records_path: str | Path, spec: DatasetSpec):
     """The labels file's users, tasks and labels (n_users, T), and those users' records in the same order."""
     users, tasks, labels = read_labels(labels_path)
     records = {r["user_id"]: r for r in load_records(records_path, spec)}
@@ -285,7 +287,7 @@ def probe(
     AUC and KS with 95% bootstrap intervals (evaluation.evaluate). `task_queries` maps each task to the query whose
     embedding it probes; without it the embeddings must hold one query. Every labelled user needs an embedding
     and a record: none is dropped silently."""
-    users, tasks, labels, ordered = labelled_records(labels_path, records_path, spec)
+    users, tasks, labels, ordered = _labelled_records(labels_path, records_path, spec)
     emb_users, queries, emb = read_embeddings(embeddings_path)
     if task_queries is None:
         if len(queries) != 1:
@@ -306,8 +308,8 @@ def probe(
     counts = count_features(ordered, spec, text_vocabulary(ordered, vocabulary_size))
     splits = evaluation.task_splits(labels, seed, test_size)
     return evaluation.evaluate(
-        "Q-Anchor (linear probe)", lambda k: per_task[k], labels, splits, "linear", n_boot, seed, tasks
-    ) + evaluation.evaluate_gbdt("counts + GBDT", counts, labels, splits, n_boot, seed, tasks)
+        "Q-Anchor (linear probe)", lambda k: per_task[k], labels, splits, "linear", n_boot, seed, task_names=tasks
+    ) + evaluation.evaluate_gbdt("counts + GBDT", counts, labels, splits, n_boot, seed, task_names=tasks)
 
 
 def tune_prompts(
@@ -325,14 +327,14 @@ def tune_prompts(
     for `embed --prompts`."""
     model, cache = load_model(model_folder)
     spec = model.config.spec
-    users, tasks, labels, records = labelled_records(labels_path, records_path, spec)
+    users, tasks, labels, records = _labelled_records(labels_path, records_path, spec)
     missing = [t for t in tasks if t not in task_queries]
     if missing:
         raise ValueError(f"no query for task {missing[0]!r}; the task map covers {sorted(task_queries)}")
     tensors = UserTensors.build(records, TextTable.build(records, cache), spec)
     prefixes = inference.encode_prefixes(model, tensors)
     splits = evaluation.task_splits(labels, seed, test_size)
-    run = pipeline.tune_prompts(
+    run = prompts.tune_prompts(
         replace(cfg, seed=seed), model, prefixes, labels, queries=[task_queries[t] for t in tasks], task_names=tasks,
         splits=splits,
     )  # fmt: skip

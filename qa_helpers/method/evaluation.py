@@ -12,7 +12,7 @@ embedding; a static one the same matrix) and returns tidy rows; `table` pivots t
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,10 +24,6 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ..series import claims
-from ..synthetic import catalog as C
-from ..synthetic.features import modality_features
-from ..synthetic.tasks import TASK_NAMES
 from . import metrics
 
 PROBES = ("linear", "mlp")
@@ -88,12 +84,13 @@ def _rows_from_scores(
     test_scores: list[np.ndarray],
     n_boot: int,
     seed: int,
-    task_names=TASK_NAMES,
+    task_names: Sequence[str],
 ) -> list[dict]:
-    """Per-task rows and the mean row ('Avg'). Task k's bootstrap resamples its test users with seed `seed + k`,
-    the same users for every method scored on the same splits, so two methods' samples are paired: the 'Avg' row
+    """Per-task rows (task k named task_names[k]) and the mean row ('Avg'). Task k's bootstrap resamples its test
+    users with seed `seed + k`, the same users for every method scored on the same splits, so two methods' samples
+    are paired: the 'Avg' row
     keeps the mean-over-tasks samples (`auc_boot`, `ks_boot`) and `pairing`, a key of the splits and resamples
-    (claims.compare pairs two rows only when their keys agree)."""
+    (paired_mean_rows pairs two rows only when their keys agree)."""
     rows, samples = [], {"auc": [], "ks": []}
     for k, ((_, test), score) in enumerate(zip(splits, test_scores)):
         y = labels[test, k]
@@ -114,7 +111,7 @@ def _rows_from_scores(
         "n_test": int(np.mean([r["n_test"] for r in rows])),
         "n_pos": int(np.sum([r["n_pos"] for r in rows])),
         "min_task_pos": int(min(r["n_pos"] for r in rows)),
-        "pairing": pairing_key(labels, splits, n_boot, seed, [not np.isnan(r["auc"]) for r in rows]),
+        "pairing": _pairing_key(labels, splits, n_boot, seed, [not np.isnan(r["auc"]) for r in rows]),
     }
     for name in ("auc", "ks"):  # over the tasks that could be scored
         mean[name] = float(np.nanmean([r[name] for r in rows]))
@@ -124,7 +121,7 @@ def _rows_from_scores(
     return rows + [mean]
 
 
-def pairing_key(labels: np.ndarray, splits, n_boot: int, seed: int, scored: list[bool]) -> str:
+def _pairing_key(labels: np.ndarray, splits, n_boot: int, seed: int, scored: list[bool]) -> str:
     """12 hex digits naming what a bootstrap resampled: the test users and labels of every split, the number of
     resamples, the seed and which tasks were scored. Equal keys: paired samples."""
     import hashlib
@@ -144,10 +141,11 @@ def evaluate(
     probe: str = "linear",
     n_boot: int = 200,
     seed: int = 0,
-    task_names=TASK_NAMES,
+    *,
+    task_names: Sequence[str],
 ) -> list[dict]:
     """Probe `features` (an (n_users, d) matrix, or a function of the task index giving one) on every task
-    (`task_names`: one per label column; default the world's ten)."""
+    (`task_names`: one per label column)."""
     scores = []
     for k, (train, test) in enumerate(splits):
         X = features(k) if callable(features) else features
@@ -159,8 +157,16 @@ def evaluate(
 
 
 def evaluate_gbdt(
-    method: str, X: np.ndarray, labels: np.ndarray, splits, n_boot: int = 200, seed: int = 0, task_names=TASK_NAMES
+    method: str,
+    X: np.ndarray,
+    labels: np.ndarray,
+    splits,
+    n_boot: int = 200,
+    seed: int = 0,
+    *,
+    task_names: Sequence[str],
 ) -> list[dict]:
+    """Gradient-boosted trees on the raw features `X` (n_users, d), per task, scored as `evaluate` scores."""
     scores = [
         gbdt_scores(X[train], labels[train, k], X[test], seed) if len(np.unique(labels[train, k])) == 2 else None
         for k, (train, test) in enumerate(splits)
@@ -169,22 +175,20 @@ def evaluate_gbdt(
 
 
 def evaluate_oracle(
-    probs: np.ndarray, labels: np.ndarray, splits, n_boot: int = 200, seed: int = 0, task_names=TASK_NAMES
+    probs: np.ndarray, labels: np.ndarray, splits, n_boot: int = 200, seed: int = 0, *, task_names: Sequence[str]
 ) -> list[dict]:
     """The stored label probability scored on each test split: the ceiling."""
     scores = [probs[test, k] for k, (_, test) in enumerate(splits)]
     return _rows_from_scores("Oracle", "none", labels, splits, scores, n_boot, seed, task_names)
 
 
-def table(
-    rows: list[dict], metric: str = "auc", probe: str | None = None, with_ci: bool = False, task_names=TASK_NAMES
-) -> pd.DataFrame:
-    """Methods x (tasks + Avg) in the paper's column order; `with_ci` adds the Avg interval as text."""
+def table(rows: list[dict], metric: str = "auc", probe: str | None = None, with_ci: bool = False) -> pd.DataFrame:
+    """Methods x (tasks + Avg), the tasks in the order the rows hold them; `with_ci` adds the Avg interval as text."""
     df = pd.DataFrame(rows)
     if probe is not None:
         df = df[df["probe"].isin([probe, "none", "gbdt"])]
     out = df.pivot_table(index="method", columns="task", values=metric, sort=False, dropna=False)
-    out = out[list(task_names) + ["Avg"]]
+    out = out[[t for t in dict.fromkeys(df["task"]) if t != "Avg"] + ["Avg"]]
     if with_ci:
         avg = df[df["task"] == "Avg"].set_index("method")
         out[f"Avg {metric.upper()} 95% CI"] = [
@@ -193,32 +197,13 @@ def table(
     return out
 
 
-def evidence_aucs(
-    records: list[dict], labels: np.ndarray, n_tabular: int, seed: int = 0, interest_facets: bool = False
-) -> np.ndarray:
-    """Linear-probe test AUC of each task (rows) from one modality's count features at a time (columns, in
-    catalog.MODALITIES order; `interest_facets` on world version 2, see features.entry_counts), on the per-task
-    stratified splits. Returns (n_tasks, 6)."""
-    splits = task_splits(labels, seed)
-    feats = [modality_features(records, m, n_tabular, interest_facets) for m in C.MODALITIES]
-    return np.array(
-        [
-            [
-                metrics.auc(labels[test, k], probe_scores(X[train], labels[train, k], X[test], "linear", seed))
-                for X in feats
-            ]
-            for k, (train, test) in enumerate(splits)
-        ]
-    )
-
-
 def query_match(
     emb: np.ndarray, labels: np.ndarray, splits, n_boot: int = 200, seed: int = 0, probe: str = "linear"
 ) -> tuple[np.ndarray, list[list[float]]]:
     """Does each task's own query serve its labels best? emb (N, Q, e): every user under each of the Q tasks'
     queries. Returns the (Q, Q) AUC matrix (rows: the query asked, columns: the labels probed) and, per task b,
     the paired difference [d, lo, hi] of its matched AUC over the mean of the other queries' AUCs on its labels,
-    from the same bootstrap resamples of b's test users (claims.count_claim reads them)."""
+    from the same bootstrap resamples of b's test users (series.claims.count_claim reads them)."""
     if emb.ndim != 3 or emb.shape[1] != labels.shape[1] or len(emb) != len(labels):
         raise ValueError(f"need every user under every task's query, (N, Q, e): emb {emb.shape}, labels {labels.shape}")
     n_q = emb.shape[1]
@@ -230,7 +215,7 @@ def query_match(
         auc[:, b] = [metrics.auc(y, s) for s in scores]
         boot = np.stack([metrics.bootstrap(y, s, metrics.auc, n_boot, seed + b) for s in scores])  # paired
         others = [a for a in range(n_q) if a != b]
-        differences.append(claims.paired_difference(auc[b, b], auc[others, b].mean(), boot[b], boot[others].mean(0)))
+        differences.append(metrics.paired_difference(auc[b, b], auc[others, b].mean(), boot[b], boot[others].mean(0)))
     return auc, differences
 
 
@@ -242,3 +227,31 @@ def matched_vs_mismatched(auc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"need a square (Q, Q) matrix with Q >= 2, got shape {auc.shape}")
     matched = np.diag(auc).copy()
     return matched, (auc.sum(0) - matched) / (len(auc) - 1)
+
+
+def mean_row(rows: list[dict], method: str) -> dict:
+    """The mean-over-tasks row ('Avg') of `method` in evaluation rows: its linear probe, or its own scorer for GBDT
+    and the oracle."""
+    found = [
+        r for r in rows if r["method"] == method and r["task"] == "Avg" and r["probe"] in ("linear", "gbdt", "none")
+    ]
+    if len(found) != 1:
+        raise KeyError(f"{len(found)} mean rows for {method!r}")
+    return found[0]
+
+
+def paired_mean_rows(rows: list[dict], above: str, below: str) -> tuple[dict, dict]:
+    """The mean rows of two methods, which must have been scored on the same test users and bootstrap resamples
+    (their `pairing` keys agree), so that their samples are paired."""
+    a, b = mean_row(rows, above), mean_row(rows, below)
+    if a["pairing"] != b["pairing"]:
+        raise ValueError(f"{above!r} and {below!r} were not scored on the same test users and resamples")
+    return a, b
+
+
+def paired_mean_difference(
+    rows: list[dict], above: str, below: str, metric: str = "auc", level: float = 0.95
+) -> list[float]:
+    """[d, lo, hi]: the difference of two methods' mean over the tasks and its interval from paired resamples."""
+    a, b = paired_mean_rows(rows, above, below)
+    return metrics.paired_difference(a[metric], b[metric], a[f"{metric}_boot"], b[f"{metric}_boot"], level)

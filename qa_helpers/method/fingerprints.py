@@ -33,18 +33,18 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def module_path(module: str) -> Path:
+def _module_path(module: str) -> Path:
     """The file of a package module: 'method.train' -> qa_helpers/method/train.py."""
     return PACKAGE.joinpath(*module.split(".")).with_suffix(".py")
 
 
-def is_module(module: str) -> bool:
-    return bool(module) and module_path(module).is_file()
+def _is_module(module: str) -> bool:
+    return bool(module) and _module_path(module).is_file()
 
 
 def package_source(module: str) -> str:
     """The source text of a package module."""
-    return module_path(module).read_text(encoding="utf-8")
+    return _module_path(module).read_text(encoding="utf-8")
 
 
 def imports_of(source: str, module: str) -> set[str]:
@@ -63,15 +63,15 @@ def imports_of(source: str, module: str) -> set[str]:
             else:
                 continue
             stem = ".".join(base)
-            if is_module(stem):
+            if _is_module(stem):
                 out.add(stem)  # from .x import y, from ..method.x import y
             out.update(
-                f"{stem}.{a.name}" if stem else a.name for a in node.names if is_module(f"{stem}.{a.name}".strip("."))
+                f"{stem}.{a.name}" if stem else a.name for a in node.names if _is_module(f"{stem}.{a.name}".strip("."))
             )
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 name = alias.name.removeprefix(f"{PACKAGE.name}.")
-                if alias.name.startswith(f"{PACKAGE.name}.") and is_module(name):
+                if alias.name.startswith(f"{PACKAGE.name}.") and _is_module(name):
                     out.add(name)
     return out
 
@@ -85,7 +85,7 @@ def closure(modules: Iterable[str], read: Callable[[str], str] | None = None) ->
         name = todo.pop()
         if name in seen:
             continue
-        if not is_module(name):
+        if not _is_module(name):
             raise ValueError(f"{name!r} is not a module of {PACKAGE.name}")
         seen.add(name)
         todo += [m for m in _imports(read(name), name) if m not in seen and m != SETTINGS_MODULE]

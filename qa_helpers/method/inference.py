@@ -1,6 +1,7 @@
-"""Q-Anchor embeddings, one API for every consumer (paper §3.2.4 for the serving paths).
+"""Q-Anchor embeddings, one loop for every consumer (paper §3.2.4 for the serving paths): `embed`.
 
     emb = embed(model, users, queries)                       # (N, Q, emb_dim), unit norm: every user x every query
+    emb = embed(model, records, queries)                     # the same from user records (validated, texts encoded)
     emb = embed(model, prefixes, queries, prompts)           # the same from prefixes encoded once (encode_prefixes)
     emb = embed(model, users, queries_per_user, pairs=True)  # (N, emb_dim): user i under queries[i]
     emb = embed(model, prefixes, queries, pairs=True, rows=r)  # (P, emb_dim): user r[k] under queries[k]
@@ -12,12 +13,12 @@
 - cached: the user's prefix (hierarchical user tokens) runs once and its KV cache serves every query;
 - packed: the queries are laid side by side after a single prefix with a block attention mask and position ids
   that restart after the prefix, one forward pass and no cache copied;
-- uncached: one plain forward over prefix + suffix per query, nothing reused (the reference).
+- uncached: one plain forward over prefix + suffix per query, nothing reused (QAnchor.forward: the reference).
 
 `prompts` is one soft prompt (n, d) for every query, or one per query (Q, n, d) (with `pairs`: one per user).
 
-Every embedding this package returns or writes is laid out (N users, Q queries, e): `QAnchor.encode`, `embed`,
-`representation_levels`, the files `python -m qa_helpers embed` writes.
+Every embedding this package returns or writes is laid out (N users, Q queries, e): `embed`, `representation_levels`,
+the files `python -m qa_helpers embed` writes.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from . import sentence_encoder
 from .backbones import kv_cache
 from .model import PrefixState, QAnchor, prefix_summary
-from .user_tensors import UserBatch, UserTensors
+from .schema import check_records
+from .user_tensors import TextTable, UserBatch, UserTensors
 
 PATHS = ("cached", "packed", "uncached")
 LEVELS = ("embedding", "hidden")
@@ -45,10 +48,10 @@ def encode_prefixes(model: QAnchor, users: UserTensors, batch_size: int = 128, p
         model.encode_prefix(users.batch(list(range(i, min(i + batch_size, len(users))))).to(model.device))
         for i in tqdm(range(0, len(users), batch_size), desc="encoding prefixes", disable=not progress, mininterval=2.0)
     ]
-    return concat_prefixes(states)
+    return _concat_prefixes(states)
 
 
-def concat_prefixes(states: list[PrefixState]) -> PrefixState:
+def _concat_prefixes(states: list[PrefixState]) -> PrefixState:
     """Stack PrefixStates of equal prefix length along the user axis."""
     layers = zip(*[s.cache.layers for s in states])
     cache = kv_cache(
@@ -87,23 +90,23 @@ def anchor_states(
             raise ValueError(f"pairs need one query per user: {len(queries)} queries")
         if path == "packed":
             raise ValueError("the packed path lays several queries after one prefix; pairs have one each")
-        suffix = model.suffix(list(queries), n_soft=0 if prompts is None else prompts.shape[-2])
         if path == "uncached":
-            return model.anchor_state(users, suffix, prompts)
+            return model(users, list(queries), prompts, level="hidden")
+        suffix = model.suffix(list(queries), n_soft=0 if prompts is None else prompts.shape[-2])
         state = users if isinstance(users, PrefixState) else model.encode_prefix(users)
         return model.suffix_states(state, suffix, model.suffix_embeddings(suffix, prompts))
     if path == "cached":
         state = users if isinstance(users, PrefixState) else model.encode_prefix(users)
         return model.anchor_states_cached(state, queries, prompts)
     if path == "packed":
-        return anchor_states_packed(model, *model.prefix(users), queries, prompts)
-    return anchor_states_uncached(model, users, queries, prompts)
+        return anchor_states_packed(model, *model.encoder(users), queries, prompts)
+    return _anchor_states_uncached(model, users, queries, prompts)
 
 
 @torch.no_grad()
 def embed(
     model: QAnchor,
-    source: UserTensors | PrefixState,
+    source: list[dict] | UserTensors | PrefixState,
     queries: list[str],
     prompts: torch.Tensor | None = None,
     *,
@@ -118,10 +121,18 @@ def embed(
     user instead, (P, emb_dim): user rows[k] of `source` under queries[k] (rows default to 0..N-1; prompts, if one
     per pair, (P, n, d)). level='hidden' gives the read-out states before the head instead ((N, Q, d) or (P, d)).
 
-    `source` is the users (each chunk's prefixes encoded here) or their already encoded prefixes (cached path);
-    `batch_size` users (or pairs) at a time, in eval mode."""
+    `source` is the users as tensors (each chunk's prefixes encoded here), their records (validated against the
+    model's spec; their event texts encoded by the model's sentence encoder, through its cache_dir's text cache if
+    it has one, else in memory), or their already encoded prefixes (cached path); `batch_size` users (or pairs) at
+    a time, in eval mode."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; use one of {LEVELS}")
+    if not queries and not pairs:
+        raise ValueError("no queries to embed under")
+    if isinstance(source, list):
+        check_records(source, model.config.spec)
+        cache = sentence_encoder.text_cache(model.config.text_encoder, model.cache_dir)
+        source = UserTensors.build(source, TextTable.build(source, cache), model.config.spec)
     n = len(source.length) if isinstance(source, PrefixState) else len(source)
     if rows is not None and not pairs:
         raise ValueError("rows pick a user per query: they need pairs=True")
@@ -148,7 +159,7 @@ def embed(
                 chunk_prompts = prompts[i : i + len(chunk)]
         h = anchor_states(model, part, chunk_queries, chunk_prompts, path, pairs)  # (B, Q, d) or (B, d)
         if level == "embedding":
-            h = F.normalize(model.project(h), dim=-1)
+            h = F.normalize(model.head(h), dim=-1)
         out[i : i + len(chunk)] = h.cpu().numpy()
     return out
 
@@ -204,15 +215,14 @@ def anchor_states_packed(
     return model.read_out(hidden[:, last], summary.unsqueeze(1))
 
 
-def anchor_states_uncached(
+def _anchor_states_uncached(
     model: QAnchor, batch, queries: list[str], prompts: torch.Tensor | None = None
 ) -> torch.Tensor:
     """The reference (B, Q, d): one plain forward over prefix + suffix per query, nothing reused."""
     out = []
     for j, q in enumerate(queries):
         prompt = None if prompts is None else (prompts[j] if prompts.dim() == 3 else prompts)
-        suffix = model.suffix([q] * len(batch), n_soft=0 if prompt is None else len(prompt))
-        out.append(model.anchor_state(batch, suffix, prompt))
+        out.append(model(batch, [q] * len(batch), prompt, level="hidden"))
     return torch.stack(out, 1)
 
 
@@ -231,9 +241,9 @@ def representation_levels(
     hidden = query_major(embed(model, users, queries, level="hidden", batch_size=batch_size, progress=progress))
     prefix = np.zeros((len(users), model.backbone.hidden_size), np.float32)
     for i in range(0, len(users), batch_size):
-        pre, mask = model.prefix(users.batch(list(range(i, min(i + batch_size, len(users))))).to(model.device))
+        pre, mask = model.encoder(users.batch(list(range(i, min(i + batch_size, len(users))))).to(model.device))
         prefix[i : i + len(pre)] = ((pre * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)).cpu().numpy()
-    embedding = model.project(torch.from_numpy(hidden).to(model.device))
+    embedding = model.head(torch.from_numpy(hidden).to(model.device))
     unit = F.normalize(embedding, dim=-1)
     return {"prefix": prefix} | {
         name: query_major(x)

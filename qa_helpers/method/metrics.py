@@ -38,18 +38,18 @@ def ks(y, score) -> float:
 def bootstrap(y, score, metric, n_boot: int = 200, seed: int = 0) -> np.ndarray:
     """`metric` on `n_boot` stratified resamples of the users (positives and negatives resampled separately,
     so every resample has both classes). Returns shape (n_boot,). AUC and KS are computed for all resamples at
-    once from how often each user was drawn (`weighted_auc_ks`); any other metric runs resample by resample."""
+    once from how often each user was drawn (`_weighted_auc_ks`); any other metric runs resample by resample."""
     y, score = _check(y, score)
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y != 1)
     rng = np.random.default_rng(seed)
     draws = [np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]) for _ in range(n_boot)]
     if metric in (auc, ks):
         counts = np.stack([np.bincount(idx, minlength=len(y)) for idx in draws]) if draws else np.zeros((0, len(y)))
-        return weighted_auc_ks(y, score, counts)[0 if metric is auc else 1]
+        return _weighted_auc_ks(y, score, counts)[0 if metric is auc else 1]
     return np.array([metric(y[idx], score[idx]) for idx in draws])
 
 
-def weighted_auc_ks(y: np.ndarray, score: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _weighted_auc_ks(y: np.ndarray, score: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """AUC and KS of every resample at once: counts (B, n) is how often each of the n users was drawn in each of
     B resamples. Equal to `auc` and `ks` on the resampled users (tied scores as there: average ranks for AUC,
     thresholds between distinct scores for KS). Returns two (B,) arrays."""
@@ -82,3 +82,14 @@ def interval(samples: np.ndarray, estimate: float, level: float = 0.95) -> tuple
     z = norm.ppf([(1 - level) / 2, 1 - (1 - level) / 2])
     lo, hi = np.quantile(samples, norm.cdf(2 * z0 + z))
     return float(lo), float(hi)
+
+
+def paired_difference(above: float, below: float, above_boot, below_boot, level: float = 0.95) -> list[float]:
+    """[d, lo, hi]: d = above - below and the interval of d from paired bootstrap samples (the same resamples of
+    the same users scored both)."""
+    above_boot, below_boot = np.asarray(above_boot, float), np.asarray(below_boot, float)
+    if above_boot.shape != below_boot.shape or above_boot.ndim != 1:
+        shapes = f"{above_boot.shape}, {below_boot.shape}"
+        raise ValueError(f"paired samples must be two 1-D arrays of one length, got {shapes}")
+    d = float(above - below)
+    return [d, *interval(above_boot - below_boot, d, level)]

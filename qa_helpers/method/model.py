@@ -1,4 +1,5 @@
-"""The Q-Anchor model: hierarchical encoder + LLM backbone + one projection head, read by two towers.
+"""The Q-Anchor model: hierarchical encoder + LLM backbone + one projection head, read by two towers. Start at
+`QAnchor.forward`: one user's events and one query to one embedding, every step in this file.
 
 - Anchor tower: the sequence `[user tokens] Query: q [soft] <USER_EMB> (Answer: answer)`; the embedding is the
   projected last hidden state at `<USER_EMB>`; the same pass gives NTP logits for the answer (causal attention).
@@ -8,8 +9,9 @@
   never read most words of a new question; the sentence encoder has. It is the CPU default's stand-in for the
   paper's pretrained LLM (the full profile's SmolLM2 reads the query tokens alone, as the paper does).
 
-    model = QAnchor.create(backbone, d_enc=384, spec=world.spec(cfg), emb_dim=64)
-    emb = model.encode(records, ["Will this person order takeout?"])   # (N, 1, 64), unit norm
+    model = QAnchor.create(backbone, d_enc=384, spec=spec, emb_dim=64)
+    e = model(users.batch([0, 1]), ["Will this person order takeout?"] * 2)    # (2, 64), one pass, not normalised
+    emb = inference.embed(model, records, ["Will this person order takeout?"])   # (N, 1, 64), unit norm, cached
     model.save_pretrained(folder); again = QAnchor.from_pretrained(folder)
 """
 
@@ -19,17 +21,15 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from . import backbones as B
-from . import sentence_encoder
+from . import backbones, sentence_encoder
 from .layout import MAX_ANSWER_TOKENS, MAX_QUERY_TOKENS, Suffix, build_suffix, pad_right, positions, prefix_length
 from .spec import DatasetSpec
 from .user_encoder import Adapter, HierarchicalEncoder, masked_mean
-from .user_tensors import TextTable, UserBatch, UserTensors
+from .user_tensors import UserBatch
 
 READOUTS = ("anchor", "anchor+prefix")
 HEADS = ("mlp", "residual")
@@ -98,7 +98,7 @@ class PrefixState:
         """Each user's row repeated n times in a row (B * n rows), as fresh tensors."""
         if n == 1:
             return self
-        cache = B.kv_cache(
+        cache = backbones.kv_cache(
             [(layer.keys.repeat_interleave(n, 0), layer.values.repeat_interleave(n, 0)) for layer in self.cache.layers]
         )
         return PrefixState(
@@ -110,7 +110,7 @@ class PrefixState:
 
     def select(self, rows: torch.Tensor) -> PrefixState:
         """The users at `rows` (any order, repeats allowed), as fresh tensors."""
-        cache = B.kv_cache([(layer.keys[rows], layer.values[rows]) for layer in self.cache.layers])
+        cache = backbones.kv_cache([(layer.keys[rows], layer.values[rows]) for layer in self.cache.layers])
         return PrefixState(cache, self.mask[rows], self.length[rows], self.summary[rows])
 
 
@@ -137,21 +137,33 @@ class ProjectionHead(nn.Module):
 
 
 class QAnchor(nn.Module):
-    def __init__(self, encoder: HierarchicalEncoder, backbone: B.Backbone, config: ModelConfig):
+    """The hierarchical user encoder, the LLM and the projection head. `forward` is the anchor tower in one
+    uncached pass; the cached, packed and prompt-tuning paths (inference.py, prompt_tuning.py) reuse its parts and
+    are tested equal to it. `cache_dir` (a cache root): where the query vectors' text cache and a pretrained
+    backbone's converted weights are kept; None keeps nothing on disk."""
+
+    def __init__(
+        self,
+        encoder: HierarchicalEncoder,
+        backbone: backbones.Backbone,
+        config: ModelConfig,
+        cache_dir: str | Path | None = None,
+    ):
         super().__init__()
         self.encoder = encoder
         self.lm = backbone.lm
         self.backbone = backbone
         self.config = config  # everything needed to rebuild the model (saved as JSON)
+        self.cache_dir = cache_dir
         self.head = ProjectionHead(backbone.hidden_size, config.emb_dim, residual=config.head == "residual")
         q = config.query_encoder
         self.query_adapter = Adapter(config.query_dim, backbone.hidden_size) if q else None
-        self._query_vectors = sentence_encoder.QueryVectors(q) if q else None
+        self._query_vectors = sentence_encoder.QueryVectors(q, cache_dir) if q else None
 
     @classmethod
     def create(
         cls,
-        backbone: B.Backbone,
+        backbone: backbones.Backbone,
         d_enc: int,
         spec: DatasetSpec,
         emb_dim: int,
@@ -166,6 +178,7 @@ class QAnchor(nn.Module):
         head: str = "mlp",
         answer_pooling: str = "last",
         numeric_init_scale: float = 1.0,
+        cache_dir: str | Path | None = None,
     ) -> QAnchor:
         """A fresh model; use_user_token / use_modality_tokens = False mask those prefix tokens (ablations);
         `query_encoder` ('minilm', or 'hashing-<dim>' in tests) adds the query-vector slot; `readout`, `head` and
@@ -188,7 +201,7 @@ class QAnchor(nn.Module):
         )
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            model = cls(_encoder(config, backbone.hidden_size), backbone, config)
+            model = cls(_encoder(config, backbone.hidden_size), backbone, config, cache_dir)
         model.encoder.scale_numeric(numeric_init_scale)
         return model
 
@@ -204,7 +217,53 @@ class QAnchor(nn.Module):
     def prefix_len(self) -> int:
         return prefix_length(self.config.spec, self.config.tabular_tokens)
 
-    # ------------------------------------------------------------------ sequences
+    # ------------------------------------------------------------------ the anchor tower (paper §3.2, Fig. 2)
+
+    def forward(
+        self,
+        users: UserBatch,
+        queries: list[str],
+        soft_prompt: torch.Tensor | None = None,
+        level: str = "embedding",
+    ) -> torch.Tensor:
+        """The anchor tower in one uncached pass: user i of the batch (B rows) under queries[i] -> (B, emb_dim)
+        embeddings, not normalised (level 'hidden': the (B, d) read-out states before the head).
+
+        1. The hierarchical encoder turns each user's events into prefix tokens x_p (B, Lp, d) with a mask (B, Lp):
+           [USER] [one token per modality] [tabular] [the K_m most recent events of each modality] (Eq. 1-2,
+           user_encoder.py; layout.py says which position holds what).
+        2. The suffix `Query: q [query vector] [soft prompt] <USER_EMB>` becomes token embeddings x_s (B, Ls, d)
+           (suffix, suffix_embeddings): the query's tokens, a frozen sentence encoder's vector of it through an
+           adapter (with query_encoder), the tuned soft prompt (n_soft, d) or (B, n_soft, d), the anchor token.
+        3. The LLM reads [x_p; x_s] with causal attention (padded positions masked, position ids counting only
+           attended tokens): last hidden states h (B, Lp + Ls, d).
+        4. The read-out is h at each row's <USER_EMB>, plus the mean of h over the attended prefix under the
+           'anchor+prefix' read-out (read_out).
+        5. The projection head maps it to the embedding (B, emb_dim)."""
+        if level not in ("embedding", "hidden"):
+            raise ValueError(f"unknown level {level!r}; use 'embedding' or 'hidden'")
+        suffix = self.suffix(list(queries), n_soft=0 if soft_prompt is None else soft_prompt.shape[-2])
+        hidden, prefix_mask, suffix = self._anchor_pass(users, suffix, soft_prompt)  # steps 1-3
+        state = self._anchor_read_out(hidden, prefix_mask, suffix)  # step 4
+        return state if level == "hidden" else self.head(state)  # step 5
+
+    def _anchor_pass(self, users: UserBatch, suffix: Suffix, soft_prompt: torch.Tensor | None = None):
+        """Steps 1-3 of `forward`: last hidden states (B, Lp + Ls, d), the prefix mask (B, Lp), and the suffix on
+        the model's device."""
+        prefix, prefix_mask = self.encoder(users)
+        suffix = suffix.to(prefix.device)
+        x = torch.cat([prefix, self.suffix_embeddings(suffix, soft_prompt)], 1)
+        mask = torch.cat([prefix_mask, suffix.mask], 1)
+        hidden = self.backbone.decoder()(
+            inputs_embeds=x, attention_mask=mask.long(), position_ids=positions(mask)
+        ).last_hidden_state
+        return hidden, prefix_mask, suffix
+
+    def _anchor_read_out(self, hidden: torch.Tensor, prefix_mask: torch.Tensor, suffix: Suffix) -> torch.Tensor:
+        """Step 4 of `forward`: the read-out state (B, d) of a pass's hidden states (B, Lp + Ls, d)."""
+        lp = prefix_mask.shape[1]
+        at = hidden[torch.arange(len(hidden), device=hidden.device), lp + suffix.anchor.to(hidden.device)]
+        return self.read_out(at, prefix_summary(hidden[:, :lp], prefix_mask))
 
     def suffix(self, queries: list[str], answers: list[str] | None = None, n_soft: int = 0) -> Suffix:
         """The tokenised suffixes `Query: q [QVEC] [soft x n_soft] <USER_EMB> (answer <eos>)` of this model."""
@@ -217,10 +276,6 @@ class QAnchor(nn.Module):
             max_query_tokens=self.config.max_query_tokens,
             max_answer_tokens=self.config.max_answer_tokens,
         )
-
-    def prefix(self, users: UserBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encoder output: prefix embeddings (B, Lp, d) and mask (B, Lp)."""
-        return self.encoder(users)
 
     def suffix_embeddings(self, suffix: Suffix, soft_prompt: torch.Tensor | None = None) -> torch.Tensor:
         """Token embeddings of the suffix (B, Ls, d), soft slots filled by `soft_prompt`: one prompt (n_soft, d) for
@@ -239,56 +294,17 @@ class QAnchor(nn.Module):
             x = x.masked_scatter(suffix.soft.to(x.device).unsqueeze(-1), rows.to(x.dtype))
         return x
 
-    def full_pass(self, users: UserBatch, suffix: Suffix, soft_prompt: torch.Tensor | None = None):
-        """Last hidden states of the full anchor sequence (B, Lp + Ls, d), and the prefix mask (B, Lp)."""
-        pre, pre_mask = self.prefix(users)
-        suffix = suffix.to(pre.device)
-        x = torch.cat([pre, self.suffix_embeddings(suffix, soft_prompt)], 1)
-        mask = torch.cat([pre_mask, suffix.mask], 1)
-        hidden = self.backbone.decoder()(
-            inputs_embeds=x, attention_mask=mask.long(), position_ids=positions(mask)
-        ).last_hidden_state
-        return hidden, pre_mask
-
-    def anchor_hidden(self, users: UserBatch, suffix: Suffix, soft_prompt: torch.Tensor | None = None):
-        """Last hidden states of the full anchor sequence (B, Lp + Ls, d), and Lp."""
-        hidden, pre_mask = self.full_pass(users, suffix, soft_prompt)
-        return hidden, pre_mask.shape[1]
-
-    def anchor_state(self, users: UserBatch, suffix: Suffix, soft_prompt: torch.Tensor | None = None):
-        """The read-out state (B, d) of one uncached pass over prefix + suffix (see read_out)."""
-        hidden, pre_mask = self.full_pass(users, suffix, soft_prompt)
-        lp = pre_mask.shape[1]
-        at = hidden[torch.arange(len(hidden)), lp + suffix.anchor.to(hidden.device)]
-        return self.read_out(at, prefix_summary(hidden[:, :lp], pre_mask))
-
     def read_out(self, at_anchor: torch.Tensor, summary: torch.Tensor) -> torch.Tensor:
         """What the head reads (B, d): the last hidden state at <USER_EMB> (B, d), plus, under the 'anchor+prefix'
         read-out, the prefix's mean state `summary` (B, d) (PrefixState.summary): a path from every prefix token
         to the embedding that no attention pattern can close. Ours, not the paper's; the prefix stays cacheable."""
         return at_anchor + summary if self.config.readout == "anchor+prefix" else at_anchor
 
-    def project(self, h: torch.Tensor) -> torch.Tensor:
-        return self.head(h)
-
-    def semantic_embedding(self, answers: list[str]) -> torch.Tensor:
-        """Projected states of the answers alone (B, emb_dim), not normalised: the last token's (<eos>) state, or
-        the mean over the answer's tokens with answer_pooling 'mean'."""
-        tok = self.tokenizer
-        ids = tok(list(answers), add_special_tokens=False)["input_ids"]
-        ids = [a[: self.config.max_answer_tokens] + [tok.eos_token_id] for a in ids]
-        x, mask = (t.to(self.device) for t in pad_right(ids, tok.pad_token_id))
-        hidden = self.backbone.decoder()(input_ids=x, attention_mask=mask.long()).last_hidden_state
-        if self.config.answer_pooling == "mean":
-            return self.project(prefix_summary(hidden, mask))
-        last = mask.sum(1) - 1
-        return self.project(hidden[torch.arange(len(ids), device=hidden.device), last])
-
     # ------------------------------------------------------------------ prefix KV cache (paper §3.2.4)
 
     def encode_prefix(self, users: UserBatch) -> PrefixState:
         """Run the LLM over the user prefix once; its KV cache serves any number of queries (the query is last)."""
-        return self.encode_prefix_tokens(*self.prefix(users))
+        return self.encode_prefix_tokens(*self.encoder(users))
 
     def encode_prefix_tokens(self, pre: torch.Tensor, mask: torch.Tensor) -> PrefixState:
         """The same from prefix tokens (B, Lp, d) and mask (B, Lp) already assembled (e.g. by incremental.prefix)."""
@@ -304,7 +320,7 @@ class QAnchor(nn.Module):
         implementation).
 
         The cache given is not modified: its tensors are wrapped in a new cache, which the pass appends to."""
-        cache = B.kv_cache([(layer.keys, layer.values) for layer in state.cache.layers])
+        cache = backbones.kv_cache([(layer.keys, layer.values) for layer in state.cache.layers])
         suffix = suffix.to(x.device)
         mask = torch.cat([state.mask, suffix.mask], 1)
         pos = state.length.unsqueeze(1) + torch.arange(x.shape[1], device=x.device)
@@ -350,56 +366,30 @@ class QAnchor(nn.Module):
         hidden, attn = out
         return hidden.view(b, q, -1), attn.view(attn.shape[0], b, q, *attn.shape[2:])
 
-    # ------------------------------------------------------------------ the embedding entry point
-
-    def encode(
-        self,
-        users: list[dict] | UserTensors | PrefixState,
-        queries: list[str] | str,
-        prompts: torch.Tensor | None = None,
-        batch_size: int = 128,
-    ) -> np.ndarray:
-        """(N, Q, emb_dim) unit-norm embeddings of every user under every query: the one documented entry point.
-
-        `users`: user records (dicts as schema.py describes, validated against the model's spec; their event texts
-        encoded by the sentence encoder the model was trained with, through the on-disk text cache), a UserTensors,
-        or prefixes encoded once (inference.encode_prefixes). `queries`: a list, or one query (Q = 1). `prompts`:
-        tuned soft prompts, one (n, d) for every query or one per query (Q, n, d)."""
-        from .schema import check_records
-
-        queries = [queries] if isinstance(queries, str) else list(queries)
-        if not queries:
-            raise ValueError("no queries to embed under")
-        if isinstance(users, list):
-            check_records(users, self.config.spec)
-            table = TextTable.build(users, sentence_encoder.text_cache(self.config.text_encoder))
-            users = UserTensors.build(users, table, self.config.spec)
-        self.eval()
-        n = len(users.length) if isinstance(users, PrefixState) else len(users)
-        out = np.zeros((n, len(queries), self.config.emb_dim), np.float32)
-        with torch.no_grad():  # the cached path of inference.embed, which offers the other paths and levels
-            for i in range(0, n, batch_size):
-                rows = torch.arange(i, min(i + batch_size, n))
-                if isinstance(users, PrefixState):
-                    state = users.select(rows)
-                else:
-                    state = self.encode_prefix(users.batch(rows).to(self.device))
-                hidden = self.anchor_states_cached(state, queries, prompts)  # (B, Q, d)
-                out[i : i + len(rows)] = torch.nn.functional.normalize(self.project(hidden), dim=-1).cpu().numpy()
-        return out
-
-    # ------------------------------------------------------------------ pretraining pass
+    # ------------------------------------------------------------------ pretraining (paper §3.2.2)
 
     def pretrain_forward(self, users: UserBatch, queries: list[str], answers: list[str]) -> dict:
-        """One anchor pass and one semantic pass. Returns u (B, e), v (B, e), NTP logits (N, V) and labels (N,)."""
-        suffix = self.suffix(queries, answers).to(self.device)
-        hidden, pre_mask = self.full_pass(users, suffix)
-        lp = pre_mask.shape[1]
-        rows = torch.arange(len(hidden), device=hidden.device)
-        u = self.project(self.read_out(hidden[rows, lp + suffix.anchor], prefix_summary(hidden[:, :lp], pre_mask)))
+        """One anchor pass over `[prefix] Query: q <USER_EMB> Answer: a <eos>` (forward's steps 1-5, the answer
+        after the anchor, which causal attention keeps from the anchor's state) and one semantic pass over the
+        answers. Returns u (B, e), v (B, e), NTP logits (N, V) and labels (N,) of the answer tokens."""
+        hidden, prefix_mask, suffix = self._anchor_pass(users, self.suffix(queries, answers))
+        u = self.head(self._anchor_read_out(hidden, prefix_mask, suffix))
         supervised = suffix.labels != -100  # (B, Ls)
-        logits = self.backbone.lm_head()(hidden[:, lp:][supervised])  # only where a token is predicted
+        logits = self.backbone.lm_head()(hidden[:, prefix_mask.shape[1] :][supervised])  # only where predicted
         return {"u": u, "v": self.semantic_embedding(answers), "logits": logits, "labels": suffix.labels[supervised]}
+
+    def semantic_embedding(self, answers: list[str]) -> torch.Tensor:
+        """Projected states of the answers alone (B, emb_dim), not normalised: the last token's (<eos>) state, or
+        the mean over the answer's tokens with answer_pooling 'mean'."""
+        tok = self.tokenizer
+        ids = tok(list(answers), add_special_tokens=False)["input_ids"]
+        ids = [a[: self.config.max_answer_tokens] + [tok.eos_token_id] for a in ids]
+        x, mask = (t.to(self.device) for t in pad_right(ids, tok.pad_token_id))
+        hidden = self.backbone.decoder()(input_ids=x, attention_mask=mask.long()).last_hidden_state
+        if self.config.answer_pooling == "mean":
+            return self.head(prefix_summary(hidden, mask))
+        last = mask.sum(1) - 1
+        return self.head(hidden[torch.arange(len(ids), device=hidden.device), last])
 
     # ------------------------------------------------------------------ save / load
 
@@ -419,26 +409,30 @@ class QAnchor(nn.Module):
         (folder / "qanchor_config.json").write_text(self.config.to_json())
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path) -> QAnchor:
+    def from_pretrained(cls, folder: str | Path, cache_dir: str | Path | None = None) -> QAnchor:
+        """A model saved by save_pretrained; `cache_dir` as in the class docstring."""
         from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerFast
 
         folder = Path(folder)
         config = ModelConfig.from_json((folder / "qanchor_config.json").read_text())
         bb = config.backbone
-        B._quiet()
+        backbones._quiet()
         if bb.lora:  # a frozen base rebuilt from its source, plus the saved adapter
             from peft import PeftModel
 
-            base = B.smollm2(lora=False) if bb.kind == "smollm2" else B.from_folder(bb.source, lora=False)
+            if bb.kind == "smollm2":
+                base = backbones.smollm2(lora=False, cache_dir=cache_dir)
+            else:
+                base = backbones.from_folder(bb.source, lora=False)
             lm = PeftModel.from_pretrained(base.lm, folder / "backbone", is_trainable=True)
-            backbone = B.Backbone(lm, base.tokenizer, bb.kind, bb.source, lora=True)
+            backbone = backbones.Backbone(lm, base.tokenizer, bb.kind, bb.source, lora=True)
         else:  # all weights were trained: load them whole
             lm = AutoModelForCausalLM.from_pretrained(folder / "backbone", attn_implementation="sdpa")
             # our own BPE tokenizer must come back as itself: AutoTokenizer would pick the architecture's
             # tokenizer class (Qwen2Tokenizer), whose pre-tokenizer splits text differently
             tok_class = PreTrainedTokenizerFast if bb.kind == "tiny" else AutoTokenizer
-            backbone = B.Backbone(lm, tok_class.from_pretrained(folder / "backbone"), bb.kind, bb.source)
-        model = cls(_encoder(config, backbone.hidden_size), backbone, config)
+            backbone = backbones.Backbone(lm, tok_class.from_pretrained(folder / "backbone"), bb.kind, bb.source)
+        model = cls(_encoder(config, backbone.hidden_size), backbone, config, cache_dir)
         model.encoder.load_state_dict(load_file(folder / "encoder.safetensors"))
         model.head.load_state_dict(load_file(folder / "head.safetensors"))
         if model.query_adapter is not None:

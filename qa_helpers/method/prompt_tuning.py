@@ -87,7 +87,7 @@ def prototype_loss(u: torch.Tensor, prototypes: torch.Tensor, labels: torch.Tens
     return F.cross_entropy(logits, labels)
 
 
-def balanced_batch(rng: np.random.Generator, users: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:
+def _balanced_batch(rng: np.random.Generator, users: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:
     """`size` users, half from each class (drawn with replacement when a class is small)."""
     pos, neg = users[y == 1], users[y == 0]
     if len(pos) == 0 or len(neg) == 0:
@@ -105,7 +105,7 @@ def _suffix_pass(
     prompt (queries: T * per_task, task-major), with gradients into the prompts."""
     state = prefixes.select(torch.as_tensor(rows))
     h = inference.anchor_states(model, state, queries, vectors.repeat_interleave(per_task, 0), pairs=True)
-    return model.project(h).view(len(vectors), per_task, -1)
+    return model.head(h).view(len(vectors), per_task, -1)
 
 
 def tune(
@@ -147,7 +147,7 @@ def tune(
         def draw():
             rows = np.stack(
                 [
-                    balanced_batch(rng, np.asarray(train_users[t]), labels[train_users[t], t], batch_size)
+                    _balanced_batch(rng, np.asarray(train_users[t]), labels[train_users[t], t], batch_size)
                     for t in range(T)
                 ]
             )  # (T, batch)

@@ -195,7 +195,7 @@ def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
 
 def read_jsonl(path: Path) -> list[dict]:
     """Read one JSON object per line; blank lines are skipped, a malformed line is an error naming it."""
-    return [row for _, row in iter_jsonl(path)]
+    return [row for _, row in _iter_jsonl(path)]
 
 
 class BadLine(str):
@@ -233,7 +233,7 @@ def iter_lines(path: Path) -> Iterator[tuple[int, object]]:
             yield lineno, BadLine("malformed JSON (nested too deeply)")
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
+def _iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
     """(line number, parsed JSON) of every non-blank line, read lazily; a bad line is a RecordError naming it."""
     for lineno, row in iter_lines(path):
         if isinstance(row, BadLine):

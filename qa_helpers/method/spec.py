@@ -134,7 +134,7 @@ class DatasetSpec:
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise SpecError(f"{path}: no such spec file; write one as described in qa_helpers/spec.py") from None
+            raise SpecError(f"{path}: no such spec file; write one as described in qa_helpers/method/spec.py") from None
         except json.JSONDecodeError as e:
             raise SpecError(f"{path}: malformed JSON ({e.msg}, line {e.lineno})") from None
         return cls.from_dict(d, str(path))

@@ -7,7 +7,7 @@ For B users and n_q queries, four ways to get every (user, query) embedding:
   packed      one forward over [prefix | q_1 | ... | q_n], block attention mask, no cache (inference.py).
 The theoretical speed-up over `full` counts prefill tokens: n_q (Lp + Lq) / (Lp + n_q Lq).
 
-    rows = time_paths(model, users, list(range(8)), serving_queries(20), n_q_values=(1, 2, 5, 10, 20))
+    rows = time_paths(model, users, list(range(8)), serving_queries(task_queries, 20), n_q_values=(1, 2, 5, 10, 20))
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import time
 import numpy as np
 import torch
 
-from ..synthetic import tasks
 from .inference import anchor_states, prefix_bytes
 from .layout import QUERY_PREFIX
 from .model import QAnchor
@@ -26,9 +25,9 @@ from .user_tensors import UserTensors
 PATHS = ("full", "sequential", "batched", "packed")
 
 
-def serving_queries(n: int) -> list[str]:
-    """n distinct scenario queries (n <= 40): the ten task queries, then three reworded copies of them."""
-    base = [t.query for t in tasks.TASKS]
+def serving_queries(base: list[str], n: int) -> list[str]:
+    """n distinct scenario queries (n <= 4 x len(base)): the `base` queries (a dataset's task queries), then three
+    reworded copies of them."""
     lead = ["", "Over the next month, ", "Judging from the last 90 days, ", "For a campaign next week, "]
     if not 0 < n <= len(lead) * len(base):
         raise ValueError(f"between 1 and {len(lead) * len(base)} distinct queries, not {n}")
@@ -132,7 +131,7 @@ def prompt_step_seconds(
             for _ in range(repeats):
                 part = prefixes.select(rows) if path == "cached" else users.batch(rows).to(model.device)
                 h = anchor_states(model, part, [query] * batch, vectors, path=path, pairs=True)
-                model.project(h).sum().backward()
+                model.head(h).sum().backward()
             out[name] = (time.perf_counter() - t0) / repeats
     finally:
         for p, flag in zip(model.parameters(), flags):

@@ -1,10 +1,11 @@
 """UserU pretraining: AdamW, cosine schedule with warmup, gradient clipping, periodic diagnostics on held-out
 users, atomic resumable checkpoints, and torch.distributed data parallelism with negatives gathered across ranks.
 
-    trainer = Pretrainer(model, users, train_pairs, eval_pairs, cfg, out_dir)
-    history = trainer.run()             # or trainer.run(steps=100), then Pretrainer.resume(...) continues
+    trainer = Pretrainer(model, users, train_pairs, eval_pairs, PretrainSettings(steps=600), questions, out_dir)
+    history = trainer.run()             # or trainer.run(steps=100); a new Pretrainer resumes its latest checkpoint
 
-Batches come from batches.PairSampler (`cfg.batch_topics`): uniform batches of 32 out of 72 topics hold about one
+`questions` is the UserU topics' question bank (useru.topics.QuestionBank) the held-out diagnostics ask from.
+Batches come from batches.PairSampler (`settings.batch_topics`): uniform batches of 32 out of 72 topics hold about one
 other pair of an anchor's topic, so telling the topic apart solves them; grouped batches hold many users under one
 question, which only the user can tell apart, as the paper's global batch of 2,048 does. Under
 `torchrun --nproc_per_node N`, each rank takes 1/N of every global batch, embeddings are all-gathered for the
@@ -19,6 +20,7 @@ import math
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +28,41 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from ..series.config import Profile
-from ..useru.clustered import QuestionBank, catalogue_questions
 from . import diagnostics, losses
 from .batches import PairSampler
+from .diagnostics import QuestionBank
 from .model import QAnchor
 from .user_tensors import UserTensors
+
+
+@dataclass(frozen=True)
+class PretrainSettings:
+    """What a pretraining run reads (a series profile gives its own: series.pipeline.pretrain_settings). The
+    defaults are the CPU default profile's recipe; departures from the paper are named where the profile sets them
+    (series/config.py, PAPER_SETTINGS)."""
+
+    steps: int = 600
+    batch_size: int = 32  # global batch (paper: 2048); in-batch negatives come from it
+    batch_topics: int = 4  # 0: uniform random pairs; n: n topics per batch, each filled with different users
+    batch_future_share: float = 0.125  # share of a grouped batch given to D_future pairs
+    lr: float = 2e-4  # the LLM's peak learning rate (the paper's)
+    lr_modules: float = 1.0  # the encoder's, the head's and the query adapter's lr, as a multiple of `lr`
+    lr_floor: float = 0.0  # the cosine schedule decays to this share of the peak lr (the paper: 0)
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    tau: float = 0.07  # contrastive temperature (reference code)
+    margin: float = 0.1  # margin of the false-negative mask (reference code)
+    contrastive_variant: str = "code"  # losses.VARIANTS
+    use_margin_mask: bool = True
+    cl_weight: float = 1.0
+    ntp_weight: float = 1.0
+    eval_every: int = 200  # steps between held-out diagnostics (and after the last step); 0: none
+    checkpoint_every: int = 200
+    diagnostic_group: int = 32  # users per exact-query retrieval group (chance 1 / group)
+    diagnostic_grid_users: int = 200  # held-out users x one question per facet for variance shares and rank
+    seed: int = 0  # the batches' seed
+    diagnostic_seed: int = 0  # the held-out diagnostics' draws
 
 
 def lr_factor(step: int, warmup: int, total: int, floor: float = 0.0) -> float:
@@ -102,7 +133,7 @@ def prepare_run_folder(out_dir: Path, fingerprint: dict, fresh: bool = False) ->
         saved = json.loads(saved_path.read_text()) if saved_path.exists() else None
         if saved != fingerprint:
             problem = (
-                f"{out_dir} holds checkpoints of another run ({describe_difference(saved, fingerprint)}); "
+                f"{out_dir} holds checkpoints of another run ({_describe_difference(saved, fingerprint)}); "
                 "pretrain --fresh starts afresh there (its checkpoints are deleted), or choose another --out"
             )
     if world_size > 1:
@@ -118,7 +149,7 @@ def prepare_run_folder(out_dir: Path, fingerprint: dict, fresh: bool = False) ->
         dist.barrier()
 
 
-def describe_difference(saved: dict | None, now: dict) -> str:
+def _describe_difference(saved: dict | None, now: dict) -> str:
     """What differs between a recorded fingerprint and this run's, in words."""
     if saved is None:
         return "they record no fingerprint of what they were trained on"
@@ -142,35 +173,37 @@ class Pretrainer:
         users: UserTensors,
         train_pairs: list[dict],
         eval_pairs: list[dict],
-        cfg: Profile,
+        settings: PretrainSettings,
+        questions: QuestionBank,
         out_dir: Path | None = None,
         device: str = "cpu",
         facet_shares: dict[str, np.ndarray] | None = None,
-        questions: QuestionBank | None = None,
     ):
-        self.model, self.users, self.cfg, self.device = model.to(device), users, cfg, device
+        """`questions`: the question bank of the pairs' topics, which the held-out diagnostics ask from;
+        `facet_shares` (held-out user id -> share of events per facet, in the order of its grid questions) adds
+        the facet read-out."""
+        self.model, self.users, self.settings, self.device = model.to(device), users, settings, device
         self.train_pairs, self.eval_pairs, self.facet_shares = train_pairs, eval_pairs, facet_shares
-        # the topics' questions for the diagnostics (None: the catalogue's, with the interests on world version 2)
-        self.questions = questions or catalogue_questions(cfg.world_version == 2)
+        self.questions = questions
         self.out_dir = Path(out_dir) if out_dir else None
         self.rank, self.world = _distributed()
-        if cfg.batch_size % self.world:
-            raise ValueError(f"batch size {cfg.batch_size} is not divisible by {self.world} processes")
+        if settings.batch_size % self.world:
+            raise ValueError(f"batch size {settings.batch_size} is not divisible by {self.world} processes")
         self.row = {uid: i for i, uid in enumerate(users.user_ids)}
         missing = {p["user_id"] for p in train_pairs + eval_pairs} - set(self.row)
         if missing:
             raise KeyError(f"pairs refer to users without tensors, e.g. {sorted(missing)[0]!r}")
-        self.sampler = PairSampler.for_profile(train_pairs, cfg)
+        self.sampler = PairSampler.for_settings(train_pairs, settings)
         groups = module_groups(model)
         self.params = [p for params in groups.values() for _, p in params]
         llm = [p for _, p in groups.pop("LLM", [])]
         others = [p for params in groups.values() for _, p in params]
         self.optimizer = torch.optim.AdamW(
-            [{"params": llm, "lr": cfg.lr}, {"params": others, "lr": cfg.lr * cfg.lr_modules}],
-            weight_decay=cfg.weight_decay,
+            [{"params": llm, "lr": settings.lr}, {"params": others, "lr": settings.lr * settings.lr_modules}],
+            weight_decay=settings.weight_decay,
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: lr_factor(s, cfg.warmup_steps, cfg.pretrain_steps, cfg.lr_floor)
+            self.optimizer, lambda step: lr_factor(step, settings.warmup_steps, settings.steps, settings.lr_floor)
         )
         self.initial = self._trainable_state()  # to measure how far each module's weights move
         self.step = 0
@@ -184,7 +217,7 @@ class Pretrainer:
 
     def local_pairs(self, step: int) -> list[dict]:
         """This rank's share of the pairs of global batch `step`."""
-        b = self.cfg.batch_size // self.world
+        b = self.settings.batch_size // self.world
         return self.global_batch(step)[self.rank * b : (self.rank + 1) * b]
 
     def user_batch(self, pairs: list[dict]):
@@ -194,9 +227,9 @@ class Pretrainer:
 
     def batch_losses(self, step: int) -> tuple[torch.Tensor, dict]:
         """Total loss of this rank's share of global batch `step`, and its parts (averaged over ranks for logging)."""
-        cfg = self.cfg
+        s = self.settings
         every = self.global_batch(step)
-        b = cfg.batch_size // self.world
+        b = s.batch_size // self.world
         pairs = every[self.rank * b : (self.rank + 1) * b]
         out = self.model.pretrain_forward(
             self.user_batch(pairs), [p["query"] for p in pairs], [p["answer"] for p in pairs]
@@ -205,10 +238,10 @@ class Pretrainer:
         cl, stats = losses.contrastive_loss(
             u,
             v,
-            cfg.tau,
-            cfg.margin,
-            cfg.contrastive_variant,
-            cfg.use_margin_mask,
+            s.tau,
+            s.margin,
+            s.contrastive_variant,
+            s.use_margin_mask,
             anchor_offset=self.rank * b,
             n_anchors=b,
             duplicates=losses.duplicate_answers([p["answer"] for p in every]),
@@ -217,7 +250,7 @@ class Pretrainer:
         if self.world > 1:
             dist.all_reduce(n_tok)
         ntp = losses.ntp_loss(out["logits"], out["labels"].to(out["logits"].device), float(n_tok) / self.world)
-        total = losses.total_loss(cl, ntp, cfg.cl_weight, cfg.ntp_weight)
+        total = losses.total_loss(cl, ntp, s.cl_weight, s.ntp_weight)
         parts = torch.tensor([total.item(), cl.item(), ntp.item(), stats["masked_share"], stats["duplicate_share"]])
         if self.world > 1:
             dist.all_reduce(parts)
@@ -232,7 +265,7 @@ class Pretrainer:
         total.backward()
         if self.world > 1:
             _flat_all_reduce_mean([p.grad for p in self.params], self.world)
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.settings.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
         self.step += 1
@@ -253,12 +286,12 @@ class Pretrainer:
             self.model,
             self.users,
             self.eval_pairs,
-            self.cfg.diagnostic_group,
-            self.cfg.diagnostic_grid_users,
-            self.cfg.seed,
-            self.facet_shares,
             self.questions,
-            diagnostics.HeldOutLoss.for_profile(self.cfg),
+            self.settings.diagnostic_group,
+            self.settings.diagnostic_grid_users,
+            self.settings.diagnostic_seed,
+            self.facet_shares,
+            diagnostics.HeldOutLoss.for_settings(self.settings),
         )
         return report | {f"weight_change/{k}": v for k, v in self.weight_change().items()}
 
@@ -277,17 +310,17 @@ class Pretrainer:
     # ------------------------------------------------------------------ loop
 
     def run(self, steps: int | None = None, progress: bool = True) -> list[dict]:
-        """Train until `steps` (default: cfg.pretrain_steps), evaluating and checkpointing on schedule."""
-        steps = self.cfg.pretrain_steps if steps is None else steps
+        """Train until `steps` (default: settings.steps), evaluating and checkpointing on schedule."""
+        steps = self.settings.steps if steps is None else steps
         bar = tqdm(total=steps, initial=self.step, desc="pretraining", disable=not progress or self.rank != 0)
         while self.step < steps:
             record = self.train_step()
-            if self.cfg.eval_every and (self.step % self.cfg.eval_every == 0 or self.step == steps):
+            if self.settings.eval_every and (self.step % self.settings.eval_every == 0 or self.step == steps):
                 record.update(self.evaluate())
             self.history.append(record)
             bar.update(1)
             bar.set_postfix(loss=f"{record['loss']:.3f}", cl=f"{record['cl']:.3f}", ntp=f"{record['ntp']:.3f}")
-            if self.out_dir and self.rank == 0 and self.step % self.cfg.checkpoint_every == 0:
+            if self.out_dir and self.rank == 0 and self.step % self.settings.checkpoint_every == 0:
                 self.save_checkpoint()
         bar.close()
         return self.history

@@ -1,7 +1,7 @@
 """Every cached artifact, loaded if present and built (then saved) if not: one place, one way to key them.
 
     w = artifacts.world(cfg)                          # <cache root>/<profile>/world-<key>/ (config.cache_root)
-    pairs, stats = artifacts.userU_pairs(cfg, w)      # beside the world, keyed by its own settings
+    pairs, stats = artifacts.useru_pairs(cfg, w)      # beside the world, keyed by its own settings
     table = artifacts.text_table(w, cfg)              # every event text's vector (the text cache, sentence_encoder)
     model, history = artifacts.pretrained_model(cfg)  # artifacts/<profile>/qanchor-<key>/
     prompts = artifacts.tuned_prompts(cfg, model, prefixes, labels)   # .../qanchor-<key>/prompts-<key>/
@@ -27,19 +27,18 @@ from ..method.model import QAnchor
 from ..method.schema import atomic_write_text, read_jsonl, write_jsonl
 from ..method.user_tensors import TextTable, UserTensors
 from ..synthetic import tasks
-from ..synthetic import world as W
-from ..useru import builder as userU
-from . import pipeline
-from .config import CACHED_BY, Profile
+from ..synthetic import world as synthetic_world
+from ..synthetic.useru_catalogue import catalogue_facets
+from ..useru import builder
+from . import pipeline, prompts
+from .config import CACHED_BY, Profile, cache_root
 
 # the modules whose code each stage runs (with every package module they import, fingerprints.closure)
 STAGE_CODE = {
     "world": ("synthetic.world",),
-    "userU": ("useru.builder",),
-    "pretrain": (
-        "series.pipeline",
-    ),  # pretraining_data, new_model, pretrainer; the trainer, the model, the diagnostics
-    "prompts": ("series.pipeline", "method.prompt_tuning"),
+    "userU": ("useru.builder", "synthetic.useru_catalogue"),
+    "pretrain": ("series.pipeline",),  # new_model, pretrainer: the trainer, the model, the diagnostics
+    "prompts": ("series.prompts",),  # tune_prompts: prompt tuning on the probe splits (evaluation.task_splits)
 }
 BUILDS_ON = {"world": None, "userU": "world", "pretrain": "userU", "prompts": "pretrain"}
 
@@ -61,55 +60,55 @@ def key(cfg: Profile, stage: str) -> str:
 # ----------------------------------------------------------------------------- the world and UserU
 
 
-def world_folder(cfg: Profile) -> Path:
+def _world_folder(cfg: Profile) -> Path:
     """artifacts/<profile>/world-<key>/: the profile's world, and its UserU pairs beside it (one file per UserU
     key, so versions of the pairs built on one world live side by side)."""
     return cfg.artifacts_path() / f"world-{key(cfg, 'world')}"
 
 
-def world(cfg: Profile) -> W.World:
+def world(cfg: Profile) -> synthetic_world.World:
     """The profile's world, generated and saved on first use."""
-    folder = world_folder(cfg)
+    folder = _world_folder(cfg)
     if (folder / "ground_truth.jsonl").exists():
-        return W.load(folder, cfg)
-    w = W.generate(cfg)
-    W.save(w, folder, cfg)
+        return synthetic_world.load(folder, cfg)
+    w = synthetic_world.generate(cfg)
+    synthetic_world.save(w, folder, cfg)
     return w
 
 
-def userU_pairs(cfg: Profile, w: W.World) -> tuple[list[dict], dict]:
+def useru_pairs(cfg: Profile, w: synthetic_world.World) -> tuple[list[dict], dict]:
     """UserU pairs and their stats for the profile's world `w`, built and saved on first use."""
-    folder = world_folder(cfg)
+    folder = _world_folder(cfg)
     stage_key = key(cfg, "userU")
     rows_path, stats_path = folder / f"userU-{stage_key}.jsonl", folder / f"userU_stats-{stage_key}.json"
     if stats_path.exists():
         saved = json.loads(stats_path.read_text())
         if saved.get("key") == stage_key:
             return read_jsonl(rows_path), saved["stats"]
-    rows, stats = userU.build(
+    rows, stats = builder.build(
         w.pretrain,
         w.pretrain_future,
+        catalogue_facets(interests=cfg.world_version == 2),  # UserU version 5 on world version 2
         cfg.seed,
         cfg.uqa_topics_per_user,
         cfg.draft_error_rate,
         cfg.window_days,
         k_low=cfg.uqa_low_topics,
-        interests=cfg.world_version == 2,  # UserU version 5 on world version 2
     )
     write_jsonl(rows_path, rows)
     atomic_write_text(stats_path, json.dumps({"key": stage_key, "stats": stats}, indent=1))
     return rows, stats
 
 
-def world_and_userU(cfg: Profile) -> tuple[W.World, list[dict]]:
+def world_and_useru(cfg: Profile) -> tuple[synthetic_world.World, list[dict]]:
     w = world(cfg)
-    return w, userU_pairs(cfg, w)[0]
+    return w, useru_pairs(cfg, w)[0]
 
 
-def text_table(w: W.World, cfg: Profile) -> TextTable:
+def text_table(w: synthetic_world.World, cfg: Profile) -> TextTable:
     """Every event text of the world (both splits), encoded by the profile's text encoder (MiniLM through the
     on-disk cache)."""
-    return TextTable.build(w.pretrain + w.downstream, sentence_encoder.text_cache(cfg.text_encoder))
+    return TextTable.build(w.pretrain + w.downstream, sentence_encoder.text_cache(cfg.text_encoder, cache_root()))
 
 
 _DATA_MEMO: dict[tuple, tuple] = {}  # one world's pretraining data, kept while a process trains several variants
@@ -122,7 +121,7 @@ def pretraining_data(cfg: Profile) -> tuple[UserTensors, list[dict], list[dict],
     memo_key = (cfg.name, key(cfg, "userU"), cfg.eval_pairs, tuple(cfg.event_caps))
     if memo_key not in _DATA_MEMO:
         _DATA_MEMO.clear()
-        w, pairs = world_and_userU(cfg)
+        w, pairs = world_and_useru(cfg)
         _DATA_MEMO[memo_key] = pipeline.pretraining_data(cfg, w.pretrain, pairs, text_table(w, cfg))
     return _DATA_MEMO[memo_key]
 
@@ -138,7 +137,8 @@ def pretrained_model(cfg: Profile, progress: bool = True) -> tuple[QAnchor, list
     """The profile's pretrained model and its training history, trained once (resuming any checkpoint) and saved."""
     folder = model_folder(cfg)
     if (folder / "model" / "qanchor_config.json").exists() and (folder / "history.json").exists():
-        return QAnchor.from_pretrained(folder / "model"), json.loads((folder / "history.json").read_text())
+        model = QAnchor.from_pretrained(folder / "model", cache_root())
+        return model, json.loads((folder / "history.json").read_text())
     trainer = pipeline.pretrainer(cfg, pretraining_data(cfg), out_dir=folder / "checkpoints")
     history = trainer.run(progress=progress)
     trainer.model.save_pretrained(folder / "model")
@@ -158,6 +158,6 @@ def tuned_prompts(cfg: Profile, model: QAnchor, prefixes, labels: np.ndarray) ->
         saved = prompt_tuning.PromptSet.load(folder)
         if saved.queries == [t.query for t in tasks.TASKS] and saved.vectors.shape[-1] == model.backbone.hidden_size:
             return saved
-    prompts = pipeline.tune_prompts(cfg, model, prefixes, labels).final
-    prompts.save(folder)
-    return prompts
+    tuned = prompts.tune_prompts(cfg, model, prefixes, labels).final
+    tuned.save(folder)
+    return tuned

@@ -46,7 +46,7 @@ def setup(notebook: str, profile: str, seed: int | None = None, *, users: bool =
     cfg = config.load(profile, **({} if seed is None else {"seed": seed}))
     use_style()
     print(runtime_line(notebook))
-    w, pairs = artifacts.world_and_userU(cfg)
+    w, pairs = artifacts.world_and_useru(cfg)
     print(
         f"profile {cfg.name} (seed {cfg.seed}): {len(w.pretrain)} pretraining users with {len(pairs):,} UserU pairs, "
         f"{len(w.downstream)} downstream users"

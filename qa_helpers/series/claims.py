@@ -28,10 +28,9 @@ A claim that its chapter itself explains as an echo of under-training rather tha
 
 from __future__ import annotations
 
-import numpy as np
 from scipy.stats import binom
 
-from ..method import metrics
+from ..method import evaluation, metrics
 
 VERDICTS = ("reproduced", "reversed", "inside the noise", "no verdict")
 LEVEL = 0.95
@@ -39,8 +38,8 @@ CHANCE_PER_CLAIM = 1 - LEVEL  # a zero difference's chance of an interval that e
 MIN_POSITIVES = 2  # per task's test half, for a verdict
 
 RULE = (
-    "**The verdict rule** (`qa_helpers/claims.py`, the same in every chapter): two methods scored on the same test "
-    "users are compared by their *paired* difference, with a 95% bootstrap interval from resampling those users "
+    "**The verdict rule** (`qa_helpers/series/claims.py`, the same in every chapter): two methods scored on the same "
+    "test users are compared by their *paired* difference, with a 95% bootstrap interval from resampling those users "
     "(bias-corrected); an interval above 0 is *reproduced* (the paper's direction), below 0 *reversed*, containing "
     "0 *inside the noise*; *no verdict* when a task's test half has fewer than two positives. A count claim over "
     "tasks counts a task only when its own paired interval excludes 0, then tests the wins against a fair coin "
@@ -63,13 +62,8 @@ def difference_verdict(lo: float, hi: float, min_task_positives: int = MIN_POSIT
 
 
 def paired_difference(above: float, below: float, above_boot, below_boot) -> list[float]:
-    """[d, lo, hi]: d = above - below and the interval of d from paired bootstrap samples (same resamples)."""
-    above_boot, below_boot = np.asarray(above_boot, float), np.asarray(below_boot, float)
-    if above_boot.shape != below_boot.shape or above_boot.ndim != 1:
-        shapes = f"{above_boot.shape}, {below_boot.shape}"
-        raise ValueError(f"paired samples must be two 1-D arrays of one length, got {shapes}")
-    d = float(above - below)
-    return [d, *metrics.interval(above_boot - below_boot, d, LEVEL)]
+    """[d, lo, hi]: d = above - below and its 95% interval from paired bootstrap samples (metrics.paired_difference)."""
+    return metrics.paired_difference(above, below, above_boot, below_boot, LEVEL)
 
 
 def count_verdict(wins: int, losses: int) -> str:
@@ -134,17 +128,8 @@ def count_claim(claim: str, differences: list[list[float]], paper: str = "", not
 def mean_with_interval(rows: list[dict], method: str, metric: str = "auc") -> tuple[float, float, float]:
     """(mean, 95% low, 95% high) over the tasks of `method` in evaluation rows (its linear probe, or its own
     scorer for GBDT and the oracle)."""
-    r = _mean_row(rows, method)
+    r = evaluation.mean_row(rows, method)
     return r[metric], r[f"{metric}_lo"], r[f"{metric}_hi"]
-
-
-def _mean_row(rows: list[dict], method: str) -> dict:
-    found = [
-        r for r in rows if r["method"] == method and r["task"] == "Avg" and r["probe"] in ("linear", "gbdt", "none")
-    ]
-    if len(found) != 1:
-        raise KeyError(f"{len(found)} mean rows for {method!r}")
-    return found[0]
 
 
 def compare(
@@ -152,9 +137,7 @@ def compare(
 ) -> dict:
     """difference_claim of two methods' mean over the tasks in evaluation rows, paired through the rows' bootstrap
     samples (raises when the two were not scored on the same resamples)."""
-    a, b = _mean_row(rows, above), _mean_row(rows, below)
-    if a["pairing"] != b["pairing"]:
-        raise ValueError(f"{above!r} and {below!r} were not scored on the same test users and resamples")
+    a, b = evaluation.paired_mean_rows(rows, above, below)
     return {
         **difference_claim(
             claim,

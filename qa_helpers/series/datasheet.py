@@ -14,12 +14,9 @@ import numpy as np
 
 from ..method.metrics import auc, ks
 from ..method.schema import atomic_write_text, read_jsonl, write_jsonl
-from ..synthetic import catalog as C
-from ..synthetic import interests as I
-from ..synthetic import tasks as TK
-from ..synthetic import traits as T
-from ..synthetic import world
-from ..useru import builder as userU
+from ..synthetic import catalog, interests, tasks, traits, world
+from ..synthetic.useru_catalogue import catalogue_facets
+from ..useru import builder
 from . import config
 
 SAMPLE_DIR = config.REPO_ROOT / "data_samples"
@@ -34,25 +31,25 @@ def population_task_stats(
     """Base rate and oracle AUC/KS per task on `n` fresh users (no events needed: labels come from traits, and in
     world version 2 from interests too)."""
     rng = np.random.default_rng(seed)
-    probs = TK.label_probabilities(*I.draw_future(n, rng, world_version == 2))
-    labels = TK.draw_labels(probs, rng)
+    probs = tasks.label_probabilities(*interests.draw_future(n, rng, world_version == 2))
+    labels = tasks.draw_labels(probs, rng)
     return {
         t: {
             "base_rate": float(labels[:, k].mean()),
             "oracle_auc": auc(labels[:, k], probs[:, k]),
             "oracle_ks": ks(labels[:, k], probs[:, k]),
         }
-        for k, t in enumerate(TK.TASK_NAMES)
+        for k, t in enumerate(tasks.TASK_NAMES)
     }
 
 
 def latent_population(n: int, seed: int, world_version: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(state (n, d), probs (n, T), labels (n, T)) of `n` fresh users, no events: the future window's latent state
     as World.latent_state gives it, the oracle's label probabilities and labels drawn from them."""
-    future, x = I.draw_future(n, np.random.default_rng(seed), world_version == 2)
-    probs = TK.label_probabilities(future, x)
-    labels = TK.draw_labels(probs, np.random.default_rng([seed, 1]))
-    return I.latent_state(future, x), probs, labels
+    future, x = interests.draw_future(n, np.random.default_rng(seed), world_version == 2)
+    probs = tasks.label_probabilities(future, x)
+    labels = tasks.draw_labels(probs, np.random.default_rng([seed, 1]))
+    return interests.latent_state(future, x), probs, labels
 
 
 def _table(header: list[str], rows: list[list]) -> str:
@@ -65,37 +62,39 @@ def _loadings(entry) -> str:
     return ", ".join(f"{k} {v:+.1f}" for k, v in entry.loadings.items()) or "none (distractor)"
 
 
-def render_traits() -> str:
-    corr = T.correlation_matrix()
+def _render_traits() -> str:
+    corr = traits.correlation_matrix()
     rows = []
-    for i, name in enumerate(T.TRAITS):
-        partners = [f"{T.TRAITS[j]} {corr[i, j]:+.2f}" for j in range(T.N_TRAITS) if j != i and corr[i, j] != 0]
-        rows.append([f"`{name}`", T.DESCRIPTIONS[name], ", ".join(partners) or "-"])
+    for i, name in enumerate(traits.TRAITS):
+        partners = [
+            f"{traits.TRAITS[j]} {corr[i, j]:+.2f}" for j in range(traits.N_TRAITS) if j != i and corr[i, j] != 0
+        ]
+        rows.append([f"`{name}`", traits.DESCRIPTIONS[name], ", ".join(partners) or "-"])
     return _table(["trait", "drives", "correlated with"], rows)
 
 
-def render_modalities() -> str:
+def _render_modalities() -> str:
     rows = []
-    for m in C.EVENT_MODALITIES:
-        example = C.ENTRIES[m][0].texts[0]
+    for m in catalog.EVENT_MODALITIES:
+        example = catalog.ENTRIES[m][0].texts[0]
         rows.append(
             [
                 m,
-                C.MODALITY_LABELS[m],
-                f"{C.BASE_EVENTS_PER_90_DAYS[m]:g}",
-                f"{C.ACTIVITY_EXPONENT[m]:g}",
-                f"{C.MISSING_RATE[m]:.0%}",
-                len(C.ENTRIES[m]),
+                catalog.MODALITY_LABELS[m],
+                f"{catalog.BASE_EVENTS_PER_90_DAYS[m]:g}",
+                f"{catalog.ACTIVITY_EXPONENT[m]:g}",
+                f"{catalog.MISSING_RATE[m]:.0%}",
+                len(catalog.ENTRIES[m]),
                 f"`{example}`",
             ]
         )
     rows.append(
         [
             "tabular",
-            C.MODALITY_LABELS["tabular"],
+            catalog.MODALITY_LABELS["tabular"],
             "1 row",
             "-",
-            f"{C.MISSING_RATE['tabular']:.0%}",
+            f"{catalog.MISSING_RATE['tabular']:.0%}",
             f"{len(world.TABULAR_FEATURES)} informative + noise",
             "`" + ", ".join(world.TABULAR_FEATURES[:4]) + ", ...`",
         ]
@@ -105,11 +104,12 @@ def render_modalities() -> str:
     )
 
 
-def render_entries() -> str:
+def _render_entries() -> str:
     parts = []
-    for m in C.EVENT_MODALITIES:
+    for m in catalog.EVENT_MODALITIES:
         rows = [
-            [e.key, e.facet, _loadings(e), f"{e.base:+.1f}", e.hours, f"{e.late:g}", len(e.texts)] for e in C.ENTRIES[m]
+            [e.key, e.facet, _loadings(e), f"{e.base:+.1f}", e.hours, f"{e.late:g}", len(e.texts)]
+            for e in catalog.ENTRIES[m]
         ]
         parts.append(
             f"**{m}**\n\n" + _table(["entry", "facet", "trait loadings", "base", "hours", "late", "texts"], rows)
@@ -117,9 +117,9 @@ def render_entries() -> str:
     return "\n\n".join(parts)
 
 
-def render_tasks(stats: dict[str, dict]) -> str:
+def _render_tasks(stats: dict[str, dict]) -> str:
     rows = []
-    for t in TK.TASKS:
+    for t in tasks.TASKS:
         s = stats[t.name]
         rows.append(
             [
@@ -150,39 +150,39 @@ def render_tasks(stats: dict[str, dict]) -> str:
     )
 
 
-def render_interests(n: int = POPULATION_USERS, seed: int = POPULATION_SEED) -> str:
+def _render_interests(n: int = POPULATION_USERS, seed: int = POPULATION_SEED) -> str:
     """World version 2's interests, facet by facet: the trait that pulls them and the share of `n` fresh users
     holding each."""
-    held = I.sample(T.sample(n, np.random.default_rng(seed)), np.random.default_rng([seed, 2])) > 0
+    held = interests.sample(traits.sample(n, np.random.default_rng(seed)), np.random.default_rng([seed, 2])) > 0
     share = held.mean(0)
     rows = []
-    for facet in C.FACETS:
-        items = [i for i in I.INTERESTS if i.facet == facet]
-        listed = ", ".join(f"{i.name} {share[I.INDEX[i.name]]:.1%}" for i in items)
-        rows.append([facet, f"`{I.FACET_TRAIT[facet]}`", listed])
+    for facet in catalog.FACETS:
+        items = [i for i in interests.INTERESTS if i.facet == facet]
+        listed = ", ".join(f"{i.name} {share[interests.INDEX[i.name]]:.1%}" for i in items)
+        rows.append([facet, f"`{interests.FACET_TRAIT[facet]}`", listed])
     return _table(["facet", "pulled by", "interests (share of users holding each)"], rows)
 
 
-def render_tasks_v2(stats: dict[str, dict]) -> str:
+def _render_tasks_v2(stats: dict[str, dict]) -> str:
     """World version 2's task scores: the interests each hinges on, and the oracle on fresh users."""
     rows = []
-    for t in TK.TASKS:
+    for t in tasks.TASKS:
         s = stats[t.name]
-        interests = ", ".join(f"{name} x{w:g}" for name, w in TK.V2_INTERESTS[t.name]) or "none (broad)"
-        conj = TK.V2_CONJUNCTIONS.get(t.name)
+        hinges = ", ".join(f"{name} x{w:g}" for name, w in tasks.V2_INTERESTS[t.name]) or "none (broad)"
+        conj = tasks.V2_CONJUNCTIONS.get(t.name)
         conj_text = f"{conj[0]} x {conj[1]} (x{conj[2]:g})" if conj else "-"
         rows.append(
-            [t.name, interests, conj_text, f"{s['base_rate']:.3f}", f"{s['oracle_auc']:.3f}", f"{s['oracle_ks']:.3f}"]
+            [t.name, hinges, conj_text, f"{s['base_rate']:.3f}", f"{s['oracle_auc']:.3f}", f"{s['oracle_ks']:.3f}"]
         )
     header = ["task", "interests (weight on strength)", "conjunction", "base rate", "oracle AUC", "oracle KS"]
     return _table(header, rows)
 
 
-def sample_stats(folder: Path = SAMPLE_DIR) -> dict:
+def _sample_stats(folder: Path = SAMPLE_DIR) -> dict:
     """Per-modality event statistics of the sample's users (pretraining and downstream together)."""
     records = read_jsonl(folder / "users_pretrain.jsonl") + read_jsonl(folder / "users_downstream.jsonl")
     out = {"users": len(records)}
-    for m in C.EVENT_MODALITIES:
+    for m in catalog.EVENT_MODALITIES:
         n = np.array([len(r["events"].get(m, [])) for r in records])
         out[m] = {
             "mean": float(n.mean()),
@@ -194,53 +194,45 @@ def sample_stats(folder: Path = SAMPLE_DIR) -> dict:
     return out
 
 
-def render_sample(stats: dict) -> str:
+def _render_sample(stats: dict) -> str:
     rows = [
         [m, f"{stats[m]['mean']:.1f}", f"{stats[m]['median']:.0f}", stats[m]["max"], f"{stats[m]['missing']:.0%}"]
-        for m in C.EVENT_MODALITIES
+        for m in catalog.EVENT_MODALITIES
     ]
     rows.append(["tabular", "-", "-", "-", f"{stats['tabular']['missing']:.0%}"])
     return f"{stats['users']} users.\n\n" + _table(["modality", "mean events", "median", "max", "no events"], rows)
 
 
-def render_userU(stats: dict) -> str:
+def _render_useru(stats: dict) -> str:
     rows = [[k, v if isinstance(v, int) else f"{v:.2f}"] for k, v in stats.items()]
     return _table(["UserU statistic", "value"], rows)
 
 
-def build_sample_userU(folder: Path = SAMPLE_DIR) -> tuple[list[dict], dict]:
+def build_sample_useru(folder: Path = SAMPLE_DIR) -> tuple[list[dict], dict]:
     cfg = SAMPLE_PROFILE
-    return userU.build(
+    return builder.build(
         read_jsonl(folder / "users_pretrain.jsonl"),
         read_jsonl(folder / "future_pretrain.jsonl"),
+        catalogue_facets(interests=cfg.world_version == 2),  # UserU version 5 on world version 2
         seed=cfg.seed,
         k=cfg.uqa_topics_per_user,
         error_rate=cfg.draft_error_rate,
         window_days=cfg.window_days,
         k_low=cfg.uqa_low_topics,
-        interests=cfg.world_version == 2,  # UserU version 5 on world version 2
     )
 
 
 def render_blocks(folder: Path = SAMPLE_DIR) -> dict[str, str]:
     """Every generated table of the datasheet, recomputed from the code and the sample in `folder`."""
     return {
-        "traits": render_traits(),
-        "modalities": render_modalities(),
-        "entries": render_entries(),
-        "tasks": render_tasks(population_task_stats()),
-        "interests": render_interests(),
-        "tasks_v2": render_tasks_v2(population_task_stats(world_version=2)),
-        "sample": render_sample(sample_stats(folder)),
-        "userU": render_userU(build_sample_userU(folder)[1]),
-    }
-
-
-def read_blocks(readme: Path) -> dict[str, str]:
-    text = readme.read_text()
-    return {
-        m.group(1): m.group(2).strip()
-        for m in re.finditer(r"<!-- BEGIN (\w+) -->\n(.*?)<!-- END \1 -->", text, flags=re.S)
+        "traits": _render_traits(),
+        "modalities": _render_modalities(),
+        "entries": _render_entries(),
+        "tasks": _render_tasks(population_task_stats()),
+        "interests": _render_interests(),
+        "tasks_v2": _render_tasks_v2(population_task_stats(world_version=2)),
+        "sample": _render_sample(_sample_stats(folder)),
+        "userU": _render_useru(build_sample_useru(folder)[1]),
     }
 
 
@@ -258,7 +250,7 @@ def write_sample(folder: Path = SAMPLE_DIR) -> None:
     """Regenerate the sample world, its UserU pairs, and the datasheet tables."""
     w = world.generate(SAMPLE_PROFILE)
     world.save(w, folder, SAMPLE_PROFILE)
-    rows, stats = build_sample_userU(folder)
+    rows, stats = build_sample_useru(folder)
     write_jsonl(folder / "userU.jsonl", rows)
     update_readme(folder / "README.md", render_blocks(folder))
     print(json.dumps(stats, indent=1))

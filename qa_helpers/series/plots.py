@@ -9,17 +9,15 @@ from matplotlib.ticker import MaxNLocator, NullLocator
 from scipy.stats import spearmanr
 
 from ..method import diagnostics
-from ..synthetic import catalog as C
-from ..synthetic import tasks as TK
-from ..synthetic import traits as T
+from ..synthetic import catalog, tasks, traits
 from .outputs import PALETTE
 
 
 def events_per_modality(records: list[dict]):
     """Histogram (log-log) of events per user for each event modality: the heavy tail."""
-    fig, axes = plt.subplots(1, len(C.EVENT_MODALITIES), figsize=(16, 3.2), sharey=True)
+    fig, axes = plt.subplots(1, len(catalog.EVENT_MODALITIES), figsize=(16, 3.2), sharey=True)
     data = {}
-    for ax, m in zip(axes, C.EVENT_MODALITIES):
+    for ax, m in zip(axes, catalog.EVENT_MODALITIES):
         n = np.array([len(r["events"].get(m, [])) for r in records])
         bins = np.unique(np.round(np.logspace(0, np.log10(max(n.max(), 2) + 1), 20)))
         ax.hist(n[n > 0], bins=bins, color="C0")
@@ -47,7 +45,7 @@ def events_per_modality(records: list[dict]):
     return fig, data
 
 
-def facet_styles(names: list[str]) -> dict[str, dict]:
+def _facet_styles(names: list[str]) -> dict[str, dict]:
     """A distinct colour per facet (up to 24), as scatter keywords: tab20's dark shades, then its light ones but the
     pale grey (dots), then tab20b's darkest (diamonds, set apart from tab20's darks). Black stays for 'unknown'."""
     tab20 = plt.get_cmap("tab20").colors
@@ -67,21 +65,21 @@ def _facet_legend(ax, ncol: int) -> None:
 def user_timeline(record: dict, window_days: int = 90):
     """One user's 90 days: every event as a dot at (day + hour / 24, modality), coloured by facet."""
     fig, ax = plt.subplots(figsize=(14, 4.2))
-    styles = facet_styles(sorted(C.FACETS))
+    styles = _facet_styles(sorted(catalog.FACETS))
     jitter = np.random.default_rng(0)
     points, data = {}, {}
-    for row, m in enumerate(C.EVENT_MODALITIES):
+    for row, m in enumerate(catalog.EVENT_MODALITIES):
         evs = record["events"].get(m, [])
         data[m] = len(evs)
         for ev in evs:
-            entry = C.lookup(m, ev["text"])
+            entry = catalog.lookup(m, ev["text"])
             points.setdefault(entry.facet if entry else "unknown", []).append(
                 (ev["day"] + ev["hour"] / 24, row + jitter.uniform(-0.2, 0.2))
             )
     for facet in sorted(points):
         style = {"s": 14, "color": "k", "marker": "o"} | styles.get(facet, {})
         ax.scatter(*np.array(points[facet]).T, label=facet, **style)
-    ax.set_yticks(range(len(C.EVENT_MODALITIES)), C.EVENT_MODALITIES)
+    ax.set_yticks(range(len(catalog.EVENT_MODALITIES)), catalog.EVENT_MODALITIES)
     ax.set(
         xlim=(0, window_days),
         xlabel="day of the window (hour as fraction)",
@@ -94,7 +92,7 @@ def user_timeline(record: dict, window_days: int = 90):
 
 def task_rates(stats: dict[str, dict]):
     """Base rate and oracle AUC/KS per task."""
-    names = list(TK.TASK_NAMES)
+    names = list(tasks.TASK_NAMES)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 3.6))
     a1.bar(names, [stats[t]["base_rate"] for t in names], color="C0")
     a1.set(ylabel="base rate", title="Share of positive users per task")
@@ -115,8 +113,8 @@ def trait_task_heatmap(future_traits: np.ndarray, probs: np.ndarray):
     """Spearman correlation between each (future) trait and each task's oracle probability."""
     rho = np.array(
         [
-            [spearmanr(future_traits[:, i], probs[:, k]).statistic for k in range(len(TK.TASKS))]
-            for i in range(T.N_TRAITS)
+            [spearmanr(future_traits[:, i], probs[:, k]).statistic for k in range(len(tasks.TASKS))]
+            for i in range(traits.N_TRAITS)
         ]
     )
     fig, ax = plt.subplots(figsize=(9, 6.5))
@@ -130,19 +128,19 @@ def trait_task_heatmap(future_traits: np.ndarray, probs: np.ndarray):
         annot=True,
         fmt=".2f",
         annot_kws={"size": "x-small"},
-        xticklabels=TK.TASK_NAMES,
-        yticklabels=T.TRAITS,
+        xticklabels=tasks.TASK_NAMES,
+        yticklabels=traits.TRAITS,
     )
     ax.set_title("Which traits drive which task (Spearman rho, trait vs oracle probability)")
     fig.tight_layout()
-    return fig, {"traits": list(T.TRAITS), "tasks": list(TK.TASK_NAMES), "rho": rho.round(4)}
+    return fig, {"traits": list(traits.TRAITS), "tasks": list(tasks.TASK_NAMES), "rho": rho.round(4)}
 
 
 def premise_gaps(rows_by_world: dict[str, list[dict]], methods: list[str]):
     """Per task, the probe AUC of each of `methods` (the oracle, the full latent state, its task-agnostic summary;
     premise.check's rows), one panel per world: how much a static vector of the embedding's size must lose."""
     fig, axes = plt.subplots(1, len(rows_by_world), figsize=(6.5 * len(rows_by_world), 3.8), sharey=True, squeeze=False)
-    names = list(TK.TASK_NAMES) + ["Avg"]
+    names = list(tasks.TASK_NAMES) + ["Avg"]
     x = np.arange(len(names))
     width = 0.8 / len(methods)
     data = {}
@@ -172,17 +170,17 @@ def evidence_map(aucs: np.ndarray, designed: dict[str, tuple[str, ...]]):
         vmax=1.0,
         annot=True,
         fmt=".2f",
-        xticklabels=C.MODALITIES,
-        yticklabels=TK.TASK_NAMES,
+        xticklabels=catalog.MODALITIES,
+        yticklabels=tasks.TASK_NAMES,
     )
-    for k, task in enumerate(TK.TASK_NAMES):
-        j = C.MODALITIES.index(designed[task][0])
+    for k, task in enumerate(tasks.TASK_NAMES):
+        j = catalog.MODALITIES.index(designed[task][0])
         ax.add_patch(plt.Rectangle((j, k), 1, 1, fill=False, edgecolor="orange", lw=2.5))
     ax.set_title(
         "Where the evidence lives: probe AUC from one modality's counts\n(orange: the datasheet's strongest modality)"
     )
     fig.tight_layout()
-    return fig, {"tasks": list(TK.TASK_NAMES), "modalities": list(C.MODALITIES), "auc": aucs.round(4)}
+    return fig, {"tasks": list(tasks.TASK_NAMES), "modalities": list(catalog.MODALITIES), "auc": aucs.round(4)}
 
 
 def reflection_stats(stats: dict, topic_counts: dict[str, int]):
@@ -201,7 +199,7 @@ def reflection_stats(stats: dict, topic_counts: dict[str, int]):
 def _segment_colors(names: list[str]) -> dict[str, tuple]:
     palette = sns.color_palette(PALETTE, 10)
     colors = {"USER": palette[3], "query": palette[7], "<USER_EMB>": palette[6], "soft prompt": palette[8]}
-    for i, m in enumerate(C.MODALITIES):
+    for i, m in enumerate(catalog.MODALITIES):
         colors[f"MODALITY:{m}"] = palette[1]
         colors[f"events:{m}"] = sns.color_palette("Set2", 6)[i]
     return {n: colors.get(n, "grey") for n in names}
@@ -254,7 +252,7 @@ def text_space(vectors: np.ndarray, facets: list[str]):
     xy = PCA(n_components=2, random_state=0).fit_transform(vectors)
     fig, ax = plt.subplots(figsize=(10, 6.5))
     names = sorted(set(facets))
-    styles = facet_styles([f for f in names if f != "unknown"])
+    styles = _facet_styles([f for f in names if f != "unknown"])
     for f in names:
         sel = np.array([x == f for x in facets])
         ax.scatter(xy[sel, 0], xy[sel, 1], label=f, **({"s": 16, "color": "k", "marker": "o"} | styles.get(f, {})))

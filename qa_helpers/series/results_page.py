@@ -54,7 +54,7 @@ FIGURES = (
 )
 
 
-def headline_rows(cfg: Profile) -> list[dict]:
+def _headline_rows(cfg: Profile) -> list[dict]:
     """The Avg rows of notebook 04 (no MLP probe) and 05, oracle last: dicts with method, probe, auc/ks (+ lo, hi)."""
     rows = [
         r for r in load_metrics("04_downstream_evaluation", cfg)["rows"] if r["task"] == "Avg" and r["probe"] != "mlp"
@@ -93,10 +93,10 @@ def headline(cfg: Profile | None = None) -> str:
             f"[{counting[1]:.3f}, {counting[2]:.3f}] for handcrafted counts with gradient-boosted trees and "
             f"{oracle[0]:.3f} for the oracle: the paper's claim that Q-Anchor beats such a baseline is "
             f"**{central['verdict']}** here. Of the {len(kept)} paper claims the notebooks check, {tally}"
-            f"{aside if left_out else ''}, each verdict computed by one rule (`qa_helpers/claims.py`) from the paired "
-            f"difference's 95% interval over the same test users. A claim with no true difference is called real by "
-            f"chance about {claims.CHANCE_PER_CLAIM:.0%} of the time: were none of the {len(kept)} differences real, "
-            f"about {claims.CHANCE_PER_CLAIM * len(kept):.1f} verdicts would still say reproduced or reversed.",
+            f"{aside if left_out else ''}, each verdict computed by one rule (`qa_helpers/series/claims.py`) from the "
+            f"paired difference's 95% interval over the same test users. A claim with no true difference is called "
+            f"real by chance about {claims.CHANCE_PER_CLAIM:.0%} of the time: were none of the {len(kept)} differences "
+            f"real, about {claims.CHANCE_PER_CLAIM * len(kept):.1f} verdicts would still say reproduced or reversed.",
             "",
             HEADLINE_END,
         ]
@@ -116,7 +116,7 @@ def render(cfg: Profile | None = None) -> str:
         "| method | scorer | mean AUC [95% CI] | mean KS [95% CI] | paper AUC / KS |",
         "|---|---|---|---|---|",
     ]
-    for r in headline_rows(cfg):
+    for r in _headline_rows(cfg):
         auc, ks = paper.MEAN["Table 2"].get(r["method"]), paper.MEAN_KS["Table 5"].get(r["method"])
         lines.append(
             f"| {r['method']} | {r['probe']} | {r['auc']:.3f} [{r['auc_lo']:.3f}, {r['auc_hi']:.3f}] | "
@@ -158,7 +158,7 @@ def render_control(path: Path = CONTROL_RESULTS) -> str:
     return "\n".join(lines + ["", CONTROL_END])
 
 
-def replace_block(text: str, start: str, end: str, block: str) -> str:
+def _replace_block(text: str, start: str, end: str, block: str) -> str:
     """`text` with everything from `start` to `end` (both included) replaced by `block`."""
     if start not in text or end not in text:
         raise ValueError(f"README has no markers {start!r} ... {end!r}")
@@ -169,9 +169,9 @@ def replace_block(text: str, start: str, end: str, block: str) -> str:
 def update_readme(readme: Path = README, cfg: Profile | None = None) -> bool:
     """Rewrite the headline and results blocks of `readme` from the recorded metrics; True if the file changed."""
     text = readme.read_text()
-    new = replace_block(text, HEADLINE_START, HEADLINE_END, headline(cfg))
-    new = replace_block(new, START, END, render(cfg))
-    new = replace_block(new, CONTROL_START, CONTROL_END, render_control())
+    new = _replace_block(text, HEADLINE_START, HEADLINE_END, headline(cfg))
+    new = _replace_block(new, START, END, render(cfg))
+    new = _replace_block(new, CONTROL_START, CONTROL_END, render_control())
     if new != text:
         readme.write_text(new)
     return new != text

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -22,14 +21,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..method import losses
-from ..method.backbones import kv_cache, train_tokenizer
-from ..method.batches import PairSampler
+from ..method.backbones import kv_cache
 from ..method.layout import pad_right
 from ..method.user_tensors import UserTensors
-from ..series.pipeline import tokenizer_corpus, world_questions
-from ..useru.builder import daypart, item_name
-from . import catalog as C
+from ..useru.facts import daypart
+from . import catalog
 from .features import entry_counts, tabular_matrix
+from .useru_catalogue import item_name
 
 DAYPARTS = ("morning", "afternoon", "evening", "night")
 
@@ -38,7 +36,7 @@ def handcrafted_features(records: list[dict], n_tabular: int, interest_facets: b
     """(n_users, d) features a production team would compute, without cross-field conjunctions; on world version 2
     (`interest_facets`) interest events count per category field (see features.entry_counts)."""
     cols = []
-    for m in C.EVENT_MODALITIES:
+    for m in catalog.EVENT_MODALITIES:
         counts, _ = entry_counts(records, m, interest_facets)
         cols += [counts, counts.sum(1, keepdims=True)]
         parts = np.zeros((len(records), len(DAYPARTS) + 1))
@@ -61,7 +59,7 @@ def serialize(record: dict, top: int = 2) -> str:
     """A short description of a profile: per modality its count and most frequent items, then tabular values."""
     labels = {"bill": "Payments", "mini": "Mini programs", "spm": "Pages", "app": "Apps", "search": "Searches"}
     parts = []
-    for m in C.EVENT_MODALITIES:
+    for m in catalog.EVENT_MODALITIES:
         evs = record.get("events", {}).get(m, [])
         if not evs:
             continue
@@ -127,7 +125,7 @@ class SequenceContrastive(nn.Module):
     def user_features(users: UserTensors) -> torch.Tensor:
         """(n_users, 5 * (d_enc + 1) + F + 1): per modality the mean event vector and log count; tabular."""
         cols = []
-        for m in C.EVENT_MODALITIES:
+        for m in catalog.EVENT_MODALITIES:
             mask = users.mask[m].unsqueeze(-1).float()
             vecs = users.table.vectors[users.text_ids[m]]
             cols += [(vecs * mask).sum(1) / mask.sum(1).clamp(min=1), torch.log1p(mask.sum(1))]
@@ -142,17 +140,20 @@ class SequenceContrastive(nn.Module):
 
 
 def sequence_embeddings(
-    cfg, pretrain_users: UserTensors, train_pairs: list[dict], users: UserTensors, seed: int | None = None
+    pretrain_users: UserTensors,
+    train_pairs: list[dict],
+    users: UserTensors,
+    tokenizer,
+    sampler,
+    emb_dim: int,
+    steps: int,
+    seed: int,
 ) -> tuple[np.ndarray, list[float]]:
-    """The no-LLM baseline at Q-Anchor's budget: trained on the same pairs with the same batches (the profile's
-    PairSampler) for `pretrain_steps` steps, with the tiny backbone's tokenizer for its answer tower; returns the
-    static embeddings of `users` (N, emb_dim) and the training losses. `seed`: its initialisation and batches
-    (default: the profile's init_seed, as Q-Anchor's)."""
-    seed = cfg.init_seed if seed is None else seed
-    tokenizer = train_tokenizer(tokenizer_corpus(train_pairs, world_questions(cfg.world_version)), cfg.tokenizer_vocab)
-    sampler = PairSampler.for_profile(train_pairs, replace(cfg, train_seed=seed))
+    """The no-LLM baseline at Q-Anchor's budget: trained on Q-Anchor's pairs with its batches (`sampler`, a
+    batches.PairSampler) for its `steps`, with the tiny backbone's tokenizer for its answer tower; returns the
+    static embeddings of `users` (N, emb_dim) and the training losses. `seed`: its initialisation."""
     model, history = train_sequence_contrastive(
-        pretrain_users, train_pairs, tokenizer, cfg.emb_dim, steps=cfg.pretrain_steps, seed=seed, sampler=sampler
+        pretrain_users, train_pairs, tokenizer, emb_dim, steps=steps, seed=seed, sampler=sampler
     )
     with torch.no_grad():
         return model.user(SequenceContrastive.user_features(users)).numpy(), history

@@ -15,7 +15,7 @@ from functools import cache
 
 import numpy as np
 
-from . import interests as I
+from . import interests
 
 MODALITIES: tuple[str, ...] = ("bill", "mini", "spm", "app", "search", "tabular")
 EVENT_MODALITIES: tuple[str, ...] = MODALITIES[:-1]  # the five modalities made of text events
@@ -653,9 +653,9 @@ _SEARCH_MODIFIERS = ("near me", "reviews", "best price", "for beginners", "this 
 INTEREST_POOL = {"bill": 16, "mini": 10, "spm": 12, "app": 4, "search": 10}  # texts per interest and modality
 
 
-def _interest_texts(interest: I.Interest, modality: str) -> tuple[str, ...]:
+def _interest_texts(interest: interests.Interest, modality: str) -> tuple[str, ...]:
     """The interest's fixed pool of INTEREST_POOL[modality] event texts in one modality."""
-    rng = np.random.default_rng(I.digest("texts", interest.name, modality))
+    rng = np.random.default_rng(interests.digest("texts", interest.name, modality))
     label, _ = FACETS[interest.facet]
     out: list[str] = []
     while len(out) < INTEREST_POOL[modality]:
@@ -686,7 +686,8 @@ def interest_entries(modality: str) -> tuple[Entry, ...]:
         raise ValueError(f"unknown event modality {modality!r}; one of {EVENT_MODALITIES}")
     hours = {"bill": "day", "mini": "any", "spm": "any", "app": "any", "search": "evening"}[modality]
     return tuple(
-        Entry(f"interest:{i.name}", i.facet, _interest_texts(i, modality), {}, 0.0, hours, 0.5) for i in I.INTERESTS
+        Entry(f"interest:{i.name}", i.facet, _interest_texts(i, modality), {}, 0.0, hours, 0.5)
+        for i in interests.INTERESTS
     )
 
 
@@ -730,8 +731,3 @@ def facet_of_text(text: str) -> str:
         if entry is not None:
             return entry.facet
     return "unknown"
-
-
-def all_texts() -> list[str]:
-    """Every distinct event text world version 1 can generate (what the text encoder will ever see from it)."""
-    return sorted({text for entries in ENTRIES.values() for entry in entries for text in entry.texts})

@@ -1,18 +1,16 @@
-"""Handcrafted per-user features from records: catalogue-entry counts per modality and the tabular row.
+"""Handcrafted per-user features of the synthetic world: catalogue-entry counts per modality and the tabular row.
 
 These are what a task-agnostic count can see: how often each kind of event happened, not when or with what.
-Notebook 01 uses them to measure where each task's evidence lives; the downstream baselines reuse them.
-`count_features` needs no catalogue: the counts baseline for any dataset and its spec (the `probe` command).
+Notebook 01 uses them to measure where each task's evidence lives (`evidence_aucs`); the downstream baselines reuse
+them. The counts baseline of any dataset, without a catalogue, is method/count_features.py.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 
-from ..method.spec import DatasetSpec
-from . import catalog as C
+from ..method import evaluation, metrics
+from . import catalog
 
 
 def entry_counts(records: list[dict], modality: str, interest_facets: bool = False) -> tuple[np.ndarray, list[str]]:
@@ -23,18 +21,18 @@ def entry_counts(records: list[dict], modality: str, interest_facets: bool = Fal
 
     Returns X of shape (n_users, n_entries [+ 24] + 1) and the column names.
     """
-    if modality not in C.EVENT_MODALITIES:
-        raise ValueError(f"unknown event modality {modality!r}; expected one of {list(C.EVENT_MODALITIES)}")
-    names = [f"{modality}:{e.key}" for e in C.ENTRIES[modality]]
-    col = {e.key: i for i, e in enumerate(C.ENTRIES[modality])}
+    if modality not in catalog.EVENT_MODALITIES:
+        raise ValueError(f"unknown event modality {modality!r}; expected one of {list(catalog.EVENT_MODALITIES)}")
+    names = [f"{modality}:{e.key}" for e in catalog.ENTRIES[modality]]
+    col = {e.key: i for i, e in enumerate(catalog.ENTRIES[modality])}
     if interest_facets:
-        col |= {f"facet:{f}": len(names) + i for i, f in enumerate(C.FACETS)}
-        names += [f"{modality}:interests in {f}" for f in C.FACETS]
+        col |= {f"facet:{f}": len(names) + i for i, f in enumerate(catalog.FACETS)}
+        names += [f"{modality}:interests in {f}" for f in catalog.FACETS]
     other = len(names)
     X = np.zeros((len(records), other + 1))
     for u, rec in enumerate(records):
         for ev in rec.get("events", {}).get(modality, []):
-            entry = C.lookup(modality, ev["text"])
+            entry = catalog.lookup(modality, ev["text"])
             if entry is None:
                 j = other
             elif entry.key in col:
@@ -58,7 +56,7 @@ def tabular_matrix(records: list[dict], n_tabular: int) -> tuple[np.ndarray, np.
     return X, present
 
 
-def modality_features(records: list[dict], modality: str, n_tabular: int, interest_facets: bool = False) -> np.ndarray:
+def _modality_features(records: list[dict], modality: str, n_tabular: int, interest_facets: bool = False) -> np.ndarray:
     """One modality's features: log1p entry counts (see entry_counts) and the total, or the tabular row and a
     present flag."""
     if modality == "tabular":
@@ -68,35 +66,22 @@ def modality_features(records: list[dict], modality: str, n_tabular: int, intere
     return np.log1p(np.column_stack([X, X.sum(1)]))
 
 
-def count_features(records: list[dict], spec: DatasetSpec, vocabulary: list[str]) -> np.ndarray:
-    """(n_users, d) counts a team would compute from any records: per modality log1p of its events, its active
-    days and its events in the window's last quarter, its part-of-day shares (night, morning, afternoon, evening),
-    log1p of the sum of each numeric field; log1p counts of each text of `vocabulary`; the tabular row and a
-    present flag."""
-    col = {t: i for i, t in enumerate(vocabulary)}
-    recent = spec.window_days - max(spec.window_days // 4, 1)
-    rows = []
-    for rec in records:
-        texts = np.zeros(len(vocabulary))
-        parts = []
-        for m in spec.modalities:
-            evs = rec.get("events", {}).get(m.name, [])
-            hours = np.array([ev["hour"] for ev in evs], dtype=int)
-            dayparts = np.bincount(np.digitize(hours, [5, 12, 18, 23]) % 4, minlength=4) / max(len(evs), 1)
-            sums = [np.log1p(sum(ev[f] for ev in evs)) for f in m.numeric]
-            n_days = len({ev["day"] for ev in evs})
-            n_recent = sum(ev["day"] >= recent for ev in evs)
-            parts += [np.log1p(len(evs)), n_days, np.log1p(n_recent), *dayparts, *sums]
-            for ev in evs:
-                if ev["text"] in col:
-                    texts[col[ev["text"]]] += 1
-        tab = rec.get("tabular")
-        tab_row = [*(tab if tab is not None else [0.0] * spec.tabular), float(tab is not None)] if spec.tabular else []
-        rows.append([*parts, *np.log1p(texts), *tab_row])
-    return np.asarray(rows, dtype=np.float64)
-
-
-def text_vocabulary(records: list[dict], size: int = 200) -> list[str]:
-    """The `size` most frequent event texts of `records` (ties by text): the columns of count_features."""
-    counts = Counter(ev["text"] for r in records for evs in r.get("events", {}).values() for ev in evs)
-    return [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:size]]
+def evidence_aucs(
+    records: list[dict], labels: np.ndarray, n_tabular: int, seed: int = 0, interest_facets: bool = False
+) -> np.ndarray:
+    """Linear-probe test AUC of each task (rows) from one modality's count features at a time (columns, in
+    catalog.MODALITIES order; `interest_facets` on world version 2, see entry_counts), on the per-task
+    stratified splits. Returns (n_tasks, 6)."""
+    splits = evaluation.task_splits(labels, seed)
+    feats = [_modality_features(records, m, n_tabular, interest_facets) for m in catalog.MODALITIES]
+    return np.array(
+        [
+            [
+                metrics.auc(
+                    labels[test, k], evaluation.probe_scores(X[train], labels[train, k], X[test], "linear", seed)
+                )
+                for X in feats
+            ]
+            for k, (train, test) in enumerate(splits)
+        ]
+    )

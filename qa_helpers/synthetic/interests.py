@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import traits as T
+from . import traits
 
 # facet -> the broad trait that pulls its interests (world version 2)
 FACET_TRAIT: dict[str, str] = {
@@ -335,10 +335,10 @@ KEEP = 0.9  # chance a held interest is still held in the future window (new one
 STABILITY = 0.92  # of a kept interest's log intensity, as the traits' drift
 
 
-def _logits(traits: np.ndarray) -> np.ndarray:
+def _logits(z: np.ndarray) -> np.ndarray:
     """(n, N_INTERESTS) logits of holding each interest, from traits (n, N_TRAITS)."""
     p = MOST_POPULAR * np.array([i.rank for i in INTERESTS], dtype=float) ** -POPULARITY_EXPONENT
-    pull = traits[:, [T.INDEX[i.trait] for i in INTERESTS]]
+    pull = z[:, [traits.INDEX[i.trait] for i in INTERESTS]]
     return np.log(p / (1 - p)) + TRAIT_PULL * pull
 
 
@@ -373,8 +373,8 @@ def strength(intensity: np.ndarray) -> np.ndarray:
 def draw_future(n: int, rng: np.random.Generator, with_interests: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """`n` fresh users' future-window traits (n, N_TRAITS) and, with `with_interests` (world version 2), their
     interest intensities (n, N_INTERESTS), drawn in the world's order (traits, their drift, interests, theirs)."""
-    history = T.sample(n, rng)
-    future = T.drift(history, rng)
+    history = traits.sample(n, rng)
+    future = traits.drift(history, rng)
     return future, drift(sample(history, rng), future, rng) if with_interests else None
 
 

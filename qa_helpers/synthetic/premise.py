@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from ..method import evaluation
-from ..series import claims
+from . import tasks
 
 ORACLE = "Oracle"
 FULL = "Latent state, every factor"
@@ -63,16 +63,19 @@ def check(
     size: int,
     n_boot: int = 200,
     seed: int = 0,
-    task_names=evaluation.TASK_NAMES,
+    task_names=tasks.TASK_NAMES,
 ) -> list[dict]:
     """Evaluation rows (see evaluation.evaluate) of the oracle, the full state and its top-`size` summary, on the
     same splits and bootstrap resamples, so any two of them are paired. state: (n, d); probs, labels: (n, T)."""
     if len(state) != len(labels) or probs.shape != labels.shape:
         raise ValueError(f"state of {len(state)} users, probs {probs.shape}, labels {labels.shape}")
     summary = task_agnostic_summary(state, size, seed)
-    rows = evaluation.evaluate_oracle(probs, labels, splits, n_boot, seed, task_names)
-    rows += evaluation.evaluate(FULL, np.asarray(state, np.float64), labels, splits, "linear", n_boot, seed, task_names)
-    rows += evaluation.evaluate(summary_name(size), summary, labels, splits, "linear", n_boot, seed, task_names)
+    rows = evaluation.evaluate_oracle(probs, labels, splits, n_boot, seed, task_names=task_names)
+    state = np.asarray(state, np.float64)
+    rows += evaluation.evaluate(FULL, state, labels, splits, "linear", n_boot, seed, task_names=task_names)
+    rows += evaluation.evaluate(
+        summary_name(size), summary, labels, splits, "linear", n_boot, seed, task_names=task_names
+    )
     return rows
 
 
@@ -81,8 +84,8 @@ def gaps(rows: list[dict], size: int) -> dict[str, list[float]]:
     (what a static vector of that size must lose) and 'full state' (the part due to the size, not the probe)."""
     below = summary_name(size)
     return {
-        "oracle": claims.compare("oracle above the summary", rows, ORACLE, below)["difference"],
-        "full state": claims.compare("full state above the summary", rows, FULL, below)["difference"],
+        "oracle": evaluation.paired_mean_difference(rows, ORACLE, below),
+        "full state": evaluation.paired_mean_difference(rows, FULL, below),
     }
 
 

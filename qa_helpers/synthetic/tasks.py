@@ -18,15 +18,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import catalog as C
-from . import interests as I
-from . import traits as T
+from . import catalog, interests, traits
 
 
 def _late_takeout(z: np.ndarray) -> np.ndarray:
     """log(takeout orders x share of them placed late): the conjunction the Takeout label depends on."""
-    late = C.BY_KEY["bill"]["takeout"].late
-    return 1.6 * T.column(z, "takeout_habit") + np.log(C.late_share(T.column(z, "evening_orientation"), late))
+    late = catalog.BY_KEY["bill"]["takeout"].late
+    return 1.6 * traits.column(z, "takeout_habit") + np.log(
+        catalog.late_share(traits.column(z, "evening_orientation"), late)
+    )
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Task:
 
 
 def _t(name):
-    return lambda z: T.column(z, name)
+    return lambda z: traits.column(z, name)
 
 
 TASKS: tuple[Task, ...] = (
@@ -54,9 +54,9 @@ TASKS: tuple[Task, ...] = (
         ("mini", "spm", "app"),
         "community activity driven by social activity, some entertainment interest and overall activity",
         lambda z: (
-            0.7 * T.column(z, "social_activity")
-            + 0.4 * T.column(z, "entertainment_interest")
-            + 0.3 * T.column(z, "activity_level")
+            0.7 * traits.column(z, "social_activity")
+            + 0.4 * traits.column(z, "entertainment_interest")
+            + 0.3 * traits.column(z, "activity_level")
         ),
         slope=0.6,
         base_rate=0.22,
@@ -68,7 +68,7 @@ TASKS: tuple[Task, ...] = (
         "Engagement",
         ("search", "app", "spm"),
         "clicks on concert items driven by entertainment interest",
-        lambda z: T.column(z, "entertainment_interest") + 0.2 * T.column(z, "social_activity"),
+        lambda z: traits.column(z, "entertainment_interest") + 0.2 * traits.column(z, "social_activity"),
         slope=0.45,
         base_rate=0.06,
         query="Would this person click on a concert or live show recommendation?",
@@ -137,7 +137,7 @@ TASKS: tuple[Task, ...] = (
         "Marketing",
         ("bill", "tabular", "spm"),
         "brand-campaign interactions driven by brand loyalty and income",
-        lambda z: T.column(z, "brand_loyalty") + 0.4 * T.column(z, "income"),
+        lambda z: traits.column(z, "brand_loyalty") + 0.4 * traits.column(z, "income"),
         slope=1.6,
         base_rate=0.10,
         query="Would this person engage with a campaign from a brand's flagship store?",
@@ -159,7 +159,7 @@ TASKS: tuple[Task, ...] = (
         "Marketing",
         ("bill", "search", "app"),
         "value-for-money interactions driven by price sensitivity (less so for high income)",
-        lambda z: T.column(z, "price_sensitivity") - 0.2 * T.column(z, "income"),
+        lambda z: traits.column(z, "price_sensitivity") - 0.2 * traits.column(z, "income"),
         slope=2.0,
         base_rate=0.20,
         query="Does this person go for the cheapest option with the best value?",
@@ -168,7 +168,6 @@ TASKS: tuple[Task, ...] = (
 TASK_NAMES: tuple[str, ...] = tuple(t.name for t in TASKS)
 # One fixed, task-agnostic query: asking it for every task turns Q-Anchor into a static (FOUND-like) embedding.
 GENERIC_QUERY = "Give an overall picture of this person's behaviour."
-BY_NAME = {t.name: t for t in TASKS}
 
 _REFERENCE_USERS = 200_000  # size of the fixed reference population used to calibrate every task
 _REFERENCE_USERS_V2 = 50_000  # world version 2's (its 192 interests per user cost 14x the draws; see the datasheet)
@@ -194,22 +193,22 @@ V2_INTERESTS: dict[str, tuple[tuple[str, float], ...]] = {
 V2_CONJUNCTIONS: dict[str, tuple[str, str, float]] = {"Takeout": ("late-night snacks", "price_sensitivity", 2.5)}
 
 
-def _v1_score(task: Task, traits: np.ndarray) -> np.ndarray:
+def _v1_score(task: Task, z: np.ndarray) -> np.ndarray:
     mu, sd, _ = _calibration(1)[task.name]
-    return (task.score(traits) - mu) / sd
+    return (task.score(z) - mu) / sd
 
 
-def score(task: Task, traits: np.ndarray, strength: np.ndarray | None = None) -> np.ndarray:
-    """The task's raw score (n,): version 1 from traits (n, N_TRAITS); version 2 when the interests' strengths
+def score(task: Task, z: np.ndarray, strength: np.ndarray | None = None) -> np.ndarray:
+    """The task's raw score (n,): version 1 from z (n, N_TRAITS); version 2 when the interests' strengths
     (n, N_INTERESTS), interests.strength of their intensities, are given."""
     if strength is None:
-        return task.score(traits)
-    s = V2_TRAIT_WEIGHT * _v1_score(task, traits)
+        return task.score(z)
+    s = V2_TRAIT_WEIGHT * _v1_score(task, z)
     for name, weight in V2_INTERESTS[task.name]:
-        s = s + weight * strength[:, I.INDEX[name]]
+        s = s + weight * strength[:, interests.INDEX[name]]
     if task.name in V2_CONJUNCTIONS:
         name, trait, weight = V2_CONJUNCTIONS[task.name]
-        s = s + weight * strength[:, I.INDEX[name]] * 2 / (1 + np.exp(-2 * T.column(traits, trait)))
+        s = s + weight * strength[:, interests.INDEX[name]] * 2 / (1 + np.exp(-2 * traits.column(z, trait)))
     return s
 
 
@@ -218,8 +217,8 @@ def _calibration(world_version: int = 1) -> dict[str, tuple[float, float, float]
     """Per task (score mean, score std, intercept a), from a fixed reference population (independent of any seed)."""
     rng = np.random.default_rng(_REFERENCE_SEED)
     v2 = world_version == 2
-    future, interests = I.draw_future(_REFERENCE_USERS_V2 if v2 else _REFERENCE_USERS, rng, v2)
-    strength = None if interests is None else I.strength(interests)
+    future, intensity = interests.draw_future(_REFERENCE_USERS_V2 if v2 else _REFERENCE_USERS, rng, v2)
+    strength = None if intensity is None else interests.strength(intensity)
     out = {}
     for task in TASKS:
         s = score(task, future, strength)
@@ -238,7 +237,7 @@ def label_probabilities(future_traits: np.ndarray, future_interests: np.ndarray 
     """Oracle probabilities P(y = 1), shape (n, 10), columns in TASK_NAMES order; world version 2 when the future
     interests (n, N_INTERESTS) are given."""
     cal = _calibration(1 if future_interests is None else 2)
-    strength = None if future_interests is None else I.strength(future_interests)
+    strength = None if future_interests is None else interests.strength(future_interests)
     cols = []
     for task in TASKS:
         mu, sd, a = cal[task.name]

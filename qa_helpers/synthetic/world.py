@@ -1,7 +1,8 @@
 """The synthetic six-modality user world: users, their 90-day logs, a future window, task labels and the oracle.
 
-    >>> from qa_helpers import artifacts, config
-    >>> w = artifacts.world(config.load("smoke"))          # generated once, then loaded from artifacts/
+    >>> from qa_helpers.synthetic import world
+    >>> w = world.generate(world.WorldSettings(n_pretrain_users=100, n_downstream_users=200))
+    >>> # the series caches it: series.artifacts.world(config.load("smoke")), generated once
     >>> w.downstream[0]["events"]["bill"][0]
     {'day': 3, 'hour': 12, 'text': 'pay Hema Fresh | groceries | via balance', 'amount': 41.2}
 
@@ -16,7 +17,7 @@ Mechanisms (each written up in data_samples/README.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 
@@ -25,11 +26,7 @@ from tqdm.auto import tqdm
 
 from ..method.schema import read_jsonl, read_records, write_jsonl, write_records
 from ..method.spec import DatasetSpec, Modality
-from ..series.config import Profile
-from . import catalog as C
-from . import interests as I
-from . import tasks as TK
-from . import traits as T
+from . import catalog, interests, tasks, traits
 
 INTEREST_HALF = 8.0  # world version 2: a user's share of interest events is K / (K + 8), K the sum of intensities
 INTEREST_AMOUNT = (4.0, 0.8)  # world version 2: log-normal (mu, sigma) of an interest payment in yuan
@@ -52,20 +49,39 @@ TABULAR_FEATURES: tuple[str, ...] = (
 )
 
 
-def tabular_names(n_tabular: int) -> list[str]:
-    """Column names of the tabular vector: the informative features, then noise_0, noise_1, ..."""
-    if n_tabular < len(TABULAR_FEATURES):
-        raise ValueError(f"n_tabular must be at least {len(TABULAR_FEATURES)} (the informative features)")
-    return list(TABULAR_FEATURES) + [f"noise_{i}" for i in range(n_tabular - len(TABULAR_FEATURES))]
+EVENT_CAPS = (32, 16, 24, 16, 8)  # K_m of a spec when none is given: the CPU default's (the model reads them)
 
 
-def spec(cfg: Profile) -> DatasetSpec:
-    """The world as a dataset spec: five event modalities (bill events carry an amount) with the profile's K_m,
-    a tabular row of width F and the profile's window."""
+@dataclass(frozen=True)
+class WorldSettings:
+    """What a world is generated from. Every function here also takes any object with these fields (a series
+    profile holds them all)."""
+
+    world_version: int = 2  # 2: 14 traits plus 192 long-tail interests; 1: traits alone, the control
+    seed: int = 0
+    n_pretrain_users: int = 4000  # UserU users; disjoint from the downstream users
+    n_downstream_users: int = 4000  # users with task labels
+    window_days: int = 90  # history window, as in the paper
+    future_days: int = 30  # prediction window of D_future answers and task labels
+    n_tabular: int = 24  # F, the tabular width: 14 informative + 10 noise columns
+    activity_scale: float = 1.0  # multiplies every modality's event rate
+
+    @classmethod
+    def of(cls, settings) -> WorldSettings:
+        """The world settings held by `settings` (itself, or any object with the same fields)."""
+        return (
+            settings if isinstance(settings, cls) else cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
+        )
+
+
+def spec(settings: WorldSettings, event_caps: tuple[int, ...] = EVENT_CAPS) -> DatasetSpec:
+    """The world as a dataset spec: five event modalities (bill events carry an amount), K_m `event_caps` (how
+    many recent events the model reads: a model setting), a tabular row of width F and the history window."""
+    settings = WorldSettings.of(settings)
     modalities = tuple(
-        Modality(m, int(k), ("amount",) if m == "bill" else ()) for m, k in zip(C.EVENT_MODALITIES, cfg.event_caps)
+        Modality(m, int(k), ("amount",) if m == "bill" else ()) for m, k in zip(catalog.EVENT_MODALITIES, event_caps)
     )
-    return DatasetSpec(modalities, cfg.n_tabular, cfg.window_days, "synthetic-world")
+    return DatasetSpec(modalities, settings.n_tabular, settings.window_days, "synthetic-world")
 
 
 @dataclass
@@ -80,11 +96,11 @@ class _ModalityTables:
 
 
 def _tables_of(entries: tuple) -> _ModalityTables:
-    loadings = np.zeros((len(entries), T.N_TRAITS))
+    loadings = np.zeros((len(entries), traits.N_TRAITS))
     for i, e in enumerate(entries):
         for trait, w in e.loadings.items():
-            loadings[i, T.INDEX[trait]] = w
-    hours = np.array([C.HOUR_PROFILES[e.hours] for e in entries], dtype=float)
+            loadings[i, traits.INDEX[trait]] = w
+    hours = np.array([catalog.HOUR_PROFILES[e.hours] for e in entries], dtype=float)
     return _ModalityTables(
         entries,
         loadings,
@@ -97,13 +113,13 @@ def _tables_of(entries: tuple) -> _ModalityTables:
 @cache
 def _tables(modality: str) -> _ModalityTables:
     """Version 1's catalogue entries of one modality."""
-    return _tables_of(C.ENTRIES[modality])
+    return _tables_of(catalog.ENTRIES[modality])
 
 
 @cache
 def _interest_tables(modality: str) -> _ModalityTables:
     """World version 2's interest entries of one modality (no loadings: picked by the user's interests)."""
-    return _tables_of(C.interest_entries(modality))
+    return _tables_of(catalog.interest_entries(modality))
 
 
 def _sigmoid(x):
@@ -115,8 +131,8 @@ def _hours(entry_idx: np.ndarray, tab: _ModalityTables, evening: float, rng: np.
     n = len(entry_idx)
     cum = np.cumsum(tab.hour_p[entry_idx], axis=1)
     hours = (rng.random((n, 1)) > cum).sum(1)
-    late = rng.random(n) < C.late_share(evening, tab.late[entry_idx])
-    hours[late] = rng.choice(C.LATE_HOURS, size=int(late.sum()))
+    late = rng.random(n) < catalog.late_share(evening, tab.late[entry_idx])
+    hours[late] = rng.choice(catalog.LATE_HOURS, size=int(late.sum()))
     return np.minimum(hours, 23)
 
 
@@ -130,7 +146,7 @@ def _modality_events(modality: str, z: np.ndarray, n: int, days: int, rng: np.ra
         p = np.exp(logits - logits.max())
         idx = rng.choice(len(tab.entries), size=n, p=p / p.sum())
     day = rng.integers(0, days, size=n)
-    hour = _hours(idx, tab, z[T.INDEX["evening_orientation"]], rng)
+    hour = _hours(idx, tab, z[traits.INDEX["evening_orientation"]], rng)
     events = []
     for i, d, h in zip(idx, day, hour):
         entry = tab.entries[i]
@@ -146,7 +162,7 @@ def _interest_events(
 ) -> list[dict]:
     """World version 2: `n` events about the user's interests (intensity (N_INTERESTS,), some held), an interest
     picked in proportion to its intensity, then one of its texts in the modality; an app list has no repeats."""
-    entries = C.interest_entries(modality)
+    entries = catalog.interest_entries(modality)
     held = np.flatnonzero(intensity)
     picked = rng.choice(held, size=n, p=intensity[held] / intensity[held].sum())
     texts = [entries[i].texts[rng.integers(len(entries[i].texts))] for i in picked]
@@ -169,26 +185,26 @@ def _signature_events(z: np.ndarray, days: int, rng: np.random.Generator) -> lis
     """Bill events that only a conjunction of fields reveals: fraud and laundering patterns."""
     scale = days / 90
     events = []
-    n_fraud = rng.poisson(6.0 * scale * np.exp(1.6 * (z[T.INDEX["fraud_propensity"]] - 1.8)))
+    n_fraud = rng.poisson(6.0 * scale * np.exp(1.6 * (z[traits.INDEX["fraud_propensity"]] - 1.8)))
     for _ in range(n_fraud):  # small transfer to a new payee in the small hours
         events.append(
             {
                 "day": int(rng.integers(days)),
                 "hour": int(rng.integers(0, 6)),
-                "text": C.FRAUD_TEXT,
+                "text": catalog.FRAUD_TEXT,
                 "amount": round(float(rng.uniform(5, 80)), 2),
             }
         )
-    n_launder = rng.poisson(4.0 * scale * np.exp(1.6 * (z[T.INDEX["laundering_pattern"]] - 1.8)))
+    n_launder = rng.poisson(4.0 * scale * np.exp(1.6 * (z[traits.INDEX["laundering_pattern"]] - 1.8)))
     for _ in range(n_launder):  # a round amount comes in and leaves the same day
         d, h = int(rng.integers(days)), int(rng.integers(8, 20))
         amount = float(rng.choice([2000, 5000, 10000, 20000]))
-        events.append({"day": d, "hour": h, "text": C.LAUNDER_IN_TEXT, "amount": amount})
+        events.append({"day": d, "hour": h, "text": catalog.LAUNDER_IN_TEXT, "amount": amount})
         events.append(
             {
                 "day": d,
                 "hour": h + int(rng.integers(1, 4)),
-                "text": C.LAUNDER_OUT_TEXT,
+                "text": catalog.LAUNDER_OUT_TEXT,
                 "amount": round(amount * rng.uniform(0.97, 1.0), 2),
             }
         )
@@ -196,7 +212,7 @@ def _signature_events(z: np.ndarray, days: int, rng: np.random.Generator) -> lis
 
 
 def _tabular(z: np.ndarray, n_tabular: int, rng: np.random.Generator) -> list[float]:
-    g = {name: z[T.INDEX[name]] for name in T.TRAITS}
+    g = {name: z[traits.INDEX[name]] for name in traits.TRAITS}
     e = rng.standard_normal(14)
     values = [
         float(np.clip(round(38 + 11 * g["age"]), 18, 80)),
@@ -232,16 +248,18 @@ def generate_user(
 ) -> dict:
     """One user record from traits `z` (N_TRAITS,). `household`: traits driving App and Search (shared device).
     World version 2: `interests` (N_INTERESTS,) intensities (0: not held), `household_interests` likewise."""
-    activity = np.exp(z[T.INDEX["activity_level"]])
+    activity = np.exp(z[traits.INDEX["activity_level"]])
     burst = rng.gamma(2.0, 0.5)  # extra dispersion: some users are simply much louder than their traits say
     events = {}
-    for m in C.EVENT_MODALITIES:
+    for m in catalog.EVENT_MODALITIES:
         if m in missing:
             continue
         shared = household is not None and m in ("app", "search")
         source = household if shared else z
-        a = C.ACTIVITY_EXPONENT[m]
-        rate = C.BASE_EVENTS_PER_90_DAYS[m] * activity_scale * days / 90 * activity**a * np.exp(-a * a / 2) * burst
+        a = catalog.ACTIVITY_EXPONENT[m]
+        rate = (
+            catalog.BASE_EVENTS_PER_90_DAYS[m] * activity_scale * days / 90 * activity**a * np.exp(-a * a / 2) * burst
+        )
         n = int(rng.poisson(rate))
         if interests is None:  # world version 1
             evs = _modality_events(m, source, n, days, rng)
@@ -251,7 +269,7 @@ def generate_user(
             n_interest = int(rng.binomial(n, k / (k + INTEREST_HALF))) if k > 0 else 0
             evs = _modality_events(m, source, n - n_interest, days, rng)
             if n_interest:  # a user holding no interest has no interest events
-                evs += _interest_events(m, held, n_interest, days, source[T.INDEX["evening_orientation"]], rng)
+                evs += _interest_events(m, held, n_interest, days, source[traits.INDEX["evening_orientation"]], rng)
         if m == "bill":
             evs += _signature_events(z, days, rng)
         if evs:
@@ -267,25 +285,25 @@ def generate_user(
 def _missing_sets(n: int, rng: np.random.Generator) -> list[frozenset]:
     out = []
     for _ in range(n):
-        missing = {m for m in C.MODALITIES if rng.random() < C.MISSING_RATE[m]}
-        out.append(frozenset(missing if len(missing) < len(C.MODALITIES) else missing - {"bill"}))
+        missing = {m for m in catalog.MODALITIES if rng.random() < catalog.MISSING_RATE[m]}
+        out.append(frozenset(missing if len(missing) < len(catalog.MODALITIES) else missing - {"bill"}))
     return out
 
 
 def generate_population(
-    prefix: str, n: int, cfg: Profile, seed_seq: np.random.SeedSequence, future: bool = False, desc: str = "users"
+    prefix: str, n: int, cfg: WorldSettings, seed_seq: np.random.SeedSequence, future: bool = False, desc: str = "users"
 ) -> dict:
     """`n` users with traits, history records and (optionally) future-window records."""
     rng = np.random.default_rng(seed_seq)
-    z = T.sample(n, rng)
-    z_future = T.drift(z, rng)
-    household = T.sample(n, rng)
+    z = traits.sample(n, rng)
+    z_future = traits.drift(z, rng)
+    household = traits.sample(n, rng)
     shared = rng.random(n) < SHARED_DEVICE_RATE
     missing = _missing_sets(n, rng)
     if cfg.world_version == 2:  # drawn after everything version 1 draws, so the traits are the same in both
-        x = I.sample(z, rng)
-        x_future = I.drift(x, z_future, rng)
-        x_household = I.sample(household, rng)
+        x = interests.sample(z, rng)
+        x_future = interests.drift(x, z_future, rng)
+        x_household = interests.sample(household, rng)
     elif cfg.world_version != 1:
         raise ValueError(f"unknown world_version {cfg.world_version}; 1 (the control) or 2 (interests)")
     history, future_records = [], []
@@ -340,18 +358,19 @@ class World:
     def latent_state(self, split: str = "downstream") -> np.ndarray:
         """(n, N_TRAITS [+ N_INTERESTS]) the future window's true state the labels are drawn from: the traits, and
         in version 2 each interest's strength, log(1 + intensity)."""
-        return I.latent_state(
+        return interests.latent_state(
             self.future_traits[split], None if self.future_interests is None else self.future_interests[split]
         )
 
 
-def generate(cfg: Profile) -> World:
-    """Build the world for a profile. Deterministic in cfg.seed and the world settings."""
+def generate(settings: WorldSettings) -> World:
+    """Build a world. Deterministic in its settings (the seed among them)."""
+    cfg = WorldSettings.of(settings)
     pre_ss, down_ss, label_ss = np.random.SeedSequence(cfg.seed).spawn(3)
     pre = generate_population("p", cfg.n_pretrain_users, cfg, pre_ss, future=True, desc="pretraining users")
     down = generate_population("d", cfg.n_downstream_users, cfg, down_ss, desc="downstream users")
-    probs = TK.label_probabilities(down["future_traits"], down["future_interests"])
-    labels = TK.draw_labels(probs, np.random.default_rng(label_ss))
+    probs = tasks.label_probabilities(down["future_traits"], down["future_interests"])
+    labels = tasks.draw_labels(probs, np.random.default_rng(label_ss))
     v2 = cfg.world_version == 2
     return World(
         pre["records"],
@@ -378,23 +397,25 @@ def _ground_truth_rows(w: World) -> list[dict]:
                 "user_id": rec["user_id"],
                 "split": split,
                 "shared_device": bool(w.shared_device[split][i]),
-                "traits": dict(zip(T.TRAITS, np.round(w.traits[split][i], 5).tolist())),
-                "future_traits": dict(zip(T.TRAITS, np.round(w.future_traits[split][i], 5).tolist())),
+                "traits": dict(zip(traits.TRAITS, np.round(w.traits[split][i], 5).tolist())),
+                "future_traits": dict(zip(traits.TRAITS, np.round(w.future_traits[split][i], 5).tolist())),
             }
             if w.interests is not None:  # version 2: the held interests only, name -> intensity
                 for key, x in (("interests", w.interests), ("future_interests", w.future_interests)):
                     row[key] = {
-                        I.INTERESTS[k].name: round(float(x[split][i, k]), 5) for k in np.flatnonzero(x[split][i])
+                        interests.INTERESTS[k].name: round(float(x[split][i, k]), 5)
+                        for k in np.flatnonzero(x[split][i])
                     }
             if split == "downstream":
-                row["labels"] = dict(zip(TK.TASK_NAMES, w.labels[i].tolist()))
-                row["probs"] = dict(zip(TK.TASK_NAMES, np.round(w.probs[i], 6).tolist()))
+                row["labels"] = dict(zip(tasks.TASK_NAMES, w.labels[i].tolist()))
+                row["probs"] = dict(zip(tasks.TASK_NAMES, np.round(w.probs[i], 6).tolist()))
             rows.append(row)
     return rows
 
 
-def save(w: World, folder: Path, cfg: Profile) -> None:
+def save(w: World, folder: Path, settings: WorldSettings) -> None:
     """Write the world as JSONL (users_pretrain, future_pretrain, users_downstream, ground_truth) and its spec."""
+    cfg = WorldSettings.of(settings)
     folder.mkdir(parents=True, exist_ok=True)
     history, future = spec(cfg), spec(cfg).with_window(cfg.future_days)
     write_records(folder / "users_pretrain.jsonl", w.pretrain, history)
@@ -404,21 +425,22 @@ def save(w: World, folder: Path, cfg: Profile) -> None:
     write_jsonl(folder / "ground_truth.jsonl", _ground_truth_rows(w))
 
 
-def load(folder: Path, cfg: Profile) -> World:
-    """Read a world written by `save`, validating every user record against the profile's spec."""
+def load(folder: Path, settings: WorldSettings) -> World:
+    """Read a world written by `save`, validating every user record against the world's spec."""
+    cfg = WorldSettings.of(settings)
     history, future = spec(cfg), spec(cfg).with_window(cfg.future_days)
     folder = Path(folder)
     gt = read_jsonl(folder / "ground_truth.jsonl")
     by_split = {s: [r for r in gt if r["split"] == s] for s in ("pretrain", "downstream")}
 
     def mat(split, key):
-        return np.array([[r[key][t] for t in T.TRAITS] for r in by_split[split]]).reshape(-1, T.N_TRAITS)
+        return np.array([[r[key][t] for t in traits.TRAITS] for r in by_split[split]]).reshape(-1, traits.N_TRAITS)
 
-    def interests(split, key):
-        x = np.zeros((len(by_split[split]), I.N_INTERESTS))
+    def intensities(split, key):
+        x = np.zeros((len(by_split[split]), interests.N_INTERESTS))
         for u, r in enumerate(by_split[split]):
             for name, value in r[key].items():
-                x[u, I.INDEX[name]] = value
+                x[u, interests.INDEX[name]] = value
         return x
 
     v2 = cfg.world_version == 2
@@ -429,9 +451,11 @@ def load(folder: Path, cfg: Profile) -> World:
         read_records(folder / "users_downstream.jsonl", history),
         {s: mat(s, "traits") for s in by_split},
         {s: mat(s, "future_traits") for s in by_split},
-        np.array([[r["probs"][t] for t in TK.TASK_NAMES] for r in down]).reshape(-1, len(TK.TASKS)),
-        np.array([[r["labels"][t] for t in TK.TASK_NAMES] for r in down], dtype=np.int8).reshape(-1, len(TK.TASKS)),
+        np.array([[r["probs"][t] for t in tasks.TASK_NAMES] for r in down]).reshape(-1, len(tasks.TASKS)),
+        np.array([[r["labels"][t] for t in tasks.TASK_NAMES] for r in down], dtype=np.int8).reshape(
+            -1, len(tasks.TASKS)
+        ),
         {s: np.array([r["shared_device"] for r in by_split[s]], dtype=bool) for s in by_split},
-        {s: interests(s, "interests") for s in by_split} if v2 else None,
-        {s: interests(s, "future_interests") for s in by_split} if v2 else None,
+        {s: intensities(s, "interests") for s in by_split} if v2 else None,
+        {s: intensities(s, "future_interests") for s in by_split} if v2 else None,
     )

@@ -14,7 +14,8 @@ from qa_helpers.method.train import Pretrainer
 from qa_helpers.method.user_tensors import TextTable
 from qa_helpers.series import config, pipeline
 from qa_helpers.synthetic import world
-from qa_helpers.useru import builder as userU
+from qa_helpers.synthetic.useru_catalogue import catalogue_facets
+from qa_helpers.useru import builder
 
 QUERIES = ["Will this person order takeout?", "Is this user likely to travel abroad?"]
 # settings added since the golden file was written, at the values that reproduce the code of then
@@ -34,14 +35,14 @@ def golden(tmp_folder) -> dict[str, np.ndarray]:
         **{k: v for k, v in BEFORE.items() if hasattr(config.PROFILES["smoke"], k)},
     )
     w = world.generate(cfg)
-    pairs, _ = userU.build(w.pretrain, w.pretrain_future, seed=0)
+    pairs, _ = builder.build(w.pretrain, w.pretrain_future, catalogue_facets(), seed=0)
     cache = sentence_encoder.EmbeddingCache(sentence_encoder.HashingEncoder(32), tmp_folder)
     table = TextTable.build(w.pretrain + w.downstream, cache)
     users = pipeline.user_tensors(cfg, w.pretrain, table)
     model = pipeline.new_model(cfg, pairs, users).eval()
     sample = users.subset(list(range(8)))
     before = inference.embed(model, sample, QUERIES)
-    trainer = Pretrainer(model, users, pairs, pairs[:8], cfg)
+    trainer = Pretrainer(model, users, pairs, pairs[:8], pipeline.pretrain_settings(cfg), catalogue_facets().bank)
     losses = [trainer.train_step()["loss"] for _ in range(2)]
     after = inference.embed(model.eval(), sample, QUERIES)
     # stored query-major, (Q, N, e), as the golden file was recorded before embeddings became (N, Q, e)

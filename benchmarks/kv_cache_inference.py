@@ -6,7 +6,7 @@
 
 For every backbone (tiny Qwen2, SmolLM2-135M without LoRA) and every prefix length (the default and the full
 profile's event caps), n_q = 1, 2, 5, 10, 20 queries per user are embedded by the four paths of
-`qa_helpers.timing`; each row holds the seconds per user, the speed-up over full recompute, the fraction of the
+`qa_helpers.method.timing`; each row holds the seconds per user, the speed-up over full recompute, the fraction of the
 theoretical prefill-token ratio n_q (Lp + Lq) / (Lp + n_q Lq) it reaches, the max abs difference to full
 recompute, and the memory per user (prefix KV cache bytes; on a GPU also the measured peak). The run ends by
 checking its goals (`goals`), records them, and exits non-zero when one is not met.

@@ -4,14 +4,14 @@
     python benchmarks/recipe_search.py --name "today, seed 1" --group today train_seed=1    # another initialisation
 
 Trains the default profile with the given overrides (key=value, Python literals) from scratch, evaluates the
-diagnostics of qa_helpers.diagnostics on the held-out pretraining users every `eval_every` steps, then the facet
+diagnostics of qa_helpers.method.diagnostics on the held-out pretraining users every `eval_every` steps, then the facet
 read-out at three levels of the model (prefix mean, read-out state, embedding) on 1,000 downstream users' records
 (no label is read), and appends one JSON line (name, command, overrides, seconds, the diagnostics over training,
 the read-out, and the diagnostics on the held-out users both UserU versions hold out) to the record of the run's
 world version: benchmarks/results/recipe_variants_world2.jsonl on world version 2 (the default since issue 21),
 recipe_variants.jsonl on world version 1 (`world_version=1`). Each is the table of every variant tried, failures
 included (`python benchmarks/recipe_search.py --table [world_version=1]` prints it, one row per recipe, its
-seeds averaged; qa_helpers.recipes holds the rule that compares a variant with its base).
+seeds averaged; qa_helpers.series.recipes holds the rule that compares a variant with its base).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qa_helpers.method import diagnostics, fingerprints
+from qa_helpers.method import diagnostics
 from qa_helpers.method.batches import split_pairs
 from qa_helpers.series import artifacts, config, pipeline, recipes
 from qa_helpers.series.outputs import provenance
@@ -99,7 +99,7 @@ def main() -> None:
         model = trainer.model.eval()
         records = artifacts.world(cfg).downstream[:1000]
         users = pipeline.user_tensors(cfg, records, data[0].table)
-        source = catalogue_facets(interests=cfg.world_version == 2)  # world version 2: the interest topics too
+        source = catalogue_facets(cfg.world_version)  # world version 2: the interest topics too
         shares = np.stack([facet_shares(r, source) for r in records])
         levels = diagnostics.facet_readout_by_level(model, users, shares, source.bank.grid_questions(), cfg.seed)
         readout = {name: list(r2) for name, r2 in levels.items()}
@@ -120,7 +120,7 @@ def main() -> None:
         **provenance(),
         # on world version 2 the pairs are UserU version 5's (with or without low topics: on_userU's v3 and v4 keys)
         "userU_version": 5 if cfg.world_version == 2 else 4 if cfg.uqa_low_topics else 3,
-        "code": fingerprints.code_fingerprint(artifacts.STAGE_CODE["pretrain"]),
+        "code": artifacts.stage_fingerprint("pretrain"),
         "overrides": overrides,
         "settings": cfg.to_dict(),
         "steps": len(history),

@@ -34,32 +34,28 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-import argparse  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import hashlib
+import json
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 from qa_helpers.method import evaluation, fingerprints, inference, sentence_encoder
-from qa_helpers.method.batches import split_pairs  # noqa: E402
-from qa_helpers.method.model import QAnchor  # noqa: E402
-from qa_helpers.method.schema import atomic_write_text  # noqa: E402
-from qa_helpers.method.train import Pretrainer  # noqa: E402
-from qa_helpers.method.user_tensors import TextTable  # noqa: E402
+from qa_helpers.method.batches import split_pairs
+from qa_helpers.method.model import QAnchor
+from qa_helpers.method.schema import atomic_write_text
+from qa_helpers.method.train import Pretrainer
+from qa_helpers.method.user_tensors import TextTable
 from qa_helpers.series import artifacts, claims, config, pipeline
-from qa_helpers.series.outputs import provenance, relative_path, to_jsonable  # noqa: E402
-from qa_helpers.synthetic import (
-    catalog,  # noqa: E402
-    tasks,
-    world,
-)
-from qa_helpers.useru import builder, clustered  # noqa: E402
-from qa_helpers.useru.facts import facet_shares  # noqa: E402
+from qa_helpers.series.outputs import provenance, relative_path, to_jsonable
+from qa_helpers.synthetic import catalog, tasks, world
+from qa_helpers.useru import builder, clustered
+from qa_helpers.useru.facts import facet_shares
 
 NAME = "userU_without_catalogue"
 
@@ -186,9 +182,8 @@ def free_model(cfg, w, facets, users, progress: bool) -> tuple[QAnchor, list[dic
     trainer = Pretrainer(
         model, users, train, held, settings, bank, folder / "checkpoints", pipeline.device(cfg), shares
     )
-    latest = trainer.latest_checkpoint()
+    latest = trainer.resume()
     if latest is not None:
-        trainer.load_checkpoint(latest)
         log(f"resuming the catalogue-free model from {latest.name}")
     history = trainer.run(progress=progress)
     trainer.model.save_pretrained(folder / "model")

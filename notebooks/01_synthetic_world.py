@@ -235,7 +235,7 @@ topic_counts = collections.Counter(p["topic"] for p in pairs if p["source"] == "
 fig, data = plots.reflection_stats(stats, dict(topic_counts))
 save_figure(fig, "01_userU_reflection", cfg, data)
 print(
-    f"{len(topic_counts)} of {len(catalogue_facets(cfg.world_version == 2).bank.every_topic)} topics were chosen "
+    f"{len(topic_counts)} of {len(catalogue_facets(cfg.world_version).bank.every_topic)} topics were chosen "
     "for at least one user"
 )
 

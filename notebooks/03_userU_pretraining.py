@@ -308,7 +308,7 @@ pd.Series(final).round(3).to_frame("held-out users, end of training")
 # prefix can recover; the rest it must guess from the recent events:
 
 # %%
-source = catalogue_facets(interests=cfg.world_version == 2)  # the catalogue's facets, as UserU asks them
+source = catalogue_facets(cfg.world_version)  # the catalogue's facets, as UserU asks them
 visibility = answer_visibility(w.pretrain[:1000], world.spec(cfg, cfg.event_caps), source, cfg.uqa_topics_per_user)
 pd.Series(visibility).round(3).to_frame("facts the prefix shows as the answer states them")
 
@@ -377,7 +377,7 @@ pd.DataFrame(readout, index=["R^2, own question", "R^2, another facet's question
 # pairs (so recipes trained on either can be compared; user nats with the default profile's batches whatever the
 # run trained with), and the facet read-out of the embedding on downstream users' records (no label read).
 #
-# **The rule** (`qa_helpers.recipes`): changes are tried one at a time on the current base recipe; a number moves
+# **The rule** (`qa_helpers.series.recipes`): changes are tried one at a time on the current base recipe; a number moves
 # when the difference of the means is larger than twice the standard deviation of that number over the base's own
 # seeds (the spread of the same recipe, not a guessed band). A change joins the recipe when it moves one of
 # those numbers up and none down; the combination is then run under three seeds.

@@ -65,7 +65,7 @@ print(f"prefix length L_p = {model.prefix_len} tokens; backbone {model.config.ba
 # A causal LLM's keys and values at a position depend only on the tokens before it. With the layout
 # `[user prefix] Query: q [soft prompt] <USER_EMB>`, everything about the user comes first, so its keys and values
 # are the same whatever the query is. Put the query first (as instruction-style embedders do) and every new query
-# would recompute the whole profile. Three ways to reuse the prefix, all in `qa_helpers.inference` and the model:
+# would recompute the whole profile. Three ways to reuse the prefix, all in `qa_helpers.method.inference` and the model:
 #
 # | path | what it does | cost for n_q queries |
 # |---|---|---|

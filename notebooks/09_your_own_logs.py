@@ -27,7 +27,7 @@
 # 3. **pretrain**, **embed** every user under the task queries, and **probe** the embeddings against a counts +
 #    gradient-boosted-trees baseline.
 #
-# **In:** nothing but code: the dataset is generated here (`qa_helpers.example_logs`). **Out:** the commands and
+# **In:** nothing but code: the dataset is generated here (`qa_helpers.synthetic.example_logs`). **Out:** the commands and
 # their outputs, the probe table, `metrics_09_your_own_logs.json`.
 
 # %% [markdown]

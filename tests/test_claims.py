@@ -1,4 +1,5 @@
-"""Every paper claim a notebook recorded agrees with its recorded numbers under the one rule of qa_helpers.claims.
+"""Every paper claim a notebook recorded agrees with its recorded numbers under the one rule of
+qa_helpers.series.claims.
 
 `make test` checks the committed figures/metrics_*.json of the default profile; CI then reruns the default profile
 end to end (`make reproduce`) and checks the fresh JSON again (.ci/run). Nothing here fixes an outcome: a better

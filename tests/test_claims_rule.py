@@ -1,4 +1,4 @@
-"""The one rule that turns recorded numbers into a claim's verdict (qa_helpers.claims)."""
+"""The one rule that turns recorded numbers into a claim's verdict (qa_helpers.series.claims)."""
 
 import numpy as np
 import pytest

@@ -79,3 +79,20 @@ def test_departures_from_the_paper_are_named_and_switch_back():
     assert config.departures(paper) == {}
     ours = config.departures(config.load("default", readout="anchor+prefix"))
     assert ours["readout"][:2] == ("anchor", "anchor+prefix")
+
+
+def test_the_layers_settings_objects_are_the_profiles_own():
+    """The world's and the trainer's settings objects hold exactly the settings the profile declares for them, with
+    the default profile's values as their defaults, so the two cannot drift apart."""
+    import dataclasses
+
+    from qa_helpers.method.train import PretrainSettings
+    from qa_helpers.series import pipeline
+    from qa_helpers.synthetic.world import WorldSettings
+
+    default = config.load("default")
+    assert {f.name for f in dataclasses.fields(WorldSettings)} == set(config.CACHED_BY["world"])
+    assert WorldSettings() == WorldSettings.of(default)
+    assert PretrainSettings() == pipeline.pretrain_settings(default)
+    seeded = pipeline.pretrain_settings(config.load("default", seed=3, train_seed=5))
+    assert (seeded.seed, seeded.diagnostic_seed) == (5, 3)  # batches follow the model's seed, diagnostics the world's

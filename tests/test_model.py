@@ -439,6 +439,8 @@ def test_embed_is_the_one_loop_from_records_tensors_or_prefixes(tiny_setup, monk
         inference.embed(model, [{"events": {}}], q)
     with pytest.raises(ValueError, match="no queries"):
         inference.embed(model, records, [])
+    with pytest.raises(TypeError, match="a list of strings"):
+        inference.embed(model, records, q[0])  # one string is not split into its characters
 
 
 def test_forward_is_the_anchor_tower_every_path_equals(model, tiny_setup):
@@ -458,3 +460,5 @@ def test_forward_is_the_anchor_tower_every_path_equals(model, tiny_setup):
                 torch.testing.assert_close(packed[i, i], hidden[i], atol=1e-5, rtol=1e-4)
     with pytest.raises(ValueError, match="unknown level"):
         model(users, queries, level="logits")
+    with pytest.raises(ValueError, match="one query per user"):
+        model(users, queries[:2])

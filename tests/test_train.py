@@ -79,7 +79,8 @@ def test_resume_equals_an_uninterrupted_run(tiny_setup, tmp_path):
     first.run(steps=3, progress=False)
     assert first.latest_checkpoint().name == "ckpt-000003"
     resumed = make_trainer(tiny_setup, tmp_path, pretrain_steps=6, checkpoint_every=3)
-    resumed.load_checkpoint(resumed.latest_checkpoint())
+    assert make_trainer(tiny_setup, pretrain_steps=6).resume() is None  # no folder: nothing to resume
+    assert resumed.resume().name == "ckpt-000003"
     resumed.run(progress=False)
 
     assert [h["loss"] for h in resumed.history] == pytest.approx([h["loss"] for h in straight.history], abs=1e-6)
@@ -189,7 +190,7 @@ def test_weight_change_starts_at_zero_grows_and_survives_a_resume(tiny_setup, tm
     moved = trainer.weight_change()
     assert all(v > 0 for v in moved.values())
     resumed = make_trainer(tiny_setup, tmp_path, pretrain_steps=4, checkpoint_every=2, eval_every=0)
-    resumed.load_checkpoint(resumed.latest_checkpoint())
+    assert resumed.resume().name == "ckpt-000002"
     assert resumed.weight_change() == pytest.approx(moved)
     history = make_trainer(tiny_setup, pretrain_steps=2, eval_every=2).run(progress=False)
     assert {f"weight_change/{g}" for g in moved} <= set(history[-1]) and "user_nats" in history[-1]

@@ -34,7 +34,7 @@ def catalogue_pairs(profile: str, overrides: dict) -> list[dict]:
     rows, _ = builder.build(
         w.pretrain,
         w.pretrain_future,
-        catalogue_facets(interests=cfg.world_version == 2),
+        catalogue_facets(cfg.world_version),
         cfg.seed,
         cfg.uqa_topics_per_user,
         cfg.draft_error_rate,

@@ -33,7 +33,7 @@ from qa_helpers.useru.facts import (
 from qa_helpers.useru.topics import FUTURE_QUERY
 from qa_helpers.useru.visibility import answer_visibility, fact_reader_recall
 
-SOURCE = catalogue_facets(interests=True)
+SOURCE = catalogue_facets(2)
 SUBJECTS = tuple(catalog.FACETS) + tuple(t.facet for t in INTEREST_TOPICS)
 
 
@@ -188,7 +188,7 @@ def test_the_prefix_diagnostics_read_interest_topics(v2_world):
     facets' population only): perfect without a cap, worse with a small one."""
     pairs, _ = builder.build(v2_world.pretrain, v2_world.pretrain_future, SOURCE, seed=0)
     assert any(p["topic"].startswith("interest:") for p in pairs if p["source"] == "uqa")
-    spec = world.spec(config.load("smoke", world_version=2))
+    spec = world.spec(config.load("smoke", world_version=2), world.EVENT_CAPS)
     uncapped, small = spec.with_caps((10**6,) * 5), spec.with_caps((2, 1, 1, 1, 1))
     full = fact_reader_recall(v2_world.pretrain, v2_world.pretrain, pairs, uncapped, SOURCE, 8)
     assert full["recall@1"] == pytest.approx(1.0) and full["pairs"] > 0

@@ -42,7 +42,7 @@ def test_every_generated_text_is_in_the_catalogue(small_world):
 def test_save_load_round_trip(tmp_path, small_cfg, small_world):
     world.save(small_world, tmp_path, small_cfg)
     back = world.load(tmp_path, small_cfg)
-    assert DatasetSpec.load(tmp_path / "spec.json") == world.spec(small_cfg)
+    assert DatasetSpec.load(tmp_path / "spec.json") == world.spec(small_cfg, world.EVENT_CAPS)
     assert back.downstream == small_world.downstream and back.pretrain_future == small_world.pretrain_future
     np.testing.assert_array_equal(back.labels, small_world.labels)
     np.testing.assert_allclose(back.probs, small_world.probs, atol=1e-6)

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("results", help="rewrite the README's results section from the default profile's metrics")
 
     val = sub.add_parser("validate", help="check a records file against its spec; every problem, one line each")
-    val.add_argument("records", type=Path, help="JSONL, one user per line (qa_helpers/schema.py)")
+    val.add_argument("records", type=Path, help="JSONL, one user per line (qa_helpers/method/schema.py)")
     val.add_argument("--spec", type=Path, required=True, help="the dataset spec JSON (qa_helpers/method/spec.py)")
     val.add_argument("--max-problems", type=int, default=1000, help="stop listing after this many (default 1000)")
 

@@ -1,5 +1,5 @@
-"""Q-Anchor on your own logs: a records file (schema.py) and its spec (spec.py) through validate, pretrain, embed
-and probe. The functions behind `python -m qa_helpers validate|pretrain|embed|probe` (see README):
+"""Q-Anchor on your own logs: a records file (method/schema.py) and its spec (method/spec.py) through validate,
+pretrain, embed and probe. The functions behind `python -m qa_helpers validate|pretrain|embed|probe` (see README):
 
     problems = list(validate_file("logs.jsonl", spec))                    # every problem, one line each
     pretrain("logs.jsonl", spec, "my_run", cfg)                           # UserU from the records, then pretraining
@@ -128,7 +128,7 @@ def _run_fingerprint(
         "future": file_sha256(future_path) if future_path else None,
         "spec": spec.to_dict(),
         "settings": settings | {"seed": cfg.seed, "facets": n_facets, "text_encoder": text_encoder},
-        "code": code_fingerprint(["cli.your_logs"]),
+        "code": code_fingerprint(["cli.your_logs"], exclude=["series.config"]),  # settings: recorded above
     }
 
 
@@ -168,9 +168,7 @@ def pretrainer(
         pipeline.device(cfg),
         data["shares"],
     )
-    latest = trainer.latest_checkpoint()
-    if latest is not None:
-        trainer.load_checkpoint(latest)
+    trainer.resume()
     return trainer, data
 
 

@@ -1,4 +1,7 @@
-"""The method, on any dataset spec: records and their spec, text vectors, user tensors, the hierarchical encoder,
-the LLM backbones, the Q-Anchor model, its losses, pretraining, inference, prompt tuning, the incremental update,
-the probe protocol and the label-free diagnostics. It imports nothing of the layers above it.
+"""The method, on any dataset spec: records and their spec (spec, schema), text vectors (sentence_encoder,
+text_store), user tensors and the hierarchical encoder (user_tensors, user_encoder, layout), the LLM backbones and the
+Q-Anchor model (backbones, model), its losses and pretraining (losses, batches, train), inference, prompt tuning, the
+incremental update, attention and timings (inference, prompt_tuning, incremental, attention, timing), the probe protocol
+and its statistics (evaluation, metrics, count_features), the label-free diagnostics (diagnostics, geometry), and the
+code fingerprints caches are keyed by (fingerprints). It imports nothing of the layers above it.
 """

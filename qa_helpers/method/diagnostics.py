@@ -1,7 +1,9 @@
 """Pretraining-side diagnostics: does the embedding carry the user, the query, or both? They read only held-out
 pretraining users and their UserU pairs, never a downstream label, so they can choose a recipe.
 
-    report = diagnose(model, users, held_out_pairs)        # a flat dict of the numbers below
+    report = diagnose(model, users, held_out_pairs, questions)   # a flat dict of the numbers below
+
+`questions` is the UserU topics' question bank (`Questions`: useru.topics.QuestionBank is one).
 
 - exact-query retrieval (`exact_recall@1`): the held-out users who have a topic are asked that topic's same
   question (its first wording); in groups of up to `group_size` users with distinct answers, each user's
@@ -18,7 +20,7 @@ pretraining users and their UserU pairs, never a downstream label, so they can c
   embeddings (`effective_rank`, Roy and Vetterli 2007: exp of the entropy of the normalised singular values;
   between 1 and emb_dim): a collapsed user space has a small one.
 - user nats (`user_nats`): the held-out contrastive loss of training-like batches of the held-out pairs (the
-  profile's batch size, topics per batch and D_future share, `heldout_loss`), recomputed with each pair's prefix
+  training run's batch size, topics per batch and D_future share, `heldout_loss`), recomputed with each pair's prefix
   swapped for that of another user of the same topic in the batch (`heldout_loss_shuffled`): the difference is how
   much of the loss needs the user. 0: the question alone does all the work.
 - facet read-out (`facet_r2_own_question`, `facet_r2_other_question`): on the same grid, how well a linear
@@ -42,7 +44,7 @@ from .model import QAnchor
 from .user_tensors import UserTensors
 
 
-class QuestionBank(Protocol):
+class Questions(Protocol):
     """The questions the diagnostics ask (useru.topics.QuestionBank is one): a topic's question in a wording (an
     index of its trained wordings, or 'held_out'), a pair's question, and one question per facet (the grid)."""
 
@@ -248,7 +250,7 @@ def diagnose(
     model: QAnchor,
     users: UserTensors,
     pairs: list[dict],
-    questions: QuestionBank,
+    questions: Questions,
     group_size: int = 32,
     grid_users: int = 200,
     seed: int = 0,
@@ -256,7 +258,8 @@ def diagnose(
     loss: HeldOutLoss | None = None,
 ) -> dict:
     """Every diagnostic of the module docstring on the held-out `pairs` (their users must be in `users`);
-    `questions`: the topics' questions (useru.topics.QuestionBank: the D_uqa topics' wordings and a facet grid);
+    `questions`: the topics' questions (`Questions`, such as useru.topics.QuestionBank: the D_uqa topics' wordings
+    and a facet grid);
     `facet_shares` (user id -> (F,) share of the user's events per facet, in the order of
     questions.grid_questions()) adds the facet read-out of `facet_r2` on the grid; `loss` (how training batches
     are drawn and scored) adds the user nats of `user_nats`."""

@@ -5,8 +5,8 @@ the same probe. `evaluate` takes features per task (a query-conditioned method g
 embedding; a static one the same matrix) and returns tidy rows; `table` pivots them like the paper's tables.
 
     splits = task_splits(labels, seed=0)
-    rows = evaluate("Q-Anchor (Base)", lambda k: emb[k], labels, splits)
-    table(rows, "auc")        # methods x (10 tasks + Avg)
+    rows = evaluate("Q-Anchor (Base)", lambda k: emb[:, k], labels, splits, task_names=names)   # emb (N, T, e)
+    table(rows, "auc")        # methods x (the tasks + Avg)
 """
 
 from __future__ import annotations
@@ -88,9 +88,8 @@ def _rows_from_scores(
 ) -> list[dict]:
     """Per-task rows (task k named task_names[k]) and the mean row ('Avg'). Task k's bootstrap resamples its test
     users with seed `seed + k`, the same users for every method scored on the same splits, so two methods' samples
-    are paired: the 'Avg' row
-    keeps the mean-over-tasks samples (`auc_boot`, `ks_boot`) and `pairing`, a key of the splits and resamples
-    (paired_mean_rows pairs two rows only when their keys agree)."""
+    are paired: the 'Avg' row keeps the mean-over-tasks samples (`auc_boot`, `ks_boot`) and `pairing`, a key of the
+    splits and resamples (paired_mean_rows pairs two rows only when their keys agree)."""
     rows, samples = [], {"auc": [], "ks": []}
     for k, ((_, test), score) in enumerate(zip(splits, test_scores)):
         y = labels[test, k]

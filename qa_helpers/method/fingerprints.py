@@ -7,9 +7,10 @@ and the text-vector store names the code that encoded its vectors (sentence_enco
 
 Modules are named by their dotted path under the package ('method.train'). A module's imports are read from its
 source (`from . import x`, `from ..method.x import y`, `import qa_helpers.x.y`, inside functions too), so the
-fingerprint follows the code as it is: no version number has to be bumped by hand. series/config.py is left out:
-it holds the settings, which enter a cache key by value (config.CACHED_BY). Sources are read afresh whenever a file
-is edited, so a live kernel that reloads edited code gets new keys (only the parse of a source text is kept).
+fingerprint follows the code as it is: no version number has to be bumped by hand. `exclude` leaves modules out
+(with what only they import): a caller that records settings by value leaves out the module that holds them.
+Sources are read afresh at every call, so a live kernel that reloads edited code gets new keys (only the parse of a
+source text is kept).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from functools import lru_cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent  # qa_helpers/
-SETTINGS_MODULE = "series.config"  # settings enter keys by value, not by code
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -76,11 +76,11 @@ def imports_of(source: str, module: str) -> set[str]:
     return out
 
 
-def closure(modules: Iterable[str], read: Callable[[str], str] | None = None) -> list[str]:
-    """`modules` and every package module they import, recursively, sorted; series/config.py left out (see above).
+def closure(modules: Iterable[str], read: Callable[[str], str] | None = None, exclude: Iterable[str] = ()) -> list[str]:
+    """`modules` and every package module they import, recursively, sorted, the modules of `exclude` left out.
     `read` (module -> source) is for tests; by default the files as they are now."""
-    read = read or package_source
-    seen, todo = set(), [m for m in modules if m != SETTINGS_MODULE]
+    read, exclude = read or package_source, set(exclude)
+    seen, todo = set(), [m for m in modules if m not in exclude]
     while todo:
         name = todo.pop()
         if name in seen:
@@ -88,16 +88,18 @@ def closure(modules: Iterable[str], read: Callable[[str], str] | None = None) ->
         if not _is_module(name):
             raise ValueError(f"{name!r} is not a module of {PACKAGE.name}")
         seen.add(name)
-        todo += [m for m in _imports(read(name), name) if m not in seen and m != SETTINGS_MODULE]
+        todo += [m for m in _imports(read(name), name) if m not in seen and m not in exclude]
     return sorted(seen)
 
 
-def code_fingerprint(modules: Iterable[str], read: Callable[[str], str] | None = None) -> str:
-    """16 hex digits over the source of `modules` and of every package module they import, recursively: a change
-    to any of them changes it, a change to any other module does not."""
+def code_fingerprint(
+    modules: Iterable[str], read: Callable[[str], str] | None = None, exclude: Iterable[str] = ()
+) -> str:
+    """16 hex digits over the source of `modules` and of every package module they import, recursively (`exclude`
+    left out, see above): a change to any of them changes it, a change to any other module does not."""
     read = read or package_source
     h = hashlib.sha256()
-    for name in closure(modules, read):
+    for name in closure(modules, read, exclude):
         h.update(f"{name}\0{read(name)}\0".encode())
     return h.hexdigest()[:16]
 

@@ -127,15 +127,17 @@ def embed(
     a time, in eval mode."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; use one of {LEVELS}")
+    if isinstance(queries, str):
+        raise TypeError(f"queries must be a list of strings, not one string: [{queries!r:.60}]")
     if not queries and not pairs:
         raise ValueError("no queries to embed under")
+    if rows is not None and not pairs:
+        raise ValueError("rows pick a user per query: they need pairs=True")
     if isinstance(source, list):
         check_records(source, model.config.spec)
         cache = sentence_encoder.text_cache(model.config.text_encoder, model.cache_dir)
         source = UserTensors.build(source, TextTable.build(source, cache), model.config.spec)
     n = len(source.length) if isinstance(source, PrefixState) else len(source)
-    if rows is not None and not pairs:
-        raise ValueError("rows pick a user per query: they need pairs=True")
     if pairs:
         rows = list(range(n)) if rows is None else list(rows)
         if len(queries) != len(rows):
@@ -198,7 +200,7 @@ def anchor_states_packed(
     queries: list[str],
     prompts: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """<USER_EMB> hidden states (B, Q, d) of every user under every query from ONE forward pass, no KV cache:
+    """Read-out states at <USER_EMB> (B, Q, d) of every user under every query from ONE forward pass, no KV cache:
     the queries are packed after the prefix (see packed_layout). prefix_tokens (B, Lp, d), prefix_mask (B, Lp)."""
     n_soft = 0 if prompts is None else prompts.shape[-2]
     suffix = model.suffix(list(queries), n_soft=n_soft)

@@ -1,9 +1,12 @@
 """The Q-Anchor model: hierarchical encoder + LLM backbone + one projection head, read by two towers. Start at
-`QAnchor.forward`: one user's events and one query to one embedding, every step in this file.
+`QAnchor.forward`: a batch of users, each under its query, to their embeddings, the steps in order (the encoder
+is user_encoder.py, the token layout layout.py).
 
-- Anchor tower: the sequence `[user tokens] Query: q [soft] <USER_EMB> (Answer: answer)`; the embedding is the
-  projected last hidden state at `<USER_EMB>`; the same pass gives NTP logits for the answer (causal attention).
-- Semantic tower: the answer text alone; the embedding is the projected hidden state of its last token (<eos>).
+- Anchor tower: the sequence `[user tokens] Query: q [QVEC] [soft] <USER_EMB> (Answer: answer <eos>)`; the
+  embedding is the projected read-out at `<USER_EMB>` (its last hidden state, plus the prefix's mean state under the
+  'anchor+prefix' read-out); the same pass gives NTP logits for the answer (causal attention).
+- Semantic tower: the answer text alone; the embedding is the projected hidden state of its last token (<eos>), or
+  the mean over its tokens (answer_pooling 'mean').
 - Query vector (optional, `query_encoder`): a frozen sentence encoder (all-MiniLM-L6-v2) reads the whole query;
   an adapter maps its vector into one suffix slot after the query's tokens. A small LLM trained from scratch has
   never read most words of a new question; the sentence encoder has. It is the CPU default's stand-in for the
@@ -11,7 +14,7 @@
 
     model = QAnchor.create(backbone, d_enc=384, spec=spec, emb_dim=64)
     e = model(users.batch([0, 1]), ["Will this person order takeout?"] * 2)    # (2, 64), one pass, not normalised
-    emb = inference.embed(model, records, ["Will this person order takeout?"])   # (N, 1, 64), unit norm, cached
+    emb = inference.embed(model, records, ["Will this person order takeout?"])   # (N, 1, 64), unit norm
     model.save_pretrained(folder); again = QAnchor.from_pretrained(folder)
 """
 
@@ -55,7 +58,7 @@ class ModelConfig:
     backbone: BackboneSource
     tabular_tokens: int = 2
     use_user_token: bool = True  # False: the user token is masked out of the prefix (ablation)
-    use_modality_tokens: bool = True  # False: the six modality tokens are masked out (ablation)
+    use_modality_tokens: bool = True  # False: the modality tokens are masked out (ablation)
     query_encoder: str | None = None  # 'minilm' or 'hashing-<dim>': the query-vector slot; None: no slot
     query_dim: int | None = field(default=None, init=False)  # that encoder's vector size, derived
     max_query_tokens: int = MAX_QUERY_TOKENS
@@ -138,9 +141,11 @@ class ProjectionHead(nn.Module):
 
 class QAnchor(nn.Module):
     """The hierarchical user encoder, the LLM and the projection head. `forward` is the anchor tower in one
-    uncached pass; the cached, packed and prompt-tuning paths (inference.py, prompt_tuning.py) reuse its parts and
-    are tested equal to it. `cache_dir` (a cache root): where the query vectors' text cache and a pretrained
-    backbone's converted weights are kept; None keeps nothing on disk."""
+    uncached pass, the reference: pretrain_forward, the cached path (encode_prefix, suffix_states), the packed path
+    (inference.anchor_states_packed) and prompt tuning reuse its parts (suffix, suffix_embeddings, read_out, head)
+    and are tested equal to it. `cache_dir` (a cache root): where text vectors are kept (the query vectors, and the
+    event texts inference.embed encodes from records) and, for a saved SmolLM2 model, its converted weights; None
+    keeps nothing on disk. `lm` is `backbone.lm`, held here so that its parameters are the model's."""
 
     def __init__(
         self,
@@ -180,10 +185,12 @@ class QAnchor(nn.Module):
         numeric_init_scale: float = 1.0,
         cache_dir: str | Path | None = None,
     ) -> QAnchor:
-        """A fresh model; use_user_token / use_modality_tokens = False mask those prefix tokens (ablations);
-        `query_encoder` ('minilm', or 'hashing-<dim>' in tests) adds the query-vector slot; `readout`, `head` and
-        `answer_pooling` as in ModelConfig; `numeric_init_scale` scales the numeric projections' initial weights
-        (HierarchicalEncoder.scale_numeric)."""
+        """A fresh model reading event-text vectors of width `d_enc` for the dataset `spec`, its encoder, head and
+        query adapter initialised from `seed`; `tabular_tokens` copies of the tabular row's token in the prefix;
+        use_user_token / use_modality_tokens = False mask those prefix tokens (ablations); `query_encoder`
+        ('minilm', or 'hashing-<dim>' in tests) adds the query-vector slot; `readout`, `head` and `answer_pooling`
+        as in ModelConfig; `numeric_init_scale` scales the numeric projections' initial weights
+        (HierarchicalEncoder.scale_numeric); `cache_dir` as in the class docstring."""
         config = ModelConfig(
             d_enc,
             spec,
@@ -230,11 +237,13 @@ class QAnchor(nn.Module):
         embeddings, not normalised (level 'hidden': the (B, d) read-out states before the head).
 
         1. The hierarchical encoder turns each user's events into prefix tokens x_p (B, Lp, d) with a mask (B, Lp):
-           [USER] [one token per modality] [tabular] [the K_m most recent events of each modality] (Eq. 1-2,
-           user_encoder.py; layout.py says which position holds what).
-        2. The suffix `Query: q [query vector] [soft prompt] <USER_EMB>` becomes token embeddings x_s (B, Ls, d)
-           (suffix, suffix_embeddings): the query's tokens, a frozen sentence encoder's vector of it through an
-           adapter (with query_encoder), the tuned soft prompt (n_soft, d) or (B, n_soft, d), the anchor token.
+           [USER] [one token per modality, the tabular row's included] [the K_m most recent events of each event
+           modality] [the tabular row's tokens] (Eq. 1-2, user_encoder.py; layout.py says which position holds
+           what).
+        2. The suffix `Query: q [query vector] [soft prompt] <USER_EMB>`, tokenised by `self.suffix`, becomes token
+           embeddings x_s (B, Ls, d) in `self.suffix_embeddings`: the query's tokens, a frozen sentence encoder's
+           vector of it through an adapter (with query_encoder), the tuned soft prompt (n_soft, d) or
+           (B, n_soft, d), the anchor token.
         3. The LLM reads [x_p; x_s] with causal attention (padded positions masked, position ids counting only
            attended tokens): last hidden states h (B, Lp + Ls, d).
         4. The read-out is h at each row's <USER_EMB>, plus the mean of h over the attended prefix under the
@@ -242,14 +251,16 @@ class QAnchor(nn.Module):
         5. The projection head maps it to the embedding (B, emb_dim)."""
         if level not in ("embedding", "hidden"):
             raise ValueError(f"unknown level {level!r}; use 'embedding' or 'hidden'")
+        if isinstance(queries, str) or len(queries) != len(users):
+            raise ValueError(f"forward needs one query per user: {len(users)} users, queries {queries!r:.80}")
         suffix = self.suffix(list(queries), n_soft=0 if soft_prompt is None else soft_prompt.shape[-2])
         hidden, prefix_mask, suffix = self._anchor_pass(users, suffix, soft_prompt)  # steps 1-3
         state = self._anchor_read_out(hidden, prefix_mask, suffix)  # step 4
         return state if level == "hidden" else self.head(state)  # step 5
 
     def _anchor_pass(self, users: UserBatch, suffix: Suffix, soft_prompt: torch.Tensor | None = None):
-        """Steps 1-3 of `forward`: last hidden states (B, Lp + Ls, d), the prefix mask (B, Lp), and the suffix on
-        the model's device."""
+        """Steps 1-3 of `forward`: last hidden states (B, Lp + Ls, d), the prefix mask (B, Lp), and the suffix moved
+        to the model's device (its anchor positions and labels index those states)."""
         prefix, prefix_mask = self.encoder(users)
         suffix = suffix.to(prefix.device)
         x = torch.cat([prefix, self.suffix_embeddings(suffix, soft_prompt)], 1)
@@ -266,7 +277,7 @@ class QAnchor(nn.Module):
         return self.read_out(at, prefix_summary(hidden[:, :lp], prefix_mask))
 
     def suffix(self, queries: list[str], answers: list[str] | None = None, n_soft: int = 0) -> Suffix:
-        """The tokenised suffixes `Query: q [QVEC] [soft x n_soft] <USER_EMB> (answer <eos>)` of this model."""
+        """The tokenised suffixes `Query: q [QVEC] [soft x n_soft] <USER_EMB> (Answer: answer <eos>)` of this model."""
         return build_suffix(
             self.tokenizer,
             queries,
@@ -369,7 +380,7 @@ class QAnchor(nn.Module):
     # ------------------------------------------------------------------ pretraining (paper §3.2.2)
 
     def pretrain_forward(self, users: UserBatch, queries: list[str], answers: list[str]) -> dict:
-        """One anchor pass over `[prefix] Query: q <USER_EMB> Answer: a <eos>` (forward's steps 1-5, the answer
+        """One anchor pass over `[prefix] Query: q [QVEC] <USER_EMB> Answer: a <eos>` (forward's steps 1-5, the answer
         after the anchor, which causal attention keeps from the anchor's state) and one semantic pass over the
         answers. Returns u (B, e), v (B, e), NTP logits (N, V) and labels (N,) of the answer tokens."""
         hidden, prefix_mask, suffix = self._anchor_pass(users, self.suffix(queries, answers))
@@ -394,7 +405,8 @@ class QAnchor(nn.Module):
     # ------------------------------------------------------------------ save / load
 
     def save_pretrained(self, folder: str | Path) -> None:
-        """config.json, encoder/head weights, and the backbone (full weights, or LoRA adapter) with its tokenizer."""
+        """qanchor_config.json, the encoder's, head's and query adapter's weights (safetensors), and the backbone
+        (full weights, or its LoRA adapter) with its tokenizer."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         save_file({k: v.contiguous() for k, v in self.encoder.state_dict().items()}, folder / "encoder.safetensors")

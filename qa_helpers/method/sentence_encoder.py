@@ -135,7 +135,9 @@ class MiniLMEncoder:
 
 
 def _mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of hidden (B, T, d) over the tokens where mask (B, T) is True: sentence-transformers' pooling."""
+    """Mean of hidden (B, T, d) over the tokens where mask (B, T) is True: sentence-transformers' pooling. (The user
+    encoder's masked_mean computes the same; it is not imported, so that the text store's name, the fingerprint of
+    this module and what it imports, does not change with the user encoder.)"""
     w = mask.to(hidden.dtype).unsqueeze(-1)
     return (hidden * w).sum(1) / w.sum(1).clamp(min=1.0)
 

@@ -12,7 +12,7 @@ numeric fields, the tabular width and the window. One small JSON file beside the
 - `window_days`: events carry a `day` in 0 .. window_days - 1 (the last day is "today").
 
 The encoder, the token layout, the user tensors and the record validator all take their modalities from a spec;
-the synthetic world is one (`world.spec`). Every event also carries `day`, `hour` (0..23) and `text`.
+the synthetic world is one (`synthetic.world.spec`). Every event also carries `day`, `hour` (0..23) and `text`.
 """
 
 from __future__ import annotations

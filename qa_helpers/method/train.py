@@ -2,7 +2,8 @@
 users, atomic resumable checkpoints, and torch.distributed data parallelism with negatives gathered across ranks.
 
     trainer = Pretrainer(model, users, train_pairs, eval_pairs, PretrainSettings(steps=600), questions, out_dir)
-    history = trainer.run()             # or trainer.run(steps=100); a new Pretrainer resumes its latest checkpoint
+    trainer.resume()                    # from the latest checkpoint in out_dir, if there is one
+    history = trainer.run()             # or trainer.run(steps=100)
 
 `questions` is the UserU topics' question bank (useru.topics.QuestionBank) the held-out diagnostics ask from.
 Batches come from batches.PairSampler (`settings.batch_topics`): uniform batches of 32 out of 72 topics hold about one
@@ -30,7 +31,7 @@ from tqdm.auto import tqdm
 
 from . import diagnostics, losses
 from .batches import PairSampler
-from .diagnostics import QuestionBank
+from .diagnostics import Questions
 from .model import QAnchor
 from .user_tensors import UserTensors
 
@@ -174,7 +175,7 @@ class Pretrainer:
         train_pairs: list[dict],
         eval_pairs: list[dict],
         settings: PretrainSettings,
-        questions: QuestionBank,
+        questions: Questions,
         out_dir: Path | None = None,
         device: str = "cpu",
         facet_shares: dict[str, np.ndarray] | None = None,
@@ -367,6 +368,14 @@ class Pretrainer:
         self.scheduler.load_state_dict(state["scheduler"])
         self.step, self.history, self.initial = state["step"], state["history"], state["initial"]
         torch.set_rng_state(state["torch_rng"])
+
+    def resume(self) -> Path | None:
+        """Load the latest checkpoint of out_dir, if any (a run resumed there sees exactly the batches an
+        uninterrupted one would); returns its folder, or None when there is none."""
+        latest = self.latest_checkpoint()
+        if latest is not None:
+            self.load_checkpoint(latest)
+        return latest
 
     def latest_checkpoint(self) -> Path | None:
         if not self.out_dir or not self.out_dir.exists():

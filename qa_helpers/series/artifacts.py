@@ -41,6 +41,12 @@ STAGE_CODE = {
     "prompts": ("series.prompts",),  # tune_prompts: prompt tuning on the probe splits (evaluation.task_splits)
 }
 BUILDS_ON = {"world": None, "userU": "world", "pretrain": "userU", "prompts": "pretrain"}
+SETTINGS_MODULES = ("series.config",)  # the settings enter a key by value (CACHED_BY), not by their module's code
+
+
+def stage_fingerprint(stage: str) -> str:
+    """The fingerprint of the code a stage runs: STAGE_CODE[stage] and every package module it imports."""
+    return fingerprints.code_fingerprint(STAGE_CODE[stage], exclude=SETTINGS_MODULES)
 
 
 def key(cfg: Profile, stage: str) -> str:
@@ -50,7 +56,7 @@ def key(cfg: Profile, stage: str) -> str:
     upstream = BUILDS_ON[stage]
     payload = {
         "stage": stage,
-        "code": fingerprints.code_fingerprint(STAGE_CODE[stage]),
+        "code": stage_fingerprint(stage),
         "upstream": key(cfg, upstream) if upstream else None,
         **{f: getattr(cfg, f) for f in CACHED_BY[stage]},
     }
@@ -88,7 +94,7 @@ def useru_pairs(cfg: Profile, w: synthetic_world.World) -> tuple[list[dict], dic
     rows, stats = builder.build(
         w.pretrain,
         w.pretrain_future,
-        catalogue_facets(interests=cfg.world_version == 2),  # UserU version 5 on world version 2
+        catalogue_facets(cfg.world_version),  # UserU version 5 on world version 2
         cfg.seed,
         cfg.uqa_topics_per_user,
         cfg.draft_error_rate,
@@ -101,6 +107,7 @@ def useru_pairs(cfg: Profile, w: synthetic_world.World) -> tuple[list[dict], dic
 
 
 def world_and_useru(cfg: Profile) -> tuple[synthetic_world.World, list[dict]]:
+    """The profile's world and its UserU pairs."""
     w = world(cfg)
     return w, useru_pairs(cfg, w)[0]
 

@@ -1,9 +1,9 @@
 """Named run profiles: every notebook takes its sizes from one of these presets.
 
-    >>> from qa_helpers import config
+    >>> from qa_helpers.series import config
     >>> cfg = config.load("smoke", seed=7)
     >>> cfg.n_pretrain_users
-    200
+    100
 
 `load` rejects unknown profile names and unknown override keys with an error that lists the valid ones.
 """

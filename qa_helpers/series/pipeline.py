@@ -47,7 +47,7 @@ def tokenizer_corpus(pairs: list[dict], questions: list[str]) -> list[str]:
 def world_questions(world_version: int = 1) -> list[str]:
     """Every question of the catalogue's UserU on a world version (held-out wordings too; version 2 adds the
     interest topics), the world's task queries and the generic query."""
-    bank = catalogue_facets(interests=world_version == 2).bank
+    bank = catalogue_facets(world_version).bank
     return bank.all_questions() + [t.query for t in tasks.TASKS] + [tasks.GENERIC_QUERY]
 
 
@@ -149,7 +149,7 @@ def pretraining_data(
     held out), and each held-out user's share of events per facet (for the diagnostics)."""
     train, held = split_pairs(pairs, cfg.eval_pairs, cfg.seed)
     held_users = {p["user_id"] for p in held}
-    source = catalogue_facets(interests=cfg.world_version == 2)
+    source = catalogue_facets(cfg.world_version)
     shares = {r["user_id"]: facet_shares(r, source) for r in records if r["user_id"] in held_users}
     return user_tensors(cfg, records, table), train, held, shares
 
@@ -165,12 +165,11 @@ def pretrainer(cfg: Profile, data: tuple, out_dir: Path | None = None, resume: b
         train_pairs,
         eval_pairs,
         pretrain_settings(cfg),
-        catalogue_facets(interests=cfg.world_version == 2).bank,
+        catalogue_facets(cfg.world_version).bank,
         out_dir,
         device(cfg),
         facet_shares=shares,
     )
-    latest = trainer.latest_checkpoint() if resume else None
-    if latest is not None:
-        trainer.load_checkpoint(latest)
+    if resume:
+        trainer.resume()
     return trainer

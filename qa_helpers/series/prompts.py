@@ -26,7 +26,10 @@ def tune_prompts(
     splits=None,
 ) -> prompt_tuning.TuningRun:
     """Soft prompts with the profile's settings, one per task (default: the world's ten; or `queries` with their
-    `task_names`), trained on each task's probe-training half (`splits`, default the profile's task_splits)."""
+    `task_names`, given together), trained on each task's probe-training half (`splits`, default the profile's
+    task_splits)."""
+    if (queries is None) != (task_names is None):
+        raise ValueError("give the tasks' queries and their names together, or neither (the world's ten tasks)")
     splits = splits or evaluation.task_splits(labels, cfg.seed, cfg.probe_test_size)
     return prompt_tuning.tune(
         model,

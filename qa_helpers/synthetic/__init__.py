@@ -1,4 +1,5 @@
-"""The synthetic world: latent traits and interests, the event catalogue, generation, the ten tasks with their
-oracle, the catalogue's UserU facets, a second differently shaped dataset, count features and baselines, and the
-premise check.
+"""The synthetic world: latent traits and interests (traits, interests), the event catalogue (catalog), generation
+(world), the ten tasks with their oracle (tasks), the catalogue's UserU facets (useru_catalogue), a second differently
+shaped dataset (example_logs), count features and baselines (features, baselines), and the premise check (premise).
+It imports method and useru only.
 """

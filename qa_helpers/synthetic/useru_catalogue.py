@@ -3,7 +3,7 @@ words its answers use. The world's catalogue knows every event text's facet, so 
 aspects (72 topics) and, on world version 2, one habits topic per interest (UserU version 5: the interest's own
 subject, 'interest:jazz', whose events also count for the interest's facet).
 
-    source = catalogue_facets(interests=True)                # world version 2
+    source = catalogue_facets(world_version=2)
     rows, stats = useru.builder.build(w.pretrain, w.pretrain_future, source, seed=0)
 """
 
@@ -124,7 +124,6 @@ class CatalogueFacets(FacetSource):
     period = "the last three months"
 
     def __init__(self, interests: bool = False):
-        self.interests = interests
         self._bank = QuestionBank(TOPICS, INTEREST_TOPICS if interests else ())
 
     @property
@@ -165,6 +164,9 @@ class CatalogueFacets(FacetSource):
 
 
 @cache
-def catalogue_facets(interests: bool = False) -> CatalogueFacets:
-    """The catalogue's FacetSource: world version 1's 72 topics, with `interests` (world version 2) the interests'."""
-    return CatalogueFacets(interests)
+def catalogue_facets(world_version: int = 1) -> CatalogueFacets:
+    """The catalogue's FacetSource on a world version: version 1's 72 topics (UserU versions 3 and 4); on version 2
+    also one habits topic per interest (UserU version 5)."""
+    if world_version not in (1, 2):
+        raise ValueError(f"unknown world_version {world_version}; 1 (the control) or 2 (interests)")
+    return CatalogueFacets(interests=world_version == 2)

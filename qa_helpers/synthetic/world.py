@@ -2,9 +2,10 @@
 
     >>> from qa_helpers.synthetic import world
     >>> w = world.generate(world.WorldSettings(n_pretrain_users=100, n_downstream_users=200))
-    >>> # the series caches it: series.artifacts.world(config.load("smoke")), generated once
-    >>> w.downstream[0]["events"]["bill"][0]
-    {'day': 3, 'hour': 12, 'text': 'pay Hema Fresh | groceries | via balance', 'amount': 41.2}
+    >>> w.downstream[0]["events"]["bill"][0]["text"]
+    'pay Lucky Family allowance Shop | money transfers | via bank card'
+
+The series caches its profiles' worlds: series.artifacts.world(config.load("smoke")) generates one once.
 
 Mechanisms (each written up in data_samples/README.md):
 - traits -> per-modality event counts (heavy-tailed through activity level) and a softmax over catalogue entries;
@@ -49,7 +50,7 @@ TABULAR_FEATURES: tuple[str, ...] = (
 )
 
 
-EVENT_CAPS = (32, 16, 24, 16, 8)  # K_m of a spec when none is given: the CPU default's (the model reads them)
+EVENT_CAPS = (32, 16, 24, 16, 8)  # K_m of the spec a saved world carries (spec.json): the CPU default's
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class WorldSettings:
         )
 
 
-def spec(settings: WorldSettings, event_caps: tuple[int, ...] = EVENT_CAPS) -> DatasetSpec:
+def spec(settings: WorldSettings, event_caps: tuple[int, ...]) -> DatasetSpec:
     """The world as a dataset spec: five event modalities (bill events carry an amount), K_m `event_caps` (how
     many recent events the model reads: a model setting), a tabular row of width F and the history window."""
     settings = WorldSettings.of(settings)
@@ -414,10 +415,12 @@ def _ground_truth_rows(w: World) -> list[dict]:
 
 
 def save(w: World, folder: Path, settings: WorldSettings) -> None:
-    """Write the world as JSONL (users_pretrain, future_pretrain, users_downstream, ground_truth) and its spec."""
+    """Write the world as JSONL (users_pretrain, future_pretrain, users_downstream, ground_truth) and its spec (with
+    EVENT_CAPS: a model's caps are its own setting)."""
     cfg = WorldSettings.of(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    history, future = spec(cfg), spec(cfg).with_window(cfg.future_days)
+    history = spec(cfg, EVENT_CAPS)  # records are checked against it; the caps matter only to a model
+    future = history.with_window(cfg.future_days)
     write_records(folder / "users_pretrain.jsonl", w.pretrain, history)
     write_records(folder / "future_pretrain.jsonl", w.pretrain_future, future)
     write_records(folder / "users_downstream.jsonl", w.downstream, history)
@@ -428,7 +431,8 @@ def save(w: World, folder: Path, settings: WorldSettings) -> None:
 def load(folder: Path, settings: WorldSettings) -> World:
     """Read a world written by `save`, validating every user record against the world's spec."""
     cfg = WorldSettings.of(settings)
-    history, future = spec(cfg), spec(cfg).with_window(cfg.future_days)
+    history = spec(cfg, EVENT_CAPS)  # records are checked against it; the caps matter only to a model
+    future = history.with_window(cfg.future_days)
     folder = Path(folder)
     gt = read_jsonl(folder / "ground_truth.jsonl")
     by_split = {s: [r for r in gt if r["split"] == s] for s in ("pretrain", "downstream")}

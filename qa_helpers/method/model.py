@@ -416,7 +416,10 @@ class QAnchor(nn.Module):
                 {k: v.contiguous() for k, v in self.query_adapter.state_dict().items()},
                 folder / "query_adapter.safetensors",
             )
-        self.lm.save_pretrained(folder / "backbone")
+        if self.backbone.lora:  # the adapter, with the embeddings resized for <USER_EMB> (whatever the base folder)
+            self.lm.save_pretrained(folder / "backbone", save_embedding_layers=True)
+        else:
+            self.lm.save_pretrained(folder / "backbone")
         self.tokenizer.save_pretrained(folder / "backbone")
         (folder / "qanchor_config.json").write_text(self.config.to_json())
 

@@ -218,6 +218,13 @@ fig, data = plots.token_layout(segments, n_query, masks.numpy().astype(float), [
 save_figure(fig, "02_token_layout", cfg, data)
 
 # %% [markdown]
+# The whole path from these tensors and a query to an embedding is one method, `QAnchor.forward` in
+# `qa_helpers/method/model.py`: the encoder's prefix tokens, the query's suffix, one pass of the LLM, the read-out
+# at `<USER_EMB>`, the projection head, each a numbered step. Notebook 03 trains it; from notebook 04 on, every
+# embedding comes from `inference.embed`, which runs the same steps with each user's prefix encoded once and its
+# KV cache reused (tested equal to `forward`).
+
+# %% [markdown]
 # ## 5 Missing modalities
 #
 # A user without a modality has no event tokens there (all masked) and a modality token computed from a zero

@@ -6,7 +6,7 @@ import torch
 
 from qa_helpers.method import backbones, incremental, inference, layout
 from qa_helpers.method.model import QAnchor
-from qa_helpers.series import pipeline
+from qa_helpers.series import config, pipeline
 from qa_helpers.synthetic import tasks, world
 
 QUERIES = ["Fraud?", "Would this person click on a concert or live show recommendation?", "Log in soon?"]
@@ -76,7 +76,7 @@ def _small_caps_users(tiny_setup):
 
 @pytest.mark.slow
 def test_cached_and_packed_equal_uncached_smollm2_with_lora(tiny_setup):
-    bb = backbones.smollm2(lora=True, lora_r=8, lora_alpha=16, lora_dropout=0.0)
+    bb = backbones.smollm2(lora=True, lora_r=8, lora_alpha=16, lora_dropout=0.0, cache_dir=config.cache_root())
     m = QAnchor.create(bb, tiny_setup["users"].table.dim, _small_spec(tiny_setup), 16).eval()
     _check_paths(m, _small_caps_users(tiny_setup), [0, 2])
 

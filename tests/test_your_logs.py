@@ -530,7 +530,7 @@ def test_a_run_resumes_only_checkpoints_of_the_same_data_settings_and_code(tiny,
         your_logs.pretrainer(tiny.records, tiny.spec, out, other, tiny.future, **args)
     with pytest.raises(train.RunMismatch, match="facets 6 -> 7"):
         your_logs.pretrainer(tiny.records, tiny.spec, out, tiny.cfg, tiny.future, n_facets=7, text_encoder="hashing-32")
-    monkeypatch.setattr(your_logs, "code_fingerprint", lambda modules: "edited")
+    monkeypatch.setattr(your_logs, "code_fingerprint", lambda modules, **kwargs: "edited")
     with pytest.raises(train.RunMismatch, match="code changed"):
         your_logs.pretrainer(tiny.records, tiny.spec, out, tiny.cfg, tiny.future, **args)
     rc, _, err = run_cli(capsys, "pretrain", "--records", fewer, "--spec", tiny.spec_path, "--out", out)

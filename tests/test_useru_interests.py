@@ -115,7 +115,7 @@ def test_evidence_groups_every_event_as_a_naive_scan_does(v2_world):
         naive_scores = {}
         for f in catalog.FACETS:
             naive_scores |= builder.facet_relevance(f, naive_events(record, f), facts.window_days)
-        naive_scores |= {t.key: float(np.log1p(len(naive_events(record, t.facet)))) for t in INTEREST_TOPICS}
+        naive_scores |= {t.key: builder.log_count(len(naive_events(record, t.facet))) for t in INTEREST_TOPICS}
         assert builder.topic_relevance(facts) == naive_scores
         with_evidence = [t for t in SOURCE.bank.every_topic if naive_scores[t.key] > 0]
         assert builder.top_topics(facts) == sorted(with_evidence, key=lambda t: -naive_scores[t.key])[:10]

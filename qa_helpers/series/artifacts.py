@@ -94,7 +94,7 @@ def useru_pairs(cfg: Profile, w: synthetic_world.World) -> tuple[list[dict], dic
     rows, stats = builder.build(
         w.pretrain,
         w.pretrain_future,
-        catalogue_facets(cfg.world_version),  # UserU version 5 on world version 2
+        catalogue_facets(cfg.world_version),  # UserU version 5.1 on world version 2
         cfg.seed,
         cfg.uqa_topics_per_user,
         cfg.draft_error_rate,

@@ -213,7 +213,7 @@ def build_sample_useru(folder: Path = SAMPLE_DIR) -> tuple[list[dict], dict]:
     return builder.build(
         read_jsonl(folder / "users_pretrain.jsonl"),
         read_jsonl(folder / "future_pretrain.jsonl"),
-        catalogue_facets(cfg.world_version),  # UserU version 5 on world version 2
+        catalogue_facets(cfg.world_version),  # UserU version 5.1 on world version 2
         seed=cfg.seed,
         k=cfg.uqa_topics_per_user,
         error_rate=cfg.draft_error_rate,

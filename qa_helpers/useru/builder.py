@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal, localcontext
+from functools import cache
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -31,12 +33,23 @@ MAX_FUTURE_ACTIONS = 5
 # ----------------------------------------------------------------------------- D_uqa: which topics
 
 
+@cache
+def log_count(n: int) -> float:
+    """log(1 + n) for an event count n, the same to the last bit on every machine: computed in decimal arithmetic
+    and rounded once. A platform's log1p may be one unit in the last place off (numpy's AVX-512 kernels and glibc's
+    log1p disagree on log1p(2)), and topic scores tie exactly in exact arithmetic (log(9) / 2 = log(3)), so the
+    last bit used to decide which topic a user was asked about on which machine."""
+    with localcontext(prec=34) as ctx:
+        return float(ctx.ln(Decimal(n + 1)))
+
+
 def facet_relevance(facet: str, events: list[tuple[str, dict]], window_days: int) -> dict[str, float]:
-    """The evidence score of a facet's three topics from its (modality, event) pairs: log1p of the count, times a
+    """The evidence score of a facet's three topics from its (modality, event) pairs: log(1 + count), times a
     salience: habits always 1; timing grows from 0 (spread over the 4 parts of day) to 2 (all in one); trend grows
-    from 0 (even halves) to 2 (all events in one half)."""
+    from 0 (even halves) to 2 (all events in one half). Only IEEE-exact operations after log_count, so the scores
+    and their ties are the same on every machine."""
     n = len(events)
-    base = float(np.log1p(n))
+    base = log_count(n)
     parts = Counter(daypart(ev["hour"]) for _, ev in events)
     concentration = max(parts.values()) / n if n else 0.0
     first = sum(ev["day"] < window_days // 2 for _, ev in events)
@@ -50,11 +63,11 @@ def facet_relevance(facet: str, events: list[tuple[str, dict]], window_days: int
 
 def topic_relevance(facts: UserFacts) -> dict[str, float]:
     """Evidence score per topic key; 0 means the record says nothing about it. A facet's topics score by
-    facet_relevance; a finer subject's habits topic (QuestionBank.more) scores log1p of its events."""
+    facet_relevance; a finer subject's habits topic (QuestionBank.more) scores log_count of its events."""
     seen, scores = facts.evidence, {}
     for facet in facts.source.keys:
         scores |= facet_relevance(facet, seen.events(facet), facts.window_days)
-    scores |= {t.key: float(np.log1p(len(seen.events(t.facet)))) for t in facts.source.bank.more}
+    scores |= {t.key: log_count(len(seen.events(t.facet))) for t in facts.source.bank.more}
     return scores
 
 

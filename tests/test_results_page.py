@@ -53,7 +53,8 @@ def test_control_block_states_every_recorded_claim_and_the_premise_verdict(tmp_p
     for r in control["rows"]:
         if r["method"] in results_page.CONTROL_METHODS:
             assert f"| {r['method']} | {r['auc']:.3f} [" in text
-    verdict = next(iter(control["premise_check"]["verdict"].values()))
+    gaps = next(iter(control["premise_check"]["gaps"].values()))
+    verdict = premise.verdict(gaps.get(premise.SIZE_GAP, gaps.get("full state")))  # read on the size gap
     assert f"**{verdict}**{results_page.MEANING[verdict]})" in text
     readings = {premise.verdict(g) for g in ([0.05, 0.01, 0.09], [0.02, 0.01, 0.03], [0.0, -0.01, 0.01])}
     assert readings == set(results_page.MEANING)  # every reading of the rule has its sentence

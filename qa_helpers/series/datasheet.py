@@ -14,7 +14,7 @@ import numpy as np
 
 from ..method.metrics import auc, ks
 from ..method.schema import atomic_write_text, read_jsonl, write_jsonl
-from ..synthetic import catalog, interests, tasks, traits, world
+from ..synthetic import catalog, interests, scenarios, tasks, traits, world
 from ..synthetic.useru_catalogue import catalogue_facets
 from ..useru import builder
 from . import config
@@ -43,12 +43,18 @@ def population_task_stats(
     }
 
 
-def latent_population(n: int, seed: int, world_version: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def latent_population(
+    n: int, seed: int, world_version: int, suite: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(state (n, d), probs (n, T), labels (n, T)) of `n` fresh users, no events: the future window's latent state
-    as World.latent_state gives it, the oracle's label probabilities and labels drawn from them."""
+    as World.latent_state gives it, the oracle's label probabilities and labels drawn from them; the ten tasks', or
+    with `suite` the long-tail scenarios' (scenarios.py)."""
     future, x = interests.draw_future(n, np.random.default_rng(seed), world_version == 2)
-    probs = tasks.label_probabilities(future, x)
-    labels = tasks.draw_labels(probs, np.random.default_rng([seed, 1]))
+    if suite:
+        probs, labels = scenarios.labels(future, x, seed)
+    else:
+        probs = tasks.label_probabilities(future, x)
+        labels = tasks.draw_labels(probs, np.random.default_rng([seed, 1]))
     return interests.latent_state(future, x), probs, labels
 
 

@@ -136,25 +136,41 @@ def trait_task_heatmap(future_traits: np.ndarray, probs: np.ndarray):
     return fig, {"traits": list(traits.TRAITS), "tasks": list(tasks.TASK_NAMES), "rho": rho.round(4)}
 
 
-def premise_gaps(rows_by_world: dict[str, list[dict]], methods: list[str]):
+def premise_gaps(rows_by_panel: dict[str, list[dict]], methods: list[str]):
     """Per task, the probe AUC of each of `methods` (the oracle, the full latent state, its task-agnostic summary;
-    premise.check's rows), one panel per world: how much a static vector of the embedding's size must lose."""
-    fig, axes = plt.subplots(1, len(rows_by_world), figsize=(6.5 * len(rows_by_world), 3.8), sharey=True, squeeze=False)
-    names = list(tasks.TASK_NAMES) + ["Avg"]
-    x = np.arange(len(names))
-    width = 0.8 / len(methods)
+    premise.check's rows), one panel per world and task set, in a grid of two columns: bars per task for a few
+    tasks; for a suite of many scenarios, each method's AUC per scenario, the scenarios sorted by what the summary
+    loses against the full state (the size gap), and each method's mean as a dashed line."""
+    n = len(rows_by_panel)
+    cols = min(n, 2)
+    fig, axes = plt.subplots((n + 1) // 2, cols, figsize=(6.8 * cols, 3.9 * ((n + 1) // 2)), squeeze=False)
     data = {}
-    for ax, (world, rows) in zip(axes[0], rows_by_world.items()):
+    for ax, (panel, rows) in zip(axes.flat, rows_by_panel.items()):
         table = {(r["method"], r["task"]): r["auc"] for r in rows}
-        data[world] = {m: {t: round(table[m, t], 4) for t in names} for m in methods}
-        for j, m in enumerate(methods):
-            ax.bar(x + (j - (len(methods) - 1) / 2) * width, [table[m, t] for t in names], width, label=m)
-        ax.set_xticks(x, names, rotation=45)
-        ax.set(ylim=(0.5, 1.02), title=world)
-        ax.axvline(len(names) - 1.5, color="grey", lw=0.8)
-    axes[0][0].set_ylabel("probe AUC (test half)")
-    axes[0][-1].legend(loc="lower right", fontsize="small")
-    fig.suptitle("Can one task-agnostic vector serve every task? The true state read three ways")
+        names = list(dict.fromkeys(r["task"] for r in rows if r["task"] != "Avg")) + ["Avg"]
+        data[panel] = {m: {t: round(table[m, t], 4) for t in names} for m in methods}
+        if len(names) <= 13:
+            x = np.arange(len(names))
+            width = 0.8 / len(methods)
+            for j, m in enumerate(methods):
+                ax.bar(x + (j - (len(methods) - 1) / 2) * width, [table[m, t] for t in names], width, label=m)
+            ax.set_xticks(x, names, rotation=45)
+            ax.axvline(len(names) - 1.5, color="grey", lw=0.8)
+        else:
+            full, summary = methods[1], methods[2]
+            order = sorted(names[:-1], key=lambda t: table[full, t] - table[summary, t])
+            x = np.arange(len(order))
+            for m in methods:
+                (line,) = ax.plot(x, [table[m, t] for t in order], marker=".", lw=0.8, label=m)
+                ax.axhline(table[m, "Avg"], color=line.get_color(), ls="--", lw=0.8)
+            ax.set_xlabel(f"{len(order)} scenarios, by the summary's loss (right: the most lost); dashed: mean")
+            ax.set_xticks([])
+        ax.set(ylim=(0.45, 1.02), title=panel)
+        ax.set_ylabel("probe AUC (test half)")
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    axes.flat[0].legend(loc="lower left", fontsize="small")
+    fig.suptitle("Can one task-agnostic vector of the embedding's size serve every scenario? The true state 3 ways")
     fig.tight_layout()
     return fig, data
 

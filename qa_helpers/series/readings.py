@@ -10,7 +10,7 @@ from `paper.py`, the verdicts from the rule in `claims.py`.
 
 from __future__ import annotations
 
-from ..synthetic.premise import NO_ROOM, ROOM, verdict
+from ..synthetic.premise import NO_ROOM, READOUT_GAP, ROOM, SIZE_GAP, verdict
 from . import paper
 
 
@@ -183,22 +183,21 @@ def ablation_effects(noise: float) -> str:
     )
 
 
-def premise(gaps_by_world: dict[str, dict], size: int) -> str:
-    """Notebook 01: per world, the oracle's mean-AUC gap over the best task-agnostic summary of `size` numbers
-    (premise.gaps), and its reading by premise.verdict."""
+def premise(gaps_by_panel: dict[str, dict], size: int) -> str:
+    """Notebook 01: per world and task set, the two premise gaps (premise.gaps) and the size gap's reading by
+    premise.verdict."""
     lines = []
-    for world, g in gaps_by_world.items():
-        d, lo, hi = g["oracle"]
-        full = g["full state"][0]
+    for panel, g in gaps_by_panel.items():
+        d, lo, hi = g[SIZE_GAP]
+        r, r_lo, r_hi = g[READOUT_GAP]
         lines.append(
-            f"- **{world}:** the oracle is above the top-{size} summary by {d:+.3f} mean AUC [{lo:+.3f}, {hi:+.3f}]: "
-            f"**{verdict(g['oracle'])}**. Of it, {full:+.3f} is what the probe gains reading every factor instead of "
-            f"the {size} components (what the summary's size leaves out); the rest, {d - full:+.3f}, is what a linear "
-            "probe on these labelled users misses even in the full state: a task's direction to find among many "
-            "factors, which a query-conditioned embedding can put first."
+            f"- **{panel}:** reading every factor instead of the top {size} components gains {d:+.3f} mean AUC "
+            f"[{lo:+.3f}, {hi:+.3f}], what one static vector of {size} numbers loses: **{verdict(g[SIZE_GAP])}**. "
+            f"The oracle is {r:+.3f} [{r_lo:+.3f}, {r_hi:+.3f}] above a linear read-out of the full state: what a "
+            "linear probe on these labelled users misses whatever the vector's size, which a query does not win back."
         )
     rule = (
-        f"The rule (`premise.verdict`): room for a query when the gap is at least {ROOM} and its interval excludes 0, "
-        f"no room under {NO_ROOM}, little room in between."
+        f"The rule (`premise.verdict`, on the size gap): room for a query when it is at least {ROOM} and its interval "
+        f"excludes 0, no room under {NO_ROOM}, little room in between."
     )
     return "\n".join(lines + ["", rule])

@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..synthetic.premise import SIZE_GAP
+from ..synthetic.premise import verdict as premise_verdict
 from . import claims, paper
 from .config import REPO_ROOT, Profile, load
 from .outputs import load_metrics, metrics_path
@@ -135,15 +137,17 @@ def render_control(path: Path = CONTROL_RESULTS) -> str:
     claims on it with their paired differences and verdicts, and notebook 01's premise check."""
     control = json.loads(path.read_text())
     rows = {r["method"]: r for r in control["rows"]}
-    premise = next(iter(control["premise_check"]["gaps"].values()))["oracle"]
-    verdict = next(iter(control["premise_check"]["verdict"].values()))
+    gaps = next(iter(control["premise_check"]["gaps"].values()))
+    premise = gaps.get(SIZE_GAP, gaps.get("full state"))  # runs before issue 29 named the size gap "full state"
+    verdict = premise_verdict(premise)
     lines = [
         CONTROL_START,
         "",
         f"**The control: world version {control['world_version']}** (traits alone; profile `{control['profile']}`, "
-        f"the default's sizes and recipe; `{control['command']}` at commit `{control['git_hash'][:7]}`). There the "
-        f"oracle is above the best task-agnostic summary of the embedding's size by {premise[0]:+.3f} mean AUC "
-        f"[{premise[1]:+.3f}, {premise[2]:+.3f}] (notebook 01's premise check: **{verdict}**{MEANING[verdict]}).",
+        f"the default's sizes and recipe; `{control['command']}` at commit `{control['git_hash'][:7]}`). There a "
+        f"linear probe on every latent factor is above one on the best task-agnostic summary of the embedding's size "
+        f"by {premise[0]:+.3f} mean AUC [{premise[1]:+.3f}, {premise[2]:+.3f}] on the ten tasks (notebook 01's size "
+        f"gap: **{verdict}**{MEANING[verdict]}).",
         "",
         "| method | mean AUC [95% CI] |",
         "|---|---|",

@@ -213,23 +213,34 @@ def score(task: Task, z: np.ndarray, strength: np.ndarray | None = None) -> np.n
 
 
 @lru_cache(maxsize=2)
-def _calibration(world_version: int = 1) -> dict[str, tuple[float, float, float]]:
-    """Per task (score mean, score std, intercept a), from a fixed reference population (independent of any seed)."""
+def reference_population(world_version: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The fixed population every task (and scenario) is calibrated on, independent of any seed: future traits
+    (n, N_TRAITS) and, on world version 2, interest intensities (n, N_INTERESTS)."""
     rng = np.random.default_rng(_REFERENCE_SEED)
     v2 = world_version == 2
-    future, intensity = interests.draw_future(_REFERENCE_USERS_V2 if v2 else _REFERENCE_USERS, rng, v2)
+    return interests.draw_future(_REFERENCE_USERS_V2 if v2 else _REFERENCE_USERS, rng, v2)
+
+
+def solve_intercept(z: np.ndarray, slope: float, base_rate: float) -> float:
+    """The intercept a at which the mean of 1 - exp(-exp(a + slope * z)) over the scores z is the base rate."""
+    lo, hi = -20.0, 10.0
+    for _ in range(80):  # bisection: the mean of p is increasing in a
+        a = 0.5 * (lo + hi)
+        rate = float(np.mean(-np.expm1(-np.exp(a + slope * z))))
+        lo, hi = (a, hi) if rate < base_rate else (lo, a)
+    return 0.5 * (lo + hi)
+
+
+@lru_cache(maxsize=2)
+def _calibration(world_version: int = 1) -> dict[str, tuple[float, float, float]]:
+    """Per task (score mean, score std, intercept a), from the reference population."""
+    future, intensity = reference_population(world_version)
     strength = None if intensity is None else interests.strength(intensity)
     out = {}
     for task in TASKS:
         s = score(task, future, strength)
         mu, sd = float(s.mean()), float(s.std())
-        z = (s - mu) / sd
-        lo, hi = -20.0, 10.0
-        for _ in range(80):  # bisection on the intercept: the mean of p is increasing in a
-            a = 0.5 * (lo + hi)
-            rate = float(np.mean(-np.expm1(-np.exp(a + task.slope * z))))
-            lo, hi = (a, hi) if rate < task.base_rate else (lo, a)
-        out[task.name] = (mu, sd, 0.5 * (lo + hi))
+        out[task.name] = (mu, sd, solve_intercept((s - mu) / sd, task.slope, task.base_rate))
     return out
 
 

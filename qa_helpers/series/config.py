@@ -130,6 +130,9 @@ class Profile:
     bootstrap: int = 200  # resamples for the 95% intervals
     baseline_users: int = 50  # users for the costly general text / LLM rows on CPU (0: all; 50: the series budget)
     seq_baseline_steps: int = 300  # training steps of the no-LLM sequence-contrastive baseline
+    # users the long-tail suite is scored on (0: all downstream users): every user is embedded under each of the
+    # suite's 54 queries by Base and by the untrained model, about two minutes per 1,000 users per model on 2 cores
+    suite_users: int = 2000
 
     # --- soft prompt tuning (notebook 05) ---
     # CPU default: 150 steps of 16 users per task (the paper: 500 steps, batch not given); the full profile uses 500
@@ -279,6 +282,7 @@ PROFILES: dict[str, Profile] = {
         data_scale_steps=(250, 500, 1000),
         own_logs_users=20000,
         own_logs_steps=1000,
+        suite_users=0,
     ),
 }
 
@@ -350,6 +354,7 @@ CACHED_BY = {
         "bootstrap",
         "baseline_users",
         "seq_baseline_steps",
+        "suite_users",
         "prompt_token_grid",
         "prompt_step_grid",
         "prompt_eval_users",

@@ -368,33 +368,15 @@ else:
 # packed queries (notebook 06): one prefix pass per user, then every query.
 
 # %%
-from qa_helpers.synthetic import scenarios
-
-suite = scenarios.suite(cfg.world_version)
-suite_names = [s.name for s in suite]
-suite_probs, suite_labels = scenarios.labels(
-    w.future_traits["downstream"], None if w.future_interests is None else w.future_interests["downstream"], cfg.seed
-)
-suite_rows_users = chapter.subset(len(users), cfg.suite_users, np.random.default_rng([cfg.seed, 8]))
-suite_splits = evaluation.task_splits(suite_labels, cfg.seed, cfg.probe_test_size, users=suite_rows_users)
-suite_users = users.subset(suite_rows_users.tolist())
+suite = chapter.suite(cfg, w)
 print(
-    f"{len(suite)} scenarios on {len(suite_rows_users)} users; positives per scenario in the test halves: "
-    f"{min(suite_labels[test, k].sum() for k, (_, test) in enumerate(suite_splits))} to "
-    f"{max(suite_labels[test, k].sum() for k, (_, test) in enumerate(suite_splits))}"
+    f"{len(suite.names)} scenarios on {len(suite.users)} users; positives per scenario in the test halves: "
+    f"{min(suite.labels[test, k].sum() for k, (_, test) in enumerate(suite.splits))} to "
+    f"{max(suite.labels[test, k].sum() for k, (_, test) in enumerate(suite.splits))}"
 )
-
-
-def on_suite_users(values: np.ndarray) -> np.ndarray:
-    """Features of the suite's users placed in a full-size matrix (other rows are never read)."""
-    full = np.zeros((len(users),) + values.shape[1:], dtype=np.float32)
-    full[suite_rows_users] = values
-    return full
-
-
-suite_queries = [s.query for s in suite]
-suite_base = on_suite_users(inference.embed(model, suite_users, suite_queries, path="packed", batch_size=16))
-suite_untrained = on_suite_users(inference.embed(untrained, suite_users, suite_queries, path="packed", batch_size=16))
+on_suite = users.subset(suite.users.tolist())
+suite_base = suite.full_size(inference.embed(model, on_suite, suite.queries, path="packed", batch_size=16))
+suite_untrained = suite.full_size(inference.embed(untrained, on_suite, suite.queries, path="packed", batch_size=16))
 suite_embeddings = {
     "Q-Anchor (Base)": lambda k: suite_base[:, k],
     "Q-Anchor, one generic query": static_emb,
@@ -402,22 +384,22 @@ suite_embeddings = {
     "Sequence contrastive (no LLM)": seq_emb["Sequence contrastive (no LLM)"],
 }
 suite_rows = evaluation.evaluate_oracle(
-    suite_probs, suite_labels, suite_splits, cfg.bootstrap, cfg.seed, task_names=suite_names
+    suite.probs, suite.labels, suite.splits, cfg.bootstrap, cfg.seed, task_names=suite.names
 )
 suite_rows += evaluation.evaluate_gbdt(
-    "Handcrafted + GBDT", handcrafted, suite_labels, suite_splits, cfg.bootstrap, cfg.seed, task_names=suite_names
+    "Handcrafted + GBDT", handcrafted, suite.labels, suite.splits, cfg.bootstrap, cfg.seed, task_names=suite.names
 )
 for name, feats in suite_embeddings.items():
     suite_rows += evaluation.evaluate(
-        name, feats, suite_labels, suite_splits, "linear", cfg.bootstrap, cfg.seed, task_names=suite_names
+        name, feats, suite.labels, suite.splits, "linear", cfg.bootstrap, cfg.seed, task_names=suite.names
     )
 suite_auc = evaluation.table(suite_rows, "auc", probe="linear")
 suite_mean = {m: claims.mean_with_interval(suite_rows, m) for m in suite_auc.index}
 display(pd.DataFrame(suite_mean, index=["mean AUC", "95% low", "95% high"]).T.round(4))
 by_kind = {
-    kind: suite_auc[[s.name for s in suite if s.kind == kind]].mean(axis=1)
+    kind: suite_auc[[s.name for s in suite.scenarios if s.kind == kind]].mean(axis=1)
     for kind in ("trait", "interest", "conjunction")
-    if any(s.kind == kind for s in suite)
+    if any(s.kind == kind for s in suite.scenarios)
 }
 display(pd.DataFrame(by_kind).round(3))
 
@@ -573,8 +555,8 @@ rec.log(
     query_match_differences=match_differences,
     seq_baseline_loss=seq_loss,
     suite={
-        "users": len(suite_rows_users),
-        "scenarios": suite_names,
+        "users": len(suite.users),
+        "scenarios": suite.names,
         "mean_auc": suite_mean,
         "auc_by_kind": pd.DataFrame(by_kind).to_dict(orient="index"),
         "auc": suite_auc.to_dict(orient="index"),

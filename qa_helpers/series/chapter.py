@@ -20,7 +20,7 @@ import numpy as np
 from ..method import evaluation
 from ..method.model import QAnchor
 from ..method.user_tensors import TextTable, UserTensors
-from ..synthetic import tasks
+from ..synthetic import scenarios, tasks
 from ..synthetic.world import World
 from . import artifacts, config, pipeline, runner
 from .outputs import MetricsRecorder, use_style
@@ -92,3 +92,39 @@ def subset(pool: int | np.ndarray, size: int, rng: np.random.Generator) -> np.nd
     if size <= 0:
         return pool
     return np.sort(rng.choice(pool, min(size, len(pool)), replace=False))
+
+
+@dataclass
+class SuiteData:
+    """The long-tail suite on a world's downstream users (notebook 04 and benchmarks/seed_spread.py alike)."""
+
+    scenarios: tuple  # scenarios.Scenario, in suite order
+    probs: np.ndarray  # (n_downstream, S) the oracle
+    labels: np.ndarray  # (n_downstream, S) int8
+    users: np.ndarray  # the downstream rows it is scored on (cfg.suite_users of them, 0: all), increasing
+    splits: list  # per scenario (train, test) rows among `users`, stratified
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.scenarios]
+
+    @property
+    def queries(self) -> list[str]:
+        return [s.query for s in self.scenarios]
+
+    def full_size(self, values: np.ndarray) -> np.ndarray:
+        """(len(users), ...) features of the suite's users placed in a (n_downstream, ...) matrix (other rows are
+        never read)."""
+        full = np.zeros((len(self.labels),) + values.shape[1:], dtype=np.float32)
+        full[self.users] = values
+        return full
+
+
+def suite(cfg: config.Profile, w: World) -> SuiteData:
+    """The profile's long-tail suite: labels from the world's downstream future state, `cfg.suite_users` users drawn
+    by their own stream of the seed, stratified splits of them."""
+    future_interests = None if w.future_interests is None else w.future_interests["downstream"]
+    probs, labels = scenarios.labels(w.future_traits["downstream"], future_interests, cfg.seed)
+    rows = subset(len(labels), cfg.suite_users, np.random.default_rng([cfg.seed, 8]))
+    splits = evaluation.task_splits(labels, cfg.seed, cfg.probe_test_size, users=rows)
+    return SuiteData(scenarios.suite(cfg.world_version), probs, labels, rows, splits)

@@ -146,6 +146,8 @@ def main() -> None:
         "world_version": cfg.world_version,
         "seeds": per_seed,
         "series_seed": cfg.seed,
+        # the series' model's cache key: notebook 04 combines these seeds with its own run only under the same recipe
+        "pretrain_key": artifacts.key(cfg, "pretrain"),
         "spread": {
             name: {"min": min(v), "max": max(v), "sd": float(np.std(v, ddof=1)) if len(v) > 1 else None}
             for name, v in means.items()

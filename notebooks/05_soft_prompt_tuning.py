@@ -430,6 +430,7 @@ display(
         }
     ).round(4)
 )
+recorded_claims = claims.decided_over_seeds(recorded_claims)  # one training run: shown, not counted
 display(claims.table(recorded_claims))
 readings.show(claims.reading(recorded_claims))
 

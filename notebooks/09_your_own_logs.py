@@ -255,6 +255,7 @@ command(
 )  # fmt: skip
 rows = json.loads((work / "probe.json").read_text())
 versus = claims.compare("Q-Anchor (linear probe) above counts + GBDT", rows, "Q-Anchor (linear probe)", "counts + GBDT")
+(versus,) = claims.decided_over_seeds([versus])  # one training run: shown, not counted
 readings.show(claims.reading([versus]))
 
 # %% [markdown]

@@ -121,3 +121,86 @@ def test_interval_of_the_difference_is_bias_corrected():
     boot = np.r_[np.full(150, 0.02), np.full(50, -0.01)]
     d = claims.paired_difference(0.01, 0.0, boot, np.zeros(200))
     assert d[0] == 0.01 and (d[1], d[2]) == metrics.interval(boot, 0.01)
+
+
+def _run(d, lo, hi, verdict=None, positives=5):
+    """A recorded difference claim of one training run with paired difference [d, lo, hi]."""
+    return {
+        "claim": "A above B",
+        "kind": "difference",
+        "paper": "",
+        "above": [0.7, 0.69, 0.71],
+        "below": [0.7 - d, 0.69 - d, 0.71 - d],
+        "difference": [d, lo, hi],
+        "min_task_positives": positives,
+        "verdict": verdict or claims.difference_verdict(lo, hi, positives),
+        "not_counted": "",
+    }
+
+
+def test_over_seeds_combines_seeds_and_users_and_needs_every_seed_on_one_side():
+    runs = [_run(0.02, 0.01, 0.03), _run(0.015, 0.005, 0.025), _run(0.025, 0.015, 0.035)]
+    c = claims.over_seeds(runs[0], runs[1:])
+    d = np.array([0.02, 0.015, 0.025])
+    half = 1.96 * np.sqrt(d.var(ddof=1) / 3 + (0.02 / 3.92) ** 2)  # seeds' spread over 3, the users' not averaged
+    assert c["seeds"]["combined"] == pytest.approx([d.mean(), d.mean() - half, d.mean() + half])
+    assert c["verdict"] == "reproduced" and c["seeds"]["single_run_verdict"] == "reproduced" and not c["not_counted"]
+    claims.check(c)
+    # the combined interval excludes 0, but one seed points the other way: not a finding
+    split = claims.over_seeds(_run(0.05, 0.049, 0.051), [_run(0.05, 0.04, 0.06)] * 2 + [_run(-0.001, -0.01, 0.008)])
+    assert split["seeds"]["combined"][1] > 0 and split["verdict"] == "inside the noise"
+    # one run's interval excludes 0, the seeds scatter around it: inside the noise
+    scatter = claims.over_seeds(_run(0.01, 0.004, 0.016), [_run(-0.02, -0.03, -0.01), _run(0.03, 0.02, 0.04)])
+    assert scatter["seeds"]["single_run_verdict"] == "reproduced" and scatter["verdict"] == "inside the noise"
+    reversed_ = claims.over_seeds(_run(-0.02, -0.03, -0.01), [_run(-0.02, -0.03, -0.01)] * 2)
+    assert reversed_["verdict"] == "reversed"
+    few = claims.over_seeds(_run(-0.02, -0.03, -0.01, positives=1), [_run(-0.02, -0.03, -0.01)] * 2)
+    assert few["verdict"] == "no verdict"
+
+
+def test_a_claim_on_fewer_than_three_seeds_is_shown_not_counted():
+    one = claims.over_seeds(_run(0.02, 0.01, 0.03), [])
+    assert one["verdict"] == "reproduced" and one["not_counted"] == claims.ONE_SEED and "seeds" not in one
+    two = claims.over_seeds(_run(0.02, 0.01, 0.03), [_run(0.02, 0.01, 0.03)])
+    assert two["not_counted"] == claims.ONE_SEED and claims.counted([one, two]) == []
+    echo = {**_run(0.02, 0.01, 0.03), "not_counted": "an echo"}
+    assert claims.over_seeds(echo, [])["not_counted"] == "an echo"  # its chapter's own reason stays
+
+
+def test_count_claims_over_seeds_keep_a_verdict_every_seed_gives():
+    n = claims.count_claim("wins", [[0.02, 0.01, 0.03]] * 10)
+    weak = claims.count_claim("wins", [[0.02, 0.01, 0.03]] * 3 + [[-0.02, -0.03, -0.01]] * 3 + [[0, -0.1, 0.1]] * 4)
+    assert weak["verdict"] == "inside the noise"
+    assert claims.over_seeds(n, [n, n])["verdict"] == "reproduced"
+    mixed = claims.over_seeds(n, [n, weak])
+    assert mixed["verdict"] == "inside the noise" and mixed["seeds"]["verdicts"] == [
+        "reproduced",
+        "reproduced",
+        weak["verdict"],
+    ]
+    assert "over 3 training seeds" in claims.ours(mixed)
+
+
+def test_seed_records_are_checked_and_joined_by_name_and_recipe():
+    c = claims.over_seeds(_run(0.02, 0.01, 0.03), [_run(0.02, 0.01, 0.03)] * 2)
+    with pytest.raises(AssertionError, match="the seeds say"):
+        claims.check({**c, "verdict": "inside the noise"})
+    tampered = {**c, "seeds": {**c["seeds"], "combined": [0.5, 0.4, 0.6]}}
+    with pytest.raises(AssertionError, match="combined interval"):
+        claims.check(tampered)
+    with pytest.raises(ValueError, match="same claim"):
+        claims.over_seeds(_run(0.02, 0.01, 0.03), [{**_run(0.02, 0.01, 0.03), "claim": "other"}])
+    spread = {
+        "pretrain_key": "abc",
+        "series_seed": 0,
+        "seeds": {"0": {"claims": [_run(9, 8, 10)]}, "1": {"claims": [_run(0.1, 0, 0.2)]}, "2": {"claims": []}},
+    }
+    runs = claims.other_runs(spread, "abc")
+    assert list(runs) == ["A above B"] and runs["A above B"][0]["difference"] == [
+        0.1,
+        0,
+        0.2,
+    ]  # the series' seed 0 left out
+    assert claims.other_runs(spread, "another recipe") == {} and claims.other_runs(None, "abc") == {}
+    decided = claims.decided_over_seeds([_run(0.02, 0.01, 0.03)], runs)
+    assert decided[0]["not_counted"] == claims.ONE_SEED  # two runs in all: fewer than three

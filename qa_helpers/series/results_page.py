@@ -84,8 +84,17 @@ def headline(cfg: Profile | None = None) -> str:
     ]
     kept = claims.counted(recorded)
     tally = ", ".join(f"{sum(c['verdict'] == v for c in kept)} {v}" for v in claims.VERDICTS)
-    left_out = len(recorded) - len(kept)
-    aside = f" ({left_out} more shown but not counted: their chapters explain them as echoes of under-training)"
+    one_run = sum(c.get("not_counted") == claims.ONE_SEED for c in recorded)
+    echoes = len(recorded) - len(kept) - one_run
+    reasons = [
+        f"{one_run} decided on one training run only",
+        f"{echoes} that their chapters explain as echoes of under-training",
+    ]
+    aside = (
+        f" ({one_run + echoes} more shown but not counted: "
+        + "; ".join(r for r, n in zip(reasons, (one_run, echoes)) if n)
+        + ")"
+    )
     return "\n".join(
         [
             HEADLINE_START,
@@ -95,10 +104,12 @@ def headline(cfg: Profile | None = None) -> str:
             f"[{counting[1]:.3f}, {counting[2]:.3f}] for handcrafted counts with gradient-boosted trees and "
             f"{oracle[0]:.3f} for the oracle: the paper's claim that Q-Anchor beats such a baseline is "
             f"**{central['verdict']}** here. Of the {len(kept)} paper claims the notebooks check, {tally}"
-            f"{aside if left_out else ''}, each verdict computed by one rule (`qa_helpers/series/claims.py`) from the "
-            f"paired difference's 95% interval over the same test users. A claim with no true difference is called "
-            f"real by chance about {claims.CHANCE_PER_CLAIM:.0%} of the time: were none of the {len(kept)} differences "
-            f"real, about {claims.CHANCE_PER_CLAIM * len(kept):.1f} verdicts would still say reproduced or reversed.",
+            f"{aside if one_run + echoes else ''}, each verdict computed by one rule (`qa_helpers/series/claims.py`): "
+            f"the paired difference over the same test users, decided over {claims.MIN_SEEDS} training seeds (a "
+            f"verdict only when the seeds agree and their combined 95% interval excludes 0). A claim with no true "
+            f"difference is called real by chance under {claims.CHANCE_PER_CLAIM:.0%} of the time: were none of the "
+            f"{len(kept)} differences real, fewer than {claims.CHANCE_PER_CLAIM * len(kept):.1f} verdicts would be "
+            f"expected to say reproduced or reversed.",
             "",
             HEADLINE_END,
         ]

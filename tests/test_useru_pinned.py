@@ -38,7 +38,11 @@ def world_rows(cfg) -> tuple[list[dict], list[dict]]:
 
 def catalogue_pairs(profile: str, overrides: dict) -> list[dict]:
     cfg = config.load(profile, **overrides)
-    w = artifacts.world(cfg)
+    return pairs_of(artifacts.world(cfg), cfg)
+
+
+def pairs_of(w: world.World, cfg) -> list[dict]:
+    """The catalogue's UserU pairs of world `w`, built with the profile's settings."""
     rows, _ = builder.build(
         w.pretrain,
         w.pretrain_future,

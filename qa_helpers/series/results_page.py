@@ -86,15 +86,11 @@ def headline(cfg: Profile | None = None) -> str:
     tally = ", ".join(f"{sum(c['verdict'] == v for c in kept)} {v}" for v in claims.VERDICTS)
     one_run = sum(c.get("not_counted") == claims.ONE_SEED for c in recorded)
     echoes = len(recorded) - len(kept) - one_run
-    reasons = [
-        f"{one_run} decided on one training run only",
-        f"{echoes} that their chapters explain as echoes of under-training",
+    why = [
+        (one_run, "decided on one training run only"),
+        (echoes, "that their chapters explain as echoes of under-training"),
     ]
-    aside = (
-        f" ({one_run + echoes} more shown but not counted: "
-        + "; ".join(r for r, n in zip(reasons, (one_run, echoes)) if n)
-        + ")"
-    )
+    aside = f" ({one_run + echoes} more shown but not counted: " + "; ".join(f"{n} {w}" for n, w in why if n) + ")"
     return "\n".join(
         [
             HEADLINE_START,

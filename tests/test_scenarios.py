@@ -25,9 +25,9 @@ def test_the_suite_is_the_designed_one():
 
 @pytest.mark.slow
 def test_labels_hit_their_base_rates_on_fresh_users():
-    future, x = interests.draw_future(40_000, np.random.default_rng(5), True)
+    future, x = interests.draw_future(20_000, np.random.default_rng(5), True)
     probs, labels = scenarios.labels(future, x, seed=5)
-    assert probs.shape == labels.shape == (40_000, len(scenarios.suite(2))) and labels.dtype == np.int8
+    assert probs.shape == labels.shape == (20_000, len(scenarios.suite(2))) and labels.dtype == np.int8
     designed = np.array([s.base_rate for s in scenarios.suite(2)])
     assert np.abs(probs.mean(0) - designed).max() < 0.01
     assert np.abs(labels.mean(0) - designed).max() < 0.015
